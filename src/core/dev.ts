@@ -1,0 +1,279 @@
+// The device layer (net/core/dev.c): transmit through the qdisc to the driver, NAPI,
+// the NET_RX and NET_TX softirq actions, and receive dispatch by ethertype.
+//
+//   transmit: devQueueXmit -> qdisc.enqueue -> qdiscRun -> driver startXmit -> taps
+//             busy driver: requeue, stop queue; netifWakeQueue -> netifSchedule -> NET_TX
+//             TX done (irq): devKfreeSkbIrq -> completion queue -> freed in NET_TX
+//   receive:  irq -> napiSchedule -> NET_RX: netRxAction -> driver poll(budget)
+//             -> netifReceiveSkb -> taps, ethTypeTrans, handler for the ethertype
+
+import { NETDEV_TX_OK } from "../../drivers/netdev";
+import { NET_XMIT_DROP, NET_XMIT_SUCCESS } from "../sched/qdisc";
+import {
+  ETH_HLEN, ETH_P_8021Q, ethType, macEqual, macIsBroadcast, macIsMulticast,
+} from "../wire/ethernet";
+import { SKB_DROP } from "./drop";
+import { consumeSkb, kfreeSkbReason } from "./free";
+import type { Net } from "./net";
+import { IFF_PROMISC, type Napi, type NetDevice } from "./netdevice";
+import {
+  PACKET_BROADCAST, PACKET_HOST, PACKET_MULTICAST, PACKET_OTHERHOST, type SkBuff,
+} from "./skb";
+import { NET_RX_SOFTIRQ, NET_TX_SOFTIRQ } from "./softirq";
+
+// ---------------------------------------------------------------- transmit
+
+/**
+ * dev_queue_xmit: skb.data is at the Ethernet header, skb.dev is set. The skb is always
+ * consumed (sent, queued or dropped with a reason). Returns NET_XMIT_SUCCESS or _DROP.
+ */
+export function devQueueXmit(skb: SkBuff): number {
+  const dev = skb.dev as NetDevice;
+  const net = dev.net;
+  if (!dev.isUp) {
+    dev.stats.txDropped++;
+    kfreeSkbReason(net, skb, SKB_DROP.DEV_DOWN);
+    return NET_XMIT_DROP;
+  }
+  if (!dev.hasCarrier) {
+    dev.stats.txDropped++;
+    dev.stats.txCarrierErrors++;
+    kfreeSkbReason(net, skb, SKB_DROP.NO_CARRIER);
+    return NET_XMIT_DROP;
+  }
+  const q = dev.qdisc;
+  if (q === null) {
+    // Queueless device (loopback): straight to the driver, as Linux does for lo.
+    return devHardStartXmit(skb, dev) === NETDEV_TX_OK ? NET_XMIT_SUCCESS : NET_XMIT_DROP;
+  }
+  const rc = q.enqueue(skb);
+  if (rc === NET_XMIT_DROP) dev.stats.txDropped++;
+  qdiscRun(dev);
+  return rc;
+}
+
+/** dev_hard_start_xmit for a queueless device: a busy driver here is a drop. */
+function devHardStartXmit(skb: SkBuff, dev: NetDevice): number {
+  devQueueXmitNit(dev, skb);
+  const rc = dev.ops.startXmit(skb, dev);
+  if (rc !== NETDEV_TX_OK) {
+    dev.stats.txDropped++;
+    kfreeSkbReason(dev.net, skb, SKB_DROP.TX_ERROR);
+  }
+  return rc;
+}
+
+/**
+ * qdisc_run / qdisc_restart: move skbs from the qdisc to the driver until the queue is
+ * empty, the driver is busy, or the quota is spent (then NET_TX continues later).
+ */
+export function qdiscRun(dev: NetDevice): void {
+  const q = dev.qdisc;
+  if (q === null || dev.qdiscRunning) return;
+  dev.qdiscRunning = true;
+  let quota = dev.net.config.napiWeight;
+  while (!dev.queueStopped && quota > 0) {
+    const skb = q.dequeue();
+    if (skb === null) break;
+    quota--;
+    const rc = dev.ops.startXmit(skb, dev);
+    if (rc !== NETDEV_TX_OK) {
+      // Driver ring full: keep the skb first in line; netifWakeQueue runs us again.
+      dev.stats.txBusy++;
+      q.requeue(skb);
+      dev.queueStopped = true;
+      break;
+    }
+    // Taps see the frame once the driver has taken it (dev_queue_xmit_nit); drivers free
+    // only from the completion queue, so the bytes are still there.
+    devQueueXmitNit(dev, skb);
+  }
+  dev.qdiscRunning = false;
+  if (quota === 0 && q.qlen > 0 && !dev.queueStopped) netifSchedule(dev);
+}
+
+/** netif_schedule: run this device's qdisc from NET_TX. */
+export function netifSchedule(dev: NetDevice): void {
+  if (dev.txScheduled) return;
+  dev.txScheduled = true;
+  const net = dev.net;
+  dev.nextTx = null;
+  if (net.txListTail === null) net.txListHead = dev;
+  else net.txListTail.nextTx = dev;
+  net.txListTail = dev;
+  net.raiseSoftirq(NET_TX_SOFTIRQ);
+}
+
+/** netif_stop_queue: the driver's TX ring is full. */
+export function netifStopQueue(dev: NetDevice): void {
+  dev.queueStopped = true;
+}
+
+/** netif_wake_queue: the driver has room again; send what the qdisc holds. */
+export function netifWakeQueue(dev: NetDevice): void {
+  if (!dev.queueStopped) return;
+  dev.queueStopped = false;
+  netifSchedule(dev);
+}
+
+/**
+ * dev_kfree_skb_irq: a transmitted skb, freed later in NET_TX rather than in the
+ * interrupt (Linux's completion_queue). Counts the frame as sent.
+ */
+export function devKfreeSkbIrq(skb: SkBuff): void {
+  const dev = skb.dev as NetDevice;
+  const net = dev.net;
+  dev.stats.txPackets++;
+  dev.stats.txBytes += skb.len;
+  skb.next = null;
+  if (net.completionTail === null) net.completionHead = skb;
+  else net.completionTail.next = skb;
+  net.completionTail = skb;
+  net.raiseSoftirq(NET_TX_SOFTIRQ);
+}
+
+/** A frame the driver could not send (a hardware error): counted and freed later in NET_TX. */
+export function devTxError(skb: SkBuff): void {
+  const dev = skb.dev as NetDevice;
+  dev.stats.txErrors++;
+  kfreeSkbReason(dev.net, skb, SKB_DROP.TX_ERROR);
+}
+
+/** net_tx_action: free completed skbs, then run the qdiscs that asked for it. */
+export function netTxAction(net: Net): void {
+  let skb = net.completionHead;
+  net.completionHead = net.completionTail = null;
+  while (skb !== null) {
+    const next: SkBuff | null = skb.next;
+    consumeSkb(net, skb);
+    skb = next;
+  }
+  let dev = net.txListHead;
+  net.txListHead = net.txListTail = null;
+  while (dev !== null) {
+    const next: NetDevice | null = dev.nextTx;
+    dev.nextTx = null;
+    dev.txScheduled = false;
+    qdiscRun(dev);
+    dev = next;
+  }
+}
+
+/** dev_queue_xmit_nit: ETH_P_ALL taps see outgoing frames. */
+function devQueueXmitNit(dev: NetDevice, skb: SkBuff): void {
+  const taps = dev.net.taps;
+  for (let i = 0; i < taps.length; i++) taps[i](dev, skb, true);
+}
+
+// ---------------------------------------------------------------- NAPI
+
+/** napi_schedule (from an interrupt): poll this device in the next NET_RX run. */
+export function napiSchedule(napi: Napi): void {
+  if (napi.scheduled) return;
+  napi.scheduled = true;
+  const net = napi.dev.net;
+  if (!napi.onList) pollListAdd(net, napi);
+  net.raiseSoftirq(NET_RX_SOFTIRQ);
+}
+
+/** napi_complete: the driver has no more work; it re-enables its interrupt after this. */
+export function napiComplete(napi: Napi): void {
+  napi.scheduled = false;
+}
+
+function pollListAdd(net: Net, napi: Napi): void {
+  napi.onList = true;
+  napi.next = null;
+  if (net.pollTail === null) net.pollHead = napi;
+  else net.pollTail.next = napi;
+  net.pollTail = napi;
+}
+
+/**
+ * net_rx_action: poll scheduled devices within the budget. A device that used its whole
+ * weight goes to the back of the list; a spent budget is a time squeeze and NET_RX is
+ * raised again for the next round.
+ */
+export function netRxAction(net: Net): void {
+  let budget = net.config.netdevBudget;
+  while (net.pollHead !== null) {
+    if (budget <= 0) {
+      net.softirqStats.timeSqueeze++;
+      net.raiseSoftirq(NET_RX_SOFTIRQ);
+      return;
+    }
+    const napi = net.pollHead;
+    net.pollHead = napi.next;
+    if (net.pollHead === null) net.pollTail = null;
+    napi.onList = false;
+    napi.next = null;
+    const weight = napi.weight < budget ? napi.weight : budget;
+    napi.polls++;
+    const work = napi.dev.ops.poll(napi, weight);
+    budget -= work;
+    if (napi.scheduled && !napi.onList) pollListAdd(net, napi);
+  }
+}
+
+// ---------------------------------------------------------------- receive
+
+/**
+ * netif_receive_skb: skb.data at the Ethernet header, skb.dev set. Taps first, then the
+ * handler registered for the ethertype. Always consumes the skb.
+ */
+export function netifReceiveSkb(skb: SkBuff): void {
+  const dev = skb.dev as NetDevice;
+  const net = dev.net;
+  const len = skb.len;
+  dev.stats.rxPackets++;
+  dev.stats.rxBytes += len;
+  const taps = net.taps;
+  for (let i = 0; i < taps.length; i++) taps[i](dev, skb, false);
+  if (len < ETH_HLEN) {
+    dev.stats.rxLengthErrors++;
+    dev.stats.rxErrors++;
+    kfreeSkbReason(net, skb, SKB_DROP.PKT_TOO_SMALL);
+    return;
+  }
+  ethTypeTrans(skb, dev);
+  if (skb.pktType === PACKET_OTHERHOST) {
+    kfreeSkbReason(net, skb, SKB_DROP.OTHERHOST);
+    return;
+  }
+  const type = skb.protocol;
+  const ptypes = net.ptypeTypes;
+  for (let i = 0; i < ptypes.length; i++) {
+    if (ptypes[i] === type) {
+      net.ptypeHandlers[i](net, skb);
+      return;
+    }
+  }
+  dev.stats.rxNohandler++;
+  kfreeSkbReason(net, skb, SKB_DROP.UNHANDLED_PROTO);
+}
+
+/** eth_type_trans: classify by destination MAC, set protocol, pull the Ethernet header. */
+function ethTypeTrans(skb: SkBuff, dev: NetDevice): void {
+  const buf = dev.net.pool.buf;
+  const mac = skb.data;
+  skb.macHeader = mac;
+  if (macIsMulticast(buf, mac)) {
+    skb.pktType = macIsBroadcast(buf, mac) ? PACKET_BROADCAST : PACKET_MULTICAST;
+    if (skb.pktType === PACKET_MULTICAST) dev.stats.multicast++;
+  } else if (macEqual(buf, mac, dev.addr, 0) || (dev.flags & IFF_PROMISC) !== 0) {
+    skb.pktType = PACKET_HOST;
+  } else {
+    skb.pktType = PACKET_OTHERHOST;
+  }
+  let type = ethType(buf, mac);
+  // 802.3 length field or a VLAN tag: no handler here, counted as unhandled.
+  if (type < 0x0600 || type === ETH_P_8021Q) type = 0;
+  skb.protocol = type;
+  skb.pull(ETH_HLEN);
+  skb.networkHeader = skb.data;
+}
+
+/** Purge everything a device holds outside its driver (device stopping). */
+export function devDeactivate(dev: NetDevice): void {
+  if (dev.qdisc !== null) dev.qdisc.reset(SKB_DROP.SHUTDOWN);
+}

@@ -1,0 +1,130 @@
+// struct net_device and struct napi_struct: what the core knows of an interface.
+
+import type { NetDeviceOps } from "../../drivers/netdev";
+import type { Qdisc } from "../sched/qdisc";
+import type { Net } from "./net";
+import type { SkBuff } from "./skb";
+
+// dev->flags (Linux IFF_*)
+export const IFF_UP = 0x1;
+export const IFF_BROADCAST = 0x2;
+export const IFF_LOOPBACK = 0x8;
+/** carrier present (Linux keeps this in IFF_RUNNING / __LINK_STATE_NOCARRIER) */
+export const IFF_RUNNING = 0x40;
+export const IFF_NOARP = 0x80;
+export const IFF_PROMISC = 0x100;
+export const IFF_MULTICAST = 0x1000;
+
+/** rtnl_link_stats64, the subset a small MAC can count */
+export class DeviceStats {
+  rxPackets = 0;
+  rxBytes = 0;
+  rxErrors = 0;
+  rxDropped = 0;
+  rxLengthErrors = 0;
+  rxCrcErrors = 0;
+  /** frames the MAC had no RX descriptor for (ring overrun) */
+  rxMissedErrors = 0;
+  rxNohandler = 0;
+  multicast = 0;
+  txPackets = 0;
+  txBytes = 0;
+  txErrors = 0;
+  txDropped = 0;
+  txCarrierErrors = 0;
+  /** driver answered NETDEV_TX_BUSY and the skb went back to the qdisc */
+  txBusy = 0;
+}
+
+/** Linux names of the counters, in print order. */
+export const DEVICE_STAT_NAMES: readonly [keyof DeviceStats, string][] = [
+  ["rxPackets", "rx_packets"], ["rxBytes", "rx_bytes"], ["rxErrors", "rx_errors"], ["rxDropped", "rx_dropped"],
+  ["rxLengthErrors", "rx_length_errors"], ["rxCrcErrors", "rx_crc_errors"], ["rxMissedErrors", "rx_missed_errors"],
+  ["rxNohandler", "rx_nohandler"], ["multicast", "multicast"], ["txPackets", "tx_packets"], ["txBytes", "tx_bytes"],
+  ["txErrors", "tx_errors"], ["txDropped", "tx_dropped"], ["txCarrierErrors", "tx_carrier_errors"], ["txBusy", "tx_busy"],
+];
+
+export class Napi {
+  readonly dev: NetDevice;
+  readonly weight: number;
+  /** NAPI_STATE_SCHED: an interrupt asked for a poll that has not completed */
+  scheduled = false;
+  /** on the softirq's poll list */
+  onList = false;
+  next: Napi | null = null;
+  polls = 0;
+
+  constructor(dev: NetDevice, weight: number) {
+    this.dev = dev;
+    this.weight = weight;
+  }
+}
+
+/** IPv4 configuration of an interface (in_device / in_ifaddr) */
+export class InDevice {
+  addr = 0;
+  prefixLen = 0;
+  mask = 0;
+  broadcast = 0;
+  configured = false;
+}
+
+export class NetDevice {
+  readonly net: Net;
+  readonly name: string;
+  readonly ifindex: number;
+  mtu: number;
+  readonly hardHeaderLen = 14;
+  /** our MAC address */
+  readonly addr: Uint8Array;
+  readonly broadcastAddr: Uint8Array;
+  flags: number;
+  /** NETIF_F_* offloads the driver offers */
+  features: number;
+  readonly ops: NetDeviceOps;
+  /** null for devices without a queue (loopback), which transmit directly */
+  qdisc: Qdisc | null = null;
+  readonly napi: Napi;
+  readonly stats = new DeviceStats();
+  readonly inDev = new InDevice();
+  /** multicast groups (IPv4) the interface listens to; fixed size */
+  readonly mcList: Uint32Array;
+  mcCount = 0;
+  /** __QUEUE_STATE_DRV_XOFF: the driver's TX ring is full */
+  queueStopped = false;
+  /** qdisc_run in progress (guards re-entry from a synchronous completion) */
+  qdiscRunning = false;
+  /** on the NET_TX output list */
+  txScheduled = false;
+  nextTx: NetDevice | null = null;
+  /** the driver's own state */
+  priv: unknown = null;
+
+  constructor(net: Net, name: string, ifindex: number, ops: NetDeviceOps, mac: Uint8Array, mtu: number, flags: number, features: number) {
+    this.net = net;
+    this.name = name;
+    this.ifindex = ifindex;
+    this.ops = ops;
+    this.addr = new Uint8Array(6);
+    this.addr.set(mac);
+    this.broadcastAddr = new Uint8Array(6).fill(0xff);
+    this.mtu = mtu;
+    this.flags = flags;
+    this.features = features;
+    this.napi = new Napi(this, net.config.napiWeight);
+    this.mcList = new Uint32Array(8);
+  }
+
+  get isUp(): boolean {
+    return (this.flags & IFF_UP) !== 0;
+  }
+
+  get hasCarrier(): boolean {
+    return (this.flags & IFF_RUNNING) !== 0;
+  }
+}
+
+/** A packet handler for one ethertype (struct packet_type). */
+export type PacketHandler = (net: Net, skb: SkBuff) => void;
+/** An ETH_P_ALL tap: sees each frame, must copy what it keeps, must not free it. */
+export type PacketTap = (dev: NetDevice, skb: SkBuff, outgoing: boolean) => void;

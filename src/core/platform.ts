@@ -1,0 +1,15 @@
+// What the stack needs from the world, injected so that src/ reads no clock and no random
+// source of its own: on Moddable, Time.ticks and Timer; on Node, performance.now() and
+// setImmediate/setTimeout; in tests, a virtual clock the test advances.
+
+export interface Platform {
+  /** monotonic milliseconds (may be fractional) */
+  now(): number;
+  /**
+   * Ask the host to call `net.run()` after `delayMs` (0: as soon as possible, after the
+   * current event). Requests may be coalesced; an extra call to run() is harmless.
+   */
+  requestRun(delayMs: number): void;
+  /** 32 random bits (uint32), from a seeded source in tests */
+  random32(): number;
+}

@@ -1,0 +1,46 @@
+// A descriptor ring as a DMA MAC sees it: fixed typed arrays of buffer indices (skb ids),
+// lengths and status words with an OWN bit. The driver hands a descriptor to the hardware
+// by setting OWN; the hardware gives it back by clearing it. Both walk the ring in order.
+
+/** the descriptor belongs to the hardware */
+export const DESC_OWN = 0x8000;
+/** receive: frame had a CRC/length error (hardware says drop) */
+export const DESC_ERR = 0x4000;
+/** receive: the hardware verified the L4 checksum */
+export const DESC_CSUM_OK = 0x2000;
+/** transmit: the hardware should compute the L4 checksum */
+export const DESC_CSUM_INSERT = 0x1000;
+
+export class DescRing {
+  readonly size: number;
+  /** driver bookkeeping: skb record id behind each descriptor (-1: none) */
+  readonly skbId: Int16Array;
+  /** buffer address: byte offset in DMA memory (the skb pool) */
+  readonly addr: Uint32Array;
+  /** receive: buffer capacity; transmit: unused */
+  readonly bufLen: Uint16Array;
+  /** receive: frame length written by the hardware; transmit: frame length to send */
+  readonly length: Uint16Array;
+  readonly status: Uint16Array;
+  /** next descriptor the CPU side (driver) looks at */
+  cpuIndex = 0;
+  /** next descriptor the hardware side looks at */
+  hwIndex = 0;
+
+  constructor(size: number) {
+    this.size = size;
+    this.skbId = new Int16Array(size).fill(-1);
+    this.addr = new Uint32Array(size);
+    this.bufLen = new Uint16Array(size);
+    this.length = new Uint16Array(size);
+    this.status = new Uint16Array(size);
+  }
+
+  next(i: number): number {
+    return i + 1 === this.size ? 0 : i + 1;
+  }
+
+  ownedByHw(i: number): boolean {
+    return (this.status[i] & DESC_OWN) !== 0;
+  }
+}

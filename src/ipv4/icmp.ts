@@ -1,0 +1,231 @@
+// ICMP (RFC 792, RFC 1122 3.2.2; net/ipv4/icmp.c):
+//   ipLocalDeliver -> icmpRcv: echo request -> the same skb turned into the reply -> ipSend
+//   any layer -> icmp.send(skb, type, code, info): an error about a datagram we got,
+//   with the RFC 1122 rules on when never to send one, rate-limited by a token bucket.
+
+import { SKB_DROP } from "../core/drop";
+import { consumeSkb, kfreeSkbReason } from "../core/free";
+import type { Net } from "../core/net";
+import { CHECKSUM_UNNECESSARY, PACKET_HOST, skbChecksum, type SkBuff } from "../core/skb";
+import { copyBytes } from "../core/bytes";
+import { csumFold, csumPartial, csumReduce, csumReplace16 } from "../wire/checksum";
+import {
+  ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_FRAG_NEEDED, ICMP_HLEN, ICMP_HOST_UNREACH,
+  ICMP_PARAMETERPROB, ICMP_REDIRECT, ICMP_SOURCE_QUENCH, ICMP_TIME_EXCEEDED,
+  icmpBuildHeader, icmpCheck, icmpCode, icmpIsError, icmpType, setIcmpCheck, setIcmpType,
+} from "../wire/icmp";
+import {
+  IPPROTO_ICMP, IP_OFFMASK, ipDaddr, ipFragField, ipIhlBytes, ipIsLoopback, ipIsMulticast, ipIsZeronet,
+  ipProto, ipSaddr, ipTos, ipTotLen,
+} from "../wire/ipv4";
+import { ipSend } from "./output";
+
+/** The ICMP group of the MIB, as Linux names it in /proc/net/snmp. */
+export class IcmpStats {
+  inMsgs = 0;
+  inErrors = 0;
+  inCsumErrors = 0;
+  inDestUnreachs = 0;
+  inTimeExcds = 0;
+  inParmProbs = 0;
+  inSrcQuenchs = 0;
+  inRedirects = 0;
+  inEchos = 0;
+  inEchoReps = 0;
+  outMsgs = 0;
+  outErrors = 0;
+  outRateLimited = 0;
+  outDestUnreachs = 0;
+  outTimeExcds = 0;
+  outParmProbs = 0;
+  outEchoReps = 0;
+}
+
+/** RFC 1812 4.3.2.3: an error carries as much of the datagram as fits in 576 bytes. */
+const ICMP_ERROR_MAX_IP_LEN = 576;
+
+export class Icmp {
+  readonly #net: Net;
+  readonly stats = new IcmpStats();
+  #tokens: number;
+  #refilledAt = -Infinity;
+
+  constructor(net: Net) {
+    this.#net = net;
+    this.#tokens = net.config.icmpBurst;
+  }
+
+  /** icmp_global_allow: a token bucket of config.icmpRatePerSec, burst config.icmpBurst. */
+  #allow(): boolean {
+    const cfg = this.#net.config;
+    const now = this.#net.now();
+    if (this.#refilledAt === -Infinity) this.#refilledAt = now;
+    const add = ((now - this.#refilledAt) * cfg.icmpRatePerSec) / 1000;
+    if (add >= 1) {
+      this.#tokens = Math.min(cfg.icmpBurst, this.#tokens + Math.floor(add));
+      this.#refilledAt = now;
+    }
+    if (this.#tokens < 1) return false;
+    this.#tokens--;
+    return true;
+  }
+
+  /**
+   * icmp_send: report a problem with `skbIn` (its networkHeader at the offending IP
+   * header) to its sender. Never takes or frees skbIn. RFC 1122 3.2.2: no error about an
+   * ICMP error, a datagram to a broadcast or multicast address or sent as a link-layer
+   * broadcast, a non-initial fragment, or one whose source is not a unicast host.
+   */
+  send(skbIn: SkBuff, type: number, code: number, info: number): void {
+    const net = this.#net;
+    const buf = net.pool.buf;
+    const iph = skbIn.networkHeader;
+    if (skbIn.pktType !== PACKET_HOST || iph < skbIn.head || iph + 20 > skbIn.tail) return;
+    const saddr = ipSaddr(buf, iph);
+    const daddr = ipDaddr(buf, iph);
+    if (ipIsMulticast(daddr) || daddr === 0xffffffff || this.#isSubnetBroadcast(daddr)) return;
+    if (ipIsZeronet(saddr) || ipIsMulticast(saddr) || saddr === 0xffffffff || this.#isSubnetBroadcast(saddr)) return;
+    if ((ipFragField(buf, iph) & IP_OFFMASK) !== 0) return;
+    const ihl = ipIhlBytes(buf, iph);
+    if (ipProto(buf, iph) === IPPROTO_ICMP) {
+      // Only informational messages may be answered with an error.
+      const inner = iph + ihl;
+      if (inner >= skbIn.tail) return;
+      const innerType = buf[inner];
+      if (icmpIsError(innerType) || innerType > 18) return;
+    }
+    if (!this.#allow()) {
+      this.stats.outRateLimited++;
+      return;
+    }
+    const reply = net.pool.alloc();
+    if (reply === null) {
+      this.stats.outErrors++;
+      return;
+    }
+    // Quote the offending datagram: its header and as much data as fits in 576 bytes.
+    let avail = skbIn.tail - iph;
+    for (let f = skbIn.fragNext; f !== null; f = f.fragNext) avail += f.tail - f.data;
+    const totLen = ipTotLen(buf, iph);
+    if (avail > totLen) avail = totLen;
+    const room = ICMP_ERROR_MAX_IP_LEN - 20 - ICMP_HLEN;
+    const quote = avail < room ? avail : room;
+    const at = reply.put(ICMP_HLEN + quote);
+    let rest = 0;
+    if (type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED) rest = info & 0xffff; // RFC 1191 next-hop MTU
+    else if (type === ICMP_PARAMETERPROB) rest = ((info & 0xff) << 24) >>> 0;
+    icmpBuildHeader(buf, at, type, code, rest);
+    let copied = skbIn.tail - iph < quote ? skbIn.tail - iph : quote;
+    copyBytes(buf, at + ICMP_HLEN, buf, iph, copied);
+    for (let f = skbIn.fragNext; f !== null && copied < quote; f = f.fragNext) {
+      const n = f.tail - f.data < quote - copied ? f.tail - f.data : quote - copied;
+      copyBytes(buf, at + ICMP_HLEN + copied, buf, f.data, n);
+      copied += n;
+    }
+    setIcmpCheck(buf, at, csumFold(csumPartial(buf, at, ICMP_HLEN + quote, 0)));
+    // Answer from the address the datagram was sent to when it is ours, so the sender
+    // can match it; otherwise the route chooses (a router's outgoing interface).
+    const src = net.ipv4.localDev(daddr) !== null ? daddr : 0;
+    const tos = (ipTos(buf, iph) & 0x1e) | 0xc0; // precedence: internetwork control
+    this.stats.outMsgs++;
+    if (type === ICMP_DEST_UNREACH) this.stats.outDestUnreachs++;
+    else if (type === ICMP_TIME_EXCEEDED) this.stats.outTimeExcds++;
+    else if (type === ICMP_PARAMETERPROB) this.stats.outParmProbs++;
+    if (ipSend(net, reply, src, saddr, IPPROTO_ICMP, tos, net.config.ipDefaultTtl, false) < 0) this.stats.outErrors++;
+  }
+
+  /** Host unreachable for a datagram whose next hop did not answer ARP (skb.data at its IP header). */
+  sendHostUnreachable(skb: SkBuff): void {
+    skb.networkHeader = skb.data;
+    this.send(skb, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0);
+  }
+
+  #isSubnetBroadcast(addr: number): boolean {
+    const devs = this.#net.devices;
+    for (let i = 0; i < devs.length; i++) {
+      const d = devs[i].inDev;
+      if (d.configured && d.prefixLen < 31 && d.broadcast === addr) return true;
+    }
+    return false;
+  }
+}
+
+/** icmp_rcv: skb.data at the ICMP header (maybe a reassembled chain). */
+export function icmpRcv(net: Net, skb: SkBuff): void {
+  const icmp = net.ipv4.icmp;
+  const stats = icmp.stats;
+  const buf = net.pool.buf;
+  stats.inMsgs++;
+  if (skb.len < ICMP_HLEN) {
+    stats.inErrors++;
+    kfreeSkbReason(net, skb, SKB_DROP.ICMP_INVALID);
+    return;
+  }
+  if (skb.ipSummed !== CHECKSUM_UNNECESSARY && csumReduce(skbChecksum(net.pool, skb, 0)) !== 0xffff) {
+    stats.inCsumErrors++;
+    stats.inErrors++;
+    kfreeSkbReason(net, skb, SKB_DROP.ICMP_CSUM);
+    return;
+  }
+  const at = skb.data;
+  switch (icmpType(buf, at)) {
+    case ICMP_ECHO:
+      stats.inEchos++;
+      icmpEcho(net, skb);
+      return;
+    case ICMP_ECHOREPLY:
+      stats.inEchoReps++; // a ping client reads it through a raw handler
+      break;
+    case ICMP_DEST_UNREACH:
+      stats.inDestUnreachs++;
+      break;
+    case ICMP_TIME_EXCEEDED:
+      stats.inTimeExcds++;
+      break;
+    case ICMP_PARAMETERPROB:
+      stats.inParmProbs++;
+      break;
+    case ICMP_SOURCE_QUENCH:
+      stats.inSrcQuenchs++; // deprecated (RFC 6633): counted, ignored
+      break;
+    case ICMP_REDIRECT:
+      stats.inRedirects++; // routes here are configured, not learned
+      break;
+    default:
+      kfreeSkbReason(net, skb, SKB_DROP.ICMP_UNSUPPORTED);
+      return;
+  }
+  consumeSkb(net, skb);
+}
+
+/** icmp_echo: the request's skb becomes the reply; the data (even a reassembled chain) stays where it is. */
+function icmpEcho(net: Net, skb: SkBuff): void {
+  const ip = net.ipv4;
+  const buf = net.pool.buf;
+  const iph = skb.networkHeader;
+  const saddr = ipSaddr(buf, iph);
+  const daddr = ipDaddr(buf, iph);
+  const dev = skb.dev;
+  const toUs = ip.localDev(daddr) !== null || ipIsLoopback(daddr);
+  if (!toUs || skb.pktType !== PACKET_HOST) {
+    // Broadcast and multicast echo (smurf amplification) is ignored, as Linux's default.
+    if (net.config.icmpEchoIgnoreBroadcasts || dev === null || !dev.inDev.configured) {
+      kfreeSkbReason(net, skb, SKB_DROP.ICMP_IGNORED);
+      return;
+    }
+  }
+  if (ipIsZeronet(saddr)) {
+    kfreeSkbReason(net, skb, SKB_DROP.ICMP_INVALID);
+    return;
+  }
+  const src = toUs ? daddr : (dev as NonNullable<typeof dev>).inDev.addr;
+  const at = skb.data;
+  const code = icmpCode(buf, at);
+  setIcmpType(buf, at, ICMP_ECHOREPLY);
+  // RFC 1624: only the type changed, so patch the checksum instead of summing 65 KB again.
+  setIcmpCheck(buf, at, csumReplace16(icmpCheck(buf, at), (ICMP_ECHO << 8) | code, (ICMP_ECHOREPLY << 8) | code));
+  skb.pktType = PACKET_HOST;
+  ip.icmp.stats.outMsgs++;
+  ip.icmp.stats.outEchoReps++;
+  ipSend(net, skb, src, saddr, IPPROTO_ICMP, ipTos(buf, iph), net.config.ipDefaultTtl, false);
+}

@@ -1,0 +1,118 @@
+// IPv4 receive (net/ipv4/ip_input.c):
+//   netifReceiveSkb -> ipRcv (validate, PRE_ROUTING) -> routeInput
+//     -> ipLocalDeliver (reassemble, LOCAL_IN) -> raw handlers, then the L4 handler
+//     -> ipForward (src/ipv4/forward.ts)
+
+import { SKB_DROP } from "../core/drop";
+import { consumeSkb, kfreeSkbReason } from "../core/free";
+import type { Net } from "../core/net";
+import { IFF_LOOPBACK, type NetDevice } from "../core/netdevice";
+import { PACKET_HOST, type SkBuff } from "../core/skb";
+import { csumVerify } from "../wire/checksum";
+import {
+  IPV4_HLEN, IP_MF, IP_OFFMASK, ipDaddr, ipFragField, ipIhlBytes, ipIsLoopback, ipIsMulticast, ipProto,
+  ipSaddr, ipTotLen, ipVersion,
+} from "../wire/ipv4";
+import { ICMP_DEST_UNREACH, ICMP_PROT_UNREACH } from "../wire/icmp";
+import { ipForward } from "./forward";
+import { RTN_FORWARD, RTN_UNREACHABLE } from "./ipv4";
+import { NF_INET_LOCAL_IN, NF_INET_PRE_ROUTING } from "./netfilter";
+
+/** ip_rcv: skb.data at the IP header. Validates, trims link padding, routes. */
+export function ipRcv(net: Net, skb: SkBuff): void {
+  const ip = net.ipv4;
+  const stats = ip.stats;
+  const buf = net.pool.buf;
+  const dev = skb.dev as NetDevice;
+  const iph = skb.data;
+  const len = skb.len;
+  stats.inReceives++;
+  // RFC 1122 3.2.1.1-3: version 4, IHL >= 5, the header inside the frame, a good checksum,
+  // total length covering the header and inside the frame.
+  if (len < IPV4_HLEN) {
+    stats.inTruncatedPkts++;
+    kfreeSkbReason(net, skb, SKB_DROP.PKT_TOO_SMALL);
+    return;
+  }
+  const ihl = ipIhlBytes(buf, iph);
+  if (ipVersion(buf, iph) !== 4 || ihl < IPV4_HLEN) {
+    stats.inHdrErrors++;
+    kfreeSkbReason(net, skb, SKB_DROP.IP_INHDR);
+    return;
+  }
+  if (len < ihl) {
+    stats.inTruncatedPkts++;
+    kfreeSkbReason(net, skb, SKB_DROP.PKT_TOO_SMALL);
+    return;
+  }
+  if (!csumVerify(buf, iph, ihl, 0)) {
+    stats.inCsumErrors++;
+    kfreeSkbReason(net, skb, SKB_DROP.IP_CSUM);
+    return;
+  }
+  const totLen = ipTotLen(buf, iph);
+  if (totLen > len) {
+    stats.inTruncatedPkts++;
+    kfreeSkbReason(net, skb, SKB_DROP.PKT_TOO_SMALL);
+    return;
+  }
+  if (totLen < ihl) {
+    stats.inHdrErrors++;
+    kfreeSkbReason(net, skb, SKB_DROP.IP_INHDR);
+    return;
+  }
+  skb.trim(totLen);
+  // Martian sources (RFC 1122 3.2.1.3): never a multicast or broadcast sender, and 127/8
+  // only from our own loopback.
+  const saddr = ipSaddr(buf, iph);
+  if (ipIsMulticast(saddr) || saddr === 0xffffffff || (ipIsLoopback(saddr) && (dev.flags & IFF_LOOPBACK) === 0)) {
+    stats.inAddrErrors++;
+    kfreeSkbReason(net, skb, SKB_DROP.IP_INVALID_SOURCE);
+    return;
+  }
+  skb.networkHeader = iph;
+  if (!ip.netfilter.run(NF_INET_PRE_ROUTING, skb, dev, null)) return;
+  const route = ip.routeInput(ipDaddr(buf, iph), dev);
+  if (route === RTN_UNREACHABLE) {
+    stats.inAddrErrors++;
+    kfreeSkbReason(net, skb, SKB_DROP.IP_INADDRERRORS);
+    return;
+  }
+  if (route === RTN_FORWARD) {
+    ipForward(net, skb);
+    return;
+  }
+  ipLocalDeliver(net, skb);
+}
+
+/** ip_local_deliver: reassemble fragments, LOCAL_IN, then raw handlers and the L4 handler. */
+export function ipLocalDeliver(net: Net, skb: SkBuff): void {
+  const ip = net.ipv4;
+  const buf = net.pool.buf;
+  if ((ipFragField(buf, skb.networkHeader) & (IP_MF | IP_OFFMASK)) !== 0) {
+    const whole = ip.reasm.defrag(skb);
+    if (whole === null) return;
+    skb = whole;
+  }
+  if (!ip.netfilter.run(NF_INET_LOCAL_IN, skb, skb.dev, null)) return;
+  const iph = skb.networkHeader;
+  skb.pull(ipIhlBytes(buf, iph));
+  skb.transportHeader = skb.data;
+  const proto = ipProto(buf, iph);
+  const raw = ip.raw.deliver(net, skb, proto);
+  const handler = ip.protos[proto];
+  if (handler !== null) {
+    ip.stats.inDelivers++;
+    handler(net, skb);
+    return;
+  }
+  if (raw) {
+    ip.stats.inDelivers++;
+    consumeSkb(net, skb);
+    return;
+  }
+  // No one speaks this protocol (RFC 1122 3.2.2.1: protocol unreachable).
+  ip.stats.inUnknownProtos++;
+  if (skb.pktType === PACKET_HOST) ip.icmp.send(skb, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, 0);
+  kfreeSkbReason(net, skb, SKB_DROP.IP_NOPROTO);
+}

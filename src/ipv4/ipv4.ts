@@ -1,0 +1,170 @@
+// IPv4 state of one stack: routing table, reassembly, hooks, raw handlers, ICMP, the
+// L4 protocol table (inet_protos) and the IP MIB counters.
+
+import type { Net } from "../core/net";
+import { IFF_LOOPBACK, type NetDevice } from "../core/netdevice";
+import type { SkBuff } from "../core/skb";
+import { IPPROTO_ICMP, ipIsLoopback, ipIsMulticast } from "../wire/ipv4";
+import { Icmp, icmpRcv } from "./icmp";
+import { Netfilter } from "./netfilter";
+import { RawTable } from "./raw";
+import { ReasmTable } from "./reassembly";
+import { RouteTable } from "./route";
+
+/** An L4 receive handler: skb.data at the L4 header, networkHeader at the IP header. */
+export type InetProtocolHandler = (net: Net, skb: SkBuff) => void;
+
+/** The IP group of the MIB (RFC 4293 ipSystemStats), as Linux names it in /proc/net/snmp. */
+export class IpStats {
+  inReceives = 0;
+  inHdrErrors = 0;
+  inTruncatedPkts = 0;
+  inCsumErrors = 0;
+  inAddrErrors = 0;
+  inUnknownProtos = 0;
+  inDiscards = 0;
+  inDelivers = 0;
+  forwDatagrams = 0;
+  outRequests = 0;
+  outDiscards = 0;
+  outNoRoutes = 0;
+  reasmTimeout = 0;
+  reasmReqds = 0;
+  reasmOKs = 0;
+  reasmFails = 0;
+  reasmOverlaps = 0;
+  fragOKs = 0;
+  fragFails = 0;
+  fragCreates = 0;
+}
+
+// What ip_route_input decided.
+export const RTN_UNREACHABLE = 0;
+export const RTN_LOCAL = 1;
+export const RTN_BROADCAST = 2;
+export const RTN_MULTICAST = 3;
+export const RTN_FORWARD = 4;
+
+/** The result of an output route lookup (reused: copy the fields out before sending). */
+export class RouteResult {
+  dev: NetDevice | null = null;
+  nexthop = 0;
+  saddr = 0;
+}
+
+export class Ipv4 {
+  readonly #net: Net;
+  readonly routes: RouteTable;
+  readonly netfilter: Netfilter;
+  readonly raw: RawTable;
+  readonly reasm: ReasmTable;
+  readonly icmp: Icmp;
+  readonly stats = new IpStats();
+  /** inet_protos: L4 handler by protocol number */
+  readonly protos: (InetProtocolHandler | null)[];
+  readonly rt = new RouteResult();
+  /** scratch for the header every fragment is built from (ipFragment) */
+  readonly fragHeader = new Uint8Array(60);
+  #nextId: number;
+
+  constructor(net: Net) {
+    this.#net = net;
+    this.routes = new RouteTable(net.config.routesMax);
+    this.netfilter = new Netfilter(net);
+    this.raw = new RawTable(net.config.rawHandlersMax);
+    this.reasm = new ReasmTable(net);
+    this.icmp = new Icmp(net);
+    this.protos = new Array<InetProtocolHandler | null>(256).fill(null);
+    this.protos[IPPROTO_ICMP] = icmpRcv;
+    this.#nextId = net.platform.random32() & 0xffff;
+  }
+
+  /** inet_add_protocol */
+  addProtocol(protocol: number, handler: InetProtocolHandler): void {
+    if (!Number.isInteger(protocol) || protocol < 0 || protocol > 255) throw new RangeError(`IP protocol ${protocol} is not in 0..255`);
+    this.protos[protocol] = handler;
+  }
+
+  /** The next IP identification (RFC 791; RFC 6864 only needs uniqueness per flow and time). */
+  nextId(): number {
+    const id = this.#nextId;
+    this.#nextId = (id + 1) & 0xffff;
+    return id;
+  }
+
+  /** The interface that owns `addr`, or null. */
+  localDev(addr: number): NetDevice | null {
+    const devs = this.#net.devices;
+    for (let i = 0; i < devs.length; i++) {
+      const d = devs[i];
+      if (d.inDev.configured && d.inDev.addr === addr) return d;
+    }
+    return null;
+  }
+
+  /** Is a multicast group joined on dev (224.0.0.1 always is, RFC 1112 4). */
+  mcJoined(dev: NetDevice, group: number): boolean {
+    if (group === 0xe0000001) return true;
+    for (let i = 0; i < dev.mcCount; i++) if (dev.mcList[i] === group) return true;
+    return false;
+  }
+
+  /**
+   * ip_route_input: what to do with a datagram for daddr that arrived on dev. Any of our
+   * addresses is local whatever interface it came in on (the weak host model, as Linux).
+   */
+  routeInput(daddr: number, dev: NetDevice): number {
+    if (this.localDev(daddr) !== null) return RTN_LOCAL;
+    if ((dev.flags & IFF_LOOPBACK) !== 0 && ipIsLoopback(daddr)) return RTN_LOCAL;
+    if (daddr === 0xffffffff || (dev.inDev.configured && daddr === dev.inDev.broadcast)) return RTN_BROADCAST;
+    if (ipIsMulticast(daddr)) return this.mcJoined(dev, daddr) ? RTN_MULTICAST : RTN_UNREACHABLE;
+    return this.#net.config.ipForward ? RTN_FORWARD : RTN_UNREACHABLE;
+  }
+
+  /**
+   * ip_route_output: fill this.rt for daddr (saddr 0: choose one). False when there is no
+   * route. Our own addresses and 127/8 go through the loopback device.
+   */
+  routeOutput(daddr: number, saddr: number): boolean {
+    const rt = this.rt;
+    const net = this.#net;
+    if (ipIsLoopback(daddr) || this.localDev(daddr) !== null) {
+      rt.dev = net.loopback;
+      rt.nexthop = daddr;
+      rt.saddr = saddr !== 0 ? saddr : ipIsLoopback(daddr) ? 0x7f000001 : daddr;
+      return true;
+    }
+    let dev: NetDevice | null = null;
+    let nexthop = daddr;
+    if (daddr === 0xffffffff) {
+      dev = this.#firstConfigured();
+    } else {
+      const i = this.routes.lookup(daddr);
+      if (i >= 0) {
+        dev = this.routes.dev[i];
+        if (this.routes.gateway[i] !== 0) nexthop = this.routes.gateway[i];
+      } else if (ipIsMulticast(daddr)) {
+        dev = this.#firstConfigured();
+      }
+    }
+    if (dev === null) return false;
+    rt.dev = dev;
+    rt.nexthop = nexthop;
+    rt.saddr = saddr !== 0 ? saddr : dev.inDev.addr;
+    return true;
+  }
+
+  #firstConfigured(): NetDevice | null {
+    const devs = this.#net.devices;
+    for (let i = 0; i < devs.length; i++) {
+      const d = devs[i];
+      if (d.isUp && d.inDev.configured && (d.flags & IFF_LOOPBACK) === 0) return d;
+    }
+    return null;
+  }
+
+  /** Free everything held (stack shutdown). */
+  flush(): void {
+    this.reasm.flush();
+  }
+}

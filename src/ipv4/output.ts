@@ -1,0 +1,193 @@
+// IPv4 transmit (net/ipv4/ip_output.c):
+//   L4 -> ipSend (route, header, LOCAL_OUT) -> ipOutput (POST_ROUTING) -> ipFinishOutput
+//      -> ipFragment when over the MTU -> neigh.output -> devQueueXmit
+// A datagram larger than one frame is a chain of skbs (skb.fragNext), one per fragment,
+// built by ipAllocDatagram; ipFragment then only writes a header in front of each
+// (the fast path of ip_fragment). Anything else is copied into new fragments.
+
+import { SKB_DROP } from "../core/drop";
+import { consumeSkb, kfreeSkbReason } from "../core/free";
+import type { Net } from "../core/net";
+import type { NetDevice } from "../core/netdevice";
+import { skbCopyBits, type SkBuff } from "../core/skb";
+import { tosToPriority } from "../sched/qdisc";
+import { ETH_HLEN, ETH_P_IP } from "../wire/ethernet";
+import {
+  IPV4_HLEN, IPV4_MAX_LEN, IP_DF, IP_MF, IP_OFFMASK, OFF_IP_VER_IHL, ipBuildHeader, ipFragField, ipIhlBytes,
+  ipSendCheck, setIpFragField, setIpTotLen,
+} from "../wire/ipv4";
+import { copyBytes } from "../core/bytes";
+import { NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING } from "./netfilter";
+
+// Errors returned to L4 and applications (negative, as Linux's -errno).
+export const EPERM = 1;
+export const EMSGSIZE = 90;
+export const ENETUNREACH = 101;
+export const ENOBUFS = 105;
+
+/**
+ * A datagram of `payloadLen` bytes after the IP header, as a chain of skbs each holding
+ * one fragment's payload for `mtu` (so ipFragment takes its fast path), data at the
+ * payload start, bytes not yet written. Null when the pool has too few skbs.
+ */
+export function ipAllocDatagram(net: Net, payloadLen: number, mtu: number): SkBuff | null {
+  if (!Number.isInteger(payloadLen) || payloadLen < 0 || payloadLen > IPV4_MAX_LEN - IPV4_HLEN) {
+    throw new RangeError(`IPv4 payload of ${payloadLen} bytes: must be 0..${IPV4_MAX_LEN - IPV4_HLEN}`);
+  }
+  const pool = net.pool;
+  const perFrag = mtu - IPV4_HLEN >= payloadLen ? payloadLen : (mtu - IPV4_HLEN) & ~7;
+  let head: SkBuff | null = null;
+  let last: SkBuff | null = null;
+  let left = payloadLen;
+  do {
+    const skb = pool.alloc();
+    if (skb === null) {
+      if (head !== null) pool.free(head);
+      return null;
+    }
+    skb.put(left < perFrag ? left : perFrag);
+    left -= skb.len;
+    if (last === null) head = skb;
+    else last.fragNext = skb;
+    last = skb;
+  } while (left > 0);
+  return head;
+}
+
+/**
+ * ip_build_and_send_pkt: skb (a chain for a large datagram) has data at the L4 header,
+ * complete with its checksum. Routes, pushes the IPv4 header and sends. Always consumes
+ * the skb. Returns 0 or a negative error (-ENETUNREACH, -EMSGSIZE, -EPERM, -ENOBUFS).
+ */
+export function ipSend(net: Net, skb: SkBuff, saddr: number, daddr: number, proto: number, tos: number, ttl: number, df: boolean): number {
+  const ip = net.ipv4;
+  ip.stats.outRequests++;
+  if (!ip.routeOutput(daddr, saddr)) {
+    ip.stats.outNoRoutes++;
+    kfreeSkbReason(net, skb, SKB_DROP.IP_OUTNOROUTES);
+    return -ENETUNREACH;
+  }
+  const rt = ip.rt;
+  const dev = rt.dev as NetDevice;
+  const nexthop = rt.nexthop;
+  const total = skb.chainLen() + IPV4_HLEN;
+  if (total > IPV4_MAX_LEN) {
+    ip.stats.outDiscards++;
+    kfreeSkbReason(net, skb, SKB_DROP.IP_FRAG_TOO_BIG);
+    return -EMSGSIZE;
+  }
+  const iph = skb.push(IPV4_HLEN);
+  ipBuildHeader(net.pool.buf, iph, tos, total, ip.nextId(), df ? IP_DF : 0, ttl, proto, rt.saddr, daddr);
+  skb.networkHeader = iph;
+  skb.protocol = ETH_P_IP;
+  skb.priority = tosToPriority(tos);
+  skb.dev = dev;
+  if (!ip.netfilter.run(NF_INET_LOCAL_OUT, skb, null, dev)) return -EPERM;
+  return ipOutput(net, skb, nexthop, dev);
+}
+
+/** ip_output: skb.data at the IP header, routed to (nexthop, dev). Consumes the skb. */
+export function ipOutput(net: Net, skb: SkBuff, nexthop: number, dev: NetDevice): number {
+  if (!net.ipv4.netfilter.run(NF_INET_POST_ROUTING, skb, null, dev)) return -EPERM;
+  if (skb.fragNext === null && skb.len <= dev.mtu) {
+    net.neigh.output(skb, nexthop, dev);
+    return 0;
+  }
+  return ipFragment(net, skb, nexthop, dev);
+}
+
+/**
+ * ip_fragment (RFC 791 3.2, RFC 1122 3.3.3): split the datagram at skb.data into
+ * fragments that fit dev.mtu. A forwarded fragment keeps its offset and MF. Options are
+ * not carried into fragments (this stack sends none; forwarded ones lose them).
+ */
+export function ipFragment(net: Net, skb: SkBuff, nexthop: number, dev: NetDevice): number {
+  const ip = net.ipv4;
+  const buf = net.pool.buf;
+  const iph = skb.data;
+  const field = ipFragField(buf, iph);
+  if ((field & IP_DF) !== 0) {
+    ip.stats.fragFails++;
+    kfreeSkbReason(net, skb, SKB_DROP.IP_FRAG_NEEDED);
+    return -EMSGSIZE;
+  }
+  const ihl = ipIhlBytes(buf, iph);
+  const baseOffset = (field & IP_OFFMASK) * 8;
+  const moreAfter = (field & IP_MF) !== 0;
+  // The header every fragment starts from, kept aside: the first fragment may be on its
+  // way before the others are built.
+  const hdr = ip.fragHeader;
+  copyBytes(hdr, 0, buf, iph, IPV4_HLEN);
+  hdr[OFF_IP_VER_IHL] = 0x45;
+  const mtu = dev.mtu;
+  if (fastPathFits(skb, ihl, mtu)) {
+    let offset = baseOffset;
+    let frag: SkBuff | null = skb;
+    let first = true;
+    while (frag !== null) {
+      const next: SkBuff | null = frag.fragNext;
+      frag.fragNext = null;
+      let at: number;
+      if (first) {
+        at = frag.data;
+        first = false;
+      } else {
+        at = frag.push(IPV4_HLEN);
+        copyBytes(buf, at, hdr, 0, IPV4_HLEN);
+        frag.networkHeader = at;
+        frag.protocol = ETH_P_IP;
+        frag.priority = skb.priority;
+        frag.mark = skb.mark;
+        ip.stats.fragCreates++;
+      }
+      const payload = frag.len - (at === iph ? ihl : IPV4_HLEN);
+      setIpTotLen(buf, at, frag.len);
+      setIpFragField(buf, at, (offset >> 3) | (next !== null || moreAfter ? IP_MF : 0));
+      ipSendCheck(buf, at);
+      offset += payload;
+      net.neigh.output(frag, nexthop, dev);
+      frag = next;
+    }
+    ip.stats.fragOKs++;
+    return 0;
+  }
+  // Slow path: copy the payload into new skbs, one per fragment.
+  const payloadTotal = skb.chainLen() - ihl;
+  const maxPayload = (mtu - IPV4_HLEN) & ~7;
+  const pool = net.pool;
+  for (let off = 0; off < payloadTotal; ) {
+    const n = payloadTotal - off < maxPayload ? payloadTotal - off : maxPayload;
+    const frag = pool.alloc();
+    if (frag === null) {
+      ip.stats.fragFails++;
+      kfreeSkbReason(net, skb, SKB_DROP.NOMEM);
+      return -ENOBUFS;
+    }
+    const at = frag.put(IPV4_HLEN + n);
+    copyBytes(buf, at, hdr, 0, IPV4_HLEN);
+    skbCopyBits(pool, skb, ihl + off, buf, at + IPV4_HLEN, n);
+    setIpTotLen(buf, at, IPV4_HLEN + n);
+    setIpFragField(buf, at, ((baseOffset + off) >> 3) | (off + n < payloadTotal || moreAfter ? IP_MF : 0));
+    ipSendCheck(buf, at);
+    frag.networkHeader = at;
+    frag.protocol = ETH_P_IP;
+    frag.priority = skb.priority;
+    frag.mark = skb.mark;
+    ip.stats.fragCreates++;
+    off += n;
+    net.neigh.output(frag, nexthop, dev);
+  }
+  ip.stats.fragOKs++;
+  consumeSkb(net, skb);
+  return 0;
+}
+
+/** Can the chain be sent as it is: every piece fits, all but the last a multiple of 8. */
+function fastPathFits(skb: SkBuff, ihl: number, mtu: number): boolean {
+  if (skb.fragNext === null || skb.len > mtu || ((skb.len - ihl) & 7) !== 0) return false;
+  for (let f: SkBuff | null = skb.fragNext; f !== null; f = f.fragNext) {
+    if (f.len + IPV4_HLEN > mtu || f.headroom() < IPV4_HLEN + ETH_HLEN) return false;
+    if (f.fragNext !== null && (f.len & 7) !== 0) return false;
+  }
+  return true;
+}

@@ -1,0 +1,130 @@
+// ARP (RFC 826; net/ipv4/arp.c): arpRcv validates and feeds the neighbour cache, answers
+// requests for our address in place (the request's skb becomes the reply), and sends
+// requests for the neighbour cache and a gratuitous announcement when a link comes up.
+//
+//   netifReceiveSkb -> arpRcv -> arpProcess -> neigh.update / reply -> devQueueXmit
+
+import { devQueueXmit } from "../core/dev";
+import { SKB_DROP } from "../core/drop";
+import { consumeSkb, kfreeSkbReason } from "../core/free";
+import type { Net } from "../core/net";
+import { IFF_NOARP, type NetDevice } from "../core/netdevice";
+import { PACKET_HOST, type SkBuff } from "../core/skb";
+import { TC_PRIO_CONTROL } from "../sched/qdisc";
+import {
+  ARPOP_REPLY, ARPOP_REQUEST, ARP_HLEN, OFF_ARP_SHA, OFF_ARP_THA, arpBuild, arpIsEthernetIpv4, arpOp, arpSpa, arpTpa,
+} from "../wire/arp";
+import { ETH_HLEN, ETH_P_ARP, ethBuildHeader, macCopy, macEqual, macIsMulticast } from "../wire/ethernet";
+import { ipIsLoopback, ipIsMulticast } from "../wire/ipv4";
+
+/** arp_rcv + arp_process. skb.data at the ARP header. */
+export function arpRcv(net: Net, skb: SkBuff): void {
+  const dev = skb.dev as NetDevice;
+  const buf = net.pool.buf;
+  const arp = skb.data;
+  if (skb.len < ARP_HLEN || !arpIsEthernetIpv4(buf, arp) || (dev.flags & IFF_NOARP) !== 0) {
+    kfreeSkbReason(net, skb, SKB_DROP.ARP_INVALID);
+    return;
+  }
+  const op = arpOp(buf, arp);
+  const sip = arpSpa(buf, arp);
+  const tip = arpTpa(buf, arp);
+  const sha = arp + OFF_ARP_SHA;
+  // A sender claiming a multicast or loopback address, or a multicast hardware address, is bogus.
+  if ((op !== ARPOP_REQUEST && op !== ARPOP_REPLY) || ipIsMulticast(tip) || ipIsMulticast(sip) ||
+      ipIsLoopback(sip) || sip === 0xffffffff || macIsMulticast(buf, sha)) {
+    kfreeSkbReason(net, skb, SKB_DROP.ARP_INVALID);
+    return;
+  }
+  const neigh = net.neigh;
+  const inDev = dev.inDev;
+  if (op === ARPOP_REQUEST) neigh.stats.arpRequestsReceived++;
+  else neigh.stats.arpRepliesReceived++;
+  if (!inDev.configured) {
+    kfreeSkbReason(net, skb, SKB_DROP.ARP_NOT_FOR_US);
+    return;
+  }
+  const ours = tip === inDev.addr;
+  if (sip === inDev.addr && !macEqual(buf, sha, dev.addr, 0)) {
+    // Someone else uses our address (RFC 5227 conflict); counted, our cache keeps nothing of it.
+    neigh.stats.addressConflicts++;
+    kfreeSkbReason(net, skb, SKB_DROP.ARP_INVALID);
+    return;
+  }
+  if (sip === 0) {
+    // An address probe (RFC 5227): answer if it asks for our address, learn nothing.
+    if (op === ARPOP_REQUEST && ours) {
+      arpReplyInPlace(net, skb, dev, tip, sip);
+      return;
+    }
+    kfreeSkbReason(net, skb, SKB_DROP.ARP_NOT_FOR_US);
+    return;
+  }
+  if (op === ARPOP_REQUEST && ours) {
+    // The asker will talk to us: keep its address (STALE, neigh_event_ns), then answer.
+    neigh.update(sip, dev, buf, sha, false, true);
+    arpReplyInPlace(net, skb, dev, tip, sip);
+    return;
+  }
+  // Anything else only refreshes an entry we already have (Linux arp_accept=0): a reply
+  // to us confirms it; a request for someone else or a gratuitous ARP makes it STALE if
+  // the address changed.
+  const solicited = op === ARPOP_REPLY && skb.pktType === PACKET_HOST && ours;
+  neigh.update(sip, dev, buf, sha, solicited, false);
+  if (op === ARPOP_REQUEST && !ours && sip !== tip) {
+    kfreeSkbReason(net, skb, SKB_DROP.ARP_NOT_FOR_US);
+    return;
+  }
+  consumeSkb(net, skb);
+}
+
+/** Turn a request for our address into the reply, in the same skb. */
+function arpReplyInPlace(net: Net, skb: SkBuff, dev: NetDevice, ourIp: number, askerIp: number): void {
+  const buf = net.pool.buf;
+  const arp = skb.data;
+  skb.trim(ARP_HLEN);
+  // The asker's hardware address becomes the target (and the frame's destination); it
+  // moves first because the builder writes our address over it.
+  macCopy(buf, arp + OFF_ARP_THA, buf, arp + OFF_ARP_SHA);
+  arpBuild(buf, arp, ARPOP_REPLY, dev.addr, 0, ourIp, buf, arp + OFF_ARP_THA, askerIp);
+  const eth = skb.push(ETH_HLEN);
+  ethBuildHeader(buf, eth, buf, arp + OFF_ARP_THA, dev.addr, 0, ETH_P_ARP);
+  skb.dev = dev;
+  skb.protocol = ETH_P_ARP;
+  skb.priority = TC_PRIO_CONTROL;
+  net.neigh.stats.arpRepliesSent++;
+  devQueueXmit(skb);
+}
+
+/**
+ * arp_solicit: ask who has `tip`; broadcast, or unicast to a known address while probing
+ * (dstMac non-null). A full pool only costs this attempt (the timer retries).
+ */
+export function arpSolicit(net: Net, dev: NetDevice, tip: number, dstMac: Uint8Array | null, dstOff: number): void {
+  arpSend(net, dev, ARPOP_REQUEST, dev.inDev.addr, tip, dstMac, dstOff);
+}
+
+/** Gratuitous ARP on link up or a new address (RFC 5227 2.3 announcement: request, sip == tip). */
+export function arpAnnounce(net: Net, dev: NetDevice): void {
+  if (!dev.inDev.configured) return;
+  arpSend(net, dev, ARPOP_REQUEST, dev.inDev.addr, dev.inDev.addr, null, 0);
+}
+
+function arpSend(net: Net, dev: NetDevice, op: number, sip: number, tip: number, dstMac: Uint8Array | null, dstOff: number): void {
+  const skb = net.pool.alloc();
+  if (skb === null) {
+    net.neigh.stats.arpSendNoMem++;
+    return;
+  }
+  const buf = net.pool.buf;
+  const arp = skb.put(ARP_HLEN);
+  // Target hardware address: zero in a request (RFC 826 leaves it unspecified; Linux zeroes it).
+  arpBuild(buf, arp, op, dev.addr, 0, sip, net.neigh.zeroMac, 0, tip);
+  const eth = skb.push(ETH_HLEN);
+  if (dstMac === null) ethBuildHeader(buf, eth, dev.broadcastAddr, 0, dev.addr, 0, ETH_P_ARP);
+  else ethBuildHeader(buf, eth, dstMac, dstOff, dev.addr, 0, ETH_P_ARP);
+  skb.dev = dev;
+  skb.protocol = ETH_P_ARP;
+  skb.priority = TC_PRIO_CONTROL;
+  devQueueXmit(skb);
+}

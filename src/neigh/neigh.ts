@@ -1,0 +1,406 @@
+// The neighbour cache (net/core/neighbour.c) for IPv4 over Ethernet: fixed entries with
+// NUD states and one timer each, and a bounded queue of packets per entry while ARP
+// resolves. Called on the transmit path as neighOutput (Linux neigh_output/neigh_resolve_output).
+//
+//   NONE -> INCOMPLETE -(reply)-> REACHABLE -(reachable time)-> STALE -(used)-> DELAY
+//   DELAY -(confirmed)-> REACHABLE, DELAY -(delay time)-> PROBE -(reply)-> REACHABLE
+//   INCOMPLETE / PROBE -(probes spent)-> FAILED -(hold time)-> NONE
+
+import { devQueueXmit } from "../core/dev";
+import { SKB_DROP } from "../core/drop";
+import { kfreeSkbReason } from "../core/free";
+import type { Net } from "../core/net";
+import { IFF_NOARP, type NetDevice } from "../core/netdevice";
+import { SkbQueue, type SkBuff } from "../core/skb";
+import type { Timer } from "../core/timer";
+import { ETH_ALEN, ETH_HLEN, ETH_P_IP, OFF_ETH_DST, OFF_ETH_SRC, OFF_ETH_TYPE, ipv4MulticastToMac, macCopy, macEqual } from "../wire/ethernet";
+import { ipIsMulticast } from "../wire/ipv4";
+import { arpSolicit } from "./arp";
+
+export const NUD_NONE = 0x00;
+export const NUD_INCOMPLETE = 0x01;
+export const NUD_REACHABLE = 0x02;
+export const NUD_STALE = 0x04;
+export const NUD_DELAY = 0x08;
+export const NUD_PROBE = 0x10;
+export const NUD_FAILED = 0x20;
+export const NUD_PERMANENT = 0x80;
+
+const NUD_VALID = NUD_PERMANENT | NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE;
+
+export function nudStateName(state: number): string {
+  switch (state) {
+    case NUD_NONE: return "NONE";
+    case NUD_INCOMPLETE: return "INCOMPLETE";
+    case NUD_REACHABLE: return "REACHABLE";
+    case NUD_STALE: return "STALE";
+    case NUD_DELAY: return "DELAY";
+    case NUD_PROBE: return "PROBE";
+    case NUD_FAILED: return "FAILED";
+    case NUD_PERMANENT: return "PERMANENT";
+    default: return `0x${state.toString(16)}`;
+  }
+}
+
+/** Linux's neigh statistics (/proc/net/stat/arp_cache) */
+export class NeighStats {
+  allocs = 0;
+  destroys = 0;
+  lookups = 0;
+  hits = 0;
+  resFailed = 0;
+  /** packets dropped because an entry's queue was full */
+  unresDiscards = 0;
+  /** no entry could be had: all held by resolutions in progress */
+  tableFulls = 0;
+  /** replies to our requests and requests for us */
+  arpRequestsSent = 0;
+  arpRepliesSent = 0;
+  arpRequestsReceived = 0;
+  arpRepliesReceived = 0;
+  /** someone else claims one of our addresses */
+  addressConflicts = 0;
+  /** ARP packets not sent for want of an skb (the timer retries) */
+  arpSendNoMem = 0;
+}
+
+export class NeighTable {
+  readonly #net: Net;
+  readonly size: number;
+  readonly key: Uint32Array;
+  readonly dev: (NetDevice | null)[];
+  readonly state: Uint8Array;
+  /** hardware addresses, 6 bytes per entry */
+  readonly ha: Uint8Array;
+  readonly probes: Uint8Array;
+  readonly confirmed: Float64Array;
+  readonly used: Float64Array;
+  readonly updated: Float64Array;
+  readonly reachableMs: Float64Array;
+  readonly queue: SkbQueue[];
+  readonly timer: Timer[];
+  readonly stats = new NeighStats();
+  /** the all-zero hardware address of an ARP request's target field */
+  readonly zeroMac = new Uint8Array(ETH_ALEN);
+
+  constructor(net: Net) {
+    this.#net = net;
+    const n = (this.size = net.config.neighEntriesMax);
+    this.key = new Uint32Array(n);
+    this.dev = new Array<NetDevice | null>(n).fill(null);
+    this.state = new Uint8Array(n);
+    this.ha = new Uint8Array(n * ETH_ALEN);
+    this.probes = new Uint8Array(n);
+    this.confirmed = new Float64Array(n);
+    this.used = new Float64Array(n);
+    this.updated = new Float64Array(n);
+    this.reachableMs = new Float64Array(n);
+    this.queue = [];
+    this.timer = [];
+    const onTimer = (i: number): void => this.#timerHandler(i);
+    for (let i = 0; i < n; i++) {
+      this.queue.push(new SkbQueue());
+      this.timer.push(net.timers.create(onTimer, i));
+    }
+  }
+
+  /** Entry index for (address, device), or -1. */
+  lookup(addr: number, dev: NetDevice): number {
+    this.stats.lookups++;
+    for (let i = 0; i < this.size; i++) {
+      if (this.state[i] !== NUD_NONE && this.key[i] === addr && this.dev[i] === dev) {
+        this.stats.hits++;
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** A free entry, reusing the least recently used one that holds no queue; -1 when none. */
+  #alloc(addr: number, dev: NetDevice): number {
+    let victim = -1;
+    let victimUsed = Infinity;
+    for (let i = 0; i < this.size; i++) {
+      const s = this.state[i];
+      if (s === NUD_NONE) {
+        victim = i;
+        break;
+      }
+      if ((s & (NUD_INCOMPLETE | NUD_PERMANENT)) === 0 && this.used[i] < victimUsed) {
+        victim = i;
+        victimUsed = this.used[i];
+      }
+    }
+    if (victim < 0) {
+      this.stats.tableFulls++;
+      return -1;
+    }
+    if (this.state[victim] !== NUD_NONE) this.#destroy(victim);
+    const now = this.#net.now();
+    this.key[victim] = addr;
+    this.dev[victim] = dev;
+    this.state[victim] = NUD_NONE;
+    this.probes[victim] = 0;
+    this.confirmed[victim] = now - this.#net.config.neighReachableMs;
+    this.used[victim] = now;
+    this.updated[victim] = now;
+    this.stats.allocs++;
+    return victim;
+  }
+
+  #destroy(i: number): void {
+    this.#net.delTimer(this.timer[i]);
+    this.#purgeQueue(i, SKB_DROP.NEIGH_FAILED);
+    this.state[i] = NUD_NONE;
+    this.dev[i] = null;
+    this.stats.destroys++;
+  }
+
+  #purgeQueue(i: number, reason: number): void {
+    const q = this.queue[i];
+    let skb: SkBuff | null;
+    while ((skb = q.dequeue()) !== null) kfreeSkbReason(this.#net, skb, reason);
+  }
+
+  #newReachableTime(i: number): void {
+    // Random in [0.5, 1.5) of the base, so hosts do not probe in step (RFC 4861 6.3.2, as Linux).
+    const base = this.#net.config.neighReachableMs;
+    this.reachableMs[i] = base / 2 + (this.#net.platform.random32() % base);
+  }
+
+  /**
+   * neigh_output: send an skb (data at the IP header) to `nexthop` on `dev`, resolving
+   * the hardware address first if needed. Always consumes the skb.
+   */
+  output(skb: SkBuff, nexthop: number, dev: NetDevice): void {
+    const net = this.#net;
+    skb.dev = dev;
+    skb.protocol = ETH_P_IP;
+    const buf = net.pool.buf;
+    if ((dev.flags & IFF_NOARP) !== 0) {
+      const eth = skb.push(ETH_HLEN);
+      macCopy(buf, eth + OFF_ETH_DST, dev.addr, 0);
+      writeEthTail(buf, eth, dev);
+      devQueueXmit(skb);
+      return;
+    }
+    if (nexthop === 0xffffffff || nexthop === dev.inDev.broadcast) {
+      const eth = skb.push(ETH_HLEN);
+      macCopy(buf, eth + OFF_ETH_DST, dev.broadcastAddr, 0);
+      writeEthTail(buf, eth, dev);
+      devQueueXmit(skb);
+      return;
+    }
+    if (ipIsMulticast(nexthop)) {
+      const eth = skb.push(ETH_HLEN);
+      ipv4MulticastToMac(nexthop, buf, eth + OFF_ETH_DST);
+      writeEthTail(buf, eth, dev);
+      devQueueXmit(skb);
+      return;
+    }
+    let i = this.lookup(nexthop, dev);
+    if (i < 0) {
+      i = this.#alloc(nexthop, dev);
+      if (i < 0) {
+        kfreeSkbReason(net, skb, SKB_DROP.NEIGH_TABLEFULL);
+        return;
+      }
+    }
+    const now = net.now();
+    this.used[i] = now;
+    const state = this.state[i];
+    if ((state & NUD_VALID) !== 0) {
+      if (state === NUD_STALE) {
+        // First use of a stale entry: keep sending, confirm within the delay (RFC 4861 7.3.3).
+        this.state[i] = NUD_DELAY;
+        this.updated[i] = now;
+        net.modTimer(this.timer[i], now + net.config.neighDelayProbeMs);
+      }
+      this.#xmitResolved(skb, i);
+      return;
+    }
+    if (state === NUD_NONE || state === NUD_FAILED) {
+      this.state[i] = NUD_INCOMPLETE;
+      this.probes[i] = 0;
+      this.updated[i] = now;
+      this.#sendProbe(i);
+    }
+    this.#enqueue(i, skb);
+  }
+
+  #enqueue(i: number, skb: SkBuff): void {
+    const q = this.queue[i];
+    // Over the bound, the oldest waiting packet goes (as Linux's arp_queue).
+    while (q.qlen >= this.#net.config.neighQueueMax) {
+      const old = q.dequeue() as SkBuff;
+      this.stats.unresDiscards++;
+      kfreeSkbReason(this.#net, old, SKB_DROP.NEIGH_QUEUEFULL);
+    }
+    q.enqueue(skb);
+  }
+
+  #xmitResolved(skb: SkBuff, i: number): void {
+    const buf = this.#net.pool.buf;
+    const eth = skb.push(ETH_HLEN);
+    macCopy(buf, eth + OFF_ETH_DST, this.ha, i * ETH_ALEN);
+    writeEthTail(buf, eth, skb.dev as NetDevice);
+    devQueueXmit(skb);
+  }
+
+  #sendProbe(i: number): void {
+    const net = this.#net;
+    const dev = this.dev[i] as NetDevice;
+    // INCOMPLETE asks everyone; PROBE asks the address we have (RFC 1122 2.3.2.1).
+    const unicast = this.state[i] === NUD_PROBE;
+    this.probes[i]++;
+    this.stats.arpRequestsSent++;
+    arpSolicit(net, dev, this.key[i], unicast ? this.ha : null, i * ETH_ALEN);
+    net.modTimer(this.timer[i], net.now() + net.config.neighRetransMs);
+  }
+
+  #timerHandler(i: number): void {
+    const net = this.#net;
+    const cfg = net.config;
+    const now = net.now();
+    const state = this.state[i];
+    switch (state) {
+      case NUD_REACHABLE:
+        if (now - this.confirmed[i] < this.reachableMs[i]) {
+          net.modTimer(this.timer[i], this.confirmed[i] + this.reachableMs[i]);
+        } else if (now - this.used[i] < cfg.neighDelayProbeMs) {
+          this.state[i] = NUD_DELAY;
+          this.updated[i] = now;
+          net.modTimer(this.timer[i], now + cfg.neighDelayProbeMs);
+        } else {
+          this.state[i] = NUD_STALE;
+          this.updated[i] = now;
+        }
+        return;
+      case NUD_DELAY:
+        if (now - this.confirmed[i] < cfg.neighDelayProbeMs) {
+          this.state[i] = NUD_REACHABLE;
+          this.updated[i] = now;
+          net.modTimer(this.timer[i], this.confirmed[i] + this.reachableMs[i]);
+        } else {
+          this.state[i] = NUD_PROBE;
+          this.updated[i] = now;
+          this.probes[i] = 0;
+          this.#sendProbe(i);
+        }
+        return;
+      case NUD_INCOMPLETE:
+      case NUD_PROBE: {
+        const max = state === NUD_INCOMPLETE ? cfg.neighMcastProbes : cfg.neighUcastProbes;
+        if (this.probes[i] >= max) {
+          this.#failed(i);
+        } else {
+          this.#sendProbe(i);
+        }
+        return;
+      }
+      case NUD_FAILED:
+        this.#destroy(i);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** neigh_invalidate: resolution failed; queued packets are dropped, and their senders told. */
+  #failed(i: number): void {
+    const net = this.#net;
+    this.state[i] = NUD_FAILED;
+    this.updated[i] = net.now();
+    this.stats.resFailed++;
+    const q = this.queue[i];
+    let skb: SkBuff | null;
+    while ((skb = q.dequeue()) !== null) {
+      // RFC 1122 3.3.1.4 / RFC 1812: the sender learns the host is unreachable.
+      net.ipv4.icmp.sendHostUnreachable(skb);
+      kfreeSkbReason(net, skb, SKB_DROP.NEIGH_FAILED);
+    }
+    if (net.config.neighFailedHoldMs > 0) net.modTimer(this.timer[i], net.now() + net.config.neighFailedHoldMs);
+    else this.#destroy(i);
+  }
+
+  /**
+   * neigh_update: we learned `addr` is at `mac` (from ARP). `solicited` (a reply to us)
+   * confirms reachability; otherwise the entry is only STALE. `create` makes an entry when
+   * none exists (the sender of a request addressed to us, as Linux's neigh_event_ns).
+   */
+  update(addr: number, dev: NetDevice, mac: Uint8Array, macOff: number, solicited: boolean, create: boolean): void {
+    const net = this.#net;
+    let i = this.lookup(addr, dev);
+    if (i < 0) {
+      if (!create) return;
+      i = this.#alloc(addr, dev);
+      if (i < 0) return;
+    }
+    const state = this.state[i];
+    if (state === NUD_PERMANENT) return;
+    const now = net.now();
+    const changed = (state & NUD_VALID) === 0 || !macEqual(this.ha, i * ETH_ALEN, mac, macOff);
+    macCopy(this.ha, i * ETH_ALEN, mac, macOff);
+    this.updated[i] = now;
+    if (solicited) {
+      this.state[i] = NUD_REACHABLE;
+      this.confirmed[i] = now;
+      this.#newReachableTime(i);
+      net.modTimer(this.timer[i], now + this.reachableMs[i]);
+    } else if (changed || state === NUD_INCOMPLETE || state === NUD_FAILED || state === NUD_NONE) {
+      this.state[i] = NUD_STALE;
+      net.delTimer(this.timer[i]);
+    }
+    // Whatever waited for this address goes now (neigh_update flushes arp_queue).
+    const q = this.queue[i];
+    let skb: SkBuff | null;
+    while ((skb = q.dequeue()) !== null) this.#xmitResolved(skb, i);
+  }
+
+  /** neigh_confirm: an upper layer saw forward progress (a TCP ACK), so the path works. */
+  confirm(addr: number, dev: NetDevice): void {
+    for (let i = 0; i < this.size; i++) {
+      if (this.state[i] !== NUD_NONE && this.key[i] === addr && this.dev[i] === dev) {
+        this.confirmed[i] = this.#net.now();
+        return;
+      }
+    }
+  }
+
+  /** A permanent entry (static ARP). */
+  addPermanent(addr: number, dev: NetDevice, mac: Uint8Array): void {
+    let i = this.lookup(addr, dev);
+    if (i < 0) i = this.#alloc(addr, dev);
+    if (i < 0) throw new RangeError(`neighbour table full: config.neighEntriesMax is ${this.size}`);
+    macCopy(this.ha, i * ETH_ALEN, mac, 0);
+    this.#net.delTimer(this.timer[i]);
+    this.state[i] = NUD_PERMANENT;
+  }
+
+  /** Device going down: its entries and their queues go. */
+  ifdown(dev: NetDevice): void {
+    for (let i = 0; i < this.size; i++) if (this.state[i] !== NUD_NONE && this.dev[i] === dev) this.#destroy(i);
+  }
+
+  flushAll(): void {
+    for (let i = 0; i < this.size; i++) if (this.state[i] !== NUD_NONE) this.#destroy(i);
+  }
+
+  /** Entries as plain objects (diagnostics; allocates). */
+  dump(): { addr: number; dev: string; state: string; mac: string; queued: number }[] {
+    const out = [];
+    for (let i = 0; i < this.size; i++) {
+      if (this.state[i] === NUD_NONE) continue;
+      const mac = Array.from(this.ha.slice(i * 6, i * 6 + 6), (b) => b.toString(16).padStart(2, "0")).join(":");
+      out.push({ addr: this.key[i], dev: (this.dev[i] as NetDevice).name, state: nudStateName(this.state[i]), mac, queued: this.queue[i].qlen });
+    }
+    return out;
+  }
+}
+
+/** Source MAC and ethertype of an Ethernet header whose destination is already written. */
+function writeEthTail(buf: Uint8Array, eth: number, dev: NetDevice): void {
+  macCopy(buf, eth + OFF_ETH_SRC, dev.addr, 0);
+  buf[eth + OFF_ETH_TYPE] = ETH_P_IP >> 8;
+  buf[eth + OFF_ETH_TYPE + 1] = ETH_P_IP & 0xff;
+}
