@@ -213,9 +213,11 @@ export class Net {
     if (dev.isUp) return;
     dev.flags |= IFF_UP;
     dev.queueStopped = false;
+    // A driver that finds its link up calls netifCarrierOn from open(), which announces us.
+    const hadCarrier = dev.hasCarrier;
     dev.ops.open(dev);
     if ((dev.flags & IFF_LOOPBACK) !== 0) dev.flags |= IFF_RUNNING;
-    if (dev.hasCarrier) this.#linkUp(dev);
+    else if (hadCarrier) this.#linkUp(dev);
   }
 
   /** dev_close: the driver stops and gives back its skbs; queues and neighbours are flushed. */
