@@ -105,7 +105,7 @@ export const DEFAULT_CONFIG: Readonly<NetConfig> = Object.freeze({
   ipDefaultTtl: 64,
   ipForward: false,
   reasmSlots: 4,
-  reasmSkbsMax: 96,
+  reasmSkbsMax: 64,
   reasmTimeoutMs: 30_000,
   icmpRatePerSec: 1000,
   icmpBurst: 50,
@@ -159,6 +159,9 @@ export function makeConfig(overrides: Partial<NetConfig> = {}, base: Readonly<Ne
   if (config.skbRecords < config.skbSlots) throw new RangeError("config.skbRecords must be >= config.skbSlots");
   if (config.skbSlots > 0x7fff) throw new RangeError("config.skbSlots must be <= 32767");
   if (config.mtuMaxBytes < 68 || config.mtuMaxBytes > 9000) throw new RangeError("config.mtuMaxBytes must be in 68..9000");
+  if (config.reasmSkbsMax >= config.skbSlots) {
+    throw new RangeError("config.reasmSkbsMax must be below config.skbSlots (receive rings need buffers too)");
+  }
   if (config.ipDefaultTtl > 255) throw new RangeError("config.ipDefaultTtl must be <= 255");
   if ((config.timerWheelSlots & (config.timerWheelSlots - 1)) !== 0) {
     throw new RangeError("config.timerWheelSlots must be a power of two");

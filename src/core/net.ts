@@ -65,7 +65,9 @@ export class Net {
   txListTail: NetDevice | null = null;
 
   #inRun = false;
-  #runRequestedAt = Infinity;
+  #soonRequested = false;
+  /** the earliest future wake-up already asked of the host */
+  #wakeAt = Infinity;
   #stopped = false;
 
   constructor(config: NetConfig, platform: Platform) {
@@ -108,12 +110,21 @@ export class Net {
     this.timers.del(t);
   }
 
+  /**
+   * Ask the host for a run, once: one "soon" request until the next run, and one wake-up
+   * per earlier deadline (a later one is already covered by the pending wake-up).
+   */
   #requestRun(delayMs: number): void {
     if (this.#stopped) return;
-    if (delayMs < 0) delayMs = 0;
+    if (delayMs <= 0) {
+      if (this.#soonRequested) return;
+      this.#soonRequested = true;
+      this.platform.requestRun(0);
+      return;
+    }
     const at = this.platform.now() + delayMs;
-    if (at >= this.#runRequestedAt) return;
-    this.#runRequestedAt = at;
+    if (at >= this.#wakeAt) return;
+    this.#wakeAt = at;
     this.platform.requestRun(delayMs);
   }
 
@@ -125,7 +136,8 @@ export class Net {
   run(): void {
     if (this.#inRun) return;
     this.#inRun = true;
-    this.#runRequestedAt = Infinity;
+    this.#soonRequested = false;
+    if (this.platform.now() >= this.#wakeAt) this.#wakeAt = Infinity;
     const stats = this.softirqStats;
     stats.runs++;
     if (this.timers.nextExpiry() <= this.platform.now()) this.pending |= TIMER_SOFTIRQ;

@@ -38,6 +38,8 @@ export class ReasmTable {
   readonly #timer: Timer[];
   /** skbs held by all slots */
   held = 0;
+  /** free skbs below which other datagrams are given up, so receive rings can refill */
+  readonly #poolReserve: number;
 
   constructor(net: Net) {
     this.#net = net;
@@ -52,6 +54,7 @@ export class ReasmTable {
     this.#created = new Float64Array(n);
     this.#count = new Uint16Array(n);
     this.#frags = new Array<SkBuff | null>(n).fill(null);
+    this.#poolReserve = Math.max(2, net.config.skbSlots >> 4);
     this.#timer = [];
     const onExpire = (i: number): void => this.#expire(i);
     for (let i = 0; i < n; i++) this.#timer.push(net.timers.create(onExpire, i));
@@ -142,12 +145,19 @@ export class ReasmTable {
       kfreeSkbReason(net, skb, SKB_DROP.IP_FRAG_OVERLAP);
       return null;
     }
-    if (this.held >= net.config.reasmSkbsMax) {
-      // Out of reassembly memory: this datagram cannot complete, so free what it holds.
+    // Over the reassembly bound, or the pool running low for the RX ring: give up the
+    // oldest other datagrams first (Linux's inet_frag_evictor); if this one alone is
+    // over the bound it cannot complete, so it goes.
+    while (this.held >= net.config.reasmSkbsMax || (net.pool.available < this.#poolReserve && this.held > this.#count[q])) {
+      const victim = this.#oldestOther(q);
+      if (victim < 0) {
+        stats.reasmFails++;
+        this.#kill(q, SKB_DROP.IP_FRAG_NOMEM);
+        kfreeSkbReason(net, skb, SKB_DROP.IP_FRAG_NOMEM);
+        return null;
+      }
       stats.reasmFails++;
-      this.#kill(q, SKB_DROP.IP_FRAG_NOMEM);
-      kfreeSkbReason(net, skb, SKB_DROP.IP_FRAG_NOMEM);
-      return null;
+      this.#kill(victim, SKB_DROP.IP_FRAG_NOMEM);
     }
     skb.cb[CB_OFFSET] = offset;
     skb.cb[CB_END] = end;
@@ -198,6 +208,14 @@ export class ReasmTable {
     this.#created[q] = net.now();
     net.modTimer(this.#timer[q], net.now() + net.config.reasmTimeoutMs);
     return q;
+  }
+
+  #oldestOther(q: number): number {
+    let oldest = -1;
+    for (let i = 0; i < this.size; i++) {
+      if (i !== q && this.#inUse[i] !== 0 && (oldest < 0 || this.#created[i] < this.#created[oldest])) oldest = i;
+    }
+    return oldest;
   }
 
   #maxEnd(q: number): number {

@@ -1,0 +1,103 @@
+// Ping through two stacks in one process, over the simulated DMA MACs and LAN (no delay,
+// no line rate): echoes per second and CPU per echo, beside a floor measured in the same
+// run (the bytes of request and reply each copied twice and checksummed twice: what any
+// stack moving them through a DMA buffer must at least do). Printed, never asserted.
+//
+//   npm run bench            (or: npx tsx bench/ping.ts [--seconds S])
+
+import { Pinger } from "../src/apps/ping";
+import { copyBytes } from "../src/core/bytes";
+import { csumPartial } from "../src/wire/checksum";
+import { SimWorld } from "../host-sim/sim/world";
+
+const seconds = Number(process.argv[process.argv.indexOf("--seconds") + 1]) || 2;
+
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+function benchPing(dataBytes: number, window: number): { echoes: number; wallMs: number; cpuMs: number; frames: number } {
+  const world = new SimWorld(42);
+  const lan = world.addLan("bench", {}, 4096);
+  const a = world.addHost("a", { skbSlots: 256, skbRecords: 300 });
+  const b = world.addHost("b", { skbSlots: 256, skbRecords: 300 });
+  world.attach(a, lan, "10.0.0.1/24", { lineRateBps: 0, rxRingSize: 64, txRingSize: 64 });
+  world.attach(b, lan, "10.0.0.2/24", { lineRateBps: 0, rxRingSize: 64, txRingSize: 64 });
+  const ping = new Pinger(a.net);
+  const dst = 0x0a000002;
+  // Warm up (ARP, JIT).
+  ping.send(dst, dataBytes);
+  world.runFor(1);
+  let outstanding = 0;
+  ping.onReply = () => {
+    outstanding--;
+  };
+  for (let i = 0; i < 2000; i++) {
+    ping.send(dst, dataBytes);
+    world.runFor(0.01);
+  }
+  world.runFor(10);
+  const startReceived = ping.received;
+  const startFrames = world.framesOnWire;
+  const t0 = performance.now();
+  const c0 = cpuMs();
+  outstanding = 0;
+  while (performance.now() - t0 < seconds * 1000) {
+    for (let k = 0; k < 256; k++) {
+      while (outstanding < window) {
+        if (ping.send(dst, dataBytes) < 0) break;
+        outstanding++;
+      }
+      world.runFor(0.001);
+    }
+  }
+  world.runFor(10);
+  const wallMs = performance.now() - t0;
+  const used = cpuMs() - c0;
+  const echoes = ping.received - startReceived;
+  if (ping.corrupted !== 0) throw new Error("corrupted replies in the benchmark");
+  ping.close();
+  world.shutdown();
+  return { echoes, wallMs, cpuMs: used, frames: world.framesOnWire - startFrames };
+}
+
+/** The floor: per echo, both frames copied twice and checksummed twice. */
+function benchFloor(frameBytes: number): number {
+  const src = new Uint8Array(frameBytes);
+  for (let i = 0; i < frameBytes; i++) src[i] = i & 0xff;
+  const mid = new Uint8Array(frameBytes);
+  const dst = new Uint8Array(frameBytes);
+  let sink = 0;
+  const t0 = performance.now();
+  const c0 = cpuMs();
+  let n = 0;
+  while (performance.now() - t0 < 500) {
+    for (let k = 0; k < 1000; k++) {
+      for (let frame = 0; frame < 2; frame++) {
+        copyBytes(mid, 0, src, 0, frameBytes);
+        sink += csumPartial(mid, 0, frameBytes, 0);
+        copyBytes(dst, 0, mid, 0, frameBytes);
+        sink += csumPartial(dst, 0, frameBytes, 0);
+      }
+      n++;
+    }
+  }
+  const used = cpuMs() - c0;
+  if (sink === -1) console.log(sink);
+  return (used * 1000) / n; // µs per echo
+}
+
+console.log(`xsnet ping bench: two stacks in one process, simulated DMA MACs and LAN, ${seconds} s per size (Node ${process.version})`);
+console.log("  data B  window   echoes/s   frames/s   CPU µs/echo   floor µs/echo   ratio");
+for (const [size, window] of [[56, 32], [1472, 32], [4000, 8]] as const) {
+  const r = benchPing(size, window);
+  const frameBytes = Math.min(size, 1472) + 42;
+  const floor = benchFloor(frameBytes * Math.max(1, Math.ceil((size + 8) / 1480)));
+  const perEcho = (r.cpuMs * 1000) / r.echoes;
+  console.log(
+    `  ${String(size).padStart(6)} ${String(window).padStart(7)} ${((r.echoes * 1000) / r.wallMs).toFixed(0).padStart(10)} ` +
+      `${((r.frames * 1000) / r.wallMs).toFixed(0).padStart(10)} ${perEcho.toFixed(2).padStart(13)} ${floor.toFixed(2).padStart(15)} ${(perEcho / floor).toFixed(1).padStart(7)}x`,
+  );
+}
+console.log("CPU per echo includes both stacks, both drivers, the simulated MACs and LAN (copies, events).");

@@ -1,0 +1,106 @@
+// `npm start`: the demo on a simulated network, or, with --link, the stack as a device on
+// a UDP link (one Ethernet frame per datagram, e.g. to a Linux TAP through socat).
+
+import { Command, InvalidArgumentError, Option } from "commander";
+import { parseMac } from "../src/wire/ethernet";
+import { parseCidr, parseIpv4 } from "../src/wire/ipv4";
+import { runDemo } from "./demo";
+
+function port(text: string, what: string): number {
+  if (!/^\d+$/.test(text)) throw new InvalidArgumentError(`${what} '${text}' is not a number`);
+  const n = Number(text);
+  if (n < 1 || n > 65535) throw new InvalidArgumentError(`${what} ${n} is not in 1..65535`);
+  return n;
+}
+
+function parseLink(text: string): { localPort: number; remotePort: number } {
+  const m = /^udp:([^:]+):([^:]+)$/.exec(text);
+  if (!m) throw new InvalidArgumentError(`expected udp:LOCAL_PORT:REMOTE_PORT, got '${text}'`);
+  return { localPort: port(m[1], "local port"), remotePort: port(m[2], "remote port") };
+}
+
+function wrap<T>(parse: (text: string) => T): (text: string) => T {
+  return (text) => {
+    try {
+      return parse(text);
+    } catch (err) {
+      if (err instanceof InvalidArgumentError) throw err;
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
+}
+
+function positiveInt(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1) throw new InvalidArgumentError(`expected a positive integer, got '${text}'`);
+  return Number(text);
+}
+
+function fraction(text: string): number {
+  const n = Number(text);
+  if (text.trim() === "" || !(n >= 0 && n < 1)) throw new InvalidArgumentError(`expected a fraction in [0, 1), got '${text}'`);
+  return n;
+}
+
+const program = new Command()
+  .name("xsnet")
+  .description("xsnet: a statically allocated TCP/IP stack. Without --link: a demo on a simulated network.")
+  .addOption(new Option("--link <spec>", "run as a device on a UDP link: udp:LOCAL_PORT:REMOTE_PORT (127.0.0.1)").argParser(wrap(parseLink)))
+  .addOption(new Option("--ip <address/prefix>", "device address, e.g. 169.254.77.2/24").argParser(wrap((t) => (parseCidr(t), t))))
+  .addOption(new Option("--gateway <address>", "device default gateway").argParser(wrap((t) => (parseIpv4(t), t))))
+  .addOption(new Option("--mac <mac>", "device MAC address, e.g. 02:78:73:6e:65:74").argParser(wrap(parseMac)))
+  .addOption(new Option("--pcap <file>", "write a capture (demo default: xsnet-demo.pcap)"))
+  .addOption(new Option("--count <n>", "demo: pings to send").default(120).argParser(positiveInt))
+  .addOption(new Option("--seed <n>", "demo: the seed every random choice derives from").default(1).argParser((t) => {
+    if (!/^\d+$/.test(t)) throw new InvalidArgumentError(`expected a non-negative integer, got '${t}'`);
+    return Number(t) >>> 0;
+  }))
+  .addOption(new Option("--loss <fraction>", "demo: loss rate of the lossy link").default(0.03).argParser(fraction))
+  .showHelpAfterError();
+
+program.parse();
+const opts = program.opts<{
+  link?: { localPort: number; remotePort: number };
+  ip?: string;
+  gateway?: string;
+  mac?: Uint8Array;
+  pcap?: string;
+  count: number;
+  seed: number;
+  loss: number;
+}>();
+
+async function main(): Promise<number> {
+  if (opts.link) {
+    if (!opts.ip) program.error("error: option '--ip <address/prefix>' is required with --link");
+    const { runDevice } = await import("./device");
+    await runDevice({
+      localPort: opts.link.localPort,
+      remotePort: opts.link.remotePort,
+      cidr: opts.ip as string,
+      gateway: opts.gateway,
+      mac: opts.mac,
+      pcapPath: opts.pcap,
+    });
+    return 0;
+  }
+  for (const name of ["ip", "gateway", "mac"] as const) {
+    if (opts[name] !== undefined) program.error(`error: option '--${name}' needs --link (device mode)`);
+  }
+  const result = await runDemo({
+    count: opts.count,
+    seed: opts.seed,
+    lossRate: opts.loss,
+    pcapPath: opts.pcap ?? "xsnet-demo.pcap",
+    progress: process.stdout.isTTY === true,
+    log: (line) => console.log(line),
+  });
+  return result.poolsFull && result.corrupted === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`xsnet: ${(err as Error).stack ?? String(err)}`);
+    process.exit(1);
+  },
+);
