@@ -5,7 +5,7 @@
 
 import { DmaMacDriver } from "../../drivers/dma-mac";
 import type { NetConfig } from "../../src/config";
-import { init, type Net } from "../../src/core/net";
+import { init, type DeviceOptions, type Net } from "../../src/core/net";
 import type { NetDevice } from "../../src/core/netdevice";
 import type { Platform } from "../../src/core/platform";
 import { EventLoop, type SimEventHandler } from "./event-loop";
@@ -102,12 +102,12 @@ export class SimWorld {
    * Plug a host into a LAN through a new simulated DMA MAC: registers the interface,
    * gives it `cidr` ("10.0.1.2/24") and brings it up.
    */
-  attach(host: SimHost, lan: SimLan, cidr: string, options: SimMacOptions & { mtu?: number; name?: string } = {}): NetDevice {
+  attach(host: SimHost, lan: SimLan, cidr: string, options: SimMacOptions & { mtu?: number; name?: string; qdisc?: DeviceOptions["qdisc"] } = {}): NetDevice {
     const hw = new SimDmaMac(this.loop, lan, options);
     const driver = new DmaMacDriver(hw);
     const serial = this.#macSerial++;
     const mac = new Uint8Array([0x02, 0x00, 0x5e, (serial >> 16) & 0xff, (serial >> 8) & 0xff, serial & 0xff]);
-    const dev = driver.register(host.net, options.name ?? `eth${host.devices.length}`, mac, { mtu: options.mtu ?? 1500 });
+    const dev = driver.register(host.net, options.name ?? `eth${host.devices.length}`, mac, { mtu: options.mtu ?? 1500, qdisc: options.qdisc });
     host.net.ipAddrAdd(dev, cidr);
     host.net.devOpen(dev);
     host.macs.push(hw);
