@@ -137,7 +137,9 @@ export class Net {
     if (this.#inRun) return;
     this.#inRun = true;
     this.#soonRequested = false;
-    if (this.platform.now() >= this.#wakeAt) this.#wakeAt = Infinity;
+    // A host timer may fire up to a tick early (Node measures from a cached clock): within
+    // a tick of the wake-up, count it as that wake-up so the deadline is asked for again.
+    if (this.platform.now() >= this.#wakeAt - this.config.timerTickMs) this.#wakeAt = Infinity;
     const stats = this.softirqStats;
     stats.runs++;
     if (this.timers.nextExpiry() <= this.platform.now()) this.pending |= TIMER_SOFTIRQ;
@@ -280,7 +282,8 @@ export class Net {
   routeAdd(destCidr: string, gateway: string | null, dev: NetDevice, metric = 0): void {
     const { addr, prefixLen } = parseCidr(destCidr);
     const gw = gateway === null ? 0 : parseIpv4(gateway);
-    this.ipv4.routes.add((addr & prefixMask(prefixLen)) >>> 0, prefixLen, gw, dev, metric);
+    // Not "connected": a route added by hand stays when the interface's address changes.
+    this.ipv4.routes.add((addr & prefixMask(prefixLen)) >>> 0, prefixLen, gw, dev, metric, false);
   }
 
   /** The default route through a gateway on one of the interfaces. */

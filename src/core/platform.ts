@@ -7,7 +7,9 @@ export interface Platform {
   now(): number;
   /**
    * Ask the host to call `net.run()` after `delayMs` (0: as soon as possible, after the
-   * current event). Requests may be coalesced; an extra call to run() is harmless.
+   * current event), not before. The stack asks once per deadline, so a host must keep
+   * every request until it is due (coalescing requests for the same or a later time is
+   * fine); an extra call to run() is harmless.
    */
   requestRun(delayMs: number): void;
   /** 32 random bits (uint32), from a seeded source in tests */

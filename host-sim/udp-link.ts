@@ -1,0 +1,354 @@
+// A link driver that carries one Ethernet frame per UDP datagram on loopback: the way the
+// stack sits on a Linux TAP through socat (`socat TUN:...,tun-type=tap,iff-no-pi
+// UDP-DATAGRAM:127.0.0.1:LOCAL,bind=127.0.0.1:REMOTE`). Node-only.
+//
+// It is shaped like a DMA MAC, so the core cannot tell it from a chip:
+//   socket 'message' = the MAC writing a frame into the next RX descriptor, then the
+//                      interrupt (napiSchedule) and nothing else
+//   poll:             link state, counters, RX ring -> netifReceiveSkb, refill
+//   startXmit:        skb -> TX slot -> socket.send; the send callback is the TX-done
+//                      interrupt (devKfreeSkbIrq), and wakes the queue
+
+import { createSocket, type Socket } from "node:dgram";
+import {
+  devKfreeSkbIrq, devTxError, napiComplete, napiSchedule, netifReceiveSkb, netifStopQueue, netifWakeQueue,
+} from "../src/core/dev";
+import { SKB_DROP } from "../src/core/drop";
+import { kfreeSkbReason } from "../src/core/free";
+import type { DeviceOptions, Net } from "../src/core/net";
+import type { Napi, NetDevice } from "../src/core/netdevice";
+import { DESC_OWN, DescRing } from "../src/core/ring";
+import type { SkBuff } from "../src/core/skb";
+import { NETDEV_TX_BUSY, NETDEV_TX_OK, type NetDeviceOps } from "../drivers/netdev";
+
+export interface UdpLinkOptions {
+  /** our UDP port (the TAP's frames arrive here) */
+  localPort: number;
+  /** socat's UDP port (our frames go there) */
+  remotePort: number;
+  /** loopback only */
+  host?: string;
+  /** RX descriptors (frames held between the socket and the NAPI poll); default 64 */
+  rxRingSize?: number;
+  /** TX frames in flight in the socket; default 64 */
+  txRingSize?: number;
+  /** SO_RCVBUF; default 4 MB */
+  recvBufferBytes?: number;
+}
+
+// SO_RCVBUF of 4 MB: Linux doubles the request (to 8 MB, if net.core.rmem_max allows 4)
+// and charges each datagram its skb truesize, 2-4 KB for a full frame, so the socket holds
+// 2,000+ frames: a 65 KB ping's 45 fragments or a TCP window burst never overflow it
+// between two turns of Node's event loop. The figure granted is read back into
+// `recvBufferBytes`.
+const RECV_BUFFER_BYTES_DEFAULT = 4 * 1024 * 1024;
+
+export class UdpLinkDriver implements NetDeviceOps {
+  readonly localPort: number;
+  readonly remotePort: number;
+  readonly host: string;
+  readonly rxRing: DescRing;
+  readonly txRing: DescRing;
+  readonly recvBufferBytesWanted: number;
+  /** SO_RCVBUF as the kernel granted it (after open) */
+  recvBufferBytes = 0;
+  /** RX descriptors left without a buffer because the pool was empty */
+  rxRefillFailures = 0;
+  /** socket errors (ECONNREFUSED while socat is not there, ...) */
+  socketErrors = 0;
+  lastSocketError: Error | null = null;
+
+  #net: Net | null = null;
+  #dev: NetDevice | null = null;
+  #socket: Socket | null = null;
+  /** bumped at every open and stop, so callbacks of an old socket do nothing */
+  #generation = 0;
+  /** the socket is bound and connected ("PHY link") */
+  #linkUp = false;
+  /** largest frame accepted: dev.mtu + 14 */
+  #maxFrame = 0;
+  // "Hardware" counters, read and cleared by poll (the interrupt path only counts).
+  #missed = 0;
+  #oversize = 0;
+  /** next TX slot to fill; slots complete in any order, so each has its own callback */
+  #txHead = 0;
+  #txInFlight = 0;
+  #txDone: ((err: Error | null) => void)[] = [];
+  #whenUp: Promise<void> = Promise.resolve();
+
+  constructor(options: UdpLinkOptions) {
+    for (const key of ["localPort", "remotePort"] as const) {
+      const p = options[key];
+      if (!Number.isInteger(p) || p < 1 || p > 65535) throw new RangeError(`udp link: ${key} ${String(p)} is not a port in 1..65535`);
+    }
+    this.localPort = options.localPort;
+    this.remotePort = options.remotePort;
+    this.host = options.host ?? "127.0.0.1";
+    const rxSize = options.rxRingSize ?? 64;
+    const txSize = options.txRingSize ?? 64;
+    if (!Number.isInteger(rxSize) || rxSize < 1 || rxSize > 4096) throw new RangeError(`udp link: rxRingSize ${rxSize} is not in 1..4096`);
+    if (!Number.isInteger(txSize) || txSize < 1 || txSize > 4096) throw new RangeError(`udp link: txRingSize ${txSize} is not in 1..4096`);
+    this.rxRing = new DescRing(rxSize);
+    this.txRing = new DescRing(txSize);
+    this.recvBufferBytesWanted = options.recvBufferBytes ?? RECV_BUFFER_BYTES_DEFAULT;
+  }
+
+  /** Register the interface with the stack (down until net.devOpen). */
+  register(net: Net, name: string, mac: Uint8Array, options: DeviceOptions = {}): NetDevice {
+    this.#net = net;
+    const dev = net.registerNetdev(name, this, mac, options);
+    this.#dev = dev;
+    return dev;
+  }
+
+  /** Resolves once the socket of the last open() is bound and connected (the link is up); rejects if that failed. */
+  whenUp(): Promise<void> {
+    return this.#whenUp;
+  }
+
+  get linkUp(): boolean {
+    return this.#linkUp;
+  }
+
+  get txInFlight(): number {
+    return this.#txInFlight;
+  }
+
+  open(dev: NetDevice): void {
+    const net = dev.net;
+    this.#net = net;
+    this.#dev = dev;
+    this.#maxFrame = dev.mtu + dev.hardHeaderLen;
+    const gen = ++this.#generation;
+    const rx = this.rxRing;
+    rx.cpuIndex = rx.hwIndex = 0;
+    for (let i = 0; i < rx.size; i++) this.#refill(i);
+    const tx = this.txRing;
+    tx.cpuIndex = tx.hwIndex = 0;
+    this.#txHead = this.#txInFlight = 0;
+    this.#txDone = [];
+    for (let i = 0; i < tx.size; i++) {
+      tx.skbId[i] = -1;
+      tx.status[i] = 0;
+      this.#txDone.push((err) => this.#txComplete(gen, i, err));
+    }
+    this.#missed = this.#oversize = 0;
+    this.#linkUp = false;
+
+    const sock = createSocket({ type: "udp4", recvBufferSize: this.recvBufferBytesWanted });
+    this.#socket = sock;
+    this.#whenUp = new Promise<void>((resolve, reject) => {
+      let settled = false;
+      sock.on("error", (err) => {
+        if (gen !== this.#generation) return;
+        this.socketErrors++;
+        this.lastSocketError = err;
+        if (!settled) {
+          settled = true;
+          reject(err);
+        }
+      });
+      sock.on("message", (msg: Buffer) => {
+        if (gen === this.#generation) this.#hwReceive(msg);
+      });
+      sock.bind(this.localPort, this.host, () => {
+        if (gen !== this.#generation) return;
+        try {
+          this.recvBufferBytes = sock.getRecvBufferSize();
+        } catch {
+          this.recvBufferBytes = 0;
+        }
+        // Connected: frames from anyone but socat are not ours, and send needs no lookup.
+        sock.connect(this.remotePort, this.host, () => {
+          if (gen !== this.#generation) return;
+          this.#linkUp = true;
+          settled = true;
+          resolve();
+          napiSchedule(dev.napi); // link-change interrupt; poll turns the carrier on
+        });
+      });
+    });
+    // A failed bind is reported through whenUp(); nobody has to await it.
+    this.#whenUp.catch(() => {});
+  }
+
+  stop(dev: NetDevice): void {
+    const net = dev.net;
+    this.#generation++; // late 'message' and send callbacks of this socket are ignored
+    this.#linkUp = false;
+    if (this.#socket !== null) {
+      const sock = this.#socket;
+      this.#socket = null;
+      sock.removeAllListeners("message"); // its 'error' listener stays and ignores old generations
+      try {
+        sock.close();
+      } catch {
+        // already closed (bind failed)
+      }
+    }
+    this.#foldCounters(dev);
+    const pool = net.pool;
+    const rx = this.rxRing;
+    for (let i = 0; i < rx.size; i++) {
+      // Receive buffers, full or empty, are not packets yet: back without a drop count.
+      if (rx.skbId[i] >= 0) pool.free(pool.records[rx.skbId[i]]);
+      rx.skbId[i] = -1;
+      rx.status[i] = 0;
+    }
+    const tx = this.txRing;
+    for (let i = 0; i < tx.size; i++) {
+      // The socket was closed before it confirmed these: they may never have left.
+      if (tx.skbId[i] >= 0) kfreeSkbReason(net, pool.records[tx.skbId[i]], SKB_DROP.SHUTDOWN);
+      tx.skbId[i] = -1;
+      tx.status[i] = 0;
+    }
+    this.#txInFlight = 0;
+    this.#txHead = 0;
+    net.netifCarrierOff(dev);
+  }
+
+  /** Give RX descriptor i a fresh buffer from the pool; false (counted) when the pool is empty. */
+  #refill(i: number): boolean {
+    const net = this.#net as Net;
+    const rx = this.rxRing;
+    const skb = net.pool.alloc();
+    if (skb === null) {
+      rx.skbId[i] = -1;
+      rx.status[i] = 0;
+      this.rxRefillFailures++;
+      return false;
+    }
+    rx.skbId[i] = skb.id;
+    rx.addr[i] = skb.data;
+    rx.bufLen[i] = skb.tailroom();
+    rx.length[i] = 0;
+    rx.status[i] = DESC_OWN;
+    return true;
+  }
+
+  /** The "MAC": copy a datagram into the next RX descriptor, then raise the interrupt. */
+  #hwReceive(msg: Buffer): void {
+    const len = msg.length;
+    const rx = this.rxRing;
+    const i = rx.hwIndex;
+    if (len > this.#maxFrame) {
+      this.#oversize++;
+    } else if (rx.skbId[i] < 0 || (rx.status[i] & DESC_OWN) === 0) {
+      this.#missed++; // ring full (or a buffer the pool could not give): dropped on the wire
+    } else {
+      (this.#net as Net).pool.buf.set(msg, rx.addr[i]); // the DMA write
+      rx.length[i] = len;
+      rx.status[i] = 0;
+      rx.hwIndex = rx.next(i);
+    }
+    napiSchedule((this.#dev as NetDevice).napi);
+  }
+
+  #foldCounters(dev: NetDevice): void {
+    if (this.#missed !== 0) {
+      dev.stats.rxMissedErrors += this.#missed;
+      this.#missed = 0;
+    }
+    if (this.#oversize !== 0) {
+      dev.stats.rxLengthErrors += this.#oversize;
+      dev.stats.rxErrors += this.#oversize;
+      this.#oversize = 0;
+    }
+  }
+
+  poll(napi: Napi, budget: number): number {
+    const dev = napi.dev;
+    const net = dev.net;
+    if (this.#linkUp !== dev.hasCarrier && dev.isUp) {
+      if (this.#linkUp) net.netifCarrierOn(dev);
+      else net.netifCarrierOff(dev);
+    }
+    this.#foldCounters(dev);
+    const rx = this.rxRing;
+    const pool = net.pool;
+    let work = 0;
+    while (work < budget) {
+      const i = rx.cpuIndex;
+      const id = rx.skbId[i];
+      if (id < 0) {
+        // A descriptor left empty by an earlier failed refill: try again now. The
+        // "hardware" stops at it (ring full) until then, so order is kept.
+        if (!this.#refill(i)) break;
+        continue;
+      }
+      if ((rx.status[i] & DESC_OWN) !== 0) break;
+      work++;
+      rx.cpuIndex = rx.next(i);
+      const skb = pool.records[id];
+      const len = rx.length[i];
+      if (!this.#refill(i)) {
+        // No buffer to replace it: drop this frame and keep its buffer in the ring.
+        dev.stats.rxDropped++;
+        net.drops.byReason[SKB_DROP.NOMEM]++;
+        rx.skbId[i] = id;
+        rx.length[i] = 0;
+        rx.status[i] = DESC_OWN;
+        continue;
+      }
+      skb.tail = skb.data + len;
+      skb.dev = dev;
+      netifReceiveSkb(skb);
+    }
+    if (work < budget) napiComplete(napi);
+    return work;
+  }
+
+  startXmit(skb: SkBuff, dev: NetDevice): number {
+    const tx = this.txRing;
+    const i = this.#txHead;
+    const sock = this.#socket;
+    if (sock === null || !this.#linkUp) {
+      // Not reached while the carrier is off (devQueueXmit drops first); counted all the same.
+      dev.stats.txDropped++;
+      dev.stats.txCarrierErrors++;
+      kfreeSkbReason(dev.net, skb, SKB_DROP.NO_CARRIER);
+      return NETDEV_TX_OK;
+    }
+    if (tx.skbId[i] >= 0) {
+      netifStopQueue(dev);
+      return NETDEV_TX_BUSY;
+    }
+    tx.skbId[i] = skb.id;
+    tx.length[i] = skb.len;
+    tx.status[i] = DESC_OWN;
+    this.#txHead = tx.next(i);
+    this.#txInFlight++;
+    // The socket reads the bytes in place until the callback: the skb stays ours till then.
+    // No padding to 60 bytes: a TAP takes short frames.
+    sock.send((this.#net as Net).pool.buf, skb.data, skb.len, this.#txDone[i]);
+    // Stop before the ring is full, so the qdisc holds the next packet instead of a BUSY.
+    if (tx.skbId[this.#txHead] >= 0) netifStopQueue(dev);
+    return NETDEV_TX_OK;
+  }
+
+  /** The TX-done "interrupt" for slot i. */
+  #txComplete(gen: number, i: number, err: Error | null): void {
+    if (gen !== this.#generation) return;
+    const tx = this.txRing;
+    const pool = (this.#net as Net).pool;
+    const id = tx.skbId[i];
+    if (id < 0) return;
+    tx.skbId[i] = -1;
+    tx.status[i] = 0;
+    this.#txInFlight--;
+    const skb = pool.records[id];
+    if (err) {
+      this.socketErrors++;
+      this.lastSocketError = err;
+      devTxError(skb);
+    } else {
+      devKfreeSkbIrq(skb);
+    }
+    const dev = this.#dev as NetDevice;
+    if (dev.queueStopped) netifWakeQueue(dev);
+  }
+
+  setRxMode(_dev: NetDevice): void {
+    // A TAP hands us every frame of its segment; eth_type_trans filters by address.
+  }
+}
