@@ -207,6 +207,12 @@ export function netRxAction(net: Net): void {
     if (net.pollHead === null) net.pollTail = null;
     napi.onList = false;
     napi.next = null;
+    // Closed since it was scheduled: its driver has stopped and must not be polled (as
+    // napi_disable); a poll would refill a stopped ring from the pool and leak it.
+    if (!napi.dev.isUp) {
+      napi.scheduled = false;
+      continue;
+    }
     const weight = napi.weight < budget ? napi.weight : budget;
     napi.polls++;
     const work = napi.dev.ops.poll(napi, weight);

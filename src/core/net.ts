@@ -13,7 +13,7 @@ import type { Qdisc } from "../sched/qdisc";
 import { ETH_P_ARP, ETH_P_IP } from "../wire/ethernet";
 import { parseCidr, parseIpv4, prefixMask } from "../wire/ipv4";
 import type { NetDeviceOps } from "../../drivers/netdev";
-import { devDeactivate, netRxAction, netTxAction, netifSchedule } from "./dev";
+import { devDeactivate, netRxAction, netTxAction } from "./dev";
 import { DropStats, SKB_DROP } from "./drop";
 import { LoopbackOps } from "./loopback";
 import {
@@ -259,7 +259,6 @@ export class Net {
 
   #linkUp(dev: NetDevice): void {
     if ((dev.flags & IFF_NOARP) === 0 && dev.inDev.configured) arpAnnounce(this, dev);
-    if (dev.qdisc !== null && dev.qdisc.qlen > 0) netifSchedule(dev);
   }
 
   // ------------------------------------------------------------ IPv4 configuration

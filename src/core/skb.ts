@@ -194,6 +194,7 @@ export class SkbPool {
     skb.pktType = PACKET_HOST;
     skb.next = null;
     skb.fragNext = null;
+    skb.cb.fill(0);
     return skb;
   }
 

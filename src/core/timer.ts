@@ -58,9 +58,15 @@ export class TimerWheel {
 
   /** mod_timer: arm (or re-arm) a timer to fire at `expires` (absolute ms). */
   mod(t: Timer, expires: number): void {
-    if (t.pending) this.#unlink(t);
+    if (t.pending) {
+      this.#unlink(t);
+      // It may have been the earliest: re-arming it later must not leave a stale minimum.
+      if (t.expires <= this.#earliest) this.#earliest = NaN;
+    }
     t.expires = expires;
-    let tick = Math.floor(expires / this.#tickMs);
+    // The first tick at or after the expiry: once a slot's tick has come, all it holds for
+    // this lap is due (a floor would strand a fractional expiry in a slot already passed).
+    let tick = Math.ceil(expires / this.#tickMs);
     if (tick <= this.#lastTick) tick = this.#lastTick + 1;
     const slot = tick & this.#mask;
     t.slot = slot;
@@ -105,13 +111,13 @@ export class TimerWheel {
   /** Fire every timer whose expiry is <= now. Returns how many fired. */
   run(now: number): number {
     const nowTick = Math.floor(now / this.#tickMs);
-    if (this.#lastTick < 0) this.#lastTick = nowTick - 1;
-    if (nowTick <= this.#lastTick && !(this.#earliest <= now)) return 0;
-    // Visit each slot passed since the last run, at most once around the wheel; a timer
-    // further out stays in its slot for a later lap.
-    // A timer armed for the past sits in slot lastTick + 1, so that slot is always visited.
+    if (nowTick <= this.#lastTick && this.nextExpiry() > now) return 0;
+    // Visit each slot passed since the last run (all of them before the first run: timers
+    // may be armed before it), at most once around the wheel; a timer further out stays in
+    // its slot for a later lap. Slot nowTick + 1 holds timers due within this tick and
+    // ones armed for the past, so it is always visited too.
     let first = this.#lastTick + 1;
-    const last = nowTick > first ? nowTick : first;
+    const last = nowTick + 1;
     if (last - first > this.#mask) first = last - this.#mask;
     let fire: Timer | null = null;
     let fireTail: Timer | null = null;

@@ -1,5 +1,5 @@
 // Forwarding (net/ipv4/ip_forward.c), off unless config.ipForward:
-//   ipRcv -> routeInput says FORWARD -> ipForward (FORWARD hook, TTL, route, MTU)
+//   ipRcv -> routeInput says FORWARD -> ipForward (TTL, route, MTU, FORWARD hook)
 //   -> ipOutput (POST_ROUTING, fragment onto a smaller link) -> neigh.output
 
 import { SKB_DROP } from "../core/drop";
@@ -27,7 +27,6 @@ export function ipForward(net: Net, skb: SkBuff): void {
     kfreeSkbReason(net, skb, SKB_DROP.IP_INADDRERRORS);
     return;
   }
-  if (!ip.netfilter.run(NF_INET_FORWARD, skb, inDev, null)) return;
   // RFC 1812 5.3.1: a datagram whose TTL would reach 0 dies here, and its sender is told.
   if (ipTtl(buf, iph) <= 1) {
     ip.icmp.send(skb, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0);
@@ -50,6 +49,8 @@ export function ipForward(net: Net, skb: SkBuff): void {
     return;
   }
   ipDecreaseTtl(buf, iph);
+  // FORWARD runs once the output device is known, so a hook can filter on it (as Linux).
+  if (!ip.netfilter.run(NF_INET_FORWARD, skb, inDev, outDev)) return;
   ip.stats.forwDatagrams++;
   skb.priority = tosToPriority(ipTos(buf, iph));
   ipOutput(net, skb, nexthop, outDev);

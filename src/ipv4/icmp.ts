@@ -207,7 +207,8 @@ function icmpEcho(net: Net, skb: SkBuff): void {
   const daddr = ipDaddr(buf, iph);
   const dev = skb.dev;
   const toUs = ip.localDev(daddr) !== null || ipIsLoopback(daddr);
-  if (!toUs || skb.pktType !== PACKET_HOST) {
+  // Decided by the IP destination, as Linux (a unicast echo inside a link broadcast is answered).
+  if (!toUs) {
     // Broadcast and multicast echo (smurf amplification) is ignored, as Linux's default.
     if (net.config.icmpEchoIgnoreBroadcasts || dev === null || !dev.inDev.configured) {
       kfreeSkbReason(net, skb, SKB_DROP.ICMP_IGNORED);

@@ -4,7 +4,7 @@
 import type { Net } from "../core/net";
 import { IFF_LOOPBACK, type NetDevice } from "../core/netdevice";
 import type { SkBuff } from "../core/skb";
-import { IPPROTO_ICMP, ipIsLoopback, ipIsMulticast } from "../wire/ipv4";
+import { IPPROTO_ICMP, ipIsLoopback, ipIsMulticast, ipIsZeronet } from "../wire/ipv4";
 import { Icmp, icmpRcv } from "./icmp";
 import { Netfilter } from "./netfilter";
 import { RawTable } from "./raw";
@@ -114,9 +114,14 @@ export class Ipv4 {
    * addresses is local whatever interface it came in on (the weak host model, as Linux).
    */
   routeInput(daddr: number, dev: NetDevice): number {
+    // 127/8 is local only on lo; from a wire it is a martian destination (RFC 1122 3.2.1.3(g)),
+    // even 127.0.0.1, which lo's address would otherwise match below.
+    if (ipIsLoopback(daddr)) return (dev.flags & IFF_LOOPBACK) !== 0 ? RTN_LOCAL : RTN_UNREACHABLE;
+    if (ipIsZeronet(daddr)) return RTN_UNREACHABLE; // network 0 is never a destination (RFC 1812 5.3.7)
     if (this.localDev(daddr) !== null) return RTN_LOCAL;
-    if ((dev.flags & IFF_LOOPBACK) !== 0 && ipIsLoopback(daddr)) return RTN_LOCAL;
-    if (daddr === 0xffffffff || (dev.inDev.configured && daddr === dev.inDev.broadcast)) return RTN_BROADCAST;
+    // The broadcast address of any of our subnets is ours, as in Linux's local table: a
+    // directed broadcast is received, never forwarded (RFC 2644).
+    if (daddr === 0xffffffff || this.#isBroadcast(daddr)) return RTN_BROADCAST;
     if (ipIsMulticast(daddr)) return this.mcJoined(dev, daddr) ? RTN_MULTICAST : RTN_UNREACHABLE;
     return this.#net.config.ipForward ? RTN_FORWARD : RTN_UNREACHABLE;
   }
@@ -152,6 +157,12 @@ export class Ipv4 {
     rt.nexthop = nexthop;
     rt.saddr = saddr !== 0 ? saddr : dev.inDev.addr;
     return true;
+  }
+
+  #isBroadcast(addr: number): boolean {
+    const devs = this.#net.devices;
+    for (let i = 0; i < devs.length; i++) if (devs[i].inDev.configured && devs[i].inDev.broadcast === addr) return true;
+    return false;
   }
 
   #firstConfigured(): NetDevice | null {

@@ -116,9 +116,14 @@ export class NeighTable {
     return -1;
   }
 
-  /** A free entry, reusing the least recently used one that holds no queue; -1 when none. */
+  /**
+   * A free entry; when none, the least recently used FAILED entry, then STALE, then any
+   * other resolved one (an entry still resolving holds packets and is never taken); -1
+   * when none.
+   */
   #alloc(addr: number, dev: NetDevice): number {
     let victim = -1;
+    let victimRank = 0;
     let victimUsed = Infinity;
     for (let i = 0; i < this.size; i++) {
       const s = this.state[i];
@@ -126,8 +131,11 @@ export class NeighTable {
         victim = i;
         break;
       }
-      if ((s & (NUD_INCOMPLETE | NUD_PERMANENT)) === 0 && this.used[i] < victimUsed) {
+      if ((s & (NUD_INCOMPLETE | NUD_PERMANENT)) !== 0) continue;
+      const rank = s === NUD_FAILED ? 3 : s === NUD_STALE ? 2 : 1;
+      if (rank > victimRank || (rank === victimRank && this.used[i] < victimUsed)) {
         victim = i;
+        victimRank = rank;
         victimUsed = this.used[i];
       }
     }
@@ -148,9 +156,9 @@ export class NeighTable {
     return victim;
   }
 
-  #destroy(i: number): void {
+  #destroy(i: number, reason: number = SKB_DROP.NEIGH_FAILED): void {
     this.#net.delTimer(this.timer[i]);
-    this.#purgeQueue(i, SKB_DROP.NEIGH_FAILED);
+    this.#purgeQueue(i, reason);
     this.state[i] = NUD_NONE;
     this.dev[i] = null;
     this.stats.destroys++;
@@ -379,11 +387,11 @@ export class NeighTable {
 
   /** Device going down: its entries and their queues go. */
   ifdown(dev: NetDevice): void {
-    for (let i = 0; i < this.size; i++) if (this.state[i] !== NUD_NONE && this.dev[i] === dev) this.#destroy(i);
+    for (let i = 0; i < this.size; i++) if (this.state[i] !== NUD_NONE && this.dev[i] === dev) this.#destroy(i, SKB_DROP.SHUTDOWN);
   }
 
   flushAll(): void {
-    for (let i = 0; i < this.size; i++) if (this.state[i] !== NUD_NONE) this.#destroy(i);
+    for (let i = 0; i < this.size; i++) if (this.state[i] !== NUD_NONE) this.#destroy(i, SKB_DROP.SHUTDOWN);
   }
 
   /** Entries as plain objects (diagnostics; allocates). */

@@ -15,14 +15,17 @@ export const TC_PRIO_INTERACTIVE_BULK = 4;
 export const TC_PRIO_INTERACTIVE = 6;
 export const TC_PRIO_CONTROL = 7;
 
-/** rt_tos2priority: the IPv4 TOS bits (RFC 1349) to a TC_PRIO_*, as Linux's ip_tos2prio. */
+/**
+ * rt_tos2priority: the IPv4 TOS bits (RFC 1349) to a TC_PRIO_*, as Linux's ip_tos2prio:
+ * indexed by (tos & 0x1e) >> 1, so 0x10 (low delay) decides first, then 0x08 (throughput);
+ * 0x04 (reliability) and 0x02 (cost) stay best effort.
+ */
 export function tosToPriority(tos: number): number {
-  switch ((tos & 0x1e) >> 2) {
-    case 0: return TC_PRIO_BESTEFFORT;
-    case 1: return TC_PRIO_BULK; // minimize cost / maximize reliability
-    case 2: return TC_PRIO_INTERACTIVE; // minimize delay
-    default: return TC_PRIO_INTERACTIVE_BULK; // maximize throughput
-  }
+  const i = (tos & 0x1e) >> 1;
+  if (i >= 12) return TC_PRIO_INTERACTIVE_BULK; // low delay + throughput
+  if (i >= 8) return TC_PRIO_INTERACTIVE; // low delay
+  if (i >= 4) return TC_PRIO_BULK; // throughput
+  return TC_PRIO_BESTEFFORT;
 }
 
 export class QdiscStats {
