@@ -11,7 +11,7 @@ import { ipRcv } from "../ipv4/input";
 import { PfifoFast } from "../sched/pfifo-fast";
 import type { Qdisc } from "../sched/qdisc";
 import { ETH_P_ARP, ETH_P_IP } from "../wire/ethernet";
-import { parseCidr, parseIpv4, prefixMask } from "../wire/ipv4";
+import { ipIsMulticast, parseCidr, parseIpv4, prefixMask } from "../wire/ipv4";
 import type { NetDeviceOps } from "../../drivers/netdev";
 import { devDeactivate, netRxAction, netTxAction } from "./dev";
 import { DropStats, SKB_DROP } from "./drop";
@@ -291,6 +291,30 @@ export class Net {
     const out = dev ?? this.devices.find((d) => d.inDev.configured && ((gw & d.inDev.mask) >>> 0) === ((d.inDev.addr & d.inDev.mask) >>> 0));
     if (!out) throw new TypeError(`gateway ${gateway} is not on the subnet of any interface`);
     this.ipv4.routes.add(0, 0, gw, out, 0);
+  }
+
+  /**
+   * ip_mc_join_group: receive datagrams for a multicast group on dev (no IGMP reports are
+   * sent: the group is joined locally and in the MAC's filter).
+   */
+  ipMcJoin(dev: NetDevice, group: string): void {
+    const g = parseIpv4(group);
+    if (!ipIsMulticast(g)) throw new TypeError(`${group} is not a multicast address`);
+    for (let i = 0; i < dev.mcCount; i++) if (dev.mcList[i] === g) return;
+    if (dev.mcCount >= dev.mcList.length) throw new RangeError(`device ${dev.name}: multicast list full (${dev.mcList.length} groups)`);
+    dev.mcList[dev.mcCount++] = g;
+    dev.ops.setRxMode(dev);
+  }
+
+  ipMcLeave(dev: NetDevice, group: string): void {
+    const g = parseIpv4(group);
+    for (let i = 0; i < dev.mcCount; i++) {
+      if (dev.mcList[i] === g) {
+        dev.mcList[i] = dev.mcList[--dev.mcCount];
+        dev.ops.setRxMode(dev);
+        return;
+      }
+    }
   }
 
   // ------------------------------------------------------------ shutdown

@@ -77,3 +77,32 @@ describe("DMA MAC driver over the simulated MAC", () => {
       ping.close();
     }));
 });
+
+describe("multicast filter", () => {
+  it("a joined group reaches the stack through the MAC filter; others are filtered in hardware", () =>
+    withSeed(seedFrom(23), (seed) => {
+      const world = makeWorld(seed);
+      const lan = world.addLan("lan");
+      const a = world.addHost("a", { icmpEchoIgnoreBroadcasts: false });
+      const b = world.addHost("b");
+      const devA = world.attach(a, lan, "10.0.0.1/24");
+      world.attach(b, lan, "10.0.0.2/24");
+      world.runFor(10);
+      const ping = new Pinger(b.net);
+      ping.send("239.1.2.3", 56);
+      world.runFor(10);
+      expect(a.macs[0].stats.rxFiltered).toBe(1);
+      expect(ping.received).toBe(0);
+      a.net.ipMcJoin(devA, "239.1.2.3");
+      expect(() => a.net.ipMcJoin(devA, "10.0.0.9")).toThrow(/not a multicast address/);
+      ping.send("239.1.2.3", 56);
+      world.runFor(10);
+      expect(ping.received).toBe(1);
+      a.net.ipMcLeave(devA, "239.1.2.3");
+      ping.send("239.1.2.3", 56);
+      world.runFor(10);
+      expect(a.macs[0].stats.rxFiltered).toBe(2);
+      expect(ping.received).toBe(1);
+      ping.close();
+    }));
+});
