@@ -9,10 +9,10 @@
 
 import { devKfreeSkbIrq, napiComplete, napiSchedule, netifReceiveSkb, netifStopQueue, netifWakeQueue } from "../src/core/dev";
 import { SKB_DROP } from "../src/core/drop";
-import { kfreeSkbReason } from "../src/core/free";
+import { countDrop, kfreeSkbReason } from "../src/core/free";
 import type { DeviceOptions, Net } from "../src/core/net";
 import { IFF_PROMISC, type Napi, type NetDevice } from "../src/core/netdevice";
-import { DESC_CSUM_OK, DESC_ERR, DESC_OWN, type DescRing } from "../src/core/ring";
+import { DESC_CSUM_OK, DESC_ERR, DESC_LEN_ERR, DESC_OWN, type DescRing } from "../src/core/ring";
 import { CHECKSUM_UNNECESSARY, type SkBuff } from "../src/core/skb";
 import { NETDEV_TX_BUSY, NETDEV_TX_OK, NETIF_F_RXCSUM, type NetDeviceOps } from "./netdev";
 
@@ -179,7 +179,9 @@ export class DmaMacDriver implements NetDeviceOps {
       rx.cpuIndex = rx.next(i);
       if ((status & DESC_ERR) !== 0) {
         dev.stats.rxErrors++;
-        dev.stats.rxCrcErrors++;
+        if ((status & DESC_LEN_ERR) !== 0) dev.stats.rxLengthErrors++;
+        else dev.stats.rxCrcErrors++;
+        countDrop(net, SKB_DROP.RX_HW_ERROR);
         rx.status[i] = DESC_OWN; // same buffer back to the hardware
         continue;
       }
@@ -188,7 +190,7 @@ export class DmaMacDriver implements NetDeviceOps {
       if (!this.#refill(i)) {
         // No buffer to replace it: drop this frame and keep its buffer in the ring.
         dev.stats.rxDropped++;
-        net.drops.byReason[SKB_DROP.NOMEM]++;
+        countDrop(net, SKB_DROP.NOMEM);
         rx.skbId[i] = id;
         rx.status[i] = DESC_OWN;
         continue;

@@ -14,7 +14,7 @@ import {
   devKfreeSkbIrq, devTxError, napiComplete, napiSchedule, netifReceiveSkb, netifStopQueue, netifWakeQueue,
 } from "../src/core/dev";
 import { SKB_DROP } from "../src/core/drop";
-import { kfreeSkbReason } from "../src/core/free";
+import { countDrop, kfreeSkbReason } from "../src/core/free";
 import type { DeviceOptions, Net } from "../src/core/net";
 import type { Napi, NetDevice } from "../src/core/netdevice";
 import { DESC_OWN, DescRing } from "../src/core/ring";
@@ -284,7 +284,7 @@ export class UdpLinkDriver implements NetDeviceOps {
       if (!this.#refill(i)) {
         // No buffer to replace it: drop this frame and keep its buffer in the ring.
         dev.stats.rxDropped++;
-        net.drops.byReason[SKB_DROP.NOMEM]++;
+        countDrop(net, SKB_DROP.NOMEM);
         rx.skbId[i] = id;
         rx.length[i] = 0;
         rx.status[i] = DESC_OWN;
@@ -304,9 +304,9 @@ export class UdpLinkDriver implements NetDeviceOps {
     const sock = this.#socket;
     if (sock === null || !this.#linkUp) {
       // Not reached while the carrier is off (devQueueXmit drops first); counted all the same.
-      dev.stats.txDropped++;
+      // Taken and failed: freed in NET_TX (the taps still read it after we return OK).
       dev.stats.txCarrierErrors++;
-      kfreeSkbReason(dev.net, skb, SKB_DROP.NO_CARRIER);
+      devTxError(skb);
       return NETDEV_TX_OK;
     }
     if (tx.skbId[i] >= 0) {

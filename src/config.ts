@@ -157,7 +157,10 @@ export function makeConfig(overrides: Partial<NetConfig> = {}, base: Readonly<Ne
     if (!Number.isInteger(v) || v < 0) throw new RangeError(`config.${key} must be an integer >= 0, got ${String(v)}`);
   }
   if (config.skbRecords < config.skbSlots) throw new RangeError("config.skbRecords must be >= config.skbSlots");
-  if (config.skbSlots > 0x7fff) throw new RangeError("config.skbSlots must be <= 32767");
+  if (config.skbRecords > 0x7fff) throw new RangeError("config.skbRecords must be <= 32767");
+  // Every skb must take an Ethernet and an IPv4 header in front of its data.
+  if (config.skbHeadroomBytes < 34) throw new RangeError("config.skbHeadroomBytes must be >= 34 (Ethernet + IPv4 headers)");
+  if (config.skbCbWords < 2) throw new RangeError("config.skbCbWords must be >= 2 (reassembly keeps two words per fragment)");
   if (config.mtuMaxBytes < 68 || config.mtuMaxBytes > 9000) throw new RangeError("config.mtuMaxBytes must be in 68..9000");
   if (config.reasmSkbsMax >= config.skbSlots) {
     throw new RangeError("config.reasmSkbsMax must be below config.skbSlots (receive rings need buffers too)");

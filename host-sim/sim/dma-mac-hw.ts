@@ -5,7 +5,7 @@
 
 import { DMA_IRQ_LINK, DMA_IRQ_RX, DMA_IRQ_TX, type DmaMacHw } from "../../drivers/dma-mac";
 import { copyBytes } from "../../src/core/bytes";
-import { DESC_CSUM_OK, DESC_ERR, DESC_OWN, DescRing } from "../../src/core/ring";
+import { DESC_CSUM_OK, DESC_ERR, DESC_LEN_ERR, DESC_OWN, DescRing } from "../../src/core/ring";
 import { csumPartial, csumPseudoHeader, csumReduce } from "../../src/wire/checksum";
 import { ETH_HLEN, ETH_P_IP, ETH_ZLEN, ethType, macCopy, macEqual, macIsBroadcast, macIsMulticast } from "../../src/wire/ethernet";
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IP_MF, IP_OFFMASK, ipDaddr, ipFragField, ipIhlBytes, ipProto, ipSaddr, ipTotLen } from "../../src/wire/ipv4";
@@ -50,7 +50,8 @@ export class SimDmaMac implements DmaMacHw, LanEndpoint, SimEventHandler {
   readonly #lan: SimLan;
   readonly #lineRateBps: number;
   readonly #mac = new Uint8Array(6);
-  readonly #txFrame = new Uint8Array(9100);
+  /** where a short frame is padded */
+  readonly #txFrame = new Uint8Array(ETH_ZLEN);
   #memory: Uint8Array | null = null;
   #running = false;
   #linkUp = true;
@@ -158,7 +159,7 @@ export class SimDmaMac implements DmaMacHw, LanEndpoint, SimEventHandler {
     if (len > rx.bufLen[i]) {
       stats.rxOversize++;
       rx.length[i] = 0;
-      rx.status[i] = DESC_ERR;
+      rx.status[i] = DESC_ERR | DESC_LEN_ERR;
       this.#raise(DMA_IRQ_RX);
       return;
     }
@@ -186,15 +187,18 @@ export class SimDmaMac implements DmaMacHw, LanEndpoint, SimEventHandler {
     }
     this.#txBusy = true;
     const len = tx.length[i];
-    // The MAC pads short frames to the Ethernet minimum (IEEE 802.3 4.2.3.3).
-    const frame = this.#txFrame;
-    copyBytes(frame, 0, this.#memory, tx.addr[i], len);
+    // DMA straight from the buffer; a short frame is padded to the Ethernet minimum
+    // (IEEE 802.3 4.2.3.3) in the MAC's own buffer first.
     let wireLen = len;
-    if (wireLen < ETH_ZLEN) {
+    if (len < ETH_ZLEN) {
+      const frame = this.#txFrame;
+      copyBytes(frame, 0, this.#memory, tx.addr[i], len);
       frame.fill(0, len, ETH_ZLEN);
       wireLen = ETH_ZLEN;
+      if (this.#linkUp) this.#lan.transmit(this.port, frame, 0, wireLen);
+    } else if (this.#linkUp) {
+      this.#lan.transmit(this.port, this.#memory, tx.addr[i], len);
     }
-    if (this.#linkUp) this.#lan.transmit(this.port, frame, 0, wireLen);
     this.stats.txFrames++;
     this.stats.txBytes += wireLen;
     const ms = this.#lineRateBps > 0 ? ((wireLen + WIRE_OVERHEAD_BYTES) * 8 * 1000) / this.#lineRateBps : 0;

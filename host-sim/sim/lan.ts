@@ -25,6 +25,7 @@
 // Node-free: this file also runs inside XS.
 
 import type { EventLoop, SimEventHandler } from "./event-loop";
+import { copyBytes } from "../../src/core/bytes";
 import { Prng } from "./prng";
 
 export interface LanEndpoint {
@@ -114,6 +115,9 @@ export interface SimLanOptions {
   macsMax?: number;
   /** faults of every direction, over NO_FAULTS */
   faults?: Partial<LinkFaults>;
+  /** place the frame buffers in this memory (from memoryOffset) instead of a new array */
+  memory?: Uint8Array;
+  memoryOffset?: number;
 }
 
 const ETH_HLEN = 14;
@@ -209,6 +213,7 @@ export class SimLan {
 
   // frame pool
   readonly #pool: Uint8Array;
+  readonly #memoryOffset: number;
   readonly #free: Int32Array;
   #freeTop: number;
   readonly #slotFrom: Int16Array;
@@ -244,7 +249,17 @@ export class SimLan {
     this.#dirs = new Array<Direction | null>(this.portsMax * this.portsMax).fill(null);
 
     const fm = this.framesMax;
-    this.#pool = new Uint8Array(fm * this.frameBytesMax);
+    // Frames may live in memory shared with the hosts' packet pools (SimWorld does this),
+    // so every copy between them is one native copyWithin.
+    const bytes = fm * this.frameBytesMax;
+    if (options.memory !== undefined) {
+      this.#memoryOffset = options.memoryOffset ?? 0;
+      if (this.#memoryOffset + bytes > options.memory.length) throw new RangeError(`${where}: memory too small for ${fm} frames`);
+      this.#pool = options.memory;
+    } else {
+      this.#memoryOffset = 0;
+      this.#pool = new Uint8Array(bytes);
+    }
     this.#free = new Int32Array(fm);
     // pop order 0, 1, 2, ... so the first frames use the first slots
     for (let i = 0; i < fm; i++) this.#free[i] = fm - 1 - i;
@@ -422,8 +437,8 @@ export class SimLan {
       return;
     }
     const pool = this.#pool;
-    const base = slot * this.frameBytesMax;
-    copyIn(pool, base, buf, off, len);
+    const base = this.#memoryOffset + slot * this.frameBytesMax;
+    copyBytes(pool, base, buf, off, len);
 
     let arrival = departure + f.delayMs;
     if (f.jitterMs > 0) arrival += prng.nextFloat() * f.jitterMs;
@@ -444,7 +459,7 @@ export class SimLan {
       dup = this.#alloc();
       if (dup < 0) st.poolDropped++;
       else {
-        const dbase = dup * this.frameBytesMax;
+        const dbase = this.#memoryOffset + dup * this.frameBytesMax;
         pool.copyWithin(dbase, base, base + len);
         this.#maybeCorrupt(prng, f, st, dbase, len);
       }
@@ -484,7 +499,7 @@ export class SimLan {
     }
     st.delivered++;
     try {
-      this.#endpoints[to].onFrame(this.#pool, slot * this.frameBytesMax, this.#slotLen[slot]);
+      this.#endpoints[to].onFrame(this.#pool, this.#memoryOffset + slot * this.frameBytesMax, this.#slotLen[slot]);
     } finally {
       this.#release(slot);
     }
@@ -566,13 +581,3 @@ function macHash(hi: number, lo: number): number {
 }
 
 /** Copy len bytes into the pool without allocating (set() would need a subarray view). */
-function copyIn(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, len: number): void {
-  let i = 0;
-  for (; i + 4 <= len; i += 4) {
-    dst[dstOff + i] = src[srcOff + i];
-    dst[dstOff + i + 1] = src[srcOff + i + 1];
-    dst[dstOff + i + 2] = src[srcOff + i + 2];
-    dst[dstOff + i + 3] = src[srcOff + i + 3];
-  }
-  for (; i < len; i++) dst[dstOff + i] = src[srcOff + i];
-}

@@ -5,7 +5,7 @@
 
 import { DmaMacDriver } from "../../drivers/dma-mac";
 import type { NetConfig } from "../../src/config";
-import { init, type DeviceOptions, type Net } from "../../src/core/net";
+import { init, poolBytes, type DeviceOptions, type Net } from "../../src/core/net";
 import type { NetDevice } from "../../src/core/netdevice";
 import type { Platform } from "../../src/core/platform";
 import { EventLoop, type SimEventHandler } from "./event-loop";
@@ -65,15 +65,36 @@ export class SimWorld {
   framesOnWire = 0;
   readonly #hashScratch = new Uint8Array(8);
   #macSerial = 1;
+  /**
+   * One arena of "physical memory" for every host's packet pool and every LAN's frame
+   * buffers, as DMA memory on a board: a copy between a LAN and a MAC is one copyWithin.
+   */
+  readonly memory: Uint8Array;
+  #memoryUsed = 0;
 
-  constructor(seed: number, eventCapacity = 1 << 16) {
+  constructor(seed: number, eventCapacity = 1 << 16, memoryBytes = 12 << 20) {
     this.seed = seed >>> 0;
     this.loop = new EventLoop(eventCapacity);
     this.#prng = new Prng(this.seed);
+    this.memory = new Uint8Array(memoryBytes);
   }
 
-  addLan(name: string, faults: Partial<LinkFaults> = {}, framesMax = 2048): SimLan {
-    const lan = new SimLan(this.loop, { seed: this.#prng.fork(0x4c414e00 + this.lans.length).next32(), name, faults, framesMax });
+  #carve(bytes: number, what: string): number {
+    const at = this.#memoryUsed;
+    if (at + bytes > this.memory.length) {
+      throw new RangeError(`SimWorld: ${what} needs ${bytes} bytes; the arena has ${this.memory.length - at} left (raise memoryBytes)`);
+    }
+    this.#memoryUsed = (at + bytes + 7) & ~7;
+    return at;
+  }
+
+  addLan(name: string, faults: Partial<LinkFaults> = {}, framesMax = 1024): SimLan {
+    const frameBytesMax = 1536;
+    const memoryOffset = this.#carve(framesMax * frameBytesMax, `LAN ${name}`);
+    const lan = new SimLan(this.loop, {
+      seed: this.#prng.fork(0x4c414e00 + this.lans.length).next32(), name, faults, framesMax, frameBytesMax,
+      memory: this.memory, memoryOffset,
+    });
     lan.onWire = (port, buf, off, len) => this.#hashFrame(port, buf, off, len);
     this.lans.push(lan);
     return lan;
@@ -91,7 +112,8 @@ export class SimWorld {
   /** A host running its own stack (its platform forks the world's generator). */
   addHost(name: string, config: Partial<NetConfig> = {}): SimHost {
     const platform = new SimPlatform(this.loop, this.#prng.fork(0x484f5354 + this.hosts.length));
-    const net = init(config, platform);
+    const memoryOffset = this.#carve(poolBytes(config), `host ${name}'s packet pool`);
+    const net = init(config, platform, { memory: this.memory, memoryOffset });
     platform.net = net;
     const host: SimHost = { name, net, macs: [], devices: [] };
     this.hosts.push(host);

@@ -15,7 +15,7 @@ import {
 import { SKB_DROP } from "./drop";
 import { consumeSkb, kfreeSkbReason } from "./free";
 import type { Net } from "./net";
-import { IFF_PROMISC, type Napi, type NetDevice } from "./netdevice";
+import type { Napi, NetDevice } from "./netdevice";
 import {
   PACKET_BROADCAST, PACKET_HOST, PACKET_MULTICAST, PACKET_OTHERHOST, type SkBuff,
 } from "./skb";
@@ -132,11 +132,19 @@ export function devKfreeSkbIrq(skb: SkBuff): void {
   net.raiseSoftirq(NET_TX_SOFTIRQ);
 }
 
-/** A frame the driver could not send (a hardware error): counted and freed later in NET_TX. */
+/**
+ * A frame the driver took but could not send (a hardware or socket error): counted now,
+ * freed with TX_ERROR in NET_TX like any completion.
+ */
 export function devTxError(skb: SkBuff): void {
   const dev = skb.dev as NetDevice;
+  const net = dev.net;
   dev.stats.txErrors++;
-  kfreeSkbReason(dev.net, skb, SKB_DROP.TX_ERROR);
+  skb.next = null;
+  if (net.txErrorTail === null) net.txErrorHead = skb;
+  else net.txErrorTail.next = skb;
+  net.txErrorTail = skb;
+  net.raiseSoftirq(NET_TX_SOFTIRQ);
 }
 
 /** net_tx_action: free completed skbs, then run the qdiscs that asked for it. */
@@ -146,6 +154,13 @@ export function netTxAction(net: Net): void {
   while (skb !== null) {
     const next: SkBuff | null = skb.next;
     consumeSkb(net, skb);
+    skb = next;
+  }
+  skb = net.txErrorHead;
+  net.txErrorHead = net.txErrorTail = null;
+  while (skb !== null) {
+    const next: SkBuff | null = skb.next;
+    kfreeSkbReason(net, skb, SKB_DROP.TX_ERROR);
     skb = next;
   }
   let dev = net.txListHead;
@@ -266,7 +281,7 @@ function ethTypeTrans(skb: SkBuff, dev: NetDevice): void {
   if (macIsMulticast(buf, mac)) {
     skb.pktType = macIsBroadcast(buf, mac) ? PACKET_BROADCAST : PACKET_MULTICAST;
     if (skb.pktType === PACKET_MULTICAST) dev.stats.multicast++;
-  } else if (macEqual(buf, mac, dev.addr, 0) || (dev.flags & IFF_PROMISC) !== 0) {
+  } else if (macEqual(buf, mac, dev.addr, 0)) {
     skb.pktType = PACKET_HOST;
   } else {
     skb.pktType = PACKET_OTHERHOST;

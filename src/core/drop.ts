@@ -12,6 +12,7 @@ export const DROP_REASON_NAMES = Object.freeze([
   "NO_CARRIER", // transmit, or queued, while the link is down
   "QDISC_DROP", // qdisc full
   "TX_ERROR", // driver failed the frame
+  "RX_HW_ERROR", // the MAC flagged a received frame (CRC, length)
   "LOOPBACK_BACKLOG", // loopback backlog full
   "SHUTDOWN", // purged when a device or the stack stopped
   "ARP_INVALID", // malformed ARP, or not Ethernet/IPv4
@@ -64,6 +65,7 @@ export const SKB_DROP = Object.freeze({
   NO_CARRIER: reasonIndex("NO_CARRIER"),
   QDISC_DROP: reasonIndex("QDISC_DROP"),
   TX_ERROR: reasonIndex("TX_ERROR"),
+  RX_HW_ERROR: reasonIndex("RX_HW_ERROR"),
   LOOPBACK_BACKLOG: reasonIndex("LOOPBACK_BACKLOG"),
   SHUTDOWN: reasonIndex("SHUTDOWN"),
   ARP_INVALID: reasonIndex("ARP_INVALID"),

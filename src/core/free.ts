@@ -9,6 +9,14 @@ export function kfreeSkbReason(net: Net, skb: SkBuff, reason: number): void {
   net.pool.free(skb);
 }
 
+/**
+ * A frame dropped whose buffer is kept: a driver that has no fresh buffer to refill its
+ * receive ring drops the frame and gives the same buffer back to the hardware.
+ */
+export function countDrop(net: Net, reason: number): void {
+  net.drops.byReason[reason]++;
+}
+
 /** Normal end of life (transmitted, delivered, copied out). */
 export function consumeSkb(net: Net, skb: SkBuff): void {
   net.drops.consumed++;

@@ -11,7 +11,7 @@ import { ipRcv } from "../ipv4/input";
 import { PfifoFast } from "../sched/pfifo-fast";
 import type { Qdisc } from "../sched/qdisc";
 import { ETH_P_ARP, ETH_P_IP } from "../wire/ethernet";
-import { ipIsMulticast, parseCidr, parseIpv4, prefixMask } from "../wire/ipv4";
+import { ipIsLoopback, ipIsMulticast, ipIsZeronet, parseCidr, parseIpv4, prefixMask } from "../wire/ipv4";
 import type { NetDeviceOps } from "../../drivers/netdev";
 import { devDeactivate, netRxAction, netTxAction } from "./dev";
 import { DropStats, SKB_DROP } from "./drop";
@@ -61,6 +61,8 @@ export class Net {
   // NET_TX: transmitted skbs to free, devices whose qdisc must run
   completionHead: SkBuff | null = null;
   completionTail: SkBuff | null = null;
+  txErrorHead: SkBuff | null = null;
+  txErrorTail: SkBuff | null = null;
   txListHead: NetDevice | null = null;
   txListTail: NetDevice | null = null;
 
@@ -70,12 +72,13 @@ export class Net {
   #wakeAt = Infinity;
   #stopped = false;
 
-  constructor(config: NetConfig, platform: Platform) {
+  constructor(config: NetConfig, platform: Platform, options: InitOptions = {}) {
     this.config = config;
     this.platform = platform;
     this.pool = new SkbPool(
       config.skbSlots, config.skbRecords, config.skbHeadroomBytes,
       config.mtuMaxBytes + 14, config.skbTailroomBytes, config.skbCbWords,
+      options.memory, options.memoryOffset,
     );
     this.timers = new TimerWheel(config.timersMax, config.timerWheelSlots, config.timerTickMs);
     this.neigh = new NeighTable(this);
@@ -166,7 +169,7 @@ export class Net {
 
   /** True when no softirq is pending and nothing waits in a queue (for tests and shutdown). */
   get idle(): boolean {
-    return this.pending === 0 && this.completionHead === null;
+    return this.pending === 0 && this.completionHead === null && this.txErrorHead === null;
   }
 
   /** When the loop next wants to run, in platform ms (Infinity: only on an event). */
@@ -266,6 +269,10 @@ export class Net {
   /** Give an interface its IPv4 address ("169.254.77.2/24") and the connected route. */
   ipAddrAdd(dev: NetDevice, cidr: string): void {
     const { addr, prefixLen } = parseCidr(cidr);
+    // A host address: not multicast, broadcast or network 0; 127/8 only on loopback.
+    if (ipIsMulticast(addr) || addr === 0xffffffff || ipIsZeronet(addr) || (ipIsLoopback(addr) && (dev.flags & IFF_LOOPBACK) === 0)) {
+      throw new TypeError(`${cidr} is not a usable address for ${dev.name}`);
+    }
     const inDev = dev.inDev;
     if (inDev.configured) this.ipv4.routes.delConnected(dev);
     inDev.addr = addr;
@@ -288,8 +295,10 @@ export class Net {
   /** The default route through a gateway on one of the interfaces. */
   setDefaultGateway(gateway: string, dev?: NetDevice): void {
     const gw = parseIpv4(gateway);
-    const out = dev ?? this.devices.find((d) => d.inDev.configured && ((gw & d.inDev.mask) >>> 0) === ((d.inDev.addr & d.inDev.mask) >>> 0));
-    if (!out) throw new TypeError(`gateway ${gateway} is not on the subnet of any interface`);
+    if (ipIsMulticast(gw) || gw === 0xffffffff || ipIsZeronet(gw) || ipIsLoopback(gw)) throw new TypeError(`gateway ${gateway} is not a unicast address`);
+    const onLink = (d: NetDevice): boolean => d.inDev.configured && ((gw & d.inDev.mask) >>> 0) === ((d.inDev.addr & d.inDev.mask) >>> 0);
+    const out = dev ?? this.devices.find(onLink);
+    if (!out || !onLink(out)) throw new TypeError(`gateway ${gateway} is not on the subnet of ${dev ? dev.name : "any interface"}`);
     this.ipv4.routes.add(0, 0, gw, out, 0);
   }
 
@@ -333,10 +342,22 @@ export class Net {
   }
 }
 
+export interface InitOptions {
+  /** memory for the packet pool (e.g. a DMA-capable region), used from memoryOffset */
+  memory?: Uint8Array;
+  memoryOffset?: number;
+}
+
+/** Bytes of packet memory a configuration needs (for InitOptions.memory). */
+export function poolBytes(config: Partial<NetConfig> | NetConfig): number {
+  const c = makeConfig(config);
+  return ((c.skbHeadroomBytes + c.mtuMaxBytes + 14 + c.skbTailroomBytes + 7) & ~7) * c.skbSlots;
+}
+
 /** Make a stack: every pool and table is sized here, from the configuration. */
-export function init(config: Partial<NetConfig> | NetConfig, platform: Platform): Net {
+export function init(config: Partial<NetConfig> | NetConfig, platform: Platform, options: InitOptions = {}): Net {
   if (!platform || typeof platform.now !== "function" || typeof platform.requestRun !== "function" || typeof platform.random32 !== "function") {
     throw new TypeError("init: platform must provide now(), requestRun(delayMs) and random32()");
   }
-  return new Net(makeConfig(config), platform);
+  return new Net(makeConfig(config), platform, options);
 }

@@ -6,6 +6,8 @@
 export const DESC_OWN = 0x8000;
 /** receive: frame had a CRC/length error (hardware says drop) */
 export const DESC_ERR = 0x4000;
+/** receive: frame longer than the buffer (with DESC_ERR) */
+export const DESC_LEN_ERR = 0x0800;
 /** receive: the hardware verified the L4 checksum */
 export const DESC_CSUM_OK = 0x2000;
 /** transmit: the hardware should compute the L4 checksum */

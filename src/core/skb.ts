@@ -137,12 +137,27 @@ export class SkbPool {
   allocFailures = 0;
   recordFailures = 0;
 
-  constructor(slots: number, records: number, headroom: number, dataBytes: number, tailroom: number, cbWords: number) {
+  /** offset of slot 0 in buf */
+  readonly base: number;
+
+  constructor(slots: number, records: number, headroom: number, dataBytes: number, tailroom: number, cbWords: number, memory?: Uint8Array, memoryOffset = 0) {
     // Round slots to 8 bytes so header words stay aligned the same way in every slot.
     this.slotBytes = (headroom + dataBytes + tailroom + 7) & ~7;
     this.headroom = headroom;
     this.slotCount = slots;
-    this.buf = new Uint8Array(new ArrayBuffer(this.slotBytes * slots));
+    // The pool may be given its memory (a DMA-capable region on a board; one arena shared
+    // with the simulated hardware on the host), else it makes its own.
+    if (memory !== undefined) {
+      if (!(memory instanceof Uint8Array)) throw new TypeError("init: memory must be a Uint8Array");
+      if (!Number.isInteger(memoryOffset) || memoryOffset < 0 || memoryOffset + this.slotBytes * slots > memory.length) {
+        throw new RangeError(`init: memory needs ${this.slotBytes * slots} bytes from offset ${memoryOffset}, has ${memory.length}`);
+      }
+      this.buf = memory;
+      this.base = memoryOffset;
+    } else {
+      this.buf = new Uint8Array(new ArrayBuffer(this.slotBytes * slots));
+      this.base = 0;
+    }
     this.#slotRefs = new Uint8Array(slots);
     this.#freeSlots = new Int16Array(slots);
     for (let i = 0; i < slots; i++) this.#freeSlots[i] = slots - 1 - i;
@@ -179,7 +194,7 @@ export class SkbPool {
     this.#slotRefs[slot] = 1;
     const used = this.slotCount - this.#freeSlotsTop;
     if (used > this.highWater) this.highWater = used;
-    const head = slot * this.slotBytes;
+    const head = this.base + slot * this.slotBytes;
     skb.slot = slot;
     skb.head = head;
     skb.data = head + this.headroom;
@@ -300,6 +315,15 @@ export class SkbQueue {
 
   peek(): SkBuff | null {
     return this.head;
+  }
+
+  /** Empty the queue, returning its skbs as a list linked through skb.next. */
+  takeAll(): SkBuff | null {
+    const head = this.head;
+    this.head = this.tail = null;
+    this.qlen = 0;
+    this.bytes = 0;
+    return head;
   }
 }
 

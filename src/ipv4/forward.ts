@@ -10,7 +10,7 @@ import { PACKET_HOST, type SkBuff } from "../core/skb";
 import {
   ICMP_DEST_UNREACH, ICMP_EXC_TTL, ICMP_FRAG_NEEDED, ICMP_NET_UNREACH, ICMP_TIME_EXCEEDED,
 } from "../wire/icmp";
-import { ipDaddr, ipDecreaseTtl, ipDontFrag, ipTos, ipTtl } from "../wire/ipv4";
+import { ipDaddr, ipDecreaseTtl, ipDontFrag, ipIsZeronet, ipSaddr, ipTos, ipTtl } from "../wire/ipv4";
 import { tosToPriority } from "../sched/qdisc";
 import { NF_INET_FORWARD } from "./netfilter";
 import { ipOutput } from "./output";
@@ -25,6 +25,12 @@ export function ipForward(net: Net, skb: SkBuff): void {
   if (skb.pktType !== PACKET_HOST) {
     ip.stats.inAddrErrors++;
     kfreeSkbReason(net, skb, SKB_DROP.IP_INADDRERRORS);
+    return;
+  }
+  // RFC 1812 5.3.7: never forward a datagram from network 0 (a host that does not know its address).
+  if (ipIsZeronet(ipSaddr(buf, iph))) {
+    ip.stats.inAddrErrors++;
+    kfreeSkbReason(net, skb, SKB_DROP.IP_INVALID_SOURCE);
     return;
   }
   // RFC 1812 5.3.1: a datagram whose TTL would reach 0 dies here, and its sender is told.

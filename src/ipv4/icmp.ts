@@ -62,8 +62,10 @@ export class Icmp {
     if (this.#refilledAt === -Infinity) this.#refilledAt = now;
     const add = ((now - this.#refilledAt) * cfg.icmpRatePerSec) / 1000;
     if (add >= 1) {
-      this.#tokens = Math.min(cfg.icmpBurst, this.#tokens + Math.floor(add));
-      this.#refilledAt = now;
+      // Advance the stamp by the whole tokens only, so the fraction carries over.
+      const whole = Math.floor(add);
+      this.#tokens = Math.min(cfg.icmpBurst, this.#tokens + whole);
+      this.#refilledAt = this.#tokens === cfg.icmpBurst ? now : this.#refilledAt + (whole * 1000) / cfg.icmpRatePerSec;
     }
     if (this.#tokens < 1) return false;
     this.#tokens--;

@@ -64,8 +64,10 @@ export function ipRcv(net: Net, skb: SkBuff): void {
   skb.trim(totLen);
   // Martian sources (RFC 1122 3.2.1.3): never a multicast or broadcast sender, and 127/8
   // only from our own loopback.
+  // Our own address as the source of a frame from the wire is a spoof or a loop.
   const saddr = ipSaddr(buf, iph);
-  if (ipIsMulticast(saddr) || saddr === 0xffffffff || (ipIsLoopback(saddr) && (dev.flags & IFF_LOOPBACK) === 0)) {
+  const fromWire = (dev.flags & IFF_LOOPBACK) === 0;
+  if (ipIsMulticast(saddr) || saddr === 0xffffffff || (fromWire && (ipIsLoopback(saddr) || ip.localDev(saddr) !== null))) {
     stats.inAddrErrors++;
     kfreeSkbReason(net, skb, SKB_DROP.IP_INVALID_SOURCE);
     return;

@@ -145,9 +145,10 @@ export class Ipv4 {
       dev = this.#firstConfigured();
     } else {
       const i = this.routes.lookup(daddr);
+      // Multicast goes out on the link as multicast, never to a gateway (as Linux).
       if (i >= 0) {
         dev = this.routes.dev[i];
-        if (this.routes.gateway[i] !== 0) nexthop = this.routes.gateway[i];
+        if (this.routes.gateway[i] !== 0 && !ipIsMulticast(daddr)) nexthop = this.routes.gateway[i];
       } else if (ipIsMulticast(daddr)) {
         dev = this.#firstConfigured();
       }

@@ -120,6 +120,9 @@ export function ipFragment(net: Net, skb: SkBuff, nexthop: number, dev: NetDevic
   copyBytes(hdr, 0, buf, iph, IPV4_HLEN);
   hdr[OFF_IP_VER_IHL] = 0x45;
   const mtu = dev.mtu;
+  // The first fragment may be freed once handed on: keep what the others copy from it.
+  const priority = skb.priority;
+  const mark = skb.mark;
   if (fastPathFits(skb, ihl, mtu)) {
     let offset = baseOffset;
     let frag: SkBuff | null = skb;
@@ -136,8 +139,8 @@ export function ipFragment(net: Net, skb: SkBuff, nexthop: number, dev: NetDevic
         copyBytes(buf, at, hdr, 0, IPV4_HLEN);
         frag.networkHeader = at;
         frag.protocol = ETH_P_IP;
-        frag.priority = skb.priority;
-        frag.mark = skb.mark;
+        frag.priority = priority;
+        frag.mark = mark;
         ip.stats.fragCreates++;
       }
       const payload = frag.len - (at === iph ? ihl : IPV4_HLEN);
@@ -171,8 +174,8 @@ export function ipFragment(net: Net, skb: SkBuff, nexthop: number, dev: NetDevic
     ipSendCheck(buf, at);
     frag.networkHeader = at;
     frag.protocol = ETH_P_IP;
-    frag.priority = skb.priority;
-    frag.mark = skb.mark;
+    frag.priority = priority;
+    frag.mark = mark;
     ip.stats.fragCreates++;
     off += n;
     net.neigh.output(frag, nexthop, dev);

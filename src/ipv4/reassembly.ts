@@ -148,7 +148,7 @@ export class ReasmTable {
     // Over the reassembly bound, or the pool running low for the RX ring: give up the
     // oldest other datagrams first (Linux's inet_frag_evictor); if this one alone is
     // over the bound it cannot complete, so it goes.
-    while (this.held >= net.config.reasmSkbsMax || (net.pool.available < this.#poolReserve && this.held > this.#count[q])) {
+    while (this.held >= net.config.reasmSkbsMax || net.pool.available < this.#poolReserve) {
       const victim = this.#oldestOther(q);
       if (victim < 0) {
         stats.reasmFails++;

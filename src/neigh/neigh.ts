@@ -82,6 +82,8 @@ export class NeighTable {
   readonly stats = new NeighStats();
   /** the all-zero hardware address of an ARP request's target field */
   readonly zeroMac = new Uint8Array(ETH_ALEN);
+  /** free skbs below which waiting packets give way, so receive rings can refill */
+  readonly #poolReserve: number;
 
   constructor(net: Net) {
     this.#net = net;
@@ -95,6 +97,7 @@ export class NeighTable {
     this.used = new Float64Array(n);
     this.updated = new Float64Array(n);
     this.reachableMs = new Float64Array(n);
+    this.#poolReserve = Math.max(2, net.config.skbSlots >> 4);
     this.queue = [];
     this.timer = [];
     const onTimer = (i: number): void => this.#timerHandler(i);
@@ -237,12 +240,14 @@ export class NeighTable {
   }
 
   #enqueue(i: number, skb: SkBuff): void {
+    const net = this.#net;
     const q = this.queue[i];
-    // Over the bound, the oldest waiting packet goes (as Linux's arp_queue).
-    while (q.qlen >= this.#net.config.neighQueueMax) {
+    // Over the bound, the oldest waiting packet goes (as Linux's arp_queue); so it does
+    // when the pool runs low, or waiting packets would leave no buffer for the ARP reply.
+    while (q.qlen > 0 && (q.qlen >= net.config.neighQueueMax || net.pool.available < this.#poolReserve)) {
       const old = q.dequeue() as SkBuff;
       this.stats.unresDiscards++;
-      kfreeSkbReason(this.#net, old, SKB_DROP.NEIGH_QUEUEFULL);
+      kfreeSkbReason(net, old, SKB_DROP.NEIGH_QUEUEFULL);
     }
     q.enqueue(skb);
   }
@@ -317,16 +322,22 @@ export class NeighTable {
   /** neigh_invalidate: resolution failed; queued packets are dropped, and their senders told. */
   #failed(i: number): void {
     const net = this.#net;
+    const key = this.key[i];
     this.state[i] = NUD_FAILED;
     this.updated[i] = net.now();
     this.stats.resFailed++;
-    const q = this.queue[i];
-    let skb: SkBuff | null;
-    while ((skb = q.dequeue()) !== null) {
+    // Take the queue off the entry first: an ICMP error sent below goes through
+    // neigh.output, which may reuse this very entry for the error's next hop.
+    let skb = this.queue[i].takeAll();
+    while (skb !== null) {
+      const next: SkBuff | null = skb.next;
+      skb.next = null;
       // RFC 1122 3.3.1.4 / RFC 1812: the sender learns the host is unreachable.
       net.ipv4.icmp.sendHostUnreachable(skb);
       kfreeSkbReason(net, skb, SKB_DROP.NEIGH_FAILED);
+      skb = next;
     }
+    if (this.state[i] !== NUD_FAILED || this.key[i] !== key) return;
     if (net.config.neighFailedHoldMs > 0) net.modTimer(this.timer[i], net.now() + net.config.neighFailedHoldMs);
     else this.#destroy(i);
   }
@@ -383,6 +394,10 @@ export class NeighTable {
     macCopy(this.ha, i * ETH_ALEN, mac, 0);
     this.#net.delTimer(this.timer[i]);
     this.state[i] = NUD_PERMANENT;
+    // Anything that waited for this address goes now.
+    const q = this.queue[i];
+    let skb: SkBuff | null;
+    while ((skb = q.dequeue()) !== null) this.#xmitResolved(skb, i);
   }
 
   /** Device going down: its entries and their queues go. */

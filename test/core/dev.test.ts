@@ -211,7 +211,7 @@ describe("receive dispatch (netif_receive_skb)", () => {
     expect(dev.stats.rxBytes).toBe(13);
   });
 
-  it("drops unicast to another MAC as OTHERHOST, unless the device is promiscuous", () => {
+  it("drops unicast to another MAC as OTHERHOST, promiscuous or not (taps still see it)", () => {
     const { net, devs, seen } = setup();
     const { dev, drv } = devs[0];
     const other = mac("02:00:00:00:00:99");
@@ -220,10 +220,16 @@ describe("receive dispatch (netif_receive_skb)", () => {
     expect(seen).toEqual([]);
     expect(net.drops.count("OTHERHOST")).toBe(1);
     dev.flags |= IFF_PROMISC;
+    let tapped = 0;
+    net.addTap((_d, _skb, outgoing) => {
+      if (!outgoing) tapped++;
+    });
     drv.inject(frame(other, PEER_MAC, 2));
     net.run();
-    expect(seen.map((s) => [s.marker, s.pktType])).toEqual([[2, PACKET_HOST]]);
-    expect(net.drops.count("OTHERHOST")).toBe(1);
+    // As Linux: promiscuous mode is for taps; L3 never takes another host's unicast.
+    expect(seen).toEqual([]);
+    expect(tapped).toBe(1);
+    expect(net.drops.count("OTHERHOST")).toBe(2);
   });
 
   it("a later devAddPack for the same ethertype replaces the handler", () => {

@@ -1,0 +1,39 @@
+// XS figures: the stack inside the real XS engine (xsnap), measured by XS's own
+// deterministic meter (`compute`, an operation count), beside a floor measured in the same
+// run: each packet's bytes copied twice and checksummed twice. Plus RAM of the default and
+// the minimal configuration, and the size of the XS bundle. Printed, never asserted.
+//
+//   npm run bench:xs
+
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const REPO = fileURLToPath(new URL("..", import.meta.url));
+
+function xsRun(args: string[]): Record<string, any> {
+  const out = execFileSync(process.execPath, ["--import", "tsx", "host-sim/xs-run.ts", ...args], { cwd: REPO, maxBuffer: 16 << 20 });
+  return JSON.parse(String(out).trim().split("\n").pop() as string);
+}
+
+const steady = xsRun(["steady", "1000", "2000"]);
+const ram = xsRun(["ram"]).ram;
+const perPacket = steady.computePerPing / 2;
+const floorPerPacket = steady.floorPerPing / 2;
+console.log("xsnet on XS (xsnap), meter units per delivered full-size packet (1,514-byte frames, ping both ways)");
+console.log(`  stack + simulated MACs and LAN: ${perPacket.toFixed(0)} per packet`);
+console.log(`  floor (copy twice + checksum twice): ${floorPerPacket.toFixed(0)} per packet`);
+console.log(`  ratio: ${(perPacket / floorPerPacket).toFixed(2)}x (goal: 1.5x)`);
+console.log(`  heap after 1,000 and 2,000 pings (gc): ${steady.heapAfterFirst} and ${steady.heapAfterSecond} slots`);
+console.log("");
+console.log("RAM, fixed at init (bytes)            default     minimal");
+const rows: [string, string][] = [
+  ["skb slots", "skbSlots"], ["packet pool", "poolBytes"], ["skb control blocks", "skbCbBytes"],
+  ["DMA MAC rings (RX + TX)", "ringBytes"], ["neighbour table", "neighTableBytes"], ["routing table", "routeTableBytes"],
+  ["total of the above", "total"], ["XS heap slots added by init", "xsHeapSlotsAdded"],
+];
+for (const [label, key] of rows) {
+  console.log(`  ${label.padEnd(34)} ${String(ram.default[key]).padStart(9)} ${String(ram.minimal[key]).padStart(11)}`);
+}
+console.log(`  (an XS heap slot is 16 bytes on a 32-bit MCU; per-connection state arrives with TCP)`);
+console.log("");
+console.log(`XS bundle (src/, drivers/ and the simulator, unminified): ${(steady.bundleBytes / 1024).toFixed(1)} KiB`);

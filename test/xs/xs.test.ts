@@ -1,0 +1,78 @@
+// The stack inside the real XS engine (xsnap): the scenario suite, the same frames as on
+// V8 for the same seed, and a steady state that allocates nothing.
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { SCENARIOS, runScenario, type ScenarioReport } from "../../host-sim/sim/scenarios";
+
+const REPO = fileURLToPath(new URL("../..", import.meta.url));
+const SEEDS = [1, 7];
+
+function xsRun(args: string[]): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ["--import", "tsx", "host-sim/xs-run.ts", ...args], { cwd: REPO, timeout: 600_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`xs-run ${args.join(" ")} failed: ${err.message}\n${stderr}`));
+      else resolve(JSON.parse(String(stdout).trim().split("\n").pop() as string));
+    });
+  });
+}
+
+describe("inside XS", () => {
+  let xsReports: (ScenarioReport & { xsCompute: number })[] = [];
+
+  beforeAll(async () => {
+    const out = await xsRun(["scenarios", ...SEEDS.map(String)]);
+    xsReports = out.reports as (ScenarioReport & { xsCompute: number })[];
+  });
+
+  it("runs every scenario with every seed, and each ends with the pools full", () => {
+    expect(xsReports.map((r) => `${r.name}/${r.seed}`)).toEqual(SEEDS.flatMap((s) => Object.keys(SCENARIOS).map((n) => `${n}/${s}`)));
+    for (const r of xsReports) {
+      expect(r.poolsFull, `${r.name} seed=${r.seed}`).toBe(true);
+      expect(r.corrupted, `${r.name} seed=${r.seed}`).toBe(0);
+      expect(r.pingsAnswered, `${r.name} seed=${r.seed}`).toBeGreaterThan(0);
+      expect(r.frames).toBeGreaterThan(50);
+    }
+  });
+
+  it("puts the same frames on the wire as V8 for the same seed (frame hash, counters)", () => {
+    for (const xs of xsReports) {
+      const { xsCompute: _, ...onXs } = xs;
+      const onV8 = runScenario(xs.name, xs.seed);
+      expect(onXs, `scenario ${xs.name}: XS and V8 differ; reproduce with seed=${xs.seed}`).toEqual(onV8);
+    }
+  });
+
+  it("allocates nothing in steady state: heap count flat over 10,000 full-size pings", async () => {
+    const out = await xsRun(["steady", "1000", "10000"]);
+    expect(out.framesFirst).toBe(2000);
+    expect(out.framesSecond).toBe(18000);
+    expect(out.corrupted).toBe(0);
+    // gc before each reading: the live heap after 1,000 pings equals the heap after 10,000.
+    expect(out.heapAfterSecond).toBe(out.heapAfterFirst);
+    // No gc: a call adds the same few slots (the command's own buffers) for 1,000 pings as for 10,000.
+    const [withN1, withN2] = out.slotsAddedNoGc as [number, number];
+    expect(withN2).toBe(withN1);
+    expect(withN1).toBeLessThan(16);
+  });
+});
+
+describe("on V8", () => {
+  it("the same steady state triggers no garbage collection (--trace-gc) over 10,000 full-size pings", async () => {
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ["--expose-gc", "--trace-gc", "--import", "tsx", "host-sim/v8-steady.ts", "10000"], { cwd: REPO, timeout: 120_000 }, (err, stdout, stderr) => {
+        if (err) reject(new Error(`v8-steady failed: ${err.message}\n${stderr}`));
+        else resolve(String(stdout));
+      });
+    });
+    const lines = out.split("\n");
+    const begin = lines.indexOf("xsnet-steady-begin");
+    const end = lines.indexOf("xsnet-steady-end");
+    expect(begin).toBeGreaterThanOrEqual(0);
+    expect(end).toBeGreaterThan(begin);
+    const collections = lines.slice(begin + 1, end).filter((l) => /Scavenge|Mark-Compact|Mark-sweep|MinorMS/i.test(l));
+    expect(collections, "V8 collected garbage while pinging: something allocates per packet").toEqual([]);
+    const result = JSON.parse(lines[end + 1]) as { pings: number; frames: number; corrupted: number };
+    expect(result).toEqual({ pings: 10000, frames: 20000, corrupted: 0 });
+  });
+});
