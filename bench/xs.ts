@@ -7,6 +7,8 @@
 
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import typescript from "@rollup/plugin-typescript";
+import { rollup } from "rollup";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 
@@ -36,4 +38,11 @@ for (const [label, key] of rows) {
 }
 console.log(`  (an XS heap slot is 16 bytes on a 32-bit MCU; per-connection state arrives with TCP)`);
 console.log("");
-console.log(`XS bundle (src/, drivers/ and the simulator, unminified): ${(steady.bundleBytes / 1024).toFixed(1)} KiB`);
+const device = await rollup({
+  input: `${REPO}src/index.ts`,
+  plugins: [typescript({ tsconfig: `${REPO}tsconfig.device.json`, noEmit: false, outDir: `${REPO}dist`, declaration: false, include: [`${REPO}src/**/*.ts`, `${REPO}drivers/**/*.ts`] })],
+});
+const deviceCode = (await device.generate({ format: "es" })).output[0].code;
+await device.close();
+console.log(`code size: device bundle (src/ and drivers/, unminified JS) ${(Buffer.byteLength(deviceCode) / 1024).toFixed(1)} KiB; ` +
+  `XS test bundle (with the simulator) ${(steady.bundleBytes / 1024).toFixed(1)} KiB`);

@@ -34,6 +34,8 @@ export interface DeviceOptions {
   /** a qdisc other than pfifo_fast, made for this device */
   qdisc?: (net: Net, dev: NetDevice) => Qdisc;
   flags?: number;
+  /** frames one NAPI poll of this device may take (default config.napiWeight) */
+  napiWeight?: number;
 }
 
 export class Net {
@@ -213,7 +215,9 @@ export class Net {
       throw new RangeError(`device '${name}': mtu ${mtu} is outside 68..${this.config.mtuMaxBytes} (config.mtuMaxBytes)`);
     }
     const flags = options.flags ?? IFF_BROADCAST | IFF_MULTICAST;
-    const dev = new NetDevice(this, name, this.devices.length + 1, ops, mac, mtu, flags & ~(IFF_UP | IFF_RUNNING), options.features ?? 0);
+    const weight = options.napiWeight ?? this.config.napiWeight;
+    if (!Number.isInteger(weight) || weight < 1) throw new RangeError(`device '${name}': napiWeight must be a positive integer, got ${weight}`);
+    const dev = new NetDevice(this, name, this.devices.length + 1, ops, mac, mtu, flags & ~(IFF_UP | IFF_RUNNING), options.features ?? 0, weight);
     if (options.qdisc) dev.qdisc = options.qdisc(this, dev);
     else if (!options.noQueue) dev.qdisc = new PfifoFast(this, this.config.txQueueLen);
     this.devices.push(dev);

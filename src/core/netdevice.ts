@@ -36,13 +36,15 @@ export class DeviceStats {
   txBusy = 0;
 }
 
+const stat = (key: keyof DeviceStats, name: string): readonly [keyof DeviceStats, string] => Object.freeze([key, name] as const);
+
 /** Linux names of the counters, in print order. */
-export const DEVICE_STAT_NAMES: readonly [keyof DeviceStats, string][] = [
-  ["rxPackets", "rx_packets"], ["rxBytes", "rx_bytes"], ["rxErrors", "rx_errors"], ["rxDropped", "rx_dropped"],
-  ["rxLengthErrors", "rx_length_errors"], ["rxCrcErrors", "rx_crc_errors"], ["rxMissedErrors", "rx_missed_errors"],
-  ["rxNohandler", "rx_nohandler"], ["multicast", "multicast"], ["txPackets", "tx_packets"], ["txBytes", "tx_bytes"],
-  ["txErrors", "tx_errors"], ["txDropped", "tx_dropped"], ["txCarrierErrors", "tx_carrier_errors"], ["txBusy", "tx_busy"],
-];
+export const DEVICE_STAT_NAMES: readonly (readonly [keyof DeviceStats, string])[] = Object.freeze([
+  stat("rxPackets", "rx_packets"), stat("rxBytes", "rx_bytes"), stat("rxErrors", "rx_errors"), stat("rxDropped", "rx_dropped"),
+  stat("rxLengthErrors", "rx_length_errors"), stat("rxCrcErrors", "rx_crc_errors"), stat("rxMissedErrors", "rx_missed_errors"),
+  stat("rxNohandler", "rx_nohandler"), stat("multicast", "multicast"), stat("txPackets", "tx_packets"), stat("txBytes", "tx_bytes"),
+  stat("txErrors", "tx_errors"), stat("txDropped", "tx_dropped"), stat("txCarrierErrors", "tx_carrier_errors"), stat("txBusy", "tx_busy"),
+]);
 
 export class Napi {
   readonly dev: NetDevice;
@@ -100,7 +102,7 @@ export class NetDevice {
   /** the driver's own state */
   priv: unknown = null;
 
-  constructor(net: Net, name: string, ifindex: number, ops: NetDeviceOps, mac: Uint8Array, mtu: number, flags: number, features: number) {
+  constructor(net: Net, name: string, ifindex: number, ops: NetDeviceOps, mac: Uint8Array, mtu: number, flags: number, features: number, napiWeight: number) {
     this.net = net;
     this.name = name;
     this.ifindex = ifindex;
@@ -111,7 +113,7 @@ export class NetDevice {
     this.mtu = mtu;
     this.flags = flags;
     this.features = features;
-    this.napi = new Napi(this, net.config.napiWeight);
+    this.napi = new Napi(this, napiWeight);
     this.mcList = new Uint32Array(8);
   }
 

@@ -13,7 +13,7 @@ export const NF_INET_FORWARD = 2;
 export const NF_INET_LOCAL_OUT = 3;
 export const NF_INET_POST_ROUTING = 4;
 const NF_INET_NUMHOOKS = 5;
-export const NF_HOOK_NAMES = ["PRE_ROUTING", "LOCAL_IN", "FORWARD", "LOCAL_OUT", "POST_ROUTING"] as const;
+export const NF_HOOK_NAMES = Object.freeze(["PRE_ROUTING", "LOCAL_IN", "FORWARD", "LOCAL_OUT", "POST_ROUTING"] as const);
 
 export const NF_DROP = 0;
 export const NF_ACCEPT = 1;

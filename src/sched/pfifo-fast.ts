@@ -9,7 +9,7 @@ import { NET_XMIT_DROP, NET_XMIT_SUCCESS, QdiscStats, type Qdisc } from "./qdisc
 
 const BANDS = 3;
 /** Linux sch_generic.c prio2band: TC_PRIO_* -> band */
-const PRIO2BAND = [1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1] as const;
+const PRIO2BAND = Object.freeze([1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1] as const);
 
 export class PfifoFast implements Qdisc {
   readonly kind = "pfifo_fast";

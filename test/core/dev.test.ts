@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { devQueueXmit, netifStopQueue, netifWakeQueue } from "../../src/core/dev";
+import { NETDEV_TX_OK } from "../../drivers/netdev";
+import { devQueueXmit, devTxError, netifStopQueue, netifWakeQueue } from "../../src/core/dev";
 import { SKB_DROP } from "../../src/core/drop";
 import { consumeSkb } from "../../src/core/free";
 import type { Net } from "../../src/core/net";
@@ -427,5 +428,60 @@ describe("transmit (dev_queue_xmit -> qdisc -> driver)", () => {
     net.run();
     expect(markers(drv.sent)).toEqual([0, 1, 2]);
     expect(net.drops.byReason[SKB_DROP.QDISC_DROP]).toBe(2);
+  });
+});
+
+describe("a driver that takes a frame and fails it (devTxError)", () => {
+  /** Takes every frame and reports a hardware error on it, inside startXmit. */
+  class FailingDriver extends FakeDriver {
+    override startXmit(skb: SkBuff, _dev: NetDevice): number {
+      devTxError(skb);
+      return NETDEV_TX_OK;
+    }
+  }
+
+  it("frees it in NET_TX as TX_ERROR, so the taps after the driver's OK still see a live skb", () => {
+    const { net } = makeNet({}, "txerror");
+    const drv = new FailingDriver();
+    const dev = net.registerNetdev("eth0", drv, MAC0);
+    drv.dev = dev;
+    net.devOpen(dev);
+    net.netifCarrierOn(dev);
+    const seen: { live: boolean; dev: NetDevice | null; bytes: Uint8Array }[] = [];
+    net.addTap((_d, skb, outgoing) => {
+      if (outgoing) seen.push({ live: skb.slot >= 0, dev: skb.dev, bytes: net.pool.buf.slice(skb.data, skb.tail) });
+    });
+    expect(devQueueXmit(txSkb(net, dev, 5))).toBe(NET_XMIT_SUCCESS);
+    expect(seen).toEqual([{ live: true, dev, bytes: frame(PEER_MAC, MAC0, 5) }]);
+    expect(dev.stats.txErrors).toBe(1);
+    // Counted as an error now, freed (and counted as a drop) in NET_TX.
+    expect(net.drops.count("TX_ERROR")).toBe(0);
+    expect(net.pool.inUse).toBe(1);
+    expect(net.idle).toBe(false);
+    net.run();
+    expect(net.drops.snapshot()).toEqual({ TX_ERROR: 1 });
+    expect(net.drops.consumed).toBe(0);
+    expect(dev.stats.txPackets).toBe(0);
+    expect(net.pool.inUse).toBe(0);
+    expect(net.pool.recordsInUse).toBe(0);
+    expect(net.idle).toBe(true);
+  });
+
+  it("a queueless device's taps see the failed frame alive too", () => {
+    const { net } = makeNet({}, "txerror-nq");
+    const drv = new FailingDriver();
+    const dev = net.registerNetdev("nq", drv, MAC0, { noQueue: true });
+    drv.dev = dev;
+    net.devOpen(dev);
+    net.netifCarrierOn(dev);
+    const live: boolean[] = [];
+    net.addTap((_d, skb, outgoing) => {
+      if (outgoing) live.push(skb.slot >= 0 && skb.dev === dev);
+    });
+    expect(devQueueXmit(txSkb(net, dev, 6))).toBe(NET_XMIT_SUCCESS);
+    expect(live).toEqual([true]);
+    net.run();
+    expect(net.drops.snapshot()).toEqual({ TX_ERROR: 1 });
+    expect(net.pool.inUse).toBe(0);
   });
 });

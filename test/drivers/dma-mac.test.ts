@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { Pinger } from "../../src/apps/ping";
-import { CHECKSUM_UNNECESSARY } from "../../src/core/skb";
+import { CHECKSUM_UNNECESSARY, type SkBuff } from "../../src/core/skb";
+import type { DmaMacDriver } from "../../drivers/dma-mac";
 import { NETIF_F_RXCSUM } from "../../drivers/netdev";
+import { csumVerify } from "../../src/wire/checksum";
 import { makeWorld, seedFrom, withSeed } from "../helpers";
 
 describe("DMA MAC driver over the simulated MAC", () => {
@@ -16,11 +18,16 @@ describe("DMA MAC driver over the simulated MAC", () => {
       expect(devB.features & NETIF_F_RXCSUM).toBe(NETIF_F_RXCSUM);
       let marked = 0;
       let echoes = 0;
+      let markedButBad = 0;
       b.net.addTap((_dev, skb, outgoing) => {
         const buf = b.net.pool.buf;
         if (outgoing || buf[skb.data + 12] !== 0x08 || buf[skb.data + 23] !== 1) return;
         echoes++;
-        if (skb.ipSummed === CHECKSUM_UNNECESSARY) marked++;
+        if (skb.ipSummed !== CHECKSUM_UNNECESSARY) return;
+        marked++;
+        // What the MAC vouched for must really be intact: the ICMP bytes sum to 0xffff.
+        const icmp = skb.data + 14 + 20;
+        if (!csumVerify(buf, icmp, skb.tail - icmp, 0)) markedButBad++;
       });
       const ping = new Pinger(a.net);
       for (let i = 0; i < 5; i++) {
@@ -38,7 +45,8 @@ describe("DMA MAC driver over the simulated MAC", () => {
         world.runFor(10);
       }
       expect(lan.stats(0, 1).corrupted).toBeGreaterThanOrEqual(40);
-      expect(marked).toBe(5);
+      // A flip outside the ICMP bytes (MACs, IP header) leaves the L4 checksum good.
+      expect(markedButBad).toBe(0);
       expect(b.net.drops.count("ICMP_CSUM")).toBeGreaterThan(20);
       // Only a flip in the Ethernet source address leaves a request answerable.
       expect(ping.received).toBeLessThan(5 + 3);
@@ -103,6 +111,76 @@ describe("multicast filter", () => {
       world.runFor(10);
       expect(a.macs[0].stats.rxFiltered).toBe(2);
       expect(ping.received).toBe(1);
+      ping.close();
+    }));
+});
+
+describe("DMA MAC receive errors and refill failures", () => {
+  it("a frame the MAC flags too long is counted rx_length_errors and dropped as RX_HW_ERROR; its buffer goes back", () =>
+    withSeed(seedFrom(24), (seed) => {
+      const world = makeWorld(seed);
+      const lan = world.addLan("lan");
+      const a = world.addHost("a");
+      const b = world.addHost("b");
+      const devA = world.attach(a, lan, "10.0.0.1/24", { rxRingSize: 8 });
+      world.attach(b, lan, "10.0.0.2/24");
+      world.runFor(10);
+      const inUse = a.net.pool.inUse;
+      const rxPackets = devA.stats.rxPackets;
+      // 2000 bytes to the broadcast address: past the MAC filter, longer than any RX buffer.
+      const big = new Uint8Array(2000);
+      big.fill(0xff, 0, 6);
+      big.set([0x02, 0, 0, 0, 0, 0x42], 6);
+      big[12] = 0x08;
+      a.macs[0].onFrame(big, 0, 2000);
+      world.runFor(1);
+      expect(a.macs[0].stats.rxOversize).toBe(1);
+      expect(devA.stats.rxErrors).toBe(1);
+      expect(devA.stats.rxLengthErrors).toBe(1);
+      expect(devA.stats.rxCrcErrors).toBe(0);
+      expect(devA.stats.rxPackets).toBe(rxPackets);
+      expect(a.net.drops.snapshot()).toEqual({ RX_HW_ERROR: 1 });
+      expect(a.net.pool.inUse).toBe(inUse);
+      // The ring goes on: all eight descriptors are used again, and pings are answered.
+      const ping = new Pinger(b.net);
+      for (let i = 0; i < 12; i++) {
+        ping.send("10.0.0.1", 100);
+        world.runFor(5);
+      }
+      expect(ping.received).toBe(12);
+      expect(a.net.drops.total).toBe(1);
+      ping.close();
+    }));
+
+  it("a frame that finds no buffer to refill its descriptor is dropped as NOMEM, keeping the ring whole", () =>
+    withSeed(seedFrom(25), (seed) => {
+      const world = makeWorld(seed);
+      const lan = world.addLan("lan");
+      const a = world.addHost("a");
+      const b = world.addHost("b");
+      const devA = world.attach(a, lan, "10.0.0.1/24", { rxRingSize: 8 });
+      world.attach(b, lan, "10.0.0.2/24");
+      const ping = new Pinger(b.net);
+      ping.send("10.0.0.1", 56);
+      world.runFor(20);
+      expect(ping.received).toBe(1);
+      // Take every free buffer: the next frame has nothing to replace its buffer with.
+      const hoard: SkBuff[] = [];
+      for (let s = a.net.pool.alloc(); s !== null; s = a.net.pool.alloc()) hoard.push(s);
+      const failures = a.net.pool.allocFailures;
+      ping.send("10.0.0.1", 56);
+      world.runFor(20);
+      for (const s of hoard) a.net.pool.free(s);
+      expect(ping.received).toBe(1);
+      expect(a.net.drops.snapshot()).toEqual({ NOMEM: 1 });
+      expect(devA.stats.rxDropped).toBe(1);
+      expect(a.net.pool.allocFailures).toBeGreaterThan(failures);
+      expect((devA.ops as DmaMacDriver).rxRefillFailures).toBeGreaterThan(0);
+      expect(a.net.pool.inUse).toBe(8); // the ring kept its buffer
+      ping.send("10.0.0.1", 56);
+      world.runFor(20);
+      expect(ping.received).toBe(2);
+      expect(a.net.pool.inUse).toBe(8);
       ping.close();
     }));
 });

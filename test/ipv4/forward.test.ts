@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { Pinger } from "../../src/apps/ping";
 import type { Net } from "../../src/core/net";
-import type { NetDevice } from "../../src/core/netdevice";
+import type { NetConfig } from "../../src/config";
+import { IFF_PROMISC, type NetDevice } from "../../src/core/netdevice";
 import type { SkBuff } from "../../src/core/skb";
 import { ipSend } from "../../src/ipv4/output";
 import { makeWorld, seedFrom, withSeed } from "../helpers";
@@ -241,6 +242,101 @@ describe("IPv4 forwarding (RFC 1812)", () => {
       expect(atA.map((m) => [m.type, m.code, m.src])).toEqual([[3, 0, R1_IP]]);
       expect(r.net.drops.snapshot()).toEqual({ IP_OUTNOROUTES: 1 });
       expect(r.net.ipv4.stats.outNoRoutes).toBe(1);
+      ping.close();
+    }));
+});
+
+describe("IPv4 forwarding: what a router must not forward, and errors it must not lose", () => {
+  /** The same A - R - B topology, R with its own configuration. */
+  function topologyWith(seed: number, rConfig: Partial<NetConfig>) {
+    const world = makeWorld(seed);
+    const lan1 = world.addLan("lan1");
+    const lan2 = world.addLan("lan2");
+    const a = world.addHost("a");
+    const r = world.addHost("r", { ipForward: true, ...rConfig });
+    const b = world.addHost("b");
+    world.attach(a, lan1, "10.0.1.2/24");
+    const r0 = world.attach(r, lan1, "10.0.1.1/24");
+    world.attach(r, lan2, "10.0.2.1/24");
+    world.attach(b, lan2, "10.0.2.2/24");
+    a.net.setDefaultGateway("10.0.1.1");
+    b.net.setDefaultGateway("10.0.2.1");
+    return { world, lan1, lan2, a, r, b, r0 };
+  }
+
+  it("a promiscuous router does not forward a frame sent to another MAC (OTHERHOST)", () =>
+    withSeed(seedFrom(41), (seed) => {
+      const { world, lan1, r, b, r0 } = topology(seed);
+      const port = new RawPort(world, lan1);
+      const me = mac("02:00:00:00:00:79");
+      port.arpAnswers.set(ip("10.0.1.70"), me);
+      const seen: number[] = [];
+      b.net.ipv4.raw.register(253, (n, skb) => seen.push(n.pool.buf[skb.data]));
+      r0.flags |= IFF_PROMISC;
+      r0.ops.setRxMode(r0);
+      let tapped = 0;
+      r.net.addTap((d, _skb, outgoing) => {
+        if (d === r0 && !outgoing) tapped++;
+      });
+      const datagram = (marker: number) => ({ src: ip("10.0.1.70"), dst: B_IP, proto: 253, payload: new Uint8Array([marker, 0, 0, 0]) });
+      // To a MAC nobody has: the switch floods it, R's MAC lets it in (promiscuous), the tap sees it.
+      port.send(ipFrame(mac("02:00:00:00:00:99"), me, datagram(1)));
+      world.runFor(50);
+      expect(tapped).toBe(1);
+      expect(seen).toEqual([]);
+      expect(r.net.drops.snapshot()).toEqual({ OTHERHOST: 1 });
+      expect(r.net.ipv4.stats.inReceives).toBe(0);
+      expect(r.net.ipv4.stats.forwDatagrams).toBe(0);
+      // Sent to R's own MAC, the same datagram is forwarded.
+      port.send(ipFrame(r0.addr, me, datagram(2)));
+      world.runFor(50);
+      expect(seen).toEqual([2]);
+    }));
+
+  it("does not forward a datagram from network 0 (IP_INVALID_SOURCE, RFC 1812 5.3.7)", () =>
+    withSeed(seedFrom(42), (seed) => {
+      const { world, lan1, r, b, r0 } = topology(seed);
+      const port = new RawPort(world, lan1);
+      const me = mac("02:00:00:00:00:7a");
+      const seen: number[] = [];
+      b.net.ipv4.raw.register(253, (n, skb) => seen.push(n.pool.buf[skb.data]));
+      const from = (src: string, marker: number) =>
+        ipFrame(r0.addr, me, { src: ip(src), dst: B_IP, proto: 253, payload: new Uint8Array([marker, 0, 0, 0]) });
+      port.send(from("0.0.0.0", 1));
+      port.send(from("0.1.2.3", 2));
+      world.runFor(50);
+      expect(seen).toEqual([]);
+      expect(r.net.drops.snapshot()).toEqual({ IP_INVALID_SOURCE: 2 });
+      expect(r.net.ipv4.stats.inAddrErrors).toBe(2);
+      expect(r.net.ipv4.stats.forwDatagrams).toBe(0);
+      expect(b.net.ipv4.stats.inReceives).toBe(0);
+      expect(port.take().filter((f) => isIcmpIp(f.bytes))).toEqual([]); // and nobody to tell
+    }));
+
+  it("with one neighbour entry, the host unreachables for forwarded packets reach their sender", () =>
+    withSeed(seedFrom(43), (seed) => {
+      const { world, a, r } = topologyWith(seed, { neighEntriesMax: 1 });
+      const atA = icmpLog(a.net);
+      const ping = new Pinger(a.net, 0x5b);
+      ping.send("10.0.2.99", 56);
+      ping.send("10.0.2.99", 56);
+      world.runFor(2900);
+      expect(atA).toEqual([]);
+      // R's only entry waits for 10.0.2.99 with both pings; when it fails it must serve
+      // 10.0.1.2 for the errors, which must not be purged with the pings they are about.
+      world.runFor(200);
+      expect(atA.map((m) => [m.type, m.code, m.src])).toEqual([[3, 1, R1_IP], [3, 1, R1_IP]]);
+      expect(atA.map((m) => ipOf(m.msg, 8).dst)).toEqual([ip("10.0.2.99"), ip("10.0.2.99")]);
+      expect(r.net.ipv4.icmp.stats.outDestUnreachs).toBe(2);
+      expect(r.net.drops.snapshot()).toEqual({ NEIGH_FAILED: 2 });
+      expect(r.net.neigh.stats.resFailed).toBe(1);
+      expect(r.net.neigh.dump().map((e) => [e.addr, e.state, e.queued])).toEqual([[A_IP, "REACHABLE", 0]]);
+      // And R still forwards for A afterwards.
+      const ok = new Pinger(a.net, 0x5c);
+      ok.send("10.0.2.2", 56);
+      world.runFor(100);
+      expect(ok.received).toBe(1);
+      ok.close();
       ping.close();
     }));
 });

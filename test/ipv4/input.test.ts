@@ -1,4 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { NetDevice } from "../../src/core/netdevice";
+import type { SkBuff } from "../../src/core/skb";
+import { ipSend } from "../../src/ipv4/output";
 import {
   BCAST_MAC, type Bench, checksum, concat, echoRequest, ethFrame, HOST_IP, HOST_MAC, ip, ipFrame, ipOf, type Ipv4Fields,
   ipv4Packet, makeBench, PEER_IP, PEER_MAC,
@@ -172,5 +175,31 @@ describe("ipLocalDeliver: no handler for the protocol", () => {
     rxIp(b, fromPeer({ proto: 200, dst: ip("10.0.0.255") }), BCAST_MAC);
     expectOnly(b, { inReceives: 1, inUnknownProtos: 1 }, { IP_NOPROTO: 1 });
     expect(b.net.ipv4.icmp.stats.outMsgs).toBe(0);
+  });
+});
+
+describe("ipRcv: our own address as a source", () => {
+  it("drops a datagram from the wire whose source is our address (IP_INVALID_SOURCE)", () => {
+    const b = makeBench();
+    const seen: number[] = [];
+    b.net.ipv4.raw.register(253, (_n, skb) => seen.push(skb.len));
+    rxIp(b, fromPeer({ src: HOST_IP }));
+    // An echo request "from us" must not make us answer ourselves on the wire either.
+    rxIp(b, fromPeer({ src: HOST_IP, proto: 1, payload: echoRequest(1, 1, new Uint8Array(8)) }));
+    expect(seen).toEqual([]);
+    expectOnly(b, { inReceives: 2, inAddrErrors: 2 }, { IP_INVALID_SOURCE: 2 });
+  });
+
+  it("still delivers what we send ourselves through lo, from our address", () => {
+    const b = makeBench();
+    const seen: [number, string][] = [];
+    b.net.ipv4.raw.register(253, (n, skb) => seen.push([n.pool.buf[skb.data], (skb.dev as NetDevice).name]));
+    const skb = b.net.pool.alloc() as SkBuff;
+    b.net.pool.buf.fill(7, skb.put(8), skb.tail);
+    expect(ipSend(b.net, skb, 0, HOST_IP, 253, 0, 64, false)).toBe(0);
+    b.run();
+    expect(seen).toEqual([[7, "lo"]]);
+    expect(b.take()).toEqual([]);
+    expect(b.net.drops.total).toBe(0);
   });
 });

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
+import type { SkBuff } from "../../src/core/skb";
+import { ipSend } from "../../src/ipv4/output";
 import { RouteTable } from "../../src/ipv4/route";
 import { makeNet } from "../helpers";
-import { addFakeDevice, ip, mac } from "../testbed";
+import { addFakeDevice, ip, ipOf, isIp, mac, makeBench } from "../testbed";
 
 /** A stack with two fake interfaces, up (the routing table only asks isUp). */
 function twoDevices() {
@@ -185,5 +187,89 @@ describe("routes of a stack", () => {
     net.devClose(a);
     expect(out("8.8.8.8")).toBeNull(); // the default route's device is down
     expect(out("255.255.255.255")).toEqual(["eth1", 0xffffffff, ip("10.9.0.2")]);
+  });
+});
+
+describe("addresses and gateways a stack refuses (net.ipAddrAdd, net.setDefaultGateway)", () => {
+  it("ipAddrAdd refuses multicast, limited broadcast, network 0 and 127/8 off loopback, naming the text", () => {
+    const { net, a } = twoDevices();
+    net.ipAddrAdd(a, "192.168.5.10/24");
+    const before = net.ipv4.routes.dump();
+    for (const cidr of ["224.0.0.1/24", "239.1.2.3/8", "255.255.255.255/32", "0.0.0.0/0", "0.1.2.3/8", "127.0.0.2/8", "127.1.1.1/16"]) {
+      expect(() => net.ipAddrAdd(a, cidr), cidr).toThrow(TypeError);
+      expect(() => net.ipAddrAdd(a, cidr), cidr).toThrow(cidr);
+    }
+    // Nothing changed: the old address and its connected route stay.
+    expect(a.inDev.addr).toBe(ip("192.168.5.10"));
+    expect(net.ipv4.routes.dump()).toEqual(before);
+    // 127/8 is for the loopback device.
+    net.ipAddrAdd(net.loopback, "127.0.0.1/8");
+    expect(net.loopback.inDev.addr).toBe(ip("127.0.0.1"));
+    // An ordinary host address (even the first of a /8) is fine.
+    net.ipAddrAdd(a, "10.0.0.1/8");
+    expect(a.inDev.addr).toBe(ip("10.0.0.1"));
+  });
+
+  it("setDefaultGateway refuses 0.0.0.0, broadcast, multicast and loopback gateways", () => {
+    const { net, a } = twoDevices();
+    net.ipAddrAdd(a, "192.168.5.10/24");
+    for (const gw of ["0.0.0.0", "0.0.0.1", "224.0.0.1", "239.255.255.250", "255.255.255.255", "127.0.0.1"]) {
+      expect(() => net.setDefaultGateway(gw, a), gw).toThrow(TypeError);
+      expect(() => net.setDefaultGateway(gw), gw).toThrow(TypeError);
+    }
+    expect(net.ipv4.routes.lookup(ip("8.8.8.8"))).toBe(-1);
+  });
+
+  it("setDefaultGateway refuses a gateway that is not on the subnet of the device given", () => {
+    const { net, a, b } = twoDevices();
+    net.ipAddrAdd(a, "192.168.5.10/24");
+    net.ipAddrAdd(b, "10.9.0.2/16");
+    expect(() => net.setDefaultGateway("10.9.0.1", a)).toThrow(TypeError);
+    expect(() => net.setDefaultGateway("10.9.0.1", a)).toThrow(/not on the subnet of eth0/);
+    expect(() => net.setDefaultGateway("172.16.0.1", b)).toThrow(/not on the subnet of eth1/);
+    expect(net.ipv4.routes.lookup(ip("8.8.8.8"))).toBe(-1);
+    // A device without an address has no subnet at all.
+    const { net: net2, a: bare } = twoDevices();
+    expect(() => net2.setDefaultGateway("192.168.5.1", bare)).toThrow(TypeError);
+    // On the right device it is taken.
+    net.setDefaultGateway("10.9.0.1", b);
+    expect(net.ipv4.routes.dump()).toContain("default via 10.9.0.1 dev eth1 metric 0");
+  });
+});
+
+describe("multicast output with a default route (routeOutput)", () => {
+  it("sends to the group itself, never to the gateway", () => {
+    const { net, a, b } = twoDevices();
+    net.ipAddrAdd(a, "192.168.5.10/24");
+    net.ipAddrAdd(b, "10.9.0.2/16");
+    net.setDefaultGateway("192.168.5.1");
+    const rt = net.ipv4.rt;
+    expect(net.ipv4.routeOutput(ip("239.1.2.3"), 0)).toBe(true);
+    expect([rt.dev?.name, rt.nexthop, rt.saddr]).toEqual(["eth0", ip("239.1.2.3"), ip("192.168.5.10")]);
+    expect(net.ipv4.routeOutput(ip("224.0.0.251"), 0)).toBe(true);
+    expect(rt.nexthop).toBe(ip("224.0.0.251"));
+    // A route for 224/4 through a gateway chooses the device, not the next hop.
+    net.routeAdd("224.0.0.0/4", "10.9.0.1", b);
+    expect(net.ipv4.routeOutput(ip("239.1.2.3"), 0)).toBe(true);
+    expect([rt.dev?.name, rt.nexthop]).toEqual(["eth1", ip("239.1.2.3")]);
+    // Unicast still goes through the gateway.
+    expect(net.ipv4.routeOutput(ip("8.8.8.8"), 0)).toBe(true);
+    expect([rt.dev?.name, rt.nexthop]).toEqual(["eth0", ip("192.168.5.1")]);
+  });
+
+  it("a datagram to a group leaves to its multicast MAC, with no ARP for the gateway", () => {
+    const b = makeBench({}, { peer: false });
+    b.net.setDefaultGateway("10.0.0.254");
+    const skb = b.net.pool.alloc() as SkBuff;
+    b.net.pool.buf.fill(0x33, skb.put(8), skb.tail);
+    expect(ipSend(b.net, skb, 0, ip("239.1.2.3"), 253, 0, 1, false)).toBe(0);
+    b.run();
+    const out = b.take();
+    expect(out.length).toBe(1);
+    expect(Array.from(out[0].subarray(0, 6))).toEqual([0x01, 0x00, 0x5e, 0x01, 0x02, 0x03]);
+    expect(isIp(out[0])).toBe(true);
+    expect([ipOf(out[0]).src, ipOf(out[0]).dst]).toEqual([ip("10.0.0.1"), ip("239.1.2.3")]);
+    expect(b.net.neigh.dump()).toEqual([]);
+    expect(b.net.drops.total).toBe(0);
   });
 });

@@ -334,3 +334,126 @@ describe("neighbour resolution", () => {
     expect(b.net.neigh.dump()).toEqual([]);
   });
 });
+
+describe("neighbour queue fixes", () => {
+  /** An 8-byte datagram of protocol 253 from `src` (maybe not ours) to `dst`. */
+  function sendFrom(net: Net, src: number, dst: number, marker: number): number {
+    const skb = net.pool.alloc() as SkBuff;
+    const at = skb.put(8);
+    net.pool.buf.fill(0, at, at + 8);
+    net.pool.buf[at] = marker;
+    return ipSend(net, skb, src, dst, PROTO_TEST, 0, 64, false);
+  }
+
+  it("addPermanent on an entry still resolving sends what waited, and stops the ARP retries", () => {
+    const b = makeBench({}, { peer: false });
+    for (const m of [1, 2, 3]) send(b.net, PEER_IP, m);
+    b.run();
+    expect(b.take().filter(isArp).length).toBe(1);
+    expect(state(b, PEER_IP)).toBe("INCOMPLETE");
+    b.net.neigh.addPermanent(PEER_IP, b.dev, PEER_MAC);
+    b.run();
+    expect(state(b, PEER_IP)).toBe("PERMANENT");
+    expect(b.net.neigh.queue[entry(b, PEER_IP)].qlen).toBe(0);
+    expect(ipMarkers(b.take(), PEER_MAC)).toEqual([1, 2, 3]);
+    advance(b.net, b.platform, 5000);
+    expect(b.take()).toEqual([]); // no more requests, no FAILED
+    expect(state(b, PEER_IP)).toBe("PERMANENT");
+    expect(b.net.drops.total).toBe(0);
+    expect(b.net.pool.inUse).toBe(0);
+  });
+
+  it("waiting packets give way, oldest first, when the pool runs low, so a reply can still be received", () => {
+    // 32 slots: the reserve is max(2, 32 >> 4) = 2 free slots.
+    const b = makeBench({ skbSlots: 32, skbRecords: 40, reasmSkbsMax: 8 }, { peer: false });
+    const hoard: SkBuff[] = [];
+    while (b.net.pool.available > 4) hoard.push(b.net.pool.alloc() as SkBuff);
+    const giveBack = (): void => {
+      for (const skb of hoard.splice(0)) b.net.pool.free(skb);
+    };
+    try {
+      send(b.net, PEER_IP, 1); // its skb and the ARP request: 2 left
+      expect(b.net.pool.available).toBe(2);
+      expect(b.net.neigh.queue[entry(b, PEER_IP)].qlen).toBe(1);
+      send(b.net, PEER_IP, 2); // 1 left: packet 1 gives way
+      send(b.net, PEER_IP, 3); // and then packet 2
+      expect(b.net.pool.available).toBe(2);
+      expect(b.net.neigh.queue[entry(b, PEER_IP)].qlen).toBe(1);
+      expect(b.net.neigh.stats.unresDiscards).toBe(2);
+      expect(b.net.drops.snapshot()).toEqual({ NEIGH_QUEUEFULL: 2 });
+      b.run();
+      expect(b.take().filter(isArp).length).toBe(1);
+      reply(b, PEER_IP, PEER_MAC);
+      expect(state(b, PEER_IP)).toBe("REACHABLE");
+      expect(ipMarkers(b.take(), PEER_MAC)).toEqual([3]);
+    } finally {
+      giveBack();
+    }
+    // With the pool full again, the queue is bounded by neighQueueMax only.
+    for (const m of [4, 5, 6]) send(b.net, ip("10.0.0.50"), m);
+    expect(b.net.neigh.queue[entry(b, ip("10.0.0.50"))].qlen).toBe(3);
+    expect(b.net.neigh.stats.unresDiscards).toBe(2);
+  });
+
+  for (const holdMs of [3000, 0]) {
+    it(`with one entry, the host unreachable for a packet from another host is sent when resolution fails (hold ${holdMs} ms)`, () => {
+      const b = makeBench({ neighEntriesMax: 1, neighFailedHoldMs: holdMs }, { peer: false });
+      const other = ip("10.0.0.7");
+      const otherMac = mac("02:00:00:00:00:07");
+      const gone = ip("10.0.0.99");
+      // Two datagrams from 10.0.0.7 (as a router forwards them) wait for 10.0.0.99, which never answers.
+      sendFrom(b.net, other, gone, 1);
+      sendFrom(b.net, other, gone, 2);
+      advance(b.net, b.platform, 2999);
+      expect(b.take().filter(isArp).map((f) => arpOf(f).tpa)).toEqual([gone, gone, gone]);
+      advance(b.net, b.platform, 1);
+      // The only entry now resolves 10.0.0.7, with both errors waiting in its queue.
+      expect(b.net.neigh.stats.resFailed).toBe(1);
+      expect(b.net.drops.snapshot()).toEqual({ NEIGH_FAILED: 2 }); // the two originals, nothing else
+      expect(b.net.ipv4.icmp.stats.outDestUnreachs).toBe(2);
+      expect(state(b, other)).toBe("INCOMPLETE");
+      expect(b.net.neigh.queue[entry(b, other)].qlen).toBe(2);
+      const t0 = b.platform.time;
+      const requests: number[] = [];
+      const collect = (): void => {
+        for (const f of b.take()) {
+          expect(isArp(f) && arpOf(f).tpa === other).toBe(true);
+          requests.push(b.platform.time - t0);
+        }
+      };
+      collect();
+      // Its own retransmit timer runs (not the FAILED hold of the entry it replaced).
+      advance(b.net, b.platform, 1000);
+      collect();
+      expect(requests).toEqual([0, 1000]);
+      reply(b, other, otherMac);
+      const errors = b.take().filter(isIp).map((f) => {
+        expect(f.subarray(0, 6)).toEqual(otherMac);
+        const v = ipOf(f);
+        const quoted = ipOf(v.payload, 8);
+        return [v.src, v.dst, v.proto, v.payload[0], v.payload[1], quoted.src, quoted.dst, quoted.payload[0]];
+      });
+      expect(errors).toEqual([
+        [HOST_IP, other, 1, 3, 1, other, gone, 1],
+        [HOST_IP, other, 1, 3, 1, other, gone, 2],
+      ]);
+      expect(b.net.drops.snapshot()).toEqual({ NEIGH_FAILED: 2 });
+    });
+  }
+
+  it("with one entry, the errors for our own queued packets are delivered to us through lo", () => {
+    const b = makeBench({ neighEntriesMax: 1 }, { peer: false });
+    const seen: number[] = [];
+    b.net.ipv4.raw.register(1, (net, skb) => seen.push(net.pool.buf[skb.data] * 256 + net.pool.buf[skb.data + 1]));
+    send(b.net, PEER_IP, 1);
+    send(b.net, PEER_IP, 2);
+    advance(b.net, b.platform, 3000);
+    expect(state(b, PEER_IP)).toBe("FAILED");
+    expect(seen).toEqual([0x0301, 0x0301]);
+    expect(b.net.ipv4.icmp.stats.outDestUnreachs).toBe(2);
+    expect(b.net.ipv4.icmp.stats.inDestUnreachs).toBe(2);
+    expect(b.net.drops.snapshot()).toEqual({ NEIGH_FAILED: 2 });
+    advance(b.net, b.platform, 3000);
+    expect(state(b, PEER_IP)).toBe("none");
+  });
+});
