@@ -70,6 +70,11 @@ export interface NetConfig {
   nfHooksPerPoint: number;
   /** raw IP handlers (raw sockets) */
   rawHandlersMax: number;
+
+  // --- UDP (src/udp) ---
+  udpSocketsMax: number;
+  /** datagrams a UDP socket holds for its reader before it drops (counted RcvbufErrors) */
+  udpRxQueueMax: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<NetConfig> = Object.freeze({
@@ -112,6 +117,8 @@ export const DEFAULT_CONFIG: Readonly<NetConfig> = Object.freeze({
   icmpEchoIgnoreBroadcasts: true,
   nfHooksPerPoint: 4,
   rawHandlersMax: 4,
+  udpSocketsMax: 8,
+  udpRxQueueMax: 8,
 });
 
 /** A small device profile: 8 packet buffers, a few table entries. */
@@ -134,6 +141,8 @@ export const MINIMAL_CONFIG: Readonly<NetConfig> = Object.freeze({
   reasmSkbsMax: 4,
   nfHooksPerPoint: 1,
   rawHandlersMax: 1,
+  udpSocketsMax: 2,
+  udpRxQueueMax: 2,
 });
 
 /** Defaults with overrides, checked: a bad value throws a RangeError that names it. */
@@ -145,6 +154,7 @@ export function makeConfig(overrides: Partial<NetConfig> = {}, base: Readonly<Ne
     "neighEntriesMax", "neighQueueMax", "neighReachableMs", "neighRetransMs", "neighDelayProbeMs",
     "neighMcastProbes", "neighUcastProbes", "routesMax", "ipDefaultTtl", "reasmSlots", "reasmSkbsMax",
     "reasmTimeoutMs", "icmpRatePerSec", "icmpBurst", "nfHooksPerPoint", "rawHandlersMax",
+    "udpSocketsMax", "udpRxQueueMax",
   ];
   for (const key of positive) {
     const v = config[key] as number;

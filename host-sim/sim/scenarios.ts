@@ -4,6 +4,7 @@
 // check compares these reports between the engines. Node-free (bundled for XS).
 
 import { Pinger } from "../../src/apps/ping";
+import { udpSocketClass, type UdpPacket } from "../../src/socket/udp";
 import { copyBytes } from "../../src/core/bytes";
 import { csumPartial } from "../../src/wire/checksum";
 import { SimWorld } from "./world";
@@ -22,9 +23,11 @@ export interface ScenarioReport {
   /** every host's pool full again after shutdown */
   poolsFull: boolean;
   virtualMs: number;
+  /** scenario-specific counts (datagrams sent and echoed, ...) */
+  extra: Record<string, number>;
 }
 
-function report(name: string, world: SimWorld, pings: Pinger[]): ScenarioReport {
+function report(name: string, world: SimWorld, pings: Pinger[], extra: Record<string, number> = {}): ScenarioReport {
   const drops: Record<string, number> = {};
   for (const h of world.hosts) {
     const snap = h.net.drops.snapshot();
@@ -54,6 +57,7 @@ function report(name: string, world: SimWorld, pings: Pinger[]): ScenarioReport 
     drops,
     poolsFull,
     virtualMs,
+    extra,
   };
 }
 
@@ -145,11 +149,50 @@ function router(seed: number): ScenarioReport {
   return report("router", world, [ping]);
 }
 
+/** UDP echo through the socket API over a lossy, reordering link, datagrams up to 8,000 bytes. */
+function udpEcho(seed: number): ScenarioReport {
+  const world = new SimWorld(seed);
+  const lan = world.addLan("lossy", { lossRate: 0.03, delayMs: 2, jitterMs: 1, reorderRate: 0.02, reorderDelayMs: 3, duplicateRate: 0.01 });
+  const a = world.addHost("a");
+  const b = world.addHost("b");
+  world.attach(a, lan, "10.0.0.1/24");
+  world.attach(b, lan, "10.0.0.2/24");
+  const UdpA = udpSocketClass(a.net);
+  const UdpB = udpSocketClass(b.net);
+  const scratch = new Uint8Array(8000);
+  const echo = new UdpB({ port: 7 });
+  let echoed = 0;
+  let received = 0;
+  let bytesReceived = 0;
+  const client = new UdpA({ port: 5555 });
+  const sizes = [1, 64, 512, 1472, 1473, 3000, 8000];
+  for (let i = 0; i < 140; i++) {
+    const size = sizes[i % sizes.length];
+    for (let k = 0; k < size; k++) scratch[k] = (k + i) & 0xff;
+    client.write(new Uint8Array(scratch.buffer, 0, size), "10.0.0.2", 7);
+    world.runFor(10);
+    let p: UdpPacket | undefined;
+    while ((p = echo.read()) !== undefined) {
+      echo.write(p, p.address, p.port);
+      echoed++;
+    }
+    while ((p = client.read()) !== undefined) {
+      received++;
+      bytesReceived += p.byteLength;
+    }
+  }
+  world.runFor(35_000);
+  echo.close();
+  client.close();
+  return report("udp-echo", world, [], { sent: 140, echoed, received, bytesReceived });
+}
+
 export const SCENARIOS: Readonly<Record<string, (seed: number) => ScenarioReport>> = {
   arp,
   "ping-frag-lossy": pingFragLossy,
   "pool-exhaustion": poolExhaustion,
   router,
+  "udp-echo": udpEcho,
 };
 
 export function runScenario(name: string, seed: number): ScenarioReport {

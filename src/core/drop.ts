@@ -44,6 +44,7 @@ export const DROP_REASON_NAMES = Object.freeze([
   "UDP_NOPORT",
   "UDP_INVALID",
   "SOCKET_RCVBUFF", // socket receive queue full
+  "SOCKET_CLOSE", // received, never read: the socket closed
   "TCP_CSUM",
   "TCP_INVALID",
   "TCP_NOSOCKET",
@@ -97,6 +98,7 @@ export const SKB_DROP = Object.freeze({
   UDP_NOPORT: reasonIndex("UDP_NOPORT"),
   UDP_INVALID: reasonIndex("UDP_INVALID"),
   SOCKET_RCVBUFF: reasonIndex("SOCKET_RCVBUFF"),
+  SOCKET_CLOSE: reasonIndex("SOCKET_CLOSE"),
   TCP_CSUM: reasonIndex("TCP_CSUM"),
   TCP_INVALID: reasonIndex("TCP_INVALID"),
   TCP_NOSOCKET: reasonIndex("TCP_NOSOCKET"),

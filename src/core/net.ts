@@ -8,10 +8,11 @@ import { NeighTable } from "../neigh/neigh";
 import { arpAnnounce, arpRcv } from "../neigh/arp";
 import { Ipv4 } from "../ipv4/ipv4";
 import { ipRcv } from "../ipv4/input";
+import { UdpTable, udpRcv } from "../udp/udp";
 import { PfifoFast } from "../sched/pfifo-fast";
 import type { Qdisc } from "../sched/qdisc";
 import { ETH_P_ARP, ETH_P_IP } from "../wire/ethernet";
-import { ipIsLoopback, ipIsMulticast, ipIsZeronet, parseCidr, parseIpv4, prefixMask } from "../wire/ipv4";
+import { IPPROTO_UDP, ipIsLoopback, ipIsMulticast, ipIsZeronet, parseCidr, parseIpv4, prefixMask } from "../wire/ipv4";
 import type { NetDeviceOps } from "../../drivers/netdev";
 import { devDeactivate, netRxAction, netTxAction } from "./dev";
 import { DropStats, SKB_DROP } from "./drop";
@@ -49,6 +50,7 @@ export class Net {
   readonly loopback: NetDevice;
   readonly neigh: NeighTable;
   readonly ipv4: Ipv4;
+  readonly udp: UdpTable;
   /** ETH_P_ALL taps (packet capture) */
   readonly taps: PacketTap[] = [];
   /** the packet-type table: ethertype -> handler (ptype_base) */
@@ -85,6 +87,8 @@ export class Net {
     this.timers = new TimerWheel(config.timersMax, config.timerWheelSlots, config.timerTickMs);
     this.neigh = new NeighTable(this);
     this.ipv4 = new Ipv4(this);
+    this.udp = new UdpTable(this);
+    this.ipv4.addProtocol(IPPROTO_UDP, udpRcv);
     this.devAddPack(ETH_P_IP, ipRcv);
     this.devAddPack(ETH_P_ARP, arpRcv);
     this.loopback = this.registerNetdev("lo", new LoopbackOps(this), new Uint8Array(6), {
@@ -340,6 +344,7 @@ export class Net {
     for (let i = this.devices.length - 1; i >= 0; i--) this.devClose(this.devices[i]);
     this.neigh.flushAll();
     this.ipv4.flush();
+    this.udp.flush();
     netTxAction(this);
     this.pending = 0;
     this.#stopped = true;

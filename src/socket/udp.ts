@@ -1,0 +1,153 @@
+// embedded:io/socket/udp (ECMA-419) over xsnet's UDP, with the semantics of Moddable's
+// implementation: onReadable(packets) when datagrams wait, read() returns one as an
+// ArrayBuffer carrying `address` and `port`, write(buffer, address, port) sends one.
+// The class is made for one stack: `const UDP = udpSocketClass(net)` (a board's start-up
+// puts it where the app's `embedded:io/socket/udp` import finds it).
+
+import type { Net } from "../core/net";
+import { formatIpv4, parseIpv4 } from "../wire/ipv4";
+import { UDP_PAYLOAD_MAX, type UdpOwner } from "../udp/udp";
+
+type Buffer = ArrayBuffer | ArrayBufferView;
+
+export interface UdpOptions {
+  port?: number;
+  address?: string;
+  /** extension: receive datagrams sent to broadcast (and joined multicast) addresses */
+  broadcast?: boolean;
+  /** join this multicast group on the first interface (received as with broadcast) */
+  multicast?: string;
+  timeToLive?: number;
+  onReadable?: (this: UdpSocket, packets: number) => void;
+  onError?: (this: UdpSocket) => void;
+  format?: "buffer";
+  target?: unknown;
+}
+
+export type UdpPacket = ArrayBuffer & { address: string; port: number };
+
+export interface UdpSocket {
+  readonly port: number;
+  format: "buffer";
+  target: unknown;
+  read(): UdpPacket | undefined;
+  read(buffer: Buffer): number;
+  write(buffer: Buffer, address: string, port: number): void;
+  close(): void;
+}
+
+export type UdpSocketClass = new (options?: UdpOptions) => UdpSocket;
+
+/** A Uint8Array over the bytes of an ArrayBuffer or view, or a TypeError naming the argument. */
+export function bytesOf(buffer: unknown, what: string): Uint8Array {
+  if (buffer instanceof Uint8Array) return buffer;
+  if (buffer instanceof ArrayBuffer) return new Uint8Array(buffer);
+  if (ArrayBuffer.isView(buffer)) return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  throw new TypeError(`${what} must be an ArrayBuffer or a view of one`);
+}
+
+export function checkPort(port: unknown, what: string, allowZero: boolean): number {
+  if (typeof port !== "number" || !Number.isInteger(port) || port < (allowZero ? 0 : 1) || port > 65535) {
+    throw new RangeError(`${what} must be an integer in ${allowZero ? 0 : 1}..65535, got ${String(port)}`);
+  }
+  return port;
+}
+
+export function udpSocketClass(net: Net): UdpSocketClass {
+  const udp = net.udp;
+
+  class UDP implements UdpSocket, UdpOwner {
+    #index: number;
+    #ttl: number;
+    #onReadable: ((this: UdpSocket, packets: number) => void) | null;
+    /** source [address, port] of the datagram just read */
+    readonly #from = new Uint32Array(2);
+    target: unknown;
+
+    constructor(options: UdpOptions = {}) {
+      if (typeof options !== "object" || options === null) throw new TypeError("UDP: options must be an object");
+      const port = options.port === undefined ? 0 : checkPort(options.port, "UDP: port", true);
+      const address = options.address === undefined ? 0 : parseIpv4(options.address);
+      if (options.format !== undefined && options.format !== "buffer") throw new RangeError(`UDP: format must be "buffer"`);
+      if (options.onReadable !== undefined && typeof options.onReadable !== "function") throw new TypeError("UDP: onReadable must be a function");
+      this.#ttl = net.config.ipDefaultTtl;
+      if (options.timeToLive !== undefined) {
+        if (!Number.isInteger(options.timeToLive) || options.timeToLive < 1 || options.timeToLive > 255) {
+          throw new RangeError(`UDP: timeToLive must be in 1..255, got ${String(options.timeToLive)}`);
+        }
+        this.#ttl = options.timeToLive;
+      }
+      this.target = options.target;
+      this.#onReadable = options.onReadable ?? null;
+      const wantsGroup = options.broadcast === true || options.multicast !== undefined;
+      this.#index = udp.bind(address, port, this, wantsGroup);
+      if (options.multicast !== undefined) {
+        const dev = net.devices.find((d) => d.inDev.configured && d !== net.loopback);
+        if (dev === undefined) {
+          udp.unbind(this.#index);
+          throw new TypeError("UDP: no interface to join the multicast group on");
+        }
+        net.ipMcJoin(dev, options.multicast);
+      }
+    }
+
+    get port(): number {
+      this.#check();
+      return udp.localPort[this.#index];
+    }
+
+    get format(): "buffer" {
+      return "buffer";
+    }
+
+    set format(value: "buffer") {
+      if (value !== "buffer") throw new RangeError(`UDP: format must be "buffer"`);
+    }
+
+    onDatagrams(waiting: number): void {
+      if (this.#onReadable !== null) this.#onReadable.call(this, waiting);
+    }
+
+    read(): UdpPacket | undefined;
+    read(buffer: Buffer): number;
+    read(buffer?: Buffer): UdpPacket | number | undefined {
+      this.#check();
+      const i = this.#index;
+      const len = udp.peekLength(i);
+      if (buffer !== undefined) {
+        const dst = bytesOf(buffer, "UDP read: buffer");
+        if (len < 0) return 0;
+        if (dst.length < len) throw new RangeError(`UDP read: buffer of ${dst.length} bytes is smaller than the ${len}-byte datagram`);
+        return udp.recv(i, dst, 0, this.#from);
+      }
+      if (len < 0) return undefined;
+      const packet = new ArrayBuffer(len) as UdpPacket;
+      udp.recv(i, new Uint8Array(packet), 0, this.#from);
+      packet.address = formatIpv4(this.#from[0]);
+      packet.port = this.#from[1];
+      return packet;
+    }
+
+    write(buffer: Buffer, address: string, port: number): void {
+      this.#check();
+      const bytes = bytesOf(buffer, "UDP write: buffer");
+      if (typeof address !== "string") throw new TypeError("UDP write: address must be a string");
+      const daddr = parseIpv4(address);
+      checkPort(port, "UDP write: port", false);
+      if (bytes.length > UDP_PAYLOAD_MAX) throw new RangeError(`UDP write: ${bytes.length} bytes is over the ${UDP_PAYLOAD_MAX}-byte maximum`);
+      const rc = udp.sendto(this.#index, bytes, 0, bytes.length, daddr, port, this.#ttl);
+      if (rc < 0) throw new Error(`UDP write to ${address}:${port} failed: ${rc === -101 ? "no route" : rc === -105 ? "no packet buffers" : `error ${-rc}`}`);
+    }
+
+    close(): void {
+      if (this.#index < 0) return;
+      udp.unbind(this.#index);
+      this.#index = -1;
+    }
+
+    #check(): void {
+      if (this.#index < 0) throw new Error("UDP: socket is closed");
+    }
+  }
+  return UDP;
+}

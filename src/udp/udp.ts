@@ -1,0 +1,260 @@
+// UDP (RFC 768; net/ipv4/udp.c): a fixed table of sockets, port demultiplexing, a bounded
+// queue of received skbs per socket (the reader copies out, then the skb goes back).
+//
+//   ipLocalDeliver -> udpRcv: length, checksum (zero accepted), demux
+//     -> socket queue -> owner.onDatagrams (sk_data_ready)    | no socket: ICMP port unreachable
+//   socket write -> udp.sendto: datagram chain, header, checksum -> ipSend
+
+import { SKB_DROP } from "../core/drop";
+import { consumeSkb, kfreeSkbReason } from "../core/free";
+import type { Net } from "../core/net";
+import { CHECKSUM_UNNECESSARY, PACKET_HOST, SkbQueue, skbChecksum, skbCopyBits, skbStoreBits, type SkBuff } from "../core/skb";
+import { csumFold, csumPseudoHeader, csumReduce } from "../wire/checksum";
+import { ICMP_DEST_UNREACH, ICMP_PORT_UNREACH } from "../wire/icmp";
+import { IPPROTO_UDP, IPV4_HLEN, IPV4_MAX_LEN, ipDaddr, ipIsMulticast, ipSaddr } from "../wire/ipv4";
+import { OFF_UDP_CHECK, UDP_HLEN, udpBuildHeader, udpCheck, udpDport, udpLen, udpSport } from "../wire/udp";
+import { ENETUNREACH, ENOBUFS, ipAllocDatagram, ipSend } from "../ipv4/output";
+import type { NetDevice } from "../core/netdevice";
+
+/** The largest UDP payload in one IPv4 datagram. */
+export const UDP_PAYLOAD_MAX = IPV4_MAX_LEN - IPV4_HLEN - UDP_HLEN;
+
+const EPHEMERAL_FIRST = 49152; // RFC 6335 dynamic ports
+const EPHEMERAL_COUNT = 65536 - EPHEMERAL_FIRST;
+
+/** The UDP group of the MIB, as Linux names it in /proc/net/snmp. */
+export class UdpStats {
+  inDatagrams = 0;
+  noPorts = 0;
+  inErrors = 0;
+  outDatagrams = 0;
+  rcvbufErrors = 0;
+  sndbufErrors = 0;
+  inCsumErrors = 0;
+}
+
+/** Told when datagrams wait for it (the socket layer). */
+export interface UdpOwner {
+  onDatagrams(waiting: number): void;
+}
+
+export class UdpTable {
+  readonly #net: Net;
+  readonly size: number;
+  readonly inUse: Uint8Array;
+  readonly localAddr: Uint32Array;
+  readonly localPort: Uint16Array;
+  /** receive datagrams sent to a broadcast or multicast address */
+  readonly broadcast: Uint8Array;
+  readonly queue: SkbQueue[];
+  readonly owner: (UdpOwner | null)[];
+  readonly stats = new UdpStats();
+  #nextEphemeral: number;
+
+  constructor(net: Net) {
+    this.#net = net;
+    const n = (this.size = net.config.udpSocketsMax);
+    this.inUse = new Uint8Array(n);
+    this.localAddr = new Uint32Array(n);
+    this.localPort = new Uint16Array(n);
+    this.broadcast = new Uint8Array(n);
+    this.queue = [];
+    for (let i = 0; i < n; i++) this.queue.push(new SkbQueue());
+    this.owner = new Array<UdpOwner | null>(n).fill(null);
+    // RFC 6056: start the ephemeral search somewhere unpredictable.
+    this.#nextEphemeral = net.platform.random32() % EPHEMERAL_COUNT;
+  }
+
+  #portTaken(addr: number, port: number): boolean {
+    for (let i = 0; i < this.size; i++) {
+      if (this.inUse[i] !== 0 && this.localPort[i] === port && (this.localAddr[i] === 0 || addr === 0 || this.localAddr[i] === addr)) return true;
+    }
+    return false;
+  }
+
+  /** Bind a socket to (addr, port); port 0 picks an ephemeral one. Returns the socket index. */
+  bind(addr: number, port: number, owner: UdpOwner, wantsBroadcast: boolean): number {
+    if (addr !== 0 && this.#net.ipv4.localDev(addr) === null && (addr >>> 24) !== 127) {
+      throw new TypeError(`UDP: address is not one of this host's`);
+    }
+    let i = 0;
+    while (i < this.size && this.inUse[i] !== 0) i++;
+    if (i === this.size) throw new RangeError(`UDP: socket table full (config.udpSocketsMax is ${this.size})`);
+    if (port === 0) {
+      let tries = EPHEMERAL_COUNT;
+      do {
+        port = EPHEMERAL_FIRST + this.#nextEphemeral;
+        this.#nextEphemeral = (this.#nextEphemeral + 1) % EPHEMERAL_COUNT;
+      } while (this.#portTaken(addr, port) && --tries > 0);
+      if (tries === 0) throw new RangeError("UDP: no ephemeral port free");
+    } else if (this.#portTaken(addr, port)) {
+      throw new RangeError(`UDP: port ${port} is in use`);
+    }
+    this.inUse[i] = 1;
+    this.localAddr[i] = addr;
+    this.localPort[i] = port;
+    this.broadcast[i] = wantsBroadcast ? 1 : 0;
+    this.owner[i] = owner;
+    return i;
+  }
+
+  /** Close a socket: datagrams never read are dropped, counted SOCKET_CLOSE. */
+  unbind(i: number): void {
+    const q = this.queue[i];
+    let skb: SkBuff | null;
+    while ((skb = q.dequeue()) !== null) kfreeSkbReason(this.#net, skb, SKB_DROP.SOCKET_CLOSE);
+    this.inUse[i] = 0;
+    this.owner[i] = null;
+  }
+
+  /**
+   * The next datagram for socket i, copied into `dst` (payload only); returns its length,
+   * or -1 when none waits. The source address and port go to `from` ([addr, port]).
+   */
+  recv(i: number, dst: Uint8Array | null, dstOff: number, from: Uint32Array): number {
+    const skb = this.queue[i].dequeue();
+    if (skb === null) return -1;
+    const net = this.#net;
+    const buf = net.pool.buf;
+    from[0] = ipSaddr(buf, skb.networkHeader);
+    from[1] = udpSport(buf, skb.data);
+    const len = skb.chainLen() - UDP_HLEN;
+    if (dst !== null) skbCopyBits(net.pool, skb, UDP_HLEN, dst, dstOff, len);
+    consumeSkb(net, skb);
+    return len;
+  }
+
+  /** Stack shutdown: drop what waits in every socket (the sockets stay bound). */
+  flush(): void {
+    for (let i = 0; i < this.size; i++) {
+      const q = this.queue[i];
+      let skb: SkBuff | null;
+      while ((skb = q.dequeue()) !== null) kfreeSkbReason(this.#net, skb, SKB_DROP.SHUTDOWN);
+    }
+  }
+
+  /** Length of the next datagram's payload for socket i, or -1. */
+  peekLength(i: number): number {
+    const skb = this.queue[i].peek();
+    return skb === null ? -1 : skb.chainLen() - UDP_HLEN;
+  }
+
+  /**
+   * udp_sendmsg: send `len` bytes of `src` from socket i to (daddr, dport). Returns 0 or a
+   * negative error (-ENETUNREACH, -ENOBUFS, -EMSGSIZE from IP).
+   */
+  sendto(i: number, src: Uint8Array, srcOff: number, len: number, daddr: number, dport: number, ttl: number): number {
+    const net = this.#net;
+    const ip = net.ipv4;
+    if (!ip.routeOutput(daddr, this.localAddr[i])) {
+      this.stats.sndbufErrors++;
+      return -ENETUNREACH;
+    }
+    const saddr = ip.rt.saddr;
+    const mtu = (ip.rt.dev as NetDevice).mtu;
+    const skb = ipAllocDatagram(net, UDP_HLEN + len, mtu);
+    if (skb === null) {
+      this.stats.sndbufErrors++;
+      return -ENOBUFS;
+    }
+    const buf = net.pool.buf;
+    udpBuildHeader(buf, skb.data, this.localPort[i], dport, UDP_HLEN + len);
+    skbStoreBits(net.pool, skb, UDP_HLEN, src, srcOff, len);
+    // RFC 768: a computed 0 is sent as all ones (0 means "no checksum").
+    const check = csumFold(skbChecksum(net.pool, skb, csumPseudoHeader(saddr, daddr, IPPROTO_UDP, UDP_HLEN + len)));
+    buf[skb.data + OFF_UDP_CHECK] = check === 0 ? 0xff : check >> 8;
+    buf[skb.data + OFF_UDP_CHECK + 1] = check === 0 ? 0xff : check & 0xff;
+    this.stats.outDatagrams++;
+    return ipSend(net, skb, saddr, daddr, IPPROTO_UDP, 0, ttl, false);
+  }
+}
+
+/** Trim a chain to `len` bytes from skb.data (UDP length shorter than the IP payload). */
+function chainTrim(skb: SkBuff, len: number): void {
+  for (let s: SkBuff | null = skb; s !== null; s = s.fragNext) {
+    const have = s.tail - s.data;
+    if (len <= have) {
+      s.tail = s.data + len;
+      len = 0;
+    } else {
+      len -= have;
+    }
+  }
+}
+
+/** udp_rcv: skb.data at the UDP header (maybe a reassembled chain). */
+export function udpRcv(net: Net, skb: SkBuff): void {
+  const udp = net.udp;
+  const stats = udp.stats;
+  const buf = net.pool.buf;
+  const total = skb.chainLen();
+  const uh = skb.data;
+  if (skb.len < UDP_HLEN) {
+    stats.inErrors++;
+    kfreeSkbReason(net, skb, SKB_DROP.UDP_INVALID);
+    return;
+  }
+  const ulen = udpLen(buf, uh);
+  if (ulen < UDP_HLEN || ulen > total) {
+    stats.inErrors++;
+    kfreeSkbReason(net, skb, SKB_DROP.UDP_INVALID);
+    return;
+  }
+  if (ulen < total) chainTrim(skb, ulen);
+  const iph = skb.networkHeader;
+  const saddr = ipSaddr(buf, iph);
+  const daddr = ipDaddr(buf, iph);
+  // RFC 768: a zero checksum means the sender computed none.
+  if (udpCheck(buf, uh) !== 0 && skb.ipSummed !== CHECKSUM_UNNECESSARY &&
+      csumReduce(skbChecksum(net.pool, skb, csumPseudoHeader(saddr, daddr, IPPROTO_UDP, ulen))) !== 0xffff) {
+    stats.inCsumErrors++;
+    stats.inErrors++;
+    kfreeSkbReason(net, skb, SKB_DROP.UDP_CSUM);
+    return;
+  }
+  const dport = udpDport(buf, uh);
+  const toGroup = skb.pktType !== PACKET_HOST || daddr === 0xffffffff || ipIsMulticast(daddr) ||
+    (net.ipv4.localDev(daddr) === null && (daddr >>> 24) !== 127);
+  if (!toGroup) {
+    for (let i = 0; i < udp.size; i++) {
+      if (udp.inUse[i] !== 0 && udp.localPort[i] === dport && (udp.localAddr[i] === 0 || udp.localAddr[i] === daddr)) {
+        deliver(net, i, skb);
+        return;
+      }
+    }
+  } else {
+    // Broadcast and multicast: every socket on the port that asked for them gets a copy.
+    let last = -1;
+    for (let i = 0; i < udp.size; i++) {
+      if (udp.inUse[i] === 0 || udp.localPort[i] !== dport || udp.broadcast[i] === 0) continue;
+      if (last >= 0) {
+        const c = net.pool.clone(skb);
+        if (c === null) udp.stats.rcvbufErrors++;
+        else deliver(net, last, c);
+      }
+      last = i;
+    }
+    if (last >= 0) {
+      deliver(net, last, skb);
+      return;
+    }
+  }
+  stats.noPorts++;
+  // RFC 1122 4.1.3.1: port unreachable, but never about a broadcast or multicast (icmp.send checks).
+  if (!toGroup) net.ipv4.icmp.send(skb, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0);
+  kfreeSkbReason(net, skb, SKB_DROP.UDP_NOPORT);
+}
+
+function deliver(net: Net, i: number, skb: SkBuff): void {
+  const udp = net.udp;
+  const q = udp.queue[i];
+  if (q.qlen >= net.config.udpRxQueueMax) {
+    udp.stats.rcvbufErrors++;
+    udp.stats.inErrors++;
+    kfreeSkbReason(net, skb, SKB_DROP.SOCKET_RCVBUFF);
+    return;
+  }
+  q.enqueue(skb);
+  udp.stats.inDatagrams++;
+  (udp.owner[i] as UdpOwner).onDatagrams(q.qlen);
+}
