@@ -71,6 +71,28 @@ export interface NetConfig {
   /** raw IP handlers (raw sockets) */
   rawHandlersMax: number;
 
+  // --- TCP (src/tcp) ---
+  /** connections and listeners */
+  tcpSocketsMax: number;
+  /** bytes a connection may hold written and not yet acknowledged */
+  tcpSndBufBytes: number;
+  /** bytes a connection may hold received and not yet read (its window) */
+  tcpRcvBufBytes: number;
+  /** out-of-order segments held per connection */
+  tcpOooMax: number;
+  tcpRtoInitialMs: number;
+  tcpRtoMinMs: number;
+  tcpRtoMaxMs: number;
+  /** SYN (or SYN-ACK) retransmissions before the attempt fails */
+  tcpSynRetries: number;
+  /** retransmissions of data before the connection is given up */
+  tcpRetries: number;
+  tcpDelackMs: number;
+  /** 2 x MSL */
+  tcpTimeWaitMs: number;
+  /** RFC 5961 challenge ACKs a second, all connections together (Linux tcp_challenge_ack_limit) */
+  tcpChallengeAcksPerSec: number;
+
   // --- UDP (src/udp) ---
   udpSocketsMax: number;
   /** datagrams a UDP socket holds for its reader before it drops (counted RcvbufErrors) */
@@ -80,7 +102,7 @@ export interface NetConfig {
 export const DEFAULT_CONFIG: Readonly<NetConfig> = Object.freeze({
   skbSlots: 128,
   skbRecords: 160,
-  skbHeadroomBytes: 64,
+  skbHeadroomBytes: 96,
   mtuMaxBytes: 1500,
   skbTailroomBytes: 16,
   skbCbWords: 8,
@@ -117,6 +139,18 @@ export const DEFAULT_CONFIG: Readonly<NetConfig> = Object.freeze({
   icmpEchoIgnoreBroadcasts: true,
   nfHooksPerPoint: 4,
   rawHandlersMax: 4,
+  tcpSocketsMax: 16,
+  tcpSndBufBytes: 32 * 1024,
+  tcpRcvBufBytes: 32 * 1024,
+  tcpOooMax: 16,
+  tcpRtoInitialMs: 1000,
+  tcpRtoMinMs: 200,
+  tcpRtoMaxMs: 60_000,
+  tcpSynRetries: 6,
+  tcpRetries: 12,
+  tcpDelackMs: 40,
+  tcpTimeWaitMs: 60_000,
+  tcpChallengeAcksPerSec: 1000,
   udpSocketsMax: 8,
   udpRxQueueMax: 8,
 });
@@ -141,6 +175,10 @@ export const MINIMAL_CONFIG: Readonly<NetConfig> = Object.freeze({
   reasmSkbsMax: 4,
   nfHooksPerPoint: 1,
   rawHandlersMax: 1,
+  tcpSocketsMax: 2,
+  tcpSndBufBytes: 2920,
+  tcpRcvBufBytes: 2920,
+  tcpOooMax: 2,
   udpSocketsMax: 2,
   udpRxQueueMax: 2,
 });
@@ -154,7 +192,8 @@ export function makeConfig(overrides: Partial<NetConfig> = {}, base: Readonly<Ne
     "neighEntriesMax", "neighQueueMax", "neighReachableMs", "neighRetransMs", "neighDelayProbeMs",
     "neighMcastProbes", "neighUcastProbes", "routesMax", "ipDefaultTtl", "reasmSlots", "reasmSkbsMax",
     "reasmTimeoutMs", "icmpRatePerSec", "icmpBurst", "nfHooksPerPoint", "rawHandlersMax",
-    "udpSocketsMax", "udpRxQueueMax",
+    "udpSocketsMax", "udpRxQueueMax", "tcpSocketsMax", "tcpSndBufBytes", "tcpRcvBufBytes", "tcpOooMax",
+    "tcpRtoInitialMs", "tcpRtoMinMs", "tcpRtoMaxMs", "tcpSynRetries", "tcpRetries", "tcpDelackMs", "tcpTimeWaitMs", "tcpChallengeAcksPerSec",
   ];
   for (const key of positive) {
     const v = config[key] as number;

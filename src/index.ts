@@ -14,3 +14,4 @@ export { DmaMacDriver, type DmaMacHw } from "../drivers/dma-mac";
 export { NETDEV_TX_OK, NETDEV_TX_BUSY, NETIF_F_IP_CSUM, NETIF_F_RXCSUM, type NetDeviceOps } from "../drivers/netdev";
 export { napiSchedule, napiComplete, netifReceiveSkb, devKfreeSkbIrq, netifStopQueue, netifWakeQueue } from "./core/dev";
 export { udpSocketClass, type UdpSocket, type UdpSocketClass, type UdpOptions, type UdpPacket } from "./socket/udp";
+export { tcpSocketClasses, type TcpSocket, type TcpListener, type TcpOptions, type ListenerOptions } from "./socket/tcp";

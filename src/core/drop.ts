@@ -48,6 +48,13 @@ export const DROP_REASON_NAMES = Object.freeze([
   "TCP_CSUM",
   "TCP_INVALID",
   "TCP_NOSOCKET",
+  "TCP_LISTEN_OVERFLOW", // listener backlog full
+  "TCP_TABLE_FULL", // no connection entry for a new connection
+  "TCP_OUT_OF_WINDOW", // sequence number outside the receive window (answered with an ACK)
+  "TCP_RESET_CHALLENGED", // RST inside the window but not at rcvNxt (RFC 5961: challenge ACK)
+  "TCP_ACK_UNSENT", // acknowledges data never sent (RFC 5961: challenge ACK)
+  "TCP_ZEROWINDOW", // data past a closed window
+  "TCP_OFO_DROP", // out-of-order queue full, or a duplicate there
 ] as const);
 
 export type DropReasonName = (typeof DROP_REASON_NAMES)[number];
@@ -102,6 +109,13 @@ export const SKB_DROP = Object.freeze({
   TCP_CSUM: reasonIndex("TCP_CSUM"),
   TCP_INVALID: reasonIndex("TCP_INVALID"),
   TCP_NOSOCKET: reasonIndex("TCP_NOSOCKET"),
+  TCP_LISTEN_OVERFLOW: reasonIndex("TCP_LISTEN_OVERFLOW"),
+  TCP_TABLE_FULL: reasonIndex("TCP_TABLE_FULL"),
+  TCP_OUT_OF_WINDOW: reasonIndex("TCP_OUT_OF_WINDOW"),
+  TCP_RESET_CHALLENGED: reasonIndex("TCP_RESET_CHALLENGED"),
+  TCP_ACK_UNSENT: reasonIndex("TCP_ACK_UNSENT"),
+  TCP_ZEROWINDOW: reasonIndex("TCP_ZEROWINDOW"),
+  TCP_OFO_DROP: reasonIndex("TCP_OFO_DROP"),
 });
 
 /** Counters of one stack: packets dropped by reason, and packets consumed normally. */

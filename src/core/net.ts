@@ -9,10 +9,12 @@ import { arpAnnounce, arpRcv } from "../neigh/arp";
 import { Ipv4 } from "../ipv4/ipv4";
 import { ipRcv } from "../ipv4/input";
 import { UdpTable, udpRcv } from "../udp/udp";
+import { Tcp } from "../tcp/tcp";
+import { tcpV4Rcv } from "../tcp/input";
 import { PfifoFast } from "../sched/pfifo-fast";
 import type { Qdisc } from "../sched/qdisc";
 import { ETH_P_ARP, ETH_P_IP } from "../wire/ethernet";
-import { IPPROTO_UDP, ipIsLoopback, ipIsMulticast, ipIsZeronet, parseCidr, parseIpv4, prefixMask } from "../wire/ipv4";
+import { IPPROTO_TCP, IPPROTO_UDP, ipIsLoopback, ipIsMulticast, ipIsZeronet, parseCidr, parseIpv4, prefixMask } from "../wire/ipv4";
 import type { NetDeviceOps } from "../../drivers/netdev";
 import { devDeactivate, netRxAction, netTxAction } from "./dev";
 import { DropStats, SKB_DROP } from "./drop";
@@ -51,6 +53,7 @@ export class Net {
   readonly neigh: NeighTable;
   readonly ipv4: Ipv4;
   readonly udp: UdpTable;
+  readonly tcp: Tcp;
   /** ETH_P_ALL taps (packet capture) */
   readonly taps: PacketTap[] = [];
   /** the packet-type table: ethertype -> handler (ptype_base) */
@@ -89,6 +92,8 @@ export class Net {
     this.ipv4 = new Ipv4(this);
     this.udp = new UdpTable(this);
     this.ipv4.addProtocol(IPPROTO_UDP, udpRcv);
+    this.tcp = new Tcp(this);
+    this.ipv4.addProtocol(IPPROTO_TCP, tcpV4Rcv);
     this.devAddPack(ETH_P_IP, ipRcv);
     this.devAddPack(ETH_P_ARP, arpRcv);
     this.loopback = this.registerNetdev("lo", new LoopbackOps(this), new Uint8Array(6), {
@@ -345,6 +350,7 @@ export class Net {
     this.neigh.flushAll();
     this.ipv4.flush();
     this.udp.flush();
+    this.tcp.flush();
     netTxAction(this);
     this.pending = 0;
     this.#stopped = true;

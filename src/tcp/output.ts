@@ -1,0 +1,249 @@
+// TCP transmit (net/ipv4/tcp_output.c):
+//   socket write -> segments on the write queue -> tcpWriteXmit (window, cwnd, Nagle)
+//     -> tcpTransmitSkb: a clone of the segment, TCP header in front -> ipSend
+//   control segments (SYN, SYN-ACK, ACK, RST) are built in a fresh skb.
+// The original segment stays on the write queue until acknowledged, for retransmission.
+
+import { copyBytes } from "../core/bytes";
+import type { Net } from "../core/net";
+import type { NetDevice } from "../core/netdevice";
+import type { SkBuff } from "../core/skb";
+import { ipSend } from "../ipv4/output";
+import { csumFold, csumPartial, csumPseudoHeader } from "../wire/checksum";
+import { IPPROTO_TCP } from "../wire/ipv4";
+import {
+  OFF_TCP_CHECK, TCP_ACK, TCP_FIN, TCP_HLEN, TCP_PSH, TCP_RST, TCP_SYN, tcpBuildHeader, tcpWriteOptMss, tcpWriteOptWscale,
+} from "../wire/tcp";
+import {
+  CB_END, CB_FLAGS, CB_SENT, CB_SEQ, TCP_SYN_RECV, TF_NODELAY, TF_PERSIST, TF_WSCALE, seqGt,
+} from "./tcb";
+
+/** The window to advertise now (bytes), never shrinking what was offered (RFC 9293 3.8.6.2.2). */
+export function rcvWindow(net: Net, c: number): number {
+  const t = net.tcp.tcb;
+  const buf = net.config.tcpRcvBufBytes;
+  let free = buf - t.rcvQueued[c];
+  if (free < 0) free = 0;
+  const offered = (t.rcvAdv[c] - t.rcvNxt[c]) | 0;
+  // Receiver silly-window avoidance (RFC 1122 4.2.3.3): move the right edge only by a
+  // full segment or half the buffer.
+  const step = t.mss[c] < buf >> 1 ? t.mss[c] : buf >> 1;
+  if (offered > 0 && free - offered < step) free = offered;
+  if (free < offered) free = offered;
+  const shift = (t.flags[c] & TF_WSCALE) !== 0 ? t.rcvWscale[c] : 0;
+  const max = 65535 << shift;
+  if (free > max) free = max;
+  return (free >> shift) << shift;
+}
+
+/** Write a TCP header (and SYN options) at `at`, checksum over header + `payloadLen`. */
+function buildHeader(net: Net, c: number, at: number, seq: number, flags: number, payloadLen: number, saddr: number, daddr: number): void {
+  const t = net.tcp.tcb;
+  const buf = net.pool.buf;
+  let win: number;
+  let optLen = 0;
+  if ((flags & TCP_SYN) !== 0) {
+    // SYN options: MSS, and a window scale when we offer one (RFC 7323 2.2: SYN windows are never scaled).
+    optLen = 4 + (t.rcvWscale[c] > 0 && (t.state[c] !== TCP_SYN_RECV || (t.flags[c] & TF_WSCALE) !== 0) ? 4 : 0);
+    win = net.config.tcpRcvBufBytes < 65535 ? net.config.tcpRcvBufBytes : 65535;
+  } else {
+    win = rcvWindow(net, c);
+    t.rcvAdv[c] = (t.rcvNxt[c] + win) >>> 0;
+    if ((t.flags[c] & TF_WSCALE) !== 0) win >>>= t.rcvWscale[c];
+  }
+  const hlen = TCP_HLEN + optLen;
+  tcpBuildHeader(buf, at, t.localPort[c], t.remotePort[c], seq, (flags & TCP_ACK) !== 0 ? t.rcvNxt[c] : 0, hlen, flags, win);
+  if (optLen > 0) {
+    const dev = net.ipv4.rt.dev as NetDevice;
+    let o = at + TCP_HLEN;
+    o += tcpWriteOptMss(buf, o, dev.mtu - 40);
+    if (optLen > 4) tcpWriteOptWscale(buf, o, t.rcvWscale[c]);
+  }
+  let sum = csumPseudoHeader(saddr, daddr, IPPROTO_TCP, hlen + payloadLen);
+  sum = csumPartial(buf, at, hlen + payloadLen, sum);
+  const check = csumFold(sum);
+  buf[at + OFF_TCP_CHECK] = check >> 8;
+  buf[at + OFF_TCP_CHECK + 1] = check & 0xff;
+}
+
+/** A segment with no data (SYN, SYN-ACK, ACK, FIN probe, RST) from connection c. */
+export function tcpSendControl(net: Net, c: number, seq: number, flags: number): boolean {
+  const t = net.tcp.tcb;
+  const ip = net.ipv4;
+  if (!ip.routeOutput(t.remoteAddr[c], t.localAddr[c])) return false;
+  const saddr = ip.rt.saddr;
+  const skb = net.pool.alloc();
+  if (skb === null) return false;
+  const optLen = (flags & TCP_SYN) !== 0 ? 8 : 0;
+  const at = skb.put(TCP_HLEN + optLen);
+  buildHeader(net, c, at, seq, flags, 0, saddr, t.remoteAddr[c]);
+  const hlen = ((net.pool.buf[at + 12] >> 4) & 15) * 4;
+  skb.tail = at + hlen;
+  net.tcp.stats.outSegs++;
+  if ((flags & TCP_RST) !== 0) net.tcp.stats.outRsts++;
+  if ((flags & TCP_ACK) !== 0) afterAckSent(net, c);
+  ipSend(net, skb, saddr, t.remoteAddr[c], IPPROTO_TCP, 0, net.config.ipDefaultTtl, false);
+  return true;
+}
+
+/**
+ * A pure ACK. Its sequence number is the highest ever sent (RFC 9293's SND.NXT): after a
+ * timeout sndNxt walks back to resend, and an ACK numbered below the peer's rcvNxt would
+ * be refused as out of window.
+ */
+export function tcpSendAck(net: Net, c: number): boolean {
+  return tcpSendControl(net, c, net.tcp.tcb.sndMax[c], TCP_ACK);
+}
+
+/** Every segment we send carries an ACK: no delayed ACK is owed after it. */
+function afterAckSent(net: Net, c: number): void {
+  const t = net.tcp.tcb;
+  t.rcvSegs[c] = 0;
+  net.delTimer(t.delackTimer[c]);
+}
+
+/**
+ * tcp_transmit_skb: send a segment of the write queue. The original stays queued; a clone
+ * goes down (a copy when an earlier clone may still be in a queue below us, since its
+ * headers share the headroom). False when no buffer could be had.
+ */
+export function tcpTransmitSkb(net: Net, c: number, skb: SkBuff): boolean {
+  const t = net.tcp.tcb;
+  const pool = net.pool;
+  const ip = net.ipv4;
+  if (!ip.routeOutput(t.remoteAddr[c], t.localAddr[c])) return false;
+  const saddr = ip.rt.saddr;
+  const len = skb.len;
+  let out: SkBuff | null;
+  if (pool.isCloned(skb)) {
+    out = pool.alloc();
+    if (out !== null) copyBytes(pool.buf, out.put(len), pool.buf, skb.data, len);
+  } else {
+    out = pool.clone(skb);
+  }
+  if (out === null) return false;
+  let flags = TCP_ACK;
+  if ((skb.cb[CB_FLAGS] & TCP_FIN) !== 0) flags |= TCP_FIN;
+  if (len > 0 && skb.next === null) flags |= TCP_PSH;
+  const at = out.push(TCP_HLEN);
+  buildHeader(net, c, at, skb.cb[CB_SEQ], flags, len, saddr, t.remoteAddr[c]);
+  if (skb.cb[CB_SENT] > 0) net.tcp.stats.retransSegs++;
+  skb.cb[CB_SENT]++;
+  net.tcp.stats.outSegs++;
+  afterAckSent(net, c);
+  ipSend(net, out, saddr, t.remoteAddr[c], IPPROTO_TCP, 0, net.config.ipDefaultTtl, false);
+  return true;
+}
+
+/**
+ * tcp_write_xmit: send what the peer's window, the congestion window and Nagle allow.
+ * Arms the retransmission timer for what is in flight, or the persist timer when a zero
+ * window stops everything.
+ */
+export function tcpWriteXmit(net: Net, c: number): void {
+  const t = net.tcp.tcb;
+  let skb = t.sendHead[c];
+  while (skb !== null) {
+    const seq = skb.cb[CB_SEQ];
+    const end = skb.cb[CB_END];
+    const wnd = t.sndWnd[c] < t.cwnd[c] ? t.sndWnd[c] : t.cwnd[c];
+    const limit = (t.sndUna[c] + wnd) >>> 0;
+    if (seqGt(end, limit)) {
+      // A window narrower than this segment: send the part that fits when it is worth it
+      // (sender silly-window avoidance, RFC 1122 4.2.3.4: half a segment, or nothing in flight).
+      const usable = (limit - seq) | 0;
+      if (usable > 0 && (skb.cb[CB_FLAGS] & TCP_FIN) === 0 && (usable >= t.mss[c] >> 1 || t.sndUna[c] === t.sndNxt[c]) &&
+          tcpFragment(net, c, skb, usable)) {
+        continue;
+      }
+      // A zero window with nothing in flight: probe it (RFC 9293 3.8.6.1).
+      if (t.sndWnd[c] === 0 && t.sndUna[c] === t.sndNxt[c] && !t.rtxTimer[c].pending) {
+        t.flags[c] |= TF_PERSIST;
+        net.modTimer(t.rtxTimer[c], net.now() + t.rto[c]);
+      }
+      break;
+    }
+    // Nagle (RFC 1122 4.2.3.4): a small segment waits while data is unacknowledged,
+    // unless it is the FIN, nodelay is set, or more data will join it.
+    const payload = (skb.cb[CB_FLAGS] & TCP_FIN) !== 0 ? end - seq - 1 : end - seq;
+    if (payload < t.mss[c] && payload > 0 && skb.next === null && (t.flags[c] & TF_NODELAY) === 0 && t.sndUna[c] !== t.sndNxt[c]) break;
+    if (!tcpTransmitSkb(net, c, skb)) break;
+    t.sendHead[c] = skb.next;
+    t.sndNxt[c] = end;
+    if (seqGt(end, t.sndMax[c])) t.sndMax[c] = end;
+    if (t.rttTiming[c] === 0 && skb.cb[CB_SENT] === 1) {
+      t.rttTiming[c] = 1;
+      t.rttSeq[c] = end;
+      t.rttStart[c] = net.now();
+    }
+    if ((t.flags[c] & TF_PERSIST) !== 0 || !t.rtxTimer[c].pending) {
+      t.flags[c] &= ~TF_PERSIST;
+      net.modTimer(t.rtxTimer[c], net.now() + t.rto[c]);
+    }
+    skb = t.sendHead[c];
+  }
+}
+
+/**
+ * tcp_fragment: split a queued segment after `len` bytes (the rest becomes a new segment
+ * right behind it). False when the segment is shared with a clone below us or no skb is free.
+ */
+export function tcpFragment(net: Net, c: number, skb: SkBuff, len: number): boolean {
+  const pool = net.pool;
+  if (pool.isCloned(skb) || len <= 0 || len >= skb.len) return false;
+  const rest = pool.alloc();
+  if (rest === null) return false;
+  const n = skb.len - len;
+  copyBytes(pool.buf, rest.put(n), pool.buf, skb.data + len, n);
+  skb.trim(len);
+  rest.cb[CB_SEQ] = (skb.cb[CB_SEQ] + len) >>> 0;
+  rest.cb[CB_END] = skb.cb[CB_END];
+  rest.cb[CB_FLAGS] = skb.cb[CB_FLAGS];
+  rest.cb[CB_SENT] = skb.cb[CB_SENT];
+  skb.cb[CB_END] = rest.cb[CB_SEQ];
+  skb.cb[CB_FLAGS] = 0;
+  const q = net.tcp.tcb.writeQueue[c];
+  rest.next = skb.next;
+  skb.next = rest;
+  if (q.tail === skb) q.tail = rest;
+  q.qlen++;
+  return true;
+}
+
+/** Retransmit the first unacknowledged segment (fast retransmit, or after a timeout). */
+export function tcpRetransmitHead(net: Net, c: number): boolean {
+  const t = net.tcp.tcb;
+  const head = t.writeQueue[c].head;
+  if (head === null || head === t.sendHead[c]) return false;
+  t.rttTiming[c] = 0; // Karn: no sample from a retransmitted segment
+  return tcpTransmitSkb(net, c, head);
+}
+
+/**
+ * A reset in answer to a segment that has no connection (RFC 9293 3.10.7.1): its ACK as
+ * our sequence number, or an ACK of everything it occupied. saddr/sport are the segment's source.
+ */
+export function tcpSendResetFor(net: Net, saddr: number, daddr: number, sport: number, dport: number, segSeq: number, segAck: number, segFlags: number, segLen: number): void {
+  const ip = net.ipv4;
+  if (!ip.routeOutput(saddr, daddr)) return;
+  const skb = net.pool.alloc();
+  if (skb === null) return;
+  const buf = net.pool.buf;
+  const at = skb.put(TCP_HLEN);
+  let seq = 0;
+  let ack = 0;
+  let flags = TCP_RST;
+  if ((segFlags & TCP_ACK) !== 0) {
+    seq = segAck;
+  } else {
+    ack = (segSeq + segLen + ((segFlags & TCP_SYN) !== 0 ? 1 : 0) + ((segFlags & TCP_FIN) !== 0 ? 1 : 0)) >>> 0;
+    flags |= TCP_ACK;
+  }
+  tcpBuildHeader(buf, at, dport, sport, seq, ack, TCP_HLEN, flags, 0);
+  const check = csumFold(csumPartial(buf, at, TCP_HLEN, csumPseudoHeader(daddr, saddr, IPPROTO_TCP, TCP_HLEN)));
+  buf[at + OFF_TCP_CHECK] = check >> 8;
+  buf[at + OFF_TCP_CHECK + 1] = check & 0xff;
+  net.tcp.stats.outSegs++;
+  net.tcp.stats.outRsts++;
+  ipSend(net, skb, daddr, saddr, IPPROTO_TCP, 0, net.config.ipDefaultTtl, false);
+}

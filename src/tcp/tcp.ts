@@ -1,0 +1,586 @@
+// TCP of one stack: the connection table, initial sequence numbers (RFC 6528), the calls
+// the socket layer makes (connect, listen, accept, write, read, close) and the timers
+// (retransmission with RFC 6298 backoff, zero-window persist, delayed ACK, TIME_WAIT).
+
+import { SKB_DROP } from "../core/drop";
+import { consumeSkb, kfreeSkbReason } from "../core/free";
+import type { Net } from "../core/net";
+import type { NetDevice } from "../core/netdevice";
+import { skbCopyBits, type SkBuff } from "../core/skb";
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/tcp";
+import {
+  CB_END, CB_FLAGS, CB_SENT, CB_SEQ, TCP_CLOSED, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_LAST_ACK,
+  TCP_LISTEN, TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIME_WAIT, TF_ACCEPTED, TF_FIN_QUEUED, TF_NODELAY, TF_ORPHAN, TF_PEER_FIN,
+  TF_PERSIST, TF_RECOVERY, Tcb, TcpStats, type TcpListenerOwner, type TcpOwner,
+} from "./tcb";
+import { tcpSendAck, tcpSendControl, tcpWriteXmit, rcvWindow } from "./output";
+
+// Errors a connection reports to its owner (negative errno, as Linux).
+export const ECONNREFUSED = 111;
+export const ECONNRESET = 104;
+export const ETIMEDOUT = 110;
+/** the peer closed and everything it sent has been read */
+export const EPEERCLOSED = 0;
+
+const EPHEMERAL_FIRST = 49152;
+const EPHEMERAL_COUNT = 65536 - EPHEMERAL_FIRST;
+
+export class Tcp {
+  readonly #net: Net;
+  readonly tcb: Tcb;
+  readonly stats = new TcpStats();
+  /** HalfSipHash key for initial sequence numbers (RFC 6528), from the platform's random source */
+  readonly #key0: number;
+  readonly #key1: number;
+  /** HalfSipHash state words */
+  readonly #sip = new Uint32Array(4);
+  #nextEphemeral: number;
+  #challengeWindowStart = -Infinity;
+  #challengeCount = 0;
+
+  constructor(net: Net) {
+    this.#net = net;
+    this.tcb = new Tcb(net, (c) => this.#onRtx(c), (c) => this.#onDelack(c), (c) => this.#onWait(c));
+    this.#key0 = net.platform.random32();
+    this.#key1 = net.platform.random32();
+    this.#nextEphemeral = net.platform.random32() % EPHEMERAL_COUNT;
+  }
+
+  // ------------------------------------------------------------ table
+
+  /** A free entry, or -1 (counted). */
+  alloc(): number {
+    const t = this.tcb;
+    for (let c = 0; c < t.size; c++) {
+      if (t.state[c] === TCP_CLOSED && t.owner[c] === null && t.listenerOwner[c] === null) {
+        this.#reset(c);
+        return c;
+      }
+    }
+    this.stats.tableFull++;
+    return -1;
+  }
+
+  #reset(c: number): void {
+    const t = this.tcb;
+    const cfg = this.#net.config;
+    t.flags[c] = 0;
+    t.sndQueued[c] = 0;
+    t.rcvQueued[c] = 0;
+    t.rcvSegs[c] = 0;
+    t.srtt[c] = 0;
+    t.rttvar[c] = 0;
+    t.rto[c] = cfg.tcpRtoInitialMs;
+    t.rttTiming[c] = 0;
+    t.backoff[c] = 0;
+    t.dupAcks[c] = 0;
+    t.ackedBytes[c] = 0;
+    t.parent[c] = -1;
+    t.backlog[c] = 0;
+    t.waiting[c] = 0;
+    t.sendHead[c] = null;
+    t.sndWscale[c] = 0;
+    // Scale our window so the whole receive buffer can be offered (RFC 7323 2.3).
+    let shift = 0;
+    while ((65535 << shift) < cfg.tcpRcvBufBytes && shift < 14) shift++;
+    t.rcvWscale[c] = shift;
+    t.since[c] = this.#net.now();
+  }
+
+  /** Free a connection: queues dropped with `reason`, timers stopped, entry back to CLOSED. */
+  free(c: number, reason: number): void {
+    const net = this.#net;
+    const t = this.tcb;
+    if (t.state[c] === TCP_ESTABLISHED || t.state[c] === TCP_CLOSE_WAIT) this.stats.currEstab--;
+    net.delTimer(t.rtxTimer[c]);
+    net.delTimer(t.delackTimer[c]);
+    net.delTimer(t.waitTimer[c]);
+    purge(net, t.writeQueue[c], reason);
+    purge(net, t.recvQueue[c], reason);
+    purge(net, t.oooQueue[c], reason);
+    t.sendHead[c] = null;
+    const p = t.parent[c];
+    if (p >= 0 && t.state[p] === TCP_LISTEN && (t.flags[c] & TF_ACCEPTED) === 0) t.waiting[p]--;
+    t.parent[c] = -1;
+    t.state[c] = TCP_CLOSED;
+  }
+
+  /** Set the state, keeping CurrEstab. */
+  setState(c: number, state: number): void {
+    const t = this.tcb;
+    const was = t.state[c] === TCP_ESTABLISHED || t.state[c] === TCP_CLOSE_WAIT;
+    const now = state === TCP_ESTABLISHED || state === TCP_CLOSE_WAIT;
+    if (was && !now) this.stats.currEstab--;
+    if (!was && now) this.stats.currEstab++;
+    t.state[c] = state;
+    t.since[c] = this.#net.now();
+  }
+
+  /** RFC 5961 7: at most config.tcpChallengeAcksPerSec challenge ACKs a second, all connections together. */
+  allowChallengeAck(): boolean {
+    const now = this.#net.now();
+    if (now - this.#challengeWindowStart >= 1000) {
+      this.#challengeWindowStart = now;
+      this.#challengeCount = 0;
+    }
+    if (this.#challengeCount >= this.#net.config.tcpChallengeAcksPerSec) return false;
+    this.#challengeCount++;
+    return true;
+  }
+
+  /** RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock, F a keyed hash (HalfSipHash-2-4). */
+  isn(laddr: number, lport: number, raddr: number, rport: number): number {
+    const f = halfSipHash(this.#sip, this.#key0, this.#key1, laddr, raddr, ((lport << 16) | rport) >>> 0);
+    return (f + Math.floor(this.#net.now() * 250)) >>> 0;
+  }
+
+  /** The connection for a 4-tuple (not a listener), or -1. */
+  lookup(laddr: number, lport: number, raddr: number, rport: number): number {
+    const t = this.tcb;
+    for (let c = 0; c < t.size; c++) {
+      const s = t.state[c];
+      if (s > TCP_LISTEN && t.localPort[c] === lport && t.remotePort[c] === rport && t.remoteAddr[c] === raddr && t.localAddr[c] === laddr) return c;
+    }
+    return -1;
+  }
+
+  lookupListener(laddr: number, lport: number): number {
+    const t = this.tcb;
+    for (let c = 0; c < t.size; c++) {
+      if (t.state[c] === TCP_LISTEN && t.localPort[c] === lport && (t.localAddr[c] === 0 || t.localAddr[c] === laddr)) return c;
+    }
+    return -1;
+  }
+
+  #portInUse(port: number): boolean {
+    const t = this.tcb;
+    for (let c = 0; c < t.size; c++) if (t.state[c] !== TCP_CLOSED && t.localPort[c] === port) return true;
+    return false;
+  }
+
+  // ------------------------------------------------------------ calls from the socket layer
+
+  /** Active open (RFC 9293 3.10.1): a SYN to (raddr, rport). Returns the connection index. */
+  connect(raddr: number, rport: number, owner: TcpOwner, nodelay: boolean): number {
+    const net = this.#net;
+    const ip = net.ipv4;
+    if (!ip.routeOutput(raddr, 0)) throw new Error(`TCP: no route to ${raddr >>> 24}.${(raddr >>> 16) & 255}.${(raddr >>> 8) & 255}.${raddr & 255}`);
+    const laddr = ip.rt.saddr;
+    const mtu = (ip.rt.dev as NetDevice).mtu;
+    const c = this.alloc();
+    if (c < 0) throw new RangeError(`TCP: connection table full (config.tcpSocketsMax is ${this.tcb.size})`);
+    let lport = 0;
+    for (let tries = 0; tries < EPHEMERAL_COUNT; tries++) {
+      const p = EPHEMERAL_FIRST + this.#nextEphemeral;
+      this.#nextEphemeral = (this.#nextEphemeral + 1) % EPHEMERAL_COUNT;
+      if (!this.#portInUse(p)) {
+        lport = p;
+        break;
+      }
+    }
+    if (lport === 0) throw new RangeError("TCP: no ephemeral port free");
+    const t = this.tcb;
+    t.localAddr[c] = laddr;
+    t.localPort[c] = lport;
+    t.remoteAddr[c] = raddr;
+    t.remotePort[c] = rport;
+    t.owner[c] = owner;
+    if (nodelay) t.flags[c] |= TF_NODELAY;
+    this.initSend(c, this.isn(laddr, lport, raddr, rport), mtu);
+    t.rcvNxt[c] = 0;
+    t.rcvAdv[c] = 0;
+    this.setState(c, TCP_SYN_SENT);
+    this.stats.activeOpens++;
+    tcpSendControl(net, c, t.iss[c], TCP_SYN);
+    net.modTimer(t.rtxTimer[c], net.now() + t.rto[c]);
+    return c;
+  }
+
+  /** Send-side start: ISS, the SYN occupying it, MSS from the route MTU, initial cwnd (RFC 5681 3.1). */
+  initSend(c: number, iss: number, mtu: number): void {
+    const t = this.tcb;
+    t.iss[c] = iss;
+    t.sndUna[c] = iss;
+    t.sndNxt[c] = (iss + 1) >>> 0;
+    t.sndMax[c] = t.sndNxt[c];
+    t.mss[c] = mtu - 40;
+    t.sndWnd[c] = 0;
+    t.cwnd[c] = 0; // set when the MSS is known
+    t.ssthresh[c] = 0x7fffffff;
+  }
+
+  /** The MSS is settled (from the peer's option): set the initial window. */
+  settleMss(c: number, peerMss: number): void {
+    const t = this.tcb;
+    // RFC 9293 3.7.1: without the option the peer takes 536.
+    const mss = peerMss > 0 ? peerMss : 536;
+    if (mss < t.mss[c]) t.mss[c] = mss < 64 ? 64 : mss;
+    const m = t.mss[c];
+    t.cwnd[c] = m > 2190 ? 2 * m : m > 1095 ? 3 * m : 4 * m;
+  }
+
+  listen(laddr: number, lport: number, backlog: number, owner: TcpListenerOwner): number {
+    if (laddr !== 0 && this.#net.ipv4.localDev(laddr) === null && (laddr >>> 24) !== 127) throw new TypeError("TCP: address is not one of this host's");
+    const c = this.alloc();
+    if (c < 0) throw new RangeError(`TCP: connection table full (config.tcpSocketsMax is ${this.tcb.size})`);
+    let port = lport;
+    if (port === 0) {
+      for (let tries = 0; tries < EPHEMERAL_COUNT && port === 0; tries++) {
+        const p = EPHEMERAL_FIRST + this.#nextEphemeral;
+        this.#nextEphemeral = (this.#nextEphemeral + 1) % EPHEMERAL_COUNT;
+        if (!this.#portInUse(p)) port = p;
+      }
+    } else if (this.lookupListener(laddr, port) >= 0) {
+      throw new RangeError(`TCP: port ${port} is in use`);
+    }
+    const t = this.tcb;
+    t.localAddr[c] = laddr;
+    t.localPort[c] = port;
+    t.backlog[c] = backlog;
+    t.listenerOwner[c] = owner;
+    this.setState(c, TCP_LISTEN);
+    return c;
+  }
+
+  /** A connection of listener l that completed the handshake and is not yet taken, or -1. */
+  accept(l: number): number {
+    const t = this.tcb;
+    for (let c = 0; c < t.size; c++) {
+      if (t.parent[c] === l && (t.flags[c] & TF_ACCEPTED) === 0 && t.state[c] >= TCP_ESTABLISHED) {
+        t.flags[c] |= TF_ACCEPTED;
+        t.waiting[l]--;
+        t.parent[c] = -1;
+        return c;
+      }
+    }
+    return -1;
+  }
+
+  /** Close a listener: connections it holds that nobody accepted are reset. */
+  closeListener(l: number): void {
+    const t = this.tcb;
+    for (let c = 0; c < t.size; c++) if (t.parent[c] === l) this.abort(c, ECONNRESET);
+    t.listenerOwner[l] = null;
+    this.free(l, SKB_DROP.SOCKET_CLOSE);
+  }
+
+  /** Bytes that fit in the send buffer now. */
+  writable(c: number): number {
+    const t = this.tcb;
+    const s = t.state[c];
+    if ((s !== TCP_ESTABLISHED && s !== TCP_CLOSE_WAIT) || (t.flags[c] & TF_FIN_QUEUED) !== 0) return 0;
+    const room = this.#net.config.tcpSndBufBytes - t.sndQueued[c];
+    // Each segment needs a packet buffer; keep some for receiving.
+    const segs = this.#net.pool.available - 8;
+    const bySkbs = segs > 0 ? segs * t.mss[c] : 0;
+    return room < bySkbs ? room : bySkbs;
+  }
+
+  /**
+   * tcp_sendmsg: queue `len` bytes as MSS-sized segments, then send what may go. The
+   * caller checked writable(); returns false only when the pool ran out midway (nothing queued).
+   */
+  write(c: number, src: Uint8Array, srcOff: number, len: number): boolean {
+    const net = this.#net;
+    const t = this.tcb;
+    const pool = net.pool;
+    const q = t.writeQueue[c];
+    let seq = q.tail !== null ? q.tail.cb[CB_END] : t.sndNxt[c];
+    const mss = t.mss[c];
+    let off = 0;
+    // Fill the last unsent segment first (it is still ours to grow).
+    const last = q.tail;
+    if (last !== null && last.cb[CB_SENT] === 0 && (last.cb[CB_FLAGS] & TCP_FIN) === 0 && last.len < mss && !pool.isCloned(last)) {
+      const n = mss - last.len < len ? mss - last.len : len;
+      const at = last.put(n);
+      copyInto(pool.buf, at, src, srcOff, n);
+      last.cb[CB_END] = (last.cb[CB_END] + n) >>> 0;
+      seq = last.cb[CB_END];
+      off = n;
+    }
+    const first = q.tail;
+    while (off < len) {
+      const skb = pool.alloc();
+      if (skb === null) {
+        // Undo: take back what this call queued.
+        while (q.tail !== first) {
+          const s = q.tail as SkBuff;
+          unlinkTail(q);
+          pool.free(s);
+        }
+        return false;
+      }
+      const n = len - off < mss ? len - off : mss;
+      copyInto(pool.buf, skb.put(n), src, srcOff + off, n);
+      skb.cb[CB_SEQ] = seq;
+      skb.cb[CB_END] = (seq + n) >>> 0;
+      skb.cb[CB_FLAGS] = 0;
+      skb.cb[CB_SENT] = 0;
+      seq = skb.cb[CB_END];
+      q.enqueue(skb);
+      if (t.sendHead[c] === null) t.sendHead[c] = skb;
+      off += n;
+    }
+    t.sndQueued[c] += len;
+    tcpWriteXmit(net, c);
+    return true;
+  }
+
+  /** Bytes waiting to be read. */
+  readable(c: number): number {
+    return this.tcb.rcvQueued[c] - this.#oooBytes(c);
+  }
+
+  #oooBytes(c: number): number {
+    let n = 0;
+    for (let s = this.tcb.oooQueue[c].head; s !== null; s = s.next) n += s.len;
+    return n;
+  }
+
+  /** tcp_recvmsg: copy `len` bytes (<= readable) to dst; opens the window when it grew enough. */
+  read(c: number, dst: Uint8Array, dstOff: number, len: number): void {
+    const net = this.#net;
+    const t = this.tcb;
+    const q = t.recvQueue[c];
+    const before = rcvWindow(net, c);
+    while (len > 0) {
+      const skb = q.peek() as SkBuff;
+      const n = skb.len < len ? skb.len : len;
+      skbCopyBits(net.pool, skb, 0, dst, dstOff, n);
+      dstOff += n;
+      len -= n;
+      t.rcvQueued[c] -= n;
+      if (n === skb.len) consumeSkb(net, q.dequeue() as SkBuff);
+      else skb.pull(n);
+    }
+    // Window update (RFC 1122 4.2.3.3): tell the peer once the window opened by a segment or more.
+    const s = t.state[c];
+    if ((s === TCP_ESTABLISHED || s === TCP_FIN_WAIT1) && rcvWindow(net, c) - before >= t.mss[c] && ((t.rcvAdv[c] - t.rcvNxt[c]) | 0) < 2 * t.mss[c]) {
+      tcpSendAck(net, c);
+    }
+  }
+
+  /** Read one byte (format "number"). */
+  readByte(c: number, one: Uint8Array): number {
+    this.read(c, one, 0, 1);
+    return one[0];
+  }
+
+  /**
+   * close (RFC 9293 3.10.4): queue a FIN after the data. Unread data, or a connection not
+   * yet open, ends with a reset instead (as Linux does). The entry lives on, orphaned,
+   * until the close completes.
+   */
+  close(c: number): void {
+    const net = this.#net;
+    const t = this.tcb;
+    t.owner[c] = null;
+    t.flags[c] |= TF_ORPHAN;
+    const s = t.state[c];
+    if (s === TCP_SYN_SENT || s === TCP_CLOSED) {
+      this.free(c, SKB_DROP.SOCKET_CLOSE);
+      return;
+    }
+    if (t.recvQueue[c].qlen > 0 || s === TCP_SYN_RECV) {
+      this.abort(c, ECONNRESET);
+      return;
+    }
+    if ((t.flags[c] & TF_FIN_QUEUED) !== 0) return;
+    if (s !== TCP_ESTABLISHED && s !== TCP_CLOSE_WAIT) return;
+    const fin = net.pool.alloc();
+    if (fin === null) {
+      this.abort(c, ECONNRESET);
+      return;
+    }
+    const q = t.writeQueue[c];
+    const seq = q.tail !== null ? q.tail.cb[CB_END] : t.sndNxt[c];
+    fin.cb[CB_SEQ] = seq;
+    fin.cb[CB_END] = (seq + 1) >>> 0;
+    fin.cb[CB_FLAGS] = TCP_FIN;
+    fin.cb[CB_SENT] = 0;
+    q.enqueue(fin);
+    if (t.sendHead[c] === null) t.sendHead[c] = fin;
+    t.finSeq[c] = seq;
+    t.flags[c] |= TF_FIN_QUEUED;
+    this.setState(c, s === TCP_ESTABLISHED ? TCP_FIN_WAIT1 : TCP_LAST_ACK);
+    tcpWriteXmit(net, c);
+  }
+
+  /** Abort: a reset to the peer (when synchronized), the owner told, the entry freed. */
+  abort(c: number, error: number): void {
+    const net = this.#net;
+    const t = this.tcb;
+    const s = t.state[c];
+    if (s >= TCP_SYN_RECV && s !== TCP_TIME_WAIT) {
+      tcpSendControl(net, c, t.sndMax[c], TCP_RST | TCP_ACK);
+      if (s === TCP_ESTABLISHED || s === TCP_CLOSE_WAIT) this.stats.estabResets++;
+    }
+    const owner = t.owner[c];
+    t.owner[c] = null;
+    this.free(c, SKB_DROP.SOCKET_CLOSE);
+    if (owner !== null) owner.onError(error);
+  }
+
+  // ------------------------------------------------------------ timers
+
+  /** RFC 6298 5.4-5.7: retransmit the earliest segment, back off, shrink cwnd (RFC 5681 3.1). */
+  #onRtx(c: number): void {
+    const net = this.#net;
+    const t = this.tcb;
+    const cfg = net.config;
+    const s = t.state[c];
+    if (s === TCP_CLOSED || s === TCP_LISTEN || s === TCP_TIME_WAIT) return;
+    if ((t.flags[c] & TF_PERSIST) !== 0) {
+      // Zero-window probe: an ACK one below the window's left edge draws the peer's window.
+      this.stats.persistProbes++;
+      tcpSendControl(net, c, (t.sndUna[c] - 1) >>> 0, TCP_ACK);
+      t.backoff[c] = t.backoff[c] < 31 ? t.backoff[c] + 1 : 31;
+      net.modTimer(t.rtxTimer[c], net.now() + Math.min(t.rto[c] * 2 ** t.backoff[c], cfg.tcpRtoMaxMs));
+      return;
+    }
+    const retries = s === TCP_SYN_SENT || s === TCP_SYN_RECV ? cfg.tcpSynRetries : cfg.tcpRetries;
+    if (t.backoff[c] >= retries) {
+      if (s === TCP_SYN_SENT || s === TCP_SYN_RECV) this.stats.attemptFails++;
+      this.abort(c, ETIMEDOUT);
+      return;
+    }
+    this.stats.timeouts++;
+    t.backoff[c]++;
+    t.rto[c] = Math.min(t.rto[c] * 2, cfg.tcpRtoMaxMs);
+    t.rttTiming[c] = 0;
+    if (s === TCP_SYN_SENT) {
+      this.stats.retransSegs++;
+      tcpSendControl(net, c, t.iss[c], TCP_SYN);
+    } else if (s === TCP_SYN_RECV) {
+      this.stats.retransSegs++;
+      tcpSendControl(net, c, t.iss[c], TCP_SYN | TCP_ACK);
+    } else {
+      const flight = (t.sndMax[c] - t.sndUna[c]) >>> 0;
+      const half = flight >>> 1;
+      t.ssthresh[c] = half > 2 * t.mss[c] ? half : 2 * t.mss[c];
+      t.cwnd[c] = t.mss[c];
+      t.dupAcks[c] = 0;
+      t.flags[c] &= ~TF_RECOVERY;
+      // Go back to the first unacknowledged segment (RFC 5681 3.1, RFC 6298 5.4).
+      t.sendHead[c] = t.writeQueue[c].head;
+      t.sndNxt[c] = t.sndUna[c];
+      tcpWriteXmit(net, c);
+      if (!t.rtxTimer[c].pending && t.writeQueue[c].head !== null) net.modTimer(t.rtxTimer[c], net.now() + t.rto[c]);
+      return;
+    }
+    net.modTimer(t.rtxTimer[c], net.now() + t.rto[c]);
+  }
+
+  #onDelack(c: number): void {
+    const t = this.tcb;
+    if (t.state[c] <= TCP_LISTEN || t.rcvSegs[c] === 0) return;
+    this.stats.delayedAcks++;
+    tcpSendAck(this.#net, c);
+  }
+
+  #onWait(c: number): void {
+    const t = this.tcb;
+    if (t.state[c] === TCP_TIME_WAIT) {
+      this.free(c, SKB_DROP.SOCKET_CLOSE);
+      return;
+    }
+    // A deferred report to a new owner (see deferNotify).
+    const owner = t.owner[c];
+    if (owner === null || t.state[c] < TCP_ESTABLISHED) return;
+    const w = this.writable(c);
+    if (w > 0 || t.state[c] === TCP_ESTABLISHED) owner.onWritable(w);
+    if (t.owner[c] !== owner) return;
+    const r = this.readable(c);
+    if (r > 0) owner.onReadable(r);
+    else if ((t.flags[c] & TF_PEER_FIN) !== 0) owner.onError(EPEERCLOSED);
+  }
+
+  /**
+   * Report the connection's state to its owner on the next turn of the loop (a socket made
+   * with `from`, or a reader that just drained the data after the peer's FIN). The
+   * connection's wait timer does it: it only serves TIME_WAIT otherwise.
+   */
+  deferNotify(c: number): void {
+    const t = this.tcb;
+    if (t.state[c] === TCP_TIME_WAIT) return;
+    this.#net.modTimer(t.waitTimer[c], this.#net.now());
+  }
+
+  /** Stack shutdown: every connection goes, silently. */
+  flush(): void {
+    const t = this.tcb;
+    for (let c = 0; c < t.size; c++) {
+      if (t.state[c] !== TCP_CLOSED) this.free(c, SKB_DROP.SHUTDOWN);
+      t.owner[c] = null;
+      t.listenerOwner[c] = null;
+    }
+  }
+}
+
+function copyInto(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, len: number): void {
+  if (src === dst) {
+    dst.copyWithin(dstOff, srcOff, srcOff + len);
+    return;
+  }
+  for (let i = 0; i < len; i++) dst[dstOff + i] = src[srcOff + i];
+}
+
+function unlinkTail(q: { head: SkBuff | null; tail: SkBuff | null; qlen: number; bytes: number }): void {
+  const last = q.tail as SkBuff;
+  if (q.head === last) {
+    q.head = q.tail = null;
+  } else {
+    let p = q.head as SkBuff;
+    while (p.next !== last) p = p.next as SkBuff;
+    p.next = null;
+    q.tail = p;
+  }
+  q.qlen--;
+  q.bytes -= last.len;
+}
+
+function purge(net: Net, q: { dequeue(): SkBuff | null }, reason: number): void {
+  let skb: SkBuff | null;
+  while ((skb = q.dequeue()) !== null) kfreeSkbReason(net, skb, reason);
+}
+
+function rotl(x: number, b: number): number {
+  return ((x << b) | (x >>> (32 - b))) >>> 0;
+}
+
+function sipRound(v: Uint32Array): void {
+  v[0] += v[1]; v[1] = rotl(v[1], 5); v[1] ^= v[0]; v[0] = rotl(v[0], 16);
+  v[2] += v[3]; v[3] = rotl(v[3], 8); v[3] ^= v[2];
+  v[0] += v[3]; v[3] = rotl(v[3], 7); v[3] ^= v[0];
+  v[2] += v[1]; v[1] = rotl(v[1], 13); v[1] ^= v[2]; v[2] = rotl(v[2], 16);
+}
+
+function sipWord(v: Uint32Array, m: number): void {
+  v[3] ^= m;
+  sipRound(v);
+  sipRound(v);
+  v[0] ^= m;
+}
+
+/** HalfSipHash-2-4 (32-bit words) of three words under a 64-bit key: the RFC 6528 F(). */
+function halfSipHash(v: Uint32Array, k0: number, k1: number, m0: number, m1: number, m2: number): number {
+  v[0] = k0;
+  v[1] = k1;
+  v[2] = 0x6c796765 ^ k0;
+  v[3] = 0x74656462 ^ k1;
+  sipWord(v, m0);
+  sipWord(v, m1);
+  sipWord(v, m2);
+  const b = (12 << 24) >>> 0; // message length in the top byte
+  v[3] ^= b;
+  sipRound(v);
+  sipRound(v);
+  v[0] ^= b;
+  v[2] ^= 0xff;
+  sipRound(v);
+  sipRound(v);
+  sipRound(v);
+  sipRound(v);
+  return (v[1] ^ v[3]) >>> 0;
+}
+
