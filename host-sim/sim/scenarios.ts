@@ -5,6 +5,7 @@
 
 import { Pinger } from "../../src/apps/ping";
 import { udpSocketClass, type UdpPacket } from "../../src/socket/udp";
+import { tcpSocketClasses, type TcpSocket } from "../../src/socket/tcp";
 import { copyBytes } from "../../src/core/bytes";
 import { csumPartial } from "../../src/wire/checksum";
 import { SimWorld } from "./world";
@@ -187,12 +188,88 @@ function udpEcho(seed: number): ScenarioReport {
   return report("udp-echo", world, [], { sent: 140, echoed, received, bytesReceived });
 }
 
+/** TCP echo through the socket API, 200 KB, over a link with loss, reordering and duplication. */
+function tcpEcho(seed: number): ScenarioReport {
+  const world = new SimWorld(seed);
+  const lan = world.addLan("lossy", { lossRate: 0.03, delayMs: 2, jitterMs: 1, reorderRate: 0.02, reorderDelayMs: 3, duplicateRate: 0.01 });
+  const config = { tcpTimeWaitMs: 2000 };
+  const a = world.addHost("a", config);
+  const b = world.addHost("b", config);
+  world.attach(a, lan, "10.0.0.1/24");
+  world.attach(b, lan, "10.0.0.2/24");
+  const SA = tcpSocketClasses(a.net);
+  const SB = tcpSocketClasses(b.net);
+  const total = 200_000;
+  let echoed = 0;
+  let received = 0;
+  let mismatches = 0;
+  let sent = 0;
+  let serverClosed = 0;
+  const chunk = new Uint8Array(4096);
+  let available = 0; // what the server's last onReadable said, less what it read since
+  const pump = (sock: TcpSocket): void => {
+    // Echo what fits: read only as much as the send buffer takes.
+    for (;;) {
+      const room = sock.write(chunk.subarray(0, 0));
+      const n = Math.min(room, available, chunk.length);
+      if (n <= 0) return;
+      sock.read(chunk.subarray(0, n));
+      available -= n;
+      sock.write(chunk.subarray(0, n));
+      echoed += n;
+    }
+  };
+  const listener = new SB.Listener({
+    port: 7,
+    onReadable() {
+      const from = this.read();
+      if (from === undefined) return;
+      new SB.TCP({
+        from,
+        onReadable(bytes) {
+          available = bytes;
+          pump(this);
+        },
+        onWritable() { pump(this); },
+        onError() { serverClosed++; this.close(); },
+      });
+    },
+  });
+  const out = new Uint8Array(8192);
+  const client = new SA.TCP({
+    address: "10.0.0.2",
+    port: 7,
+    onWritable(room) {
+      const n = Math.min(room, total - sent, out.length);
+      if (n <= 0) return;
+      for (let k = 0; k < n; k++) out[k] = ((sent + k) * 31 + 7) & 0xff;
+      this.write(out.subarray(0, n));
+      sent += n;
+    },
+    onReadable(bytes) {
+      const got = new Uint8Array(this.read(bytes));
+      for (let k = 0; k < got.length; k++) if (got[k] !== (((received + k) * 31 + 7) & 0xff)) mismatches++;
+      received += got.length;
+      if (received === total) this.close();
+    },
+  });
+  world.runFor(120_000);
+  listener.close();
+  const closedCleanly = a.net.tcp.stats.currEstab === 0 && b.net.tcp.stats.currEstab === 0 ? 1 : 0;
+  void client;
+  return report("tcp-echo", world, [], {
+    sent, echoed, received, mismatches, serverClosed, closedCleanly,
+    retransA: a.net.tcp.stats.retransSegs, retransB: b.net.tcp.stats.retransSegs,
+  });
+}
+
 export const SCENARIOS: Readonly<Record<string, (seed: number) => ScenarioReport>> = {
   arp,
   "ping-frag-lossy": pingFragLossy,
   "pool-exhaustion": poolExhaustion,
   router,
   "udp-echo": udpEcho,
+  "tcp-echo": tcpEcho,
 };
 
 export function runScenario(name: string, seed: number): ScenarioReport {

@@ -31,6 +31,7 @@ describe("inside XS", () => {
       expect(r.poolsFull, `${r.name} seed=${r.seed}`).toBe(true);
       expect(r.corrupted, `${r.name} seed=${r.seed}`).toBe(0);
       if (r.name === "udp-echo") expect(r.extra.received, `${r.name} seed=${r.seed}`).toBeGreaterThan(100);
+      else if (r.name === "tcp-echo") expect([r.extra.received, r.extra.mismatches, r.extra.closedCleanly], `${r.name} seed=${r.seed}`).toEqual([200_000, 0, 1]);
       else expect(r.pingsAnswered, `${r.name} seed=${r.seed}`).toBeGreaterThan(0);
       expect(r.frames).toBeGreaterThan(50);
     }
