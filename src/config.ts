@@ -92,6 +92,10 @@ export interface NetConfig {
   tcpTimeWaitMs: number;
   /** RFC 5961 challenge ACKs a second, all connections together (Linux tcp_challenge_ack_limit) */
   tcpChallengeAcksPerSec: number;
+  /** keepalive (RFC 1122 4.2.3.6, off unless a socket asks): idle time, probe interval, probes */
+  tcpKeepaliveIdleMs: number;
+  tcpKeepaliveIntervalMs: number;
+  tcpKeepaliveProbes: number;
 
   // --- UDP (src/udp) ---
   udpSocketsMax: number;
@@ -151,6 +155,9 @@ export const DEFAULT_CONFIG: Readonly<NetConfig> = Object.freeze({
   tcpDelackMs: 40,
   tcpTimeWaitMs: 60_000,
   tcpChallengeAcksPerSec: 1000,
+  tcpKeepaliveIdleMs: 7_200_000,
+  tcpKeepaliveIntervalMs: 75_000,
+  tcpKeepaliveProbes: 9,
   udpSocketsMax: 8,
   udpRxQueueMax: 8,
 });
@@ -194,6 +201,7 @@ export function makeConfig(overrides: Partial<NetConfig> = {}, base: Readonly<Ne
     "reasmTimeoutMs", "icmpRatePerSec", "icmpBurst", "nfHooksPerPoint", "rawHandlersMax",
     "udpSocketsMax", "udpRxQueueMax", "tcpSocketsMax", "tcpSndBufBytes", "tcpRcvBufBytes", "tcpOooMax",
     "tcpRtoInitialMs", "tcpRtoMinMs", "tcpRtoMaxMs", "tcpSynRetries", "tcpRetries", "tcpDelackMs", "tcpTimeWaitMs", "tcpChallengeAcksPerSec",
+    "tcpKeepaliveIdleMs", "tcpKeepaliveIntervalMs", "tcpKeepaliveProbes",
   ];
   for (const key of positive) {
     const v = config[key] as number;

@@ -10,7 +10,7 @@ import { Ipv4 } from "../ipv4/ipv4";
 import { ipRcv } from "../ipv4/input";
 import { UdpTable, udpRcv } from "../udp/udp";
 import { Tcp } from "../tcp/tcp";
-import { tcpV4Rcv } from "../tcp/input";
+import { tcpV4Err, tcpV4Rcv } from "../tcp/input";
 import { PfifoFast } from "../sched/pfifo-fast";
 import type { Qdisc } from "../sched/qdisc";
 import { ETH_P_ARP, ETH_P_IP } from "../wire/ethernet";
@@ -93,7 +93,7 @@ export class Net {
     this.udp = new UdpTable(this);
     this.ipv4.addProtocol(IPPROTO_UDP, udpRcv);
     this.tcp = new Tcp(this);
-    this.ipv4.addProtocol(IPPROTO_TCP, tcpV4Rcv);
+    this.ipv4.addProtocol(IPPROTO_TCP, tcpV4Rcv, tcpV4Err);
     this.devAddPack(ETH_P_IP, ipRcv);
     this.devAddPack(ETH_P_ARP, arpRcv);
     this.loopback = this.registerNetdev("lo", new LoopbackOps(this), new Uint8Array(6), {

@@ -180,12 +180,15 @@ export function icmpRcv(net: Net, skb: SkBuff): void {
       break;
     case ICMP_DEST_UNREACH:
       stats.inDestUnreachs++;
+      icmpUnreach(net, skb);
       break;
     case ICMP_TIME_EXCEEDED:
       stats.inTimeExcds++;
+      icmpUnreach(net, skb);
       break;
     case ICMP_PARAMETERPROB:
       stats.inParmProbs++;
+      icmpUnreach(net, skb);
       break;
     case ICMP_SOURCE_QUENCH:
       stats.inSrcQuenchs++; // deprecated (RFC 6633): counted, ignored
@@ -198,6 +201,22 @@ export function icmpRcv(net: Net, skb: SkBuff): void {
       return;
   }
   consumeSkb(net, skb);
+}
+
+/**
+ * icmp_unreach: an error about a datagram we sent goes to the transport that sent it
+ * (RFC 1122 3.2.2.1: MUST pass it up), found by the quoted IP header's protocol. The
+ * quote must hold the IP header and 8 bytes of the transport header (ports).
+ */
+function icmpUnreach(net: Net, skb: SkBuff): void {
+  const buf = net.pool.buf;
+  const at = skb.data;
+  if (skb.len < ICMP_HLEN + 20 + 8) return;
+  const inner = at + ICMP_HLEN;
+  const ihl = ipIhlBytes(buf, inner);
+  if ((buf[inner] >> 4) !== 4 || ihl < 20 || skb.len < ICMP_HLEN + ihl + 8) return;
+  const handler = net.ipv4.errProtos[ipProto(buf, inner)];
+  if (handler !== null) handler(net, icmpType(buf, at), icmpCode(buf, at), (buf[at + 6] << 8) | buf[at + 7], inner, inner + ihl);
 }
 
 /** icmp_echo: the request's skb becomes the reply; the data (even a reassembled chain) stays where it is. */

@@ -14,6 +14,13 @@ import { RouteTable } from "./route";
 /** An L4 receive handler: skb.data at the L4 header, networkHeader at the IP header. */
 export type InetProtocolHandler = (net: Net, skb: SkBuff) => void;
 
+/**
+ * An L4 error handler (err_handler): an ICMP error about a datagram we sent. `iph` is the
+ * quoted IP header and `l4` its transport header (8 bytes at least), in the pool buffer;
+ * `info` is the ICMP header's last 16 bits (the next-hop MTU for "fragmentation needed").
+ */
+export type InetErrorHandler = (net: Net, type: number, code: number, info: number, iph: number, l4: number) => void;
+
 /** The IP group of the MIB (RFC 4293 ipSystemStats), as Linux names it in /proc/net/snmp. */
 export class IpStats {
   inReceives = 0;
@@ -62,6 +69,8 @@ export class Ipv4 {
   readonly stats = new IpStats();
   /** inet_protos: L4 handler by protocol number */
   readonly protos: (InetProtocolHandler | null)[];
+  /** ICMP errors by the quoted datagram's protocol */
+  readonly errProtos: (InetErrorHandler | null)[];
   readonly rt = new RouteResult();
   /** scratch for the header every fragment is built from (ipFragment) */
   readonly fragHeader = new Uint8Array(60);
@@ -76,13 +85,15 @@ export class Ipv4 {
     this.icmp = new Icmp(net);
     this.protos = new Array<InetProtocolHandler | null>(256).fill(null);
     this.protos[IPPROTO_ICMP] = icmpRcv;
+    this.errProtos = new Array<InetErrorHandler | null>(256).fill(null);
     this.#nextId = net.platform.random32() & 0xffff;
   }
 
   /** inet_add_protocol */
-  addProtocol(protocol: number, handler: InetProtocolHandler): void {
+  addProtocol(protocol: number, handler: InetProtocolHandler, errHandler: InetErrorHandler | null = null): void {
     if (!Number.isInteger(protocol) || protocol < 0 || protocol > 255) throw new RangeError(`IP protocol ${protocol} is not in 0..255`);
     this.protos[protocol] = handler;
+    this.errProtos[protocol] = errHandler;
   }
 
   /** The next IP identification (RFC 791; RFC 6864 only needs uniqueness per flow and time). */

@@ -17,6 +17,8 @@ export interface TcpOptions {
   port?: number;
   from?: TcpSocket;
   nodelay?: boolean;
+  /** extension: keepalive probes when idle, timed by config.tcpKeepalive* (off by default) */
+  keepalive?: boolean;
   onReadable?: (this: TcpSocket, bytes: number) => void;
   onWritable?: (this: TcpSocket, bytes: number) => void;
   onError?: (this: TcpSocket) => void;
@@ -97,6 +99,7 @@ export function tcpSocketClasses(net: Net): { TCP: new (options: TcpOptions) => 
         t.owner[c] = this;
         this.#connected = true;
         if (options.nodelay === true) t.flags[c] |= TF_NODELAY;
+        if (options.keepalive === true) tcp.setKeepalive(c, true);
         // Tell the new owner what it has: connected, and any data already buffered.
         tcp.deferNotify(c);
         return;
@@ -105,6 +108,7 @@ export function tcpSocketClasses(net: Net): { TCP: new (options: TcpOptions) => 
       const raddr = parseIpv4(options.address);
       const rport = checkPort(options.port, "TCP: port", false);
       this.#c = tcp.connect(raddr, rport, this, options.nodelay === true);
+      if (options.keepalive === true) tcp.setKeepalive(this.#c, true);
     }
 
     get format(): "buffer" | "number" {

@@ -24,7 +24,8 @@ import {
   TF_ORPHAN, TF_PEER_FIN, TF_PERSIST, TF_RECOVERY, TF_WSCALE, seqGeq, seqGt, seqLeq, seqLt,
 } from "./tcb";
 import { tcpRetransmitHead, tcpSendAck, tcpSendControl, tcpSendResetFor, tcpWriteXmit } from "./output";
-import { ECONNREFUSED, ECONNRESET, EPEERCLOSED } from "./tcp";
+import { ECONNREFUSED, ECONNRESET, EHOSTUNREACH, EPEERCLOSED } from "./tcp";
+import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH } from "../wire/icmp";
 
 // What to tell the owner after the segment (bits).
 const N_READABLE = 1;
@@ -90,6 +91,7 @@ export function tcpV4Rcv(net: Net, skb: SkBuff): void {
     return;
   }
   const t = tcp.tcb;
+  tcp.heardFrom(c);
   if (t.state[c] === TCP_SYN_SENT) {
     synSentRcv(net, c, skb, seq, ack, flags, wnd);
     return;
@@ -615,4 +617,34 @@ function tell(net: Net, c: number, notify: number): void {
     if (w > 0) owner.onWritable(w);
   }
   if ((notify & N_PEER_CLOSED) !== 0 && t.owner[c] === owner && net.tcp.readable(c) === 0) owner.onError(EPEERCLOSED);
+}
+
+/**
+ * tcp_v4_err: an ICMP error about a segment we sent (RFC 1122 4.2.3.9, RFC 5927). Only
+ * errors quoting a sequence number we have in flight count (blind ICMP attacks). A
+ * refused or unreachable SYN ends the attempt; "fragmentation needed" lowers the MSS to
+ * the path MTU (RFC 1191) and resends; anything else about an open connection is soft.
+ */
+export function tcpV4Err(net: Net, type: number, code: number, info: number, iph: number, l4: number): void {
+  const tcp = net.tcp;
+  const t = tcp.tcb;
+  const buf = net.pool.buf;
+  const c = tcp.lookup(ipSaddr(buf, iph), tcpSport(buf, l4), ipDaddr(buf, iph), tcpDport(buf, l4));
+  if (c < 0) return;
+  const seq = tcpSeq(buf, l4);
+  if (seqLt(seq, t.sndUna[c]) || seqGt(seq, t.sndMax[c])) return;
+  if (type !== ICMP_DEST_UNREACH) return;
+  if (code === ICMP_FRAG_NEEDED) {
+    const mss = info - 40;
+    if (info >= 68 && mss < t.mss[c]) {
+      t.mss[c] = mss;
+      tcpRetransmitHead(net, c);
+    }
+    return;
+  }
+  const state = t.state[c];
+  if ((state === TCP_SYN_SENT || state === TCP_SYN_RECV) && code <= ICMP_PORT_UNREACH) {
+    tcp.stats.attemptFails++;
+    tcp.abort(c, code >= ICMP_PROT_UNREACH ? ECONNREFUSED : EHOSTUNREACH);
+  }
 }

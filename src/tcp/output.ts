@@ -163,6 +163,8 @@ export function tcpWriteXmit(net: Net, c: number): void {
       }
       break;
     }
+    // The MSS went down (path MTU): split the segment first.
+    if (skb.len > t.mss[c] && tcpFragment(net, c, skb, t.mss[c])) continue;
     // Nagle (RFC 1122 4.2.3.4): a small segment waits while data is unacknowledged,
     // unless it is the FIN, nodelay is set, or more data will join it.
     const payload = (skb.cb[CB_FLAGS] & TCP_FIN) !== 0 ? end - seq - 1 : end - seq;
@@ -215,6 +217,7 @@ export function tcpRetransmitHead(net: Net, c: number): boolean {
   const t = net.tcp.tcb;
   const head = t.writeQueue[c].head;
   if (head === null || head === t.sendHead[c]) return false;
+  if (head.len > t.mss[c]) tcpFragment(net, c, head, t.mss[c]);
   t.rttTiming[c] = 0; // Karn: no sample from a retransmitted segment
   return tcpTransmitSkb(net, c, head);
 }

@@ -45,6 +45,8 @@ export const TF_ORPHAN = 1 << 7;
 export const TF_ACCEPTED = 1 << 8;
 /** the zero-window persist timer is running (not the retransmission timer) */
 export const TF_PERSIST = 1 << 9;
+/** keepalive probes when idle (RFC 1122 4.2.3.6) */
+export const TF_KEEPALIVE = 1 << 10;
 
 /** What a connection tells its socket (sk_data_ready, sk_write_space, sk_error_report). */
 export interface TcpOwner {
@@ -83,6 +85,8 @@ export class TcpStats {
   ofoDrop = 0;
   challengeAcks = 0;
   persistProbes = 0;
+  keepaliveProbes = 0;
+  keepaliveTimeouts = 0;
   zeroWindowDrops = 0;
   tableFull = 0;
 }
@@ -182,12 +186,15 @@ export class Tcb {
   readonly listenerOwner: (TcpListenerOwner | null)[];
   readonly rtxTimer: Timer[];
   readonly delackTimer: Timer[];
-  /** TIME_WAIT and connection-establishment limits */
+  /** TIME_WAIT, and deferred reports to a new owner */
   readonly waitTimer: Timer[];
+  readonly keepaliveTimer: Timer[];
+  /** keepalive probes sent without an answer */
+  readonly kaProbes: Uint8Array;
   /** options of the segment being processed (one per stack) */
   readonly opts = new TcpOptions();
 
-  constructor(net: Net, onRtx: (c: number) => void, onDelack: (c: number) => void, onWait: (c: number) => void) {
+  constructor(net: Net, onRtx: (c: number) => void, onDelack: (c: number) => void, onWait: (c: number) => void, onKeepalive: (c: number) => void) {
     const n = (this.size = net.config.tcpSocketsMax);
     this.state = new Uint8Array(n);
     this.flags = new Uint16Array(n);
@@ -237,6 +244,8 @@ export class Tcb {
     this.rtxTimer = [];
     this.delackTimer = [];
     this.waitTimer = [];
+    this.keepaliveTimer = [];
+    this.kaProbes = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       this.writeQueue.push(new SkbQueue());
       this.recvQueue.push(new SkbQueue());
@@ -244,6 +253,7 @@ export class Tcb {
       this.rtxTimer.push(net.timers.create(onRtx, i));
       this.delackTimer.push(net.timers.create(onDelack, i));
       this.waitTimer.push(net.timers.create(onWait, i));
+      this.keepaliveTimer.push(net.timers.create(onKeepalive, i));
     }
   }
 

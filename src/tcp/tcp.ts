@@ -11,7 +11,7 @@ import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/tcp";
 import {
   CB_END, CB_FLAGS, CB_SENT, CB_SEQ, TCP_CLOSED, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_LAST_ACK,
   TCP_LISTEN, TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIME_WAIT, TF_ACCEPTED, TF_FIN_QUEUED, TF_NODELAY, TF_ORPHAN, TF_PEER_FIN,
-  TF_PERSIST, TF_RECOVERY, Tcb, TcpStats, type TcpListenerOwner, type TcpOwner,
+  TF_KEEPALIVE, TF_PERSIST, TF_RECOVERY, Tcb, TcpStats, type TcpListenerOwner, type TcpOwner,
 } from "./tcb";
 import { tcpSendAck, tcpSendControl, tcpWriteXmit, rcvWindow } from "./output";
 
@@ -19,6 +19,7 @@ import { tcpSendAck, tcpSendControl, tcpWriteXmit, rcvWindow } from "./output";
 export const ECONNREFUSED = 111;
 export const ECONNRESET = 104;
 export const ETIMEDOUT = 110;
+export const EHOSTUNREACH = 113;
 /** the peer closed and everything it sent has been read */
 export const EPEERCLOSED = 0;
 
@@ -40,7 +41,7 @@ export class Tcp {
 
   constructor(net: Net) {
     this.#net = net;
-    this.tcb = new Tcb(net, (c) => this.#onRtx(c), (c) => this.#onDelack(c), (c) => this.#onWait(c));
+    this.tcb = new Tcb(net, (c) => this.#onRtx(c), (c) => this.#onDelack(c), (c) => this.#onWait(c), (c) => this.#onKeepalive(c));
     this.#key0 = net.platform.random32();
     this.#key1 = net.platform.random32();
     this.#nextEphemeral = net.platform.random32() % EPHEMERAL_COUNT;
@@ -95,6 +96,7 @@ export class Tcp {
     net.delTimer(t.rtxTimer[c]);
     net.delTimer(t.delackTimer[c]);
     net.delTimer(t.waitTimer[c]);
+    net.delTimer(t.keepaliveTimer[c]);
     purge(net, t.writeQueue[c], reason);
     purge(net, t.recvQueue[c], reason);
     purge(net, t.oooQueue[c], reason);
@@ -469,6 +471,44 @@ export class Tcp {
       return;
     }
     net.modTimer(t.rtxTimer[c], net.now() + t.rto[c]);
+  }
+
+  /** Turn keepalive on or off for a connection (a socket option). */
+  setKeepalive(c: number, on: boolean): void {
+    const t = this.tcb;
+    if (on) {
+      t.flags[c] |= TF_KEEPALIVE;
+      this.heardFrom(c);
+    } else {
+      t.flags[c] &= ~TF_KEEPALIVE;
+      this.#net.delTimer(t.keepaliveTimer[c]);
+    }
+  }
+
+  /** The peer spoke: the keepalive clock starts again. */
+  heardFrom(c: number): void {
+    const t = this.tcb;
+    if ((t.flags[c] & TF_KEEPALIVE) === 0) return;
+    t.kaProbes[c] = 0;
+    const net = this.#net;
+    net.modTimer(t.keepaliveTimer[c], net.now() + net.config.tcpKeepaliveIdleMs);
+  }
+
+  /** RFC 1122 4.2.3.6: probe an idle connection (seq one below the window), give up after the probes. */
+  #onKeepalive(c: number): void {
+    const net = this.#net;
+    const t = this.tcb;
+    const s = t.state[c];
+    if ((t.flags[c] & TF_KEEPALIVE) === 0 || s < TCP_ESTABLISHED || s === TCP_TIME_WAIT) return;
+    if (t.kaProbes[c] >= net.config.tcpKeepaliveProbes) {
+      this.stats.keepaliveTimeouts++;
+      this.abort(c, ETIMEDOUT);
+      return;
+    }
+    t.kaProbes[c]++;
+    this.stats.keepaliveProbes++;
+    tcpSendControl(net, c, (t.sndUna[c] - 1) >>> 0, TCP_ACK);
+    net.modTimer(t.keepaliveTimer[c], net.now() + net.config.tcpKeepaliveIntervalMs);
   }
 
   #onDelack(c: number): void {
