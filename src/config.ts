@@ -96,6 +96,8 @@ export interface NetConfig {
   tcpKeepaliveIdleMs: number;
   tcpKeepaliveIntervalMs: number;
   tcpKeepaliveProbes: number;
+  /** answer SYNs with cookies when a listener's SYN queue is full (RFC 4987) */
+  tcpSynCookies: boolean;
 
   // --- UDP (src/udp) ---
   udpSocketsMax: number;
@@ -158,6 +160,7 @@ export const DEFAULT_CONFIG: Readonly<NetConfig> = Object.freeze({
   tcpKeepaliveIdleMs: 7_200_000,
   tcpKeepaliveIntervalMs: 75_000,
   tcpKeepaliveProbes: 9,
+  tcpSynCookies: true,
   udpSocketsMax: 8,
   udpRxQueueMax: 8,
 });

@@ -84,6 +84,14 @@ export class NeighTable {
   readonly zeroMac = new Uint8Array(ETH_ALEN);
   /** free skbs below which waiting packets give way, so receive rings can refill */
   readonly #poolReserve: number;
+  /** packets all entries may hold together */
+  readonly #queuedMax: number;
+
+  #queuedTotal(): number {
+    let n = 0;
+    for (let i = 0; i < this.size; i++) n += this.queue[i].qlen;
+    return n;
+  }
 
   constructor(net: Net) {
     this.#net = net;
@@ -98,6 +106,7 @@ export class NeighTable {
     this.updated = new Float64Array(n);
     this.reachableMs = new Float64Array(n);
     this.#poolReserve = Math.max(2, net.config.skbSlots >> 4);
+    this.#queuedMax = Math.max(net.config.neighQueueMax, net.config.skbSlots >> 2);
     this.queue = [];
     this.timer = [];
     const onTimer = (i: number): void => this.#timerHandler(i);
@@ -243,11 +252,17 @@ export class NeighTable {
     const net = this.#net;
     const q = this.queue[i];
     // Over the bound, the oldest waiting packet goes (as Linux's arp_queue); so it does
-    // when the pool runs low, or waiting packets would leave no buffer for the ARP reply.
-    while (q.qlen > 0 && (q.qlen >= net.config.neighQueueMax || net.pool.available < this.#poolReserve)) {
+    // when the pool runs low, or when all entries together hold a quarter of the pool (a
+    // flood toward addresses that never answer must not take every buffer).
+    while (q.qlen > 0 && (q.qlen >= net.config.neighQueueMax || net.pool.available < this.#poolReserve || this.#queuedTotal() >= this.#queuedMax)) {
       const old = q.dequeue() as SkBuff;
       this.stats.unresDiscards++;
       kfreeSkbReason(net, old, SKB_DROP.NEIGH_QUEUEFULL);
+    }
+    if (this.#queuedTotal() >= this.#queuedMax) {
+      this.stats.unresDiscards++;
+      kfreeSkbReason(net, skb, SKB_DROP.NEIGH_QUEUEFULL);
+      return;
     }
     q.enqueue(skb);
   }

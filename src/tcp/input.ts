@@ -23,8 +23,8 @@ import {
   TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIME_WAIT, TF_ACCEPTED, TF_ACK_NOW, TF_FIN_QUEUED,
   TF_ORPHAN, TF_PEER_FIN, TF_PERSIST, TF_RECOVERY, TF_WSCALE, seqGeq, seqGt, seqLeq, seqLt,
 } from "./tcb";
-import { tcpRetransmitHead, tcpSendAck, tcpSendControl, tcpSendResetFor, tcpWriteXmit } from "./output";
-import { ECONNREFUSED, ECONNRESET, EHOSTUNREACH, EPEERCLOSED } from "./tcp";
+import { tcpRetransmitHead, tcpSendAck, tcpSendControl, tcpSendResetFor, tcpSendSynAckStateless, tcpWriteXmit } from "./output";
+import { COOKIE_MSS, ECONNREFUSED, ECONNRESET, EHOSTUNREACH, EPEERCLOSED } from "./tcp";
 import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH } from "../wire/icmp";
 
 // What to tell the owner after the segment (bits).
@@ -107,16 +107,20 @@ function listenRcv(net: Net, l: number, skb: SkBuff, saddr: number, daddr: numbe
     kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
     return;
   }
+  if ((flags & (TCP_ACK | TCP_SYN)) === TCP_ACK && net.config.tcpSynCookies) {
+    // Perhaps the end of a handshake whose SYN got a cookie instead of state.
+    const iss = (ack - 1) >>> 0;
+    const irs = (seq - 1) >>> 0;
+    const mss = tcp.checkCookie(daddr, dport, saddr, sport, irs, iss);
+    if (mss > 0) {
+      cookieOpen(net, l, skb, saddr, daddr, sport, dport, seq, ack, flags, wnd, len, mss);
+      return;
+    }
+    tcp.stats.syncookiesFailed++;
+  }
   if ((flags & TCP_ACK) !== 0 || (flags & TCP_SYN) === 0) {
     tcpSendResetFor(net, saddr, daddr, sport, dport, seq, ack, flags, len);
     kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
-    return;
-  }
-  if (t.waiting[l] >= t.backlog[l]) {
-    // Backlog full: the SYN is dropped; the client retries (ListenOverflows).
-    tcp.stats.listenOverflows++;
-    tcp.stats.listenDrops++;
-    kfreeSkbReason(net, skb, SKB_DROP.TCP_LISTEN_OVERFLOW);
     return;
   }
   if (!net.ipv4.routeOutput(saddr, daddr)) {
@@ -124,6 +128,24 @@ function listenRcv(net: Net, l: number, skb: SkBuff, saddr: number, daddr: numbe
     return;
   }
   const mtu = (net.ipv4.rt.dev as NetDevice).mtu;
+  if (tcp.children(l, false) >= t.backlog[l]) {
+    // SYN queue full (a flood, or a busy server): answer with a cookie, keep nothing (RFC 4987 3.6).
+    if (net.config.tcpSynCookies) {
+      const peerMss = t.opts.mss > 0 ? t.opts.mss : 536;
+      const limit = peerMss < mtu - 40 ? peerMss : mtu - 40;
+      let index = 0;
+      while (index < 3 && COOKIE_MSS[index + 1] <= limit) index++;
+      const cookie = tcp.cookie(daddr, dport, saddr, sport, seq, index);
+      tcp.stats.syncookiesSent++;
+      tcpSendSynAckStateless(net, daddr, saddr, dport, sport, cookie, (seq + 1) >>> 0, COOKIE_MSS[index]);
+      consumeSkb(net, skb);
+      return;
+    }
+    tcp.stats.listenOverflows++;
+    tcp.stats.listenDrops++;
+    kfreeSkbReason(net, skb, SKB_DROP.TCP_LISTEN_OVERFLOW);
+    return;
+  }
   const c = tcp.alloc();
   if (c < 0) {
     tcp.stats.listenDrops++;
@@ -135,7 +157,6 @@ function listenRcv(net: Net, l: number, skb: SkBuff, saddr: number, daddr: numbe
   t.remoteAddr[c] = saddr;
   t.remotePort[c] = sport;
   t.parent[c] = l;
-  t.waiting[l]++;
   tcp.initSend(c, tcp.isn(daddr, dport, saddr, sport), mtu);
   acceptSynOptions(net, c, wnd);
   t.irs[c] = seq;
@@ -148,6 +169,47 @@ function listenRcv(net: Net, l: number, skb: SkBuff, saddr: number, daddr: numbe
   tcpSendControl(net, c, t.iss[c], TCP_SYN | TCP_ACK);
   net.modTimer(t.rtxTimer[c], net.now() + t.rto[c]);
   consumeSkb(net, skb);
+}
+
+/** The ACK that completes a cookie handshake: the connection is made now, then the segment is processed. */
+function cookieOpen(net: Net, l: number, skb: SkBuff, saddr: number, daddr: number, sport: number, dport: number, seq: number, ack: number, flags: number, wnd: number, len: number, mss: number): void {
+  const tcp = net.tcp;
+  const t = tcp.tcb;
+  if (tcp.children(l, true) >= t.backlog[l] || !net.ipv4.routeOutput(saddr, daddr)) {
+    // Accept queue full: the peer will send again.
+    tcp.stats.listenOverflows++;
+    kfreeSkbReason(net, skb, SKB_DROP.TCP_LISTEN_OVERFLOW);
+    return;
+  }
+  const mtu = (net.ipv4.rt.dev as NetDevice).mtu;
+  const c = tcp.alloc();
+  if (c < 0) {
+    tcp.stats.listenDrops++;
+    kfreeSkbReason(net, skb, SKB_DROP.TCP_TABLE_FULL);
+    return;
+  }
+  tcp.stats.syncookiesRecv++;
+  tcp.stats.passiveOpens++;
+  t.localAddr[c] = daddr;
+  t.localPort[c] = dport;
+  t.remoteAddr[c] = saddr;
+  t.remotePort[c] = sport;
+  t.parent[c] = l;
+  tcp.initSend(c, (ack - 1) >>> 0, mtu);
+  t.opts.reset();
+  t.opts.mss = mss;
+  acceptSynOptions(net, c, wnd); // no window scale: the cookie could not remember it
+  t.sndUna[c] = ack;
+  t.irs[c] = (seq - 1) >>> 0;
+  t.rcvNxt[c] = seq;
+  // What the cookie SYN-ACK offered.
+  t.rcvAdv[c] = (seq + (net.config.tcpRcvBufBytes < 65535 ? net.config.tcpRcvBufBytes : 65535)) >>> 0;
+  t.sndWl1[c] = seq;
+  t.sndWl2[c] = ack;
+  tcp.setState(c, TCP_ESTABLISHED);
+  established(net, c, skb, seq, ack, flags, wnd, len);
+  const lo = t.listenerOwner[l];
+  if (lo !== null && t.state[c] !== TCP_CLOSED) lo.onConnections(tcp.children(l, true));
 }
 
 /** The options of a SYN: MSS and window scale (RFC 7323: used only when both sides send it). */
@@ -597,7 +659,7 @@ function tell(net: Net, c: number, notify: number): void {
   if ((notify & N_CONNECTED) !== 0 && t.parent[c] >= 0) {
     const l = t.parent[c];
     const lo = t.listenerOwner[l];
-    if (lo !== null) lo.onConnections(t.waiting[l]);
+    if (lo !== null) lo.onConnections(net.tcp.children(l, true));
   }
   if (owner === null) {
     // Orphaned (closed by the application): nobody reads; data that arrives is discarded.

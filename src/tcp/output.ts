@@ -46,6 +46,7 @@ function buildHeader(net: Net, c: number, at: number, seq: number, flags: number
     // SYN options: MSS, and a window scale when we offer one (RFC 7323 2.2: SYN windows are never scaled).
     optLen = 4 + (t.rcvWscale[c] > 0 && (t.state[c] !== TCP_SYN_RECV || (t.flags[c] & TF_WSCALE) !== 0) ? 4 : 0);
     win = net.config.tcpRcvBufBytes < 65535 ? net.config.tcpRcvBufBytes : 65535;
+    if ((flags & TCP_ACK) !== 0) t.rcvAdv[c] = (t.rcvNxt[c] + win) >>> 0; // the SYN-ACK offers it
   } else {
     win = rcvWindow(net, c);
     t.rcvAdv[c] = (t.rcvNxt[c] + win) >>> 0;
@@ -220,6 +221,23 @@ export function tcpRetransmitHead(net: Net, c: number): boolean {
   if (head.len > t.mss[c]) tcpFragment(net, c, head, t.mss[c]);
   t.rttTiming[c] = 0; // Karn: no sample from a retransmitted segment
   return tcpTransmitSkb(net, c, head);
+}
+
+/** A SYN-ACK that keeps no state (a SYN cookie as its sequence number), with an MSS option only. */
+export function tcpSendSynAckStateless(net: Net, saddr: number, daddr: number, sport: number, dport: number, seq: number, ack: number, mss: number): void {
+  if (!net.ipv4.routeOutput(daddr, saddr)) return;
+  const skb = net.pool.alloc();
+  if (skb === null) return;
+  const buf = net.pool.buf;
+  const at = skb.put(TCP_HLEN + 4);
+  const win = net.config.tcpRcvBufBytes < 65535 ? net.config.tcpRcvBufBytes : 65535;
+  tcpBuildHeader(buf, at, sport, dport, seq, ack, TCP_HLEN + 4, TCP_SYN | TCP_ACK, win);
+  tcpWriteOptMss(buf, at + TCP_HLEN, mss);
+  const check = csumFold(csumPartial(buf, at, TCP_HLEN + 4, csumPseudoHeader(saddr, daddr, IPPROTO_TCP, TCP_HLEN + 4)));
+  buf[at + OFF_TCP_CHECK] = check >> 8;
+  buf[at + OFF_TCP_CHECK + 1] = check & 0xff;
+  net.tcp.stats.outSegs++;
+  ipSend(net, skb, saddr, daddr, IPPROTO_TCP, 0, net.config.ipDefaultTtl, false);
 }
 
 /**

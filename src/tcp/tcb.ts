@@ -89,6 +89,9 @@ export class TcpStats {
   keepaliveTimeouts = 0;
   zeroWindowDrops = 0;
   tableFull = 0;
+  syncookiesSent = 0;
+  syncookiesRecv = 0;
+  syncookiesFailed = 0;
 }
 
 /** sequence number arithmetic (Linux before()/after()) */
@@ -167,10 +170,8 @@ export class Tcb {
   readonly ackedBytes: Uint32Array;
   /** listener of a connection not yet accepted; -1 otherwise */
   readonly parent: Int16Array;
-  /** listener: most connections waiting (SYN_RECV or not yet accepted) */
+  /** listener: most half-open connections (SYN queue), and most not yet accepted (accept queue) */
   readonly backlog: Uint8Array;
-  /** listener: connections waiting */
-  readonly waiting: Uint8Array;
   /** when the connection was opened or the state last changed (diagnostics, TIME_WAIT) */
   readonly since: Float64Array;
 
@@ -233,7 +234,6 @@ export class Tcb {
     this.ackedBytes = new Uint32Array(n);
     this.parent = new Int16Array(n).fill(-1);
     this.backlog = new Uint8Array(n);
-    this.waiting = new Uint8Array(n);
     this.since = new Float64Array(n);
     this.writeQueue = [];
     this.recvQueue = [];

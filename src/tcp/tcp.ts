@@ -23,6 +23,9 @@ export const EHOSTUNREACH = 113;
 /** the peer closed and everything it sent has been read */
 export const EPEERCLOSED = 0;
 
+/** MSS values a SYN cookie can carry (RFC 4987: a small table; the largest not above the peer's is used) */
+export const COOKIE_MSS = Object.freeze([536, 1220, 1440, 1460] as const);
+
 const EPHEMERAL_FIRST = 49152;
 const EPHEMERAL_COUNT = 65536 - EPHEMERAL_FIRST;
 
@@ -35,6 +38,8 @@ export class Tcp {
   readonly #key1: number;
   /** HalfSipHash state words */
   readonly #sip = new Uint32Array(4);
+  readonly #cookieKey0: number;
+  readonly #cookieKey1: number;
   #nextEphemeral: number;
   #challengeWindowStart = -Infinity;
   #challengeCount = 0;
@@ -44,6 +49,8 @@ export class Tcp {
     this.tcb = new Tcb(net, (c) => this.#onRtx(c), (c) => this.#onDelack(c), (c) => this.#onWait(c), (c) => this.#onKeepalive(c));
     this.#key0 = net.platform.random32();
     this.#key1 = net.platform.random32();
+    this.#cookieKey0 = net.platform.random32();
+    this.#cookieKey1 = net.platform.random32();
     this.#nextEphemeral = net.platform.random32() % EPHEMERAL_COUNT;
   }
 
@@ -78,7 +85,6 @@ export class Tcp {
     t.ackedBytes[c] = 0;
     t.parent[c] = -1;
     t.backlog[c] = 0;
-    t.waiting[c] = 0;
     t.sendHead[c] = null;
     t.sndWscale[c] = 0;
     // Scale our window so the whole receive buffer can be offered (RFC 7323 2.3).
@@ -101,8 +107,6 @@ export class Tcp {
     purge(net, t.recvQueue[c], reason);
     purge(net, t.oooQueue[c], reason);
     t.sendHead[c] = null;
-    const p = t.parent[c];
-    if (p >= 0 && t.state[p] === TCP_LISTEN && (t.flags[c] & TF_ACCEPTED) === 0) t.waiting[p]--;
     t.parent[c] = -1;
     t.state[c] = TCP_CLOSED;
   }
@@ -244,13 +248,43 @@ export class Tcp {
     return c;
   }
 
+  /** Children of listener l: half-open ones (SYN_RECV), or those open and not yet accepted. */
+  children(l: number, open: boolean): number {
+    const t = this.tcb;
+    let n = 0;
+    for (let c = 0; c < t.size; c++) {
+      if (t.parent[c] !== l) continue;
+      if (open ? t.state[c] >= TCP_ESTABLISHED : t.state[c] === TCP_SYN_RECV) n++;
+    }
+    return n;
+  }
+
+  /**
+   * A SYN cookie (RFC 4987 3.6): our ISN carries a keyed hash of the 4-tuple, the peer's
+   * ISN and a 64-second clock, with the MSS as an index in the low two bits, so a listener
+   * whose SYN queue is full keeps no state until the handshake's ACK comes back.
+   */
+  cookie(laddr: number, lport: number, raddr: number, rport: number, peerIsn: number, mssIndex: number, age = 0): number {
+    const clock = Math.floor(this.#net.now() / 64_000) - age;
+    const h = halfSipHash(this.#sip, this.#cookieKey0, this.#cookieKey1, (laddr ^ peerIsn) >>> 0, (raddr ^ clock) >>> 0, ((lport << 16) | rport) >>> 0);
+    return ((h & ~3) | mssIndex) >>> 0;
+  }
+
+  /** The MSS of a valid cookie (this or the last 64-second period), or 0. */
+  checkCookie(laddr: number, lport: number, raddr: number, rport: number, peerIsn: number, cookie: number): number {
+    const index = cookie & 3;
+    for (let age = 0; age < 2; age++) {
+      if (this.cookie(laddr, lport, raddr, rport, peerIsn, index, age) === cookie) return COOKIE_MSS[index];
+    }
+    return 0;
+  }
+
   /** A connection of listener l that completed the handshake and is not yet taken, or -1. */
   accept(l: number): number {
     const t = this.tcb;
     for (let c = 0; c < t.size; c++) {
       if (t.parent[c] === l && (t.flags[c] & TF_ACCEPTED) === 0 && t.state[c] >= TCP_ESTABLISHED) {
         t.flags[c] |= TF_ACCEPTED;
-        t.waiting[l]--;
         t.parent[c] = -1;
         return c;
       }
