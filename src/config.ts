@@ -98,6 +98,8 @@ export interface NetConfig {
   tcpKeepaliveProbes: number;
   /** answer SYNs with cookies when a listener's SYN queue is full (RFC 4987) */
   tcpSynCookies: boolean;
+  /** offer and use selective acknowledgments (RFC 2018, 6675) */
+  tcpSack: boolean;
 
   // --- UDP (src/udp) ---
   udpSocketsMax: number;
@@ -161,6 +163,7 @@ export const DEFAULT_CONFIG: Readonly<NetConfig> = Object.freeze({
   tcpKeepaliveIntervalMs: 75_000,
   tcpKeepaliveProbes: 9,
   tcpSynCookies: true,
+  tcpSack: true,
   udpSocketsMax: 8,
   udpRxQueueMax: 8,
 });

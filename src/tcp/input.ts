@@ -10,7 +10,8 @@
 import { SKB_DROP } from "../core/drop";
 import { consumeSkb, kfreeSkbReason } from "../core/free";
 import type { Net } from "../core/net";
-import { CHECKSUM_UNNECESSARY, PACKET_HOST, skbChecksum, type SkBuff } from "../core/skb";
+import { CHECKSUM_UNNECESSARY, PACKET_HOST, skbChecksum, skbCopyBits, type SkBuff } from "../core/skb";
+import { copyBytes } from "../core/bytes";
 import { csumPseudoHeader, csumReduce } from "../wire/checksum";
 import { IPPROTO_TCP, ipDaddr, ipIsMulticast, ipSaddr } from "../wire/ipv4";
 import {
@@ -21,9 +22,11 @@ import type { NetDevice } from "../core/netdevice";
 import {
   CB_END, CB_FLAGS, CB_SEQ, TCP_CLOSED, TCP_CLOSING, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_CLOSE_WAIT, TCP_LAST_ACK,
   TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIME_WAIT, TF_ACCEPTED, TF_ACK_NOW, TF_FIN_QUEUED,
-  TF_ORPHAN, TF_PEER_FIN, TF_PERSIST, TF_RECOVERY, TF_WSCALE, seqGeq, seqGt, seqLeq, seqLt,
+  TF_ORPHAN, TF_PEER_FIN, TF_PERSIST, TF_RECOVERY, TF_SACK, TF_WSCALE, SEG_RETRANS, SEG_SACKED, seqGeq, seqGt, seqLeq, seqLt,
 } from "./tcb";
-import { tcpRetransmitHead, tcpSendAck, tcpSendControl, tcpSendResetFor, tcpSendSynAckStateless, tcpWriteXmit } from "./output";
+import {
+  tcpRetransmitHead, tcpSendAck, tcpSendControl, tcpSendResetFor, tcpSendSynAckStateless, tcpTransmitSkb, tcpWriteXmit,
+} from "./output";
 import { COOKIE_MSS, ECONNREFUSED, ECONNRESET, EHOSTUNREACH, EPEERCLOSED } from "./tcp";
 import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH } from "../wire/icmp";
 
@@ -38,7 +41,7 @@ export function tcpV4Rcv(net: Net, skb: SkBuff): void {
   const tcp = net.tcp;
   const stats = tcp.stats;
   const buf = net.pool.buf;
-  const th = skb.data;
+  let th = skb.data;
   const total = skb.chainLen();
   if (skb.len < TCP_HLEN) {
     stats.inErrs++;
@@ -61,6 +64,17 @@ export function tcpV4Rcv(net: Net, skb: SkBuff): void {
     return;
   }
   stats.inSegs++;
+  // A segment that came in IP fragments: one skb for the TCP layer, if it fits in one.
+  if (skb.fragNext !== null) {
+    const whole = linearize(net, skb, total);
+    if (whole === null) {
+      stats.inErrs++;
+      kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
+      return;
+    }
+    skb = whole;
+    th = skb.data;
+  }
   // Never to or from a broadcast or multicast address (RFC 1122 4.2.3.10).
   if (skb.pktType !== PACKET_HOST || ipIsMulticast(daddr) || daddr === 0xffffffff || ipIsMulticast(saddr) ||
       (net.ipv4.localDev(daddr) === null && (daddr >>> 24) !== 127)) {
@@ -97,6 +111,31 @@ export function tcpV4Rcv(net: Net, skb: SkBuff): void {
     return;
   }
   established(net, c, skb, seq, ack, flags, wnd, len);
+}
+
+/** Copy a chain into one skb (header offsets kept), freeing the chain; null when it does not fit. */
+function linearize(net: Net, skb: SkBuff, total: number): SkBuff | null {
+  const pool = net.pool;
+  const one = pool.alloc();
+  if (one === null) return null;
+  if (one.tailroom() < total) {
+    pool.free(one);
+    return null;
+  }
+  const at = one.put(total);
+  skbCopyBits(pool, skb, 0, pool.buf, at, total);
+  // Keep the IP header in front (ICMP errors and raw readers look at it).
+  const ihl = skb.data - skb.networkHeader;
+  if (ihl > 0 && one.headroom() >= ihl + 40) {
+    copyBytes(pool.buf, one.push(ihl), pool.buf, skb.networkHeader, ihl);
+    one.networkHeader = one.data;
+    one.pull(ihl);
+  }
+  one.transportHeader = one.data;
+  one.dev = skb.dev;
+  one.pktType = skb.pktType;
+  consumeSkb(net, skb);
+  return one;
 }
 
 /** A segment to a listener: only a SYN starts anything (RFC 9293 3.10.7.2). */
@@ -218,6 +257,7 @@ function acceptSynOptions(net: Net, c: number, wnd: number): void {
   const t = tcp.tcb;
   const opts = t.opts;
   tcp.settleMss(c, opts.mss);
+  if (opts.sackPermitted && net.config.tcpSack) t.flags[c] |= TF_SACK;
   if (opts.wscale >= 0) {
     t.flags[c] |= TF_WSCALE;
     t.sndWscale[c] = opts.wscale;
@@ -404,12 +444,18 @@ function processAck(net: Net, c: number, seq: number, ack: number, wnd: number, 
       t.backoff[c] = 0;
     }
   }
+  const sack = (t.flags[c] & TF_SACK) !== 0;
+  const sacked = sack && t.opts.sackCount > 0 ? sackUpdate(net, c) : 0;
   if (acked === 0) {
     // A duplicate ACK (RFC 5681 2): nothing new, no data, same window, data outstanding.
     if (len === 0 && (flags & TCP_FIN) === 0 && !windowChanged && t.sndMax[c] !== t.sndUna[c]) {
       t.dupAcks[c]++;
       const mss = t.mss[c];
-      if ((t.flags[c] & TF_RECOVERY) !== 0) {
+      if (sack) {
+        // RFC 6675: recovery starts after DupThresh duplicates, or as many SACKed segments.
+        if ((t.flags[c] & TF_RECOVERY) === 0 && (t.dupAcks[c] >= 3 || sacked >= 3)) enterSackRecovery(net, c);
+        if ((t.flags[c] & TF_RECOVERY) !== 0) sackRetransmit(net, c);
+      } else if ((t.flags[c] & TF_RECOVERY) !== 0) {
         t.cwnd[c] += mss; // inflate for each segment that left the network
       } else if (t.dupAcks[c] === 3) {
         // Fast retransmit (RFC 5681 3.2, RFC 6582 3.2 step 2).
@@ -464,6 +510,9 @@ function processAck(net: Net, c: number, seq: number, ack: number, wnd: number, 
       t.cwnd[c] = t.ssthresh[c] < flight + mss ? t.ssthresh[c] : flight + mss;
       t.flags[c] &= ~TF_RECOVERY;
       t.dupAcks[c] = 0;
+      for (let s = q.head; s !== null; s = s.next) s.cb[CB_FLAGS] &= ~SEG_RETRANS;
+    } else if (sack) {
+      sackRetransmit(net, c);
     } else {
       // Partial ACK: the next hole, retransmitted now; deflate by what was acked.
       tcpRetransmitHead(net, c);
@@ -492,6 +541,73 @@ function processAck(net: Net, c: number, seq: number, ack: number, wnd: number, 
     else if (s === TCP_LAST_ACK) tcp.free(c, SKB_DROP.SOCKET_CLOSE);
   }
   return notify;
+}
+
+/**
+ * The SACK scoreboard (RFC 6675 2): mark the segments the peer holds. Returns how many
+ * segments above the first hole are SACKed.
+ */
+function sackUpdate(net: Net, c: number): number {
+  const t = net.tcp.tcb;
+  const opts = t.opts;
+  const una = t.sndUna[c];
+  const max = t.sndMax[c];
+  for (let b = 0; b < opts.sackCount; b++) {
+    const l = opts.sackBlocks[b * 2];
+    const r = opts.sackBlocks[b * 2 + 1];
+    // Ignore blocks outside what is in flight (RFC 2018 has no use for them; a blind attacker does).
+    if (!seqGt(r, l) || seqLeq(r, una) || seqGt(r, max) || seqLt(l, una)) continue;
+    net.tcp.stats.sackBlocksReceived++;
+    if (seqGt(r, t.sackHigh[c])) t.sackHigh[c] = r;
+    for (let s = t.writeQueue[c].head; s !== null && s !== t.sendHead[c]; s = s.next) {
+      if (seqGeq(s.cb[CB_SEQ], l) && seqLeq(s.cb[CB_END], r)) s.cb[CB_FLAGS] |= SEG_SACKED;
+    }
+  }
+  let n = 0;
+  for (let s = t.writeQueue[c].head; s !== null && s !== t.sendHead[c]; s = s.next) if ((s.cb[CB_FLAGS] & SEG_SACKED) !== 0) n++;
+  return n;
+}
+
+function enterSackRecovery(net: Net, c: number): void {
+  const tcp = net.tcp;
+  const t = tcp.tcb;
+  const mss = t.mss[c];
+  const flight = (t.sndMax[c] - t.sndUna[c]) >>> 0;
+  const half = flight >>> 1;
+  t.ssthresh[c] = half > 2 * mss ? half : 2 * mss;
+  t.cwnd[c] = t.ssthresh[c];
+  t.recover[c] = t.sndMax[c];
+  t.flags[c] |= TF_RECOVERY;
+  t.rttTiming[c] = 0;
+  tcp.stats.sackRecoveries++;
+  tcp.stats.fastRetrans++;
+}
+
+/**
+ * RFC 6675 5 (NextSeg, simplified): while the pipe leaves room in cwnd, resend the holes
+ * below the highest SACKed byte, each once per recovery. The pipe counts what is in
+ * flight: not SACKed, and not presumed lost unless already resent.
+ */
+function sackRetransmit(net: Net, c: number): void {
+  const tcp = net.tcp;
+  const t = tcp.tcb;
+  const high = t.sackHigh[c];
+  let pipe = 0;
+  for (let s = t.writeQueue[c].head; s !== null && s !== t.sendHead[c]; s = s.next) {
+    const f = s.cb[CB_FLAGS];
+    if ((f & SEG_SACKED) !== 0) continue;
+    const lost = seqLt(s.cb[CB_END], high) || s.cb[CB_END] === high;
+    if (!lost || (f & SEG_RETRANS) !== 0) pipe += s.len;
+  }
+  for (let s = t.writeQueue[c].head; s !== null && s !== t.sendHead[c]; s = s.next) {
+    if (pipe + t.mss[c] > t.cwnd[c]) break;
+    const f = s.cb[CB_FLAGS];
+    if ((f & (SEG_SACKED | SEG_RETRANS)) !== 0 || !seqLt(s.cb[CB_SEQ], high)) continue;
+    if (!tcpTransmitSkb(net, c, s)) break;
+    s.cb[CB_FLAGS] |= SEG_RETRANS;
+    tcp.stats.sackRetrans++;
+    pipe += s.len;
+  }
 }
 
 /** RFC 6298 2.2-2.4, with the minimum of config.tcpRtoMinMs (Linux's 200 ms, not 1 s). */
@@ -635,6 +751,7 @@ function oooInsert(net: Net, c: number, skb: SkBuff): void {
     return;
   }
   tcp.stats.ofoQueue++;
+  t.oooLast[c] = seq;
   skb.next = cur;
   if (prev === null) q.head = skb;
   else prev.next = skb;

@@ -12,10 +12,11 @@ import { ipSend } from "../ipv4/output";
 import { csumFold, csumPartial, csumPseudoHeader } from "../wire/checksum";
 import { IPPROTO_TCP } from "../wire/ipv4";
 import {
-  OFF_TCP_CHECK, TCP_ACK, TCP_FIN, TCP_HLEN, TCP_PSH, TCP_RST, TCP_SYN, tcpBuildHeader, tcpWriteOptMss, tcpWriteOptWscale,
+  OFF_TCP_CHECK, TCP_ACK, TCP_FIN, TCP_HLEN, TCP_PSH, TCP_RST, TCP_SYN, tcpBuildHeader, tcpWriteOptMss, tcpWriteOptSack,
+  tcpWriteOptSackPerm, tcpWriteOptWscale,
 } from "../wire/tcp";
 import {
-  CB_END, CB_FLAGS, CB_SENT, CB_SEQ, TCP_SYN_RECV, TF_NODELAY, TF_PERSIST, TF_WSCALE, seqGt,
+  CB_END, CB_FLAGS, CB_SENT, CB_SEQ, TCP_SYN_RECV, TF_NODELAY, TF_PERSIST, TF_SACK, TF_WSCALE, seqGeq, seqGt, seqLeq, seqLt,
 } from "./tcb";
 
 /** The window to advertise now (bytes), never shrinking what was offered (RFC 9293 3.8.6.2.2). */
@@ -36,15 +37,77 @@ export function rcvWindow(net: Net, c: number): number {
   return (free >> shift) << shift;
 }
 
-/** Write a TCP header (and SYN options) at `at`, checksum over header + `payloadLen`. */
-function buildHeader(net: Net, c: number, at: number, seq: number, flags: number, payloadLen: number, saddr: number, daddr: number): void {
+/** Does our SYN (or SYN-ACK) carry a window scale option? */
+function offersWscale(net: Net, c: number): boolean {
+  const t = net.tcp.tcb;
+  return t.rcvWscale[c] > 0 && (t.state[c] !== TCP_SYN_RECV || (t.flags[c] & TF_WSCALE) !== 0);
+}
+
+/** Does our SYN (or SYN-ACK) carry SACK-permitted? (A SYN-ACK only when the SYN did.) */
+function offersSack(net: Net, c: number): boolean {
+  const t = net.tcp.tcb;
+  return net.config.tcpSack && (t.state[c] !== TCP_SYN_RECV || (t.flags[c] & TF_SACK) !== 0);
+}
+
+/**
+ * Fill tcb.sackOut with the blocks to report (RFC 2018 4): the out-of-order queue as
+ * ranges, the one holding the segment received last first, at most 4. Returns the count.
+ */
+function sackBlocks(net: Net, c: number): number {
+  const t = net.tcp.tcb;
+  const out = t.sackOut;
+  let n = 0;
+  let first = -1;
+  let s = t.oooQueue[c].head;
+  while (s !== null && n < 4) {
+    let left = s.cb[CB_SEQ];
+    let right = s.cb[CB_END];
+    s = s.next;
+    while (s !== null && seqLeq(s.cb[CB_SEQ], right)) {
+      if (seqGt(s.cb[CB_END], right)) right = s.cb[CB_END];
+      s = s.next;
+    }
+    if (seqLeq(left, t.rcvNxt[c])) left = t.rcvNxt[c];
+    if (!seqGt(right, left)) continue;
+    out[n * 2] = left;
+    out[n * 2 + 1] = right;
+    if (first < 0 && seqGeq(t.oooLast[c], left) && seqLt(t.oooLast[c], right)) first = n;
+    n++;
+  }
+  if (first > 0) {
+    // The most recent block first.
+    const l = out[first * 2];
+    const r = out[first * 2 + 1];
+    for (let i = first; i > 0; i--) {
+      out[i * 2] = out[i * 2 - 2];
+      out[i * 2 + 1] = out[i * 2 - 1];
+    }
+    out[0] = l;
+    out[1] = r;
+  }
+  return n;
+}
+
+/** Bytes of options a segment of connection c with `flags` carries; fills tcb.sackOut when SACK blocks go. */
+function optionsLength(net: Net, c: number, flags: number): number {
+  const t = net.tcp.tcb;
+  if ((flags & TCP_SYN) !== 0) return 4 + (offersWscale(net, c) ? 4 : 0) + (offersSack(net, c) ? 4 : 0);
+  // SACK blocks ride pure ACKs only: a data segment is already a full MSS.
+  if (flags === TCP_ACK && (t.flags[c] & TF_SACK) !== 0 && t.oooQueue[c].qlen > 0) {
+    const n = sackBlocks(net, c);
+    t.sackCount = n;
+    return n > 0 ? 4 + 8 * n : 0;
+  }
+  return 0;
+}
+
+/** Write a TCP header of `hlen` bytes (options included) at `at`; checksum over header + `payloadLen`. */
+function buildHeader(net: Net, c: number, at: number, hlen: number, seq: number, flags: number, payloadLen: number, saddr: number, daddr: number): void {
   const t = net.tcp.tcb;
   const buf = net.pool.buf;
   let win: number;
-  let optLen = 0;
   if ((flags & TCP_SYN) !== 0) {
-    // SYN options: MSS, and a window scale when we offer one (RFC 7323 2.2: SYN windows are never scaled).
-    optLen = 4 + (t.rcvWscale[c] > 0 && (t.state[c] !== TCP_SYN_RECV || (t.flags[c] & TF_WSCALE) !== 0) ? 4 : 0);
+    // RFC 7323 2.2: the window of a SYN is never scaled.
     win = net.config.tcpRcvBufBytes < 65535 ? net.config.tcpRcvBufBytes : 65535;
     if ((flags & TCP_ACK) !== 0) t.rcvAdv[c] = (t.rcvNxt[c] + win) >>> 0; // the SYN-ACK offers it
   } else {
@@ -52,13 +115,15 @@ function buildHeader(net: Net, c: number, at: number, seq: number, flags: number
     t.rcvAdv[c] = (t.rcvNxt[c] + win) >>> 0;
     if ((t.flags[c] & TF_WSCALE) !== 0) win >>>= t.rcvWscale[c];
   }
-  const hlen = TCP_HLEN + optLen;
   tcpBuildHeader(buf, at, t.localPort[c], t.remotePort[c], seq, (flags & TCP_ACK) !== 0 ? t.rcvNxt[c] : 0, hlen, flags, win);
-  if (optLen > 0) {
-    const dev = net.ipv4.rt.dev as NetDevice;
-    let o = at + TCP_HLEN;
-    o += tcpWriteOptMss(buf, o, dev.mtu - 40);
-    if (optLen > 4) tcpWriteOptWscale(buf, o, t.rcvWscale[c]);
+  let o = at + TCP_HLEN;
+  if ((flags & TCP_SYN) !== 0) {
+    o += tcpWriteOptMss(buf, o, (net.ipv4.rt.dev as NetDevice).mtu - 40);
+    if (offersWscale(net, c)) o += tcpWriteOptWscale(buf, o, t.rcvWscale[c]);
+    if (offersSack(net, c)) o += tcpWriteOptSackPerm(buf, o);
+  } else if (hlen > TCP_HLEN) {
+    o += tcpWriteOptSack(buf, o, t.sackOut, t.sackCount);
+    net.tcp.stats.sackBlocksSent += t.sackCount;
   }
   let sum = csumPseudoHeader(saddr, daddr, IPPROTO_TCP, hlen + payloadLen);
   sum = csumPartial(buf, at, hlen + payloadLen, sum);
@@ -75,11 +140,9 @@ export function tcpSendControl(net: Net, c: number, seq: number, flags: number):
   const saddr = ip.rt.saddr;
   const skb = net.pool.alloc();
   if (skb === null) return false;
-  const optLen = (flags & TCP_SYN) !== 0 ? 8 : 0;
-  const at = skb.put(TCP_HLEN + optLen);
-  buildHeader(net, c, at, seq, flags, 0, saddr, t.remoteAddr[c]);
-  const hlen = ((net.pool.buf[at + 12] >> 4) & 15) * 4;
-  skb.tail = at + hlen;
+  const hlen = TCP_HLEN + optionsLength(net, c, flags);
+  const at = skb.put(hlen);
+  buildHeader(net, c, at, hlen, seq, flags, 0, saddr, t.remoteAddr[c]);
   net.tcp.stats.outSegs++;
   if ((flags & TCP_RST) !== 0) net.tcp.stats.outRsts++;
   if ((flags & TCP_ACK) !== 0) afterAckSent(net, c);
@@ -126,8 +189,9 @@ export function tcpTransmitSkb(net: Net, c: number, skb: SkBuff): boolean {
   let flags = TCP_ACK;
   if ((skb.cb[CB_FLAGS] & TCP_FIN) !== 0) flags |= TCP_FIN;
   if (len > 0 && skb.next === null) flags |= TCP_PSH;
-  const at = out.push(TCP_HLEN);
-  buildHeader(net, c, at, skb.cb[CB_SEQ], flags, len, saddr, t.remoteAddr[c]);
+  const hlen = TCP_HLEN + optionsLength(net, c, flags);
+  const at = out.push(hlen);
+  buildHeader(net, c, at, hlen, skb.cb[CB_SEQ], flags, len, saddr, t.remoteAddr[c]);
   if (skb.cb[CB_SENT] > 0) net.tcp.stats.retransSegs++;
   skb.cb[CB_SENT]++;
   net.tcp.stats.outSegs++;

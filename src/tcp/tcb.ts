@@ -47,6 +47,14 @@ export const TF_ACCEPTED = 1 << 8;
 export const TF_PERSIST = 1 << 9;
 /** keepalive probes when idle (RFC 1122 4.2.3.6) */
 export const TF_KEEPALIVE = 1 << 10;
+/** SACK agreed (RFC 2018) */
+export const TF_SACK = 1 << 11;
+
+// skb.cb[CB_FLAGS] bits beside the TCP flags of the segment
+/** the peer holds this segment (SACK scoreboard, RFC 6675) */
+export const SEG_SACKED = 0x100;
+/** retransmitted in the current recovery */
+export const SEG_RETRANS = 0x200;
 
 /** What a connection tells its socket (sk_data_ready, sk_write_space, sk_error_report). */
 export interface TcpOwner {
@@ -80,6 +88,10 @@ export class TcpStats {
   listenDrops = 0;
   delayedAcks = 0;
   fastRetrans = 0;
+  sackRecoveries = 0;
+  sackRetrans = 0;
+  sackBlocksReceived = 0;
+  sackBlocksSent = 0;
   timeouts = 0;
   ofoQueue = 0;
   ofoDrop = 0;
@@ -168,6 +180,10 @@ export class Tcb {
   readonly recover: Uint32Array;
   /** bytes acked toward the next cwnd increase in congestion avoidance */
   readonly ackedBytes: Uint32Array;
+  /** highest sequence number the peer has SACKed (RFC 6675 HighACK side) */
+  readonly sackHigh: Uint32Array;
+  /** sequence number of the out-of-order segment received last (first SACK block, RFC 2018 4) */
+  readonly oooLast: Uint32Array;
   /** listener of a connection not yet accepted; -1 otherwise */
   readonly parent: Int16Array;
   /** listener: most half-open connections (SYN queue), and most not yet accepted (accept queue) */
@@ -194,6 +210,9 @@ export class Tcb {
   readonly kaProbes: Uint8Array;
   /** options of the segment being processed (one per stack) */
   readonly opts = new TcpOptions();
+  /** SACK blocks being sent (one per stack), and how many */
+  readonly sackOut = new Uint32Array(8);
+  sackCount = 0;
 
   constructor(net: Net, onRtx: (c: number) => void, onDelack: (c: number) => void, onWait: (c: number) => void, onKeepalive: (c: number) => void) {
     const n = (this.size = net.config.tcpSocketsMax);
@@ -232,6 +251,8 @@ export class Tcb {
     this.dupAcks = new Uint8Array(n);
     this.recover = new Uint32Array(n);
     this.ackedBytes = new Uint32Array(n);
+    this.sackHigh = new Uint32Array(n);
+    this.oooLast = new Uint32Array(n);
     this.parent = new Int16Array(n).fill(-1);
     this.backlog = new Uint8Array(n);
     this.since = new Float64Array(n);

@@ -11,7 +11,7 @@ import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/tcp";
 import {
   CB_END, CB_FLAGS, CB_SENT, CB_SEQ, TCP_CLOSED, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_LAST_ACK,
   TCP_LISTEN, TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIME_WAIT, TF_ACCEPTED, TF_FIN_QUEUED, TF_NODELAY, TF_ORPHAN, TF_PEER_FIN,
-  TF_KEEPALIVE, TF_PERSIST, TF_RECOVERY, Tcb, TcpStats, type TcpListenerOwner, type TcpOwner,
+  SEG_RETRANS, SEG_SACKED, TF_KEEPALIVE, TF_PERSIST, TF_RECOVERY, Tcb, TcpStats, type TcpListenerOwner, type TcpOwner,
 } from "./tcb";
 import { tcpSendAck, tcpSendControl, tcpWriteXmit, rcvWindow } from "./output";
 
@@ -87,6 +87,7 @@ export class Tcp {
     t.backlog[c] = 0;
     t.sendHead[c] = null;
     t.sndWscale[c] = 0;
+    t.sackHigh[c] = 0;
     // Scale our window so the whole receive buffer can be offered (RFC 7323 2.3).
     let shift = 0;
     while ((65535 << shift) < cfg.tcpRcvBufBytes && shift < 14) shift++;
@@ -209,6 +210,7 @@ export class Tcp {
     t.sndUna[c] = iss;
     t.sndNxt[c] = (iss + 1) >>> 0;
     t.sndMax[c] = t.sndNxt[c];
+    t.sackHigh[c] = iss;
     t.mss[c] = mtu - 40;
     t.sndWnd[c] = 0;
     t.cwnd[c] = 0; // set when the MSS is known
@@ -497,7 +499,10 @@ export class Tcp {
       t.cwnd[c] = t.mss[c];
       t.dupAcks[c] = 0;
       t.flags[c] &= ~TF_RECOVERY;
-      // Go back to the first unacknowledged segment (RFC 5681 3.1, RFC 6298 5.4).
+      // Go back to the first unacknowledged segment (RFC 5681 3.1, RFC 6298 5.4); the
+      // SACK scoreboard is forgotten (RFC 2018 8: the receiver may renege).
+      for (let s = t.writeQueue[c].head; s !== null; s = s.next) s.cb[CB_FLAGS] &= ~(SEG_SACKED | SEG_RETRANS);
+      t.sackHigh[c] = t.sndUna[c];
       t.sendHead[c] = t.writeQueue[c].head;
       t.sndNxt[c] = t.sndUna[c];
       tcpWriteXmit(net, c);
