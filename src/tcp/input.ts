@@ -167,6 +167,13 @@ function listenRcv(net: Net, l: number, skb: SkBuff, saddr: number, daddr: numbe
     return;
   }
   const mtu = (net.ipv4.rt.dev as NetDevice).mtu;
+  if (tcp.children(l, true) >= t.backlog[l]) {
+    // Accept queue full: the application is not reading; the client will retry (ListenOverflows).
+    tcp.stats.listenOverflows++;
+    tcp.stats.listenDrops++;
+    kfreeSkbReason(net, skb, SKB_DROP.TCP_LISTEN_OVERFLOW);
+    return;
+  }
   if (tcp.children(l, false) >= t.backlog[l]) {
     // SYN queue full (a flood, or a busy server): answer with a cookie, keep nothing (RFC 4987 3.6).
     if (net.config.tcpSynCookies) {
@@ -385,6 +392,14 @@ function established(net: Net, c: number, skb: SkBuff, seq: number, ack: number,
       kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
       return;
     }
+    const l = t.parent[c];
+    if (l >= 0 && tcp.children(l, true) >= t.backlog[l]) {
+      // Accept queue full (Linux listen_overflow): stay half-open; the peer's next segment, or
+      // our SYN-ACK timer, tries again once the application has read a connection.
+      tcp.stats.listenOverflows++;
+      kfreeSkbReason(net, skb, SKB_DROP.TCP_LISTEN_OVERFLOW);
+      return;
+    }
     tcp.setState(c, TCP_ESTABLISHED);
     t.sndWnd[c] = wnd << t.sndWscale[c];
     t.sndWl1[c] = seq;
@@ -404,7 +419,14 @@ function established(net: Net, c: number, skb: SkBuff, seq: number, ack: number,
     consumeSkb(net, skb);
     return;
   }
-  // Seventh: data.
+  // Seventh: data. After the application closed, new data cannot be delivered: reset
+  // (RFC 1122 4.2.2.13), so the peer knows it was lost.
+  if (len > 0 && (t.flags[c] & TF_ORPHAN) !== 0 && seqGeq((seq + len) >>> 0, t.rcvNxt[c]) && (seq + len) >>> 0 !== t.rcvNxt[c]) {
+    consumeSkb(net, skb);
+    tcp.stats.abortOnData++;
+    tcp.abort(c, ECONNRESET);
+    return;
+  }
   if (len > 0 || (flags & TCP_FIN) !== 0) {
     if (s === TCP_ESTABLISHED || s === TCP_FIN_WAIT1 || s === TCP_FIN_WAIT2 || (s === TCP_SYN_RECV)) {
       notify |= dataRcv(net, c, skb, seq, len, flags);

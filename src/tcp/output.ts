@@ -29,7 +29,7 @@ export function rcvWindow(net: Net, c: number): number {
   // Receiver silly-window avoidance (RFC 1122 4.2.3.3): move the right edge only by a
   // full segment or half the buffer.
   const step = t.mss[c] < buf >> 1 ? t.mss[c] : buf >> 1;
-  if (offered > 0 && free - offered < step) free = offered;
+  if (free - (offered > 0 ? offered : 0) < step) free = offered > 0 ? offered : 0;
   if (free < offered) free = offered;
   const shift = (t.flags[c] & TF_WSCALE) !== 0 ? t.rcvWscale[c] : 0;
   const max = 65535 << shift;

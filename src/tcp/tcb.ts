@@ -101,6 +101,7 @@ export class TcpStats {
   keepaliveTimeouts = 0;
   zeroWindowDrops = 0;
   tableFull = 0;
+  abortOnData = 0;
   syncookiesSent = 0;
   syncookiesRecv = 0;
   syncookiesFailed = 0;
