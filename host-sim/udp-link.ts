@@ -209,21 +209,9 @@ export class UdpLinkDriver implements NetDeviceOps {
 
   /** Give RX descriptor i a fresh buffer from the pool; false (counted) when the pool is empty. */
   #refill(i: number): boolean {
-    const net = this.#net as Net;
-    const rx = this.rxRing;
-    const skb = net.pool.alloc();
-    if (skb === null) {
-      rx.skbId[i] = -1;
-      rx.status[i] = 0;
-      this.rxRefillFailures++;
-      return false;
-    }
-    rx.skbId[i] = skb.id;
-    rx.addr[i] = skb.data;
-    rx.bufLen[i] = skb.tailroom();
-    rx.length[i] = 0;
-    rx.status[i] = DESC_OWN;
-    return true;
+    if (this.rxRing.refill(i, (this.#net as Net).pool)) return true;
+    this.rxRefillFailures++;
+    return false;
   }
 
   /** The "MAC": copy a datagram into the next RX descriptor, then raise the interrupt. */

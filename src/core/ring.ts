@@ -2,6 +2,8 @@
 // lengths and status words with an OWN bit. The driver hands a descriptor to the hardware
 // by setting OWN; the hardware gives it back by clearing it. Both walk the ring in order.
 
+import type { SkbPool } from "./skb";
+
 /** the descriptor belongs to the hardware */
 export const DESC_OWN = 0x8000;
 /** receive: frame had a CRC/length error (hardware says drop) */
@@ -44,5 +46,24 @@ export class DescRing {
 
   ownedByHw(i: number): boolean {
     return (this.status[i] & DESC_OWN) !== 0;
+  }
+
+  /**
+   * Give receive descriptor i a fresh buffer from the pool and hand it to the hardware;
+   * false when the pool is empty (the descriptor is left without a buffer).
+   */
+  refill(i: number, pool: SkbPool): boolean {
+    const skb = pool.alloc();
+    if (skb === null) {
+      this.skbId[i] = -1;
+      this.status[i] = 0;
+      return false;
+    }
+    this.skbId[i] = skb.id;
+    this.addr[i] = skb.data;
+    this.bufLen[i] = skb.tailroom();
+    this.length[i] = 0;
+    this.status[i] = DESC_OWN;
+    return true;
   }
 }
