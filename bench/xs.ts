@@ -32,11 +32,12 @@ const rows: [string, string][] = [
   ["skb slots", "skbSlots"], ["packet pool", "poolBytes"], ["skb control blocks", "skbCbBytes"],
   ["DMA MAC rings (RX + TX)", "ringBytes"], ["neighbour table", "neighTableBytes"], ["routing table", "routeTableBytes"],
   ["total of the above", "total"], ["XS heap slots added by init", "xsHeapSlotsAdded"],
+  ["TCP connections", "tcpConnections"], ["TCP state per connection (typed arrays)", "tcpStateBytesPerConnection"],
 ];
 for (const [label, key] of rows) {
   console.log(`  ${label.padEnd(34)} ${String(ram.default[key]).padStart(9)} ${String(ram.minimal[key]).padStart(11)}`);
 }
-console.log(`  (an XS heap slot is 16 bytes on a 32-bit MCU; per-connection state arrives with TCP)`);
+console.log(`  (an XS heap slot is 16 bytes on a 32-bit MCU; TCP state excludes its buffers, queues and timers)`);
 console.log("");
 const device = await rollup({
   input: `${REPO}src/index.ts`,

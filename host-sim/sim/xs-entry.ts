@@ -38,6 +38,8 @@ export function ramFigures(which: "default" | "minimal"): Record<string, number>
     neighTableBytes: neighBytes,
     routeTableBytes: routeBytes,
     reasmSlots: config.reasmSlots,
+    tcpStateBytesPerConnection: net.tcp.tcb.stateBytesPerEntry(),
+    tcpConnections: config.tcpSocketsMax,
     timers: config.timersMax,
     total: 0,
   };
