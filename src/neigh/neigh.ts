@@ -292,9 +292,11 @@ export class NeighTable {
     const now = net.now();
     const state = this.state[i];
     switch (state) {
-      case NUD_REACHABLE:
-        if (now - this.confirmed[i] < this.reachableMs[i]) {
-          net.modTimer(this.timer[i], this.confirmed[i] + this.reachableMs[i]);
+      case NUD_REACHABLE: {
+        // One expression decides and arms, so rounding cannot re-arm the timer for now.
+        const due = this.confirmed[i] + this.reachableMs[i];
+        if (due > now) {
+          net.modTimer(this.timer[i], due);
         } else if (now - this.used[i] < cfg.neighDelayProbeMs) {
           this.state[i] = NUD_DELAY;
           this.updated[i] = now;
@@ -304,6 +306,7 @@ export class NeighTable {
           this.updated[i] = now;
         }
         return;
+      }
       case NUD_DELAY:
         if (now - this.confirmed[i] < cfg.neighDelayProbeMs) {
           this.state[i] = NUD_REACHABLE;

@@ -364,6 +364,7 @@ function established(net: Net, c: number, skb: SkBuff, seq: number, ack: number,
     }
     consumeSkb(net, skb);
     if (state === TCP_SYN_RECV && (t.flags[c] & TF_ACCEPTED) === 0 && t.parent[c] >= 0) {
+      tcp.stats.attemptFails++; // SYN-RCVD -> LISTEN (RFC 4022 tcpAttemptFails)
       tcp.free(c, SKB_DROP.SOCKET_CLOSE); // back to listening (RFC 9293 3.10.7.4)
       return;
     }

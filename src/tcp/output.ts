@@ -89,11 +89,11 @@ function sackBlocks(net: Net, c: number): number {
 }
 
 /** Bytes of options a segment of connection c with `flags` carries; fills tcb.sackOut when SACK blocks go. */
-function optionsLength(net: Net, c: number, flags: number): number {
+function optionsLength(net: Net, c: number, flags: number, payloadLen: number): number {
   const t = net.tcp.tcb;
   if ((flags & TCP_SYN) !== 0) return 4 + (offersWscale(net, c) ? 4 : 0) + (offersSack(net, c) ? 4 : 0);
   // SACK blocks ride pure ACKs only: a data segment is already a full MSS.
-  if (flags === TCP_ACK && (t.flags[c] & TF_SACK) !== 0 && t.oooQueue[c].qlen > 0) {
+  if (payloadLen === 0 && (flags & (TCP_SYN | TCP_FIN | TCP_RST)) === 0 && (t.flags[c] & TF_SACK) !== 0 && t.oooQueue[c].qlen > 0) {
     const n = sackBlocks(net, c);
     t.sackCount = n;
     return n > 0 ? 4 + 8 * n : 0;
@@ -140,7 +140,7 @@ export function tcpSendControl(net: Net, c: number, seq: number, flags: number):
   const saddr = ip.rt.saddr;
   const skb = net.pool.alloc();
   if (skb === null) return false;
-  const hlen = TCP_HLEN + optionsLength(net, c, flags);
+  const hlen = TCP_HLEN + optionsLength(net, c, flags, 0);
   const at = skb.put(hlen);
   buildHeader(net, c, at, hlen, seq, flags, 0, saddr, t.remoteAddr[c]);
   net.tcp.stats.outSegs++;
@@ -151,12 +151,15 @@ export function tcpSendControl(net: Net, c: number, seq: number, flags: number):
 }
 
 /**
- * A pure ACK. Its sequence number is the highest ever sent (RFC 9293's SND.NXT): after a
- * timeout sndNxt walks back to resend, and an ACK numbered below the peer's rcvNxt would
- * be refused as out of window.
+ * A pure ACK, numbered so the peer accepts it (Linux tcp_acceptable_seq): the highest
+ * sequence sent (after a timeout sndNxt walks back to resend, and an ACK below the
+ * peer's rcvNxt is refused), but never past the right edge of the peer's window (data it
+ * dropped for want of room does not count, and a zero window takes only its left edge).
  */
 export function tcpSendAck(net: Net, c: number): boolean {
-  return tcpSendControl(net, c, net.tcp.tcb.sndMax[c], TCP_ACK);
+  const t = net.tcp.tcb;
+  const wndEnd = (t.sndUna[c] + t.sndWnd[c]) >>> 0;
+  return tcpSendControl(net, c, seqGt(t.sndMax[c], wndEnd) ? wndEnd : t.sndMax[c], TCP_ACK);
 }
 
 /** Every segment we send carries an ACK: no delayed ACK is owed after it. */
@@ -189,7 +192,7 @@ export function tcpTransmitSkb(net: Net, c: number, skb: SkBuff): boolean {
   let flags = TCP_ACK;
   if ((skb.cb[CB_FLAGS] & TCP_FIN) !== 0) flags |= TCP_FIN;
   if (len > 0 && skb.next === null) flags |= TCP_PSH;
-  const hlen = TCP_HLEN + optionsLength(net, c, flags);
+  const hlen = TCP_HLEN + optionsLength(net, c, flags, len);
   const at = out.push(hlen);
   buildHeader(net, c, at, hlen, skb.cb[CB_SEQ], flags, len, saddr, t.remoteAddr[c]);
   if (skb.cb[CB_SENT] > 0) net.tcp.stats.retransSegs++;

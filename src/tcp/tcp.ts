@@ -308,8 +308,9 @@ export class Tcp {
     const s = t.state[c];
     if ((s !== TCP_ESTABLISHED && s !== TCP_CLOSE_WAIT) || (t.flags[c] & TF_FIN_QUEUED) !== 0) return 0;
     const room = this.#net.config.tcpSndBufBytes - t.sndQueued[c];
-    // Each segment needs a packet buffer; keep some for receiving.
-    const segs = this.#net.pool.available - 8;
+    // Each segment needs a packet buffer; keep some for receiving (the reserve the
+    // neighbour queues and reassembly leave too).
+    const segs = this.#net.pool.available - (this.#net.config.skbSlots >> 4 > 2 ? this.#net.config.skbSlots >> 4 : 2);
     const bySkbs = segs > 0 ? segs * t.mss[c] : 0;
     return room < bySkbs ? room : bySkbs;
   }

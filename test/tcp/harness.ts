@@ -1,0 +1,211 @@
+// Shared pieces of the TCP scenario tests: two hosts on one simulated LAN with the
+// ECMA-419 classes of each, a pattern stream and its hash, a look at the connection table,
+// and builders and parsers for crafted TCP segments (a raw port on the LAN injects them).
+// Test code only: it allocates freely.
+
+import { createHash } from "node:crypto";
+import type { NetConfig } from "../../src/config";
+import type { Net } from "../../src/core/net";
+import type { SimLan, LinkFaults } from "../../host-sim/sim/lan";
+import type { SimMacOptions } from "../../host-sim/sim/dma-mac-hw";
+import type { SimHost, SimWorld } from "../../host-sim/sim/world";
+import { tcpSocketClasses } from "../../src/socket/tcp";
+import { TCP_CLOSED, TCP_STATE_NAMES } from "../../src/tcp/tcb";
+import { makeWorld } from "../helpers";
+import { checksum, ethFrame, get16, get32, ipv4Packet, isIp, ipOf, put32 } from "../testbed";
+
+export type Classes = ReturnType<typeof tcpSocketClasses>;
+
+export const A_IP = "10.0.0.1";
+export const B_IP = "10.0.0.2";
+
+export interface Pair {
+  world: SimWorld;
+  lan: SimLan;
+  a: SimHost;
+  b: SimHost;
+  A: Classes;
+  B: Classes;
+}
+
+/** Hosts a (10.0.0.1) and b (10.0.0.2) on one LAN with `faults`, each with `config`. */
+export function makePair(seed: number, faults: Partial<LinkFaults> = {}, config: Partial<NetConfig> = {}, configB: Partial<NetConfig> = config, mac: SimMacOptions = {}): Pair {
+  const world = makeWorld(seed);
+  const lan = world.addLan("lan", faults);
+  const a = world.addHost("a", config);
+  const b = world.addHost("b", configB);
+  world.attach(a, lan, `${A_IP}/24`, mac);
+  world.attach(b, lan, `${B_IP}/24`, mac);
+  return { world, lan, a, b, A: tcpSocketClasses(a.net), B: tcpSocketClasses(b.net) };
+}
+
+/** The bytes of a stream, a function of (length, seed): what senders write and receivers check. */
+export function streamBytes(len: number, seed: number): Uint8Array {
+  const out = new Uint8Array(len);
+  let s = (seed * 0x9e3779b1) >>> 0 || 1;
+  for (let i = 0; i < len; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    out[i] = s >>> 24;
+  }
+  return out;
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** A growing byte sink (what a reader received, in order). */
+export class Sink {
+  buf: Uint8Array;
+  len = 0;
+  constructor(capacity: number) {
+    this.buf = new Uint8Array(capacity);
+  }
+  push(bytes: Uint8Array): void {
+    if (this.len + bytes.length > this.buf.length) {
+      const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + bytes.length));
+      next.set(this.buf.subarray(0, this.len));
+      this.buf = next;
+    }
+    this.buf.set(bytes, this.len);
+    this.len += bytes.length;
+  }
+  bytes(): Uint8Array {
+    return this.buf.slice(0, this.len);
+  }
+}
+
+/** Connections of a stack that are not CLOSED, as "STATE localPort->remotePort". */
+export function tcpTable(net: Net): string[] {
+  const t = net.tcp.tcb;
+  const out: string[] = [];
+  for (let c = 0; c < t.size; c++) if (t.state[c] !== TCP_CLOSED) out.push(`${TCP_STATE_NAMES[t.state[c]]} ${t.localPort[c]}->${t.remotePort[c]}`);
+  return out;
+}
+
+/** The connection index of a 4-tuple seen from `net` (not a listener), or -1. */
+export function findConn(net: Net, localPort: number, remotePort: number): number {
+  const t = net.tcp.tcb;
+  for (let c = 0; c < t.size; c++) if (t.state[c] > 1 && t.localPort[c] === localPort && t.remotePort[c] === remotePort) return c;
+  return -1;
+}
+
+/** Chain a tap on every frame a LAN carries (the world's frame hash keeps running). */
+export function tapLan(lan: SimLan, world: SimWorld, fn: (t: number, port: number, frame: Uint8Array) => void): void {
+  const prev = lan.onWire;
+  lan.onWire = (port, buf, off, len) => {
+    if (prev !== null) prev(port, buf, off, len);
+    fn(world.now, port, buf.slice(off, off + len));
+  };
+}
+
+// ---------------------------------------------------------------- TCP segments
+
+export const FIN = 1;
+export const SYN = 2;
+export const RST = 4;
+export const PSH = 8;
+export const ACK = 16;
+
+export interface TcpFields {
+  src: number;
+  dst: number;
+  sport: number;
+  dport: number;
+  seq: number;
+  ack?: number;
+  flags: number;
+  window?: number;
+  payload?: Uint8Array;
+}
+
+/** A TCP segment (no options) with its checksum over the pseudo-header. */
+export function tcpSegment(f: TcpFields): Uint8Array {
+  const payload = f.payload ?? new Uint8Array(0);
+  const s = new Uint8Array(20 + payload.length);
+  s[0] = f.sport >> 8;
+  s[1] = f.sport & 0xff;
+  s[2] = f.dport >> 8;
+  s[3] = f.dport & 0xff;
+  put32(s, 4, f.seq >>> 0);
+  put32(s, 8, (f.ack ?? 0) >>> 0);
+  s[12] = 5 << 4;
+  s[13] = f.flags;
+  const w = f.window ?? 65535;
+  s[14] = w >> 8;
+  s[15] = w & 0xff;
+  s.set(payload, 20);
+  // Pseudo-header (RFC 9293 3.1): source, destination, zero, protocol, TCP length.
+  const pseudo = new Uint8Array(12 + s.length);
+  put32(pseudo, 0, f.src);
+  put32(pseudo, 4, f.dst);
+  pseudo[9] = 6;
+  pseudo[10] = s.length >> 8;
+  pseudo[11] = s.length & 0xff;
+  pseudo.set(s, 12);
+  const c = checksum(pseudo);
+  s[16] = c >> 8;
+  s[17] = c & 0xff;
+  return s;
+}
+
+/** An Ethernet frame carrying a crafted TCP segment. */
+export function tcpFrame(dstMac: Uint8Array, srcMac: Uint8Array, f: TcpFields): Uint8Array {
+  return ethFrame(dstMac, srcMac, 0x0800, ipv4Packet({ src: f.src, dst: f.dst, proto: 6, payload: tcpSegment(f) }));
+}
+
+export interface TcpView {
+  src: number;
+  dst: number;
+  sport: number;
+  dport: number;
+  seq: number;
+  ack: number;
+  flags: number;
+  window: number;
+  /** options bytes */
+  options: Uint8Array;
+  payload: Uint8Array;
+  /** the checksum verifies over the pseudo-header */
+  csumOk: boolean;
+}
+
+/** The TCP segment of a frame, or null when the frame is not IPv4/TCP. */
+export function tcpOf(frame: Uint8Array): TcpView | null {
+  if (!isIp(frame)) return null;
+  const v = ipOf(frame);
+  if (v.proto !== 6 || v.offset !== 0) return null;
+  const s = v.payload;
+  const doff = (s[12] >> 4) * 4;
+  const pseudo = new Uint8Array(12 + s.length);
+  put32(pseudo, 0, v.src);
+  put32(pseudo, 4, v.dst);
+  pseudo[9] = 6;
+  pseudo[10] = s.length >> 8;
+  pseudo[11] = s.length & 0xff;
+  pseudo.set(s, 12);
+  return {
+    src: v.src,
+    dst: v.dst,
+    sport: get16(s, 0),
+    dport: get16(s, 2),
+    seq: get32(s, 4),
+    ack: get32(s, 8),
+    flags: s[13],
+    window: get16(s, 14),
+    options: s.slice(20, doff),
+    payload: s.slice(doff),
+    csumOk: checksum(pseudo) === 0,
+  };
+}
+
+
+/** The local port of `net`'s (first) connection to remote port `remotePort`, or -1. */
+export function localPortTo(net: Net, remotePort: number): number {
+  const t = net.tcp.tcb;
+  for (let c = 0; c < t.size; c++) if (t.state[c] > 1 && t.remotePort[c] === remotePort) return t.localPort[c];
+  return -1;
+}
