@@ -173,17 +173,14 @@ export class DmaMacDriver implements NetDeviceOps {
         rx.status[i] = DESC_OWN; // same buffer back to the hardware
         continue;
       }
-      const skb = pool.records[id];
-      const len = rx.length[i];
-      if (!this.#refill(i)) {
-        // No buffer to replace it: drop this frame and keep its buffer in the ring.
+      const skb = rx.takeFrame(i, pool);
+      if (skb === null) {
+        // No buffer to replace it: the frame is dropped, its buffer stays in the ring.
+        this.rxRefillFailures++;
         dev.stats.rxDropped++;
         countDrop(net, SKB_DROP.NOMEM);
-        rx.skbId[i] = id;
-        rx.status[i] = DESC_OWN;
         continue;
       }
-      skb.tail = skb.data + len;
       skb.dev = dev;
       if ((status & DESC_CSUM_OK) !== 0) skb.ipSummed = CHECKSUM_UNNECESSARY;
       netifReceiveSkb(skb);

@@ -267,18 +267,14 @@ export class UdpLinkDriver implements NetDeviceOps {
       if ((rx.status[i] & DESC_OWN) !== 0) break;
       work++;
       rx.cpuIndex = rx.next(i);
-      const skb = pool.records[id];
-      const len = rx.length[i];
-      if (!this.#refill(i)) {
-        // No buffer to replace it: drop this frame and keep its buffer in the ring.
+      const skb = rx.takeFrame(i, pool);
+      if (skb === null) {
+        // No buffer to replace it: the frame is dropped, its buffer stays in the ring.
+        this.rxRefillFailures++;
         dev.stats.rxDropped++;
         countDrop(net, SKB_DROP.NOMEM);
-        rx.skbId[i] = id;
-        rx.length[i] = 0;
-        rx.status[i] = DESC_OWN;
         continue;
       }
-      skb.tail = skb.data + len;
       skb.dev = dev;
       netifReceiveSkb(skb);
     }

@@ -2,7 +2,7 @@
 // lengths and status words with an OWN bit. The driver hands a descriptor to the hardware
 // by setting OWN; the hardware gives it back by clearing it. Both walk the ring in order.
 
-import type { SkbPool } from "./skb";
+import type { SkBuff, SkbPool } from "./skb";
 
 /** the descriptor belongs to the hardware */
 export const DESC_OWN = 0x8000;
@@ -65,5 +65,23 @@ export class DescRing {
     this.length[i] = 0;
     this.status[i] = DESC_OWN;
     return true;
+  }
+
+  /**
+   * Take the frame the hardware wrote at receive descriptor i, putting a fresh buffer in
+   * its place. Null when the pool is empty: the frame is dropped and its own buffer goes
+   * back to the hardware (the caller counts the drop).
+   */
+  takeFrame(i: number, pool: SkbPool): SkBuff | null {
+    const skb = pool.records[this.skbId[i]];
+    const len = this.length[i];
+    if (!this.refill(i, pool)) {
+      this.skbId[i] = skb.id;
+      this.length[i] = 0;
+      this.status[i] = DESC_OWN;
+      return null;
+    }
+    skb.tail = skb.data + len;
+    return skb;
   }
 }
