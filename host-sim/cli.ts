@@ -35,6 +35,17 @@ function positiveInt(text: string): number {
   return Number(text);
 }
 
+/** A byte count: 4000000, 512K, 4M (K = 1,000, M = 1,000,000; Ki and Mi also). */
+function byteSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(K|Ki|M|Mi)?$/i.exec(text.trim());
+  if (!m) throw new InvalidArgumentError(`expected a size in bytes such as 4000000, 512K or 4M, got '${text}'`);
+  const unit = (m[2] ?? "").toLowerCase();
+  const scale = unit === "k" ? 1e3 : unit === "ki" ? 1024 : unit === "m" ? 1e6 : unit === "mi" ? 1 << 20 : 1;
+  const n = Math.round(Number(m[1]) * scale);
+  if (n < 1 || n > 1e9) throw new InvalidArgumentError(`expected a size from 1 byte to 1G, got '${text}'`);
+  return n;
+}
+
 function fraction(text: string): number {
   const n = Number(text);
   if (text.trim() === "" || !(n >= 0 && n < 1)) throw new InvalidArgumentError(`expected a fraction in [0, 1), got '${text}'`);
@@ -55,6 +66,8 @@ const program = new Command()
     return Number(t) >>> 0;
   }))
   .addOption(new Option("--loss <fraction>", "demo: loss rate of the lossy link").default(0.03).argParser(fraction))
+  .addOption(new Option("--bulk <size>", "demo: bytes of the TCP bulk transfer A -> B (e.g. 4M, 512K)").default(4_000_000, "4M").argParser(byteSize))
+  .addOption(new Option("--rounds <n>", "demo: TCP request/response rounds A -> B").default(200).argParser(positiveInt))
   .showHelpAfterError();
 
 program.parse();
@@ -67,6 +80,8 @@ const opts = program.opts<{
   count: number;
   seed: number;
   loss: number;
+  bulk: number;
+  rounds: number;
 }>();
 
 async function main(): Promise<number> {
@@ -90,11 +105,13 @@ async function main(): Promise<number> {
     count: opts.count,
     seed: opts.seed,
     lossRate: opts.loss,
+    bulkBytes: opts.bulk,
+    rounds: opts.rounds,
     pcapPath: opts.pcap ?? "xsnet-demo.pcap",
     progress: process.stdout.isTTY === true,
     log: (line) => console.log(line),
   });
-  return result.poolsFull && result.corrupted === 0 ? 0 : 1;
+  return result.poolsFull && result.corrupted === 0 && result.bulk.ok && result.requestResponse.ok ? 0 : 1;
 }
 
 main().then(

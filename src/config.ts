@@ -68,8 +68,10 @@ export interface NetConfig {
   icmpEchoIgnoreBroadcasts: boolean;
   /** hook functions per netfilter hook point */
   nfHooksPerPoint: number;
-  /** raw IP handlers (raw sockets) */
+  /** raw IP handlers and raw sockets together */
   rawHandlersMax: number;
+  /** datagrams a raw socket holds for its reader before it drops (counted rcvbufErrors) */
+  rawRxQueueMax: number;
 
   // --- TCP (src/tcp) ---
   /** connections and listeners */
@@ -100,6 +102,8 @@ export interface NetConfig {
   tcpSynCookies: boolean;
   /** offer and use selective acknowledgments (RFC 2018, 6675) */
   tcpSack: boolean;
+  /** offer and use timestamps (RFC 7323: RTT measurement, PAWS) */
+  tcpTimestamps: boolean;
 
   // --- UDP (src/udp) ---
   udpSocketsMax: number;
@@ -147,6 +151,7 @@ export const DEFAULT_CONFIG: Readonly<NetConfig> = Object.freeze({
   icmpEchoIgnoreBroadcasts: true,
   nfHooksPerPoint: 4,
   rawHandlersMax: 4,
+  rawRxQueueMax: 8,
   tcpSocketsMax: 16,
   tcpSndBufBytes: 32 * 1024,
   tcpRcvBufBytes: 32 * 1024,
@@ -164,6 +169,7 @@ export const DEFAULT_CONFIG: Readonly<NetConfig> = Object.freeze({
   tcpKeepaliveProbes: 9,
   tcpSynCookies: true,
   tcpSack: true,
+  tcpTimestamps: true,
   udpSocketsMax: 8,
   udpRxQueueMax: 8,
 });
@@ -188,6 +194,7 @@ export const MINIMAL_CONFIG: Readonly<NetConfig> = Object.freeze({
   reasmSkbsMax: 4,
   nfHooksPerPoint: 1,
   rawHandlersMax: 1,
+  rawRxQueueMax: 2,
   tcpSocketsMax: 2,
   tcpSndBufBytes: 2920,
   tcpRcvBufBytes: 2920,
@@ -204,7 +211,7 @@ export function makeConfig(overrides: Partial<NetConfig> = {}, base: Readonly<Ne
     "netdevBudget", "softirqRoundsMax", "loopbackBacklog", "timersMax", "timerWheelSlots", "timerTickMs",
     "neighEntriesMax", "neighQueueMax", "neighReachableMs", "neighRetransMs", "neighDelayProbeMs",
     "neighMcastProbes", "neighUcastProbes", "routesMax", "ipDefaultTtl", "reasmSlots", "reasmSkbsMax",
-    "reasmTimeoutMs", "icmpRatePerSec", "icmpBurst", "nfHooksPerPoint", "rawHandlersMax",
+    "reasmTimeoutMs", "icmpRatePerSec", "icmpBurst", "nfHooksPerPoint", "rawHandlersMax", "rawRxQueueMax",
     "udpSocketsMax", "udpRxQueueMax", "tcpSocketsMax", "tcpSndBufBytes", "tcpRcvBufBytes", "tcpOooMax",
     "tcpRtoInitialMs", "tcpRtoMinMs", "tcpRtoMaxMs", "tcpSynRetries", "tcpRetries", "tcpDelackMs", "tcpTimeWaitMs", "tcpChallengeAcksPerSec",
     "tcpKeepaliveIdleMs", "tcpKeepaliveIntervalMs", "tcpKeepaliveProbes",
@@ -223,7 +230,7 @@ export function makeConfig(overrides: Partial<NetConfig> = {}, base: Readonly<Ne
   if (config.skbRecords > 0x7fff) throw new RangeError("config.skbRecords must be <= 32767");
   // Every skb must take an Ethernet and an IPv4 header in front of its data.
   if (config.skbHeadroomBytes < 34) throw new RangeError("config.skbHeadroomBytes must be >= 34 (Ethernet + IPv4 headers)");
-  if (config.skbCbWords < 2) throw new RangeError("config.skbCbWords must be >= 2 (reassembly keeps two words per fragment)");
+  if (config.skbCbWords < 5) throw new RangeError("config.skbCbWords must be >= 5 (TCP keeps five words per segment)");
   if (config.mtuMaxBytes < 68 || config.mtuMaxBytes > 9000) throw new RangeError("config.mtuMaxBytes must be in 68..9000");
   if (config.reasmSkbsMax >= config.skbSlots) {
     throw new RangeError("config.reasmSkbsMax must be below config.skbSlots (receive rings need buffers too)");

@@ -13,5 +13,6 @@ export { parseMac, formatMac } from "./wire/ethernet";
 export { DmaMacDriver, type DmaMacHw } from "../drivers/dma-mac";
 export { NETDEV_TX_OK, NETDEV_TX_BUSY, NETIF_F_IP_CSUM, NETIF_F_RXCSUM, type NetDeviceOps } from "../drivers/netdev";
 export { napiSchedule, napiComplete, netifReceiveSkb, devKfreeSkbIrq, netifStopQueue, netifWakeQueue } from "./core/dev";
-export { udpSocketClass, type UdpSocket, type UdpSocketClass, type UdpOptions, type UdpPacket } from "./socket/udp";
+export { udpSocketClass, type UdpSocket, type UdpSocketClass, type UdpOptions, type UdpPacket, type UdpErrorReport, type IcmpErrorReport } from "./socket/udp";
+export { rawSocketClass, RAW_PAYLOAD_MAX, type RawSocket, type RawSocketClass, type RawOptions, type RawPacket } from "./socket/raw";
 export { tcpSocketClasses, type TcpSocket, type TcpListener, type TcpOptions, type ListenerOptions } from "./socket/tcp";

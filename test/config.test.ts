@@ -26,10 +26,10 @@ describe("makeConfig", () => {
     expect(makeConfig({ skbHeadroomBytes: 34 }).skbHeadroomBytes).toBe(34);
   });
 
-  it("rejects a control block of fewer than 2 words (reassembly keeps two per fragment)", () => {
-    rejects({ skbCbWords: 1 }, "skbCbWords");
+  it("rejects a control block of fewer than 5 words (TCP keeps five per segment)", () => {
+    rejects({ skbCbWords: 4 }, "skbCbWords");
     rejects({ skbCbWords: 0 }, "skbCbWords");
-    expect(makeConfig({ skbCbWords: 2 }).skbCbWords).toBe(2);
+    expect(makeConfig({ skbCbWords: 5 }).skbCbWords).toBe(5);
   });
 
   it("rejects more than 32767 skb records (record ids are Int16), whatever the slots", () => {

@@ -13,10 +13,16 @@ import { SimLan, type LinkFaults } from "./lan";
 import { SimDmaMac, type SimMacOptions } from "./dma-mac-hw";
 import { Prng } from "./prng";
 
+const SOON = 0;
+const WAKE = 1;
+
 /** The platform of a host in the simulation: virtual clock, events, a seeded generator. */
 export class SimPlatform implements Platform, SimEventHandler {
   readonly #loop: EventLoop;
   readonly #prng: Prng;
+  #soonPending = false;
+  /** the earliest wake-up event pending */
+  #wakeAt = Infinity;
   net: Net | null = null;
 
   constructor(loop: EventLoop, prng: Prng) {
@@ -28,15 +34,32 @@ export class SimPlatform implements Platform, SimEventHandler {
     return this.#loop.now;
   }
 
+  /**
+   * Coalesced like a device's one hardware timer: at most one "now" event and one wake-up
+   * pending; an earlier deadline adds an event, a later one is already covered (an extra
+   * run is harmless: Net.run asks again for what it still needs).
+   */
   requestRun(delayMs: number): void {
-    this.#loop.after(delayMs, this, 0);
+    const now = this.#loop.now;
+    if (!(delayMs > 0)) {
+      if (this.#soonPending) return;
+      this.#soonPending = true;
+      this.#loop.after(0, this, SOON);
+      return;
+    }
+    const at = now + delayMs;
+    if (at >= this.#wakeAt) return;
+    this.#wakeAt = at;
+    this.#loop.after(delayMs, this, WAKE);
   }
 
   random32(): number {
     return this.#prng.next32();
   }
 
-  onSimEvent(_arg: number): void {
+  onSimEvent(arg: number): void {
+    if (arg === SOON) this.#soonPending = false;
+    else if (this.#loop.now >= this.#wakeAt) this.#wakeAt = Infinity;
     if (this.net !== null) this.net.run();
   }
 }

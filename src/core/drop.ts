@@ -55,6 +55,7 @@ export const DROP_REASON_NAMES = Object.freeze([
   "TCP_ACK_UNSENT", // acknowledges data never sent (RFC 5961: challenge ACK)
   "TCP_ZEROWINDOW", // data past a closed window
   "TCP_OFO_DROP", // out-of-order queue full, or a duplicate there
+  "TCP_RFC7323_PAWS", // timestamp older than the last one seen (PAWS: an old duplicate)
 ] as const);
 
 export type DropReasonName = (typeof DROP_REASON_NAMES)[number];
@@ -116,6 +117,7 @@ export const SKB_DROP = Object.freeze({
   TCP_ACK_UNSENT: reasonIndex("TCP_ACK_UNSENT"),
   TCP_ZEROWINDOW: reasonIndex("TCP_ZEROWINDOW"),
   TCP_OFO_DROP: reasonIndex("TCP_OFO_DROP"),
+  TCP_RFC7323_PAWS: reasonIndex("TCP_RFC7323_PAWS"),
 });
 
 /** Counters of one stack: packets dropped by reason, and packets consumed normally. */

@@ -8,7 +8,7 @@ import { NeighTable } from "../neigh/neigh";
 import { arpAnnounce, arpRcv } from "../neigh/arp";
 import { Ipv4 } from "../ipv4/ipv4";
 import { ipRcv } from "../ipv4/input";
-import { UdpTable, udpRcv } from "../udp/udp";
+import { UdpTable, udpErr, udpRcv } from "../udp/udp";
 import { Tcp } from "../tcp/tcp";
 import { tcpV4Err, tcpV4Rcv } from "../tcp/input";
 import { PfifoFast } from "../sched/pfifo-fast";
@@ -91,7 +91,7 @@ export class Net {
     this.neigh = new NeighTable(this);
     this.ipv4 = new Ipv4(this);
     this.udp = new UdpTable(this);
-    this.ipv4.addProtocol(IPPROTO_UDP, udpRcv);
+    this.ipv4.addProtocol(IPPROTO_UDP, udpRcv, udpErr);
     this.tcp = new Tcp(this);
     this.ipv4.addProtocol(IPPROTO_TCP, tcpV4Rcv, tcpV4Err);
     this.devAddPack(ETH_P_IP, ipRcv);

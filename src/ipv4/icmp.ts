@@ -6,7 +6,8 @@
 import { SKB_DROP } from "../core/drop";
 import { consumeSkb, kfreeSkbReason } from "../core/free";
 import type { Net } from "../core/net";
-import { CHECKSUM_UNNECESSARY, PACKET_HOST, skbChecksum, type SkBuff } from "../core/skb";
+import { CHECKSUM_UNNECESSARY, PACKET_HOST, skbChecksum, skbCopyBits, type SkBuff } from "../core/skb";
+import type { NetDevice } from "../core/netdevice";
 import { copyBytes } from "../core/bytes";
 import { csumFold, csumPartial, csumReduce, csumReplace16 } from "../wire/checksum";
 import {
@@ -18,7 +19,7 @@ import {
   IPPROTO_ICMP, IP_OFFMASK, ipDaddr, ipFragField, ipIhlBytes, ipIsLoopback, ipIsMulticast, ipIsZeronet,
   ipProto, ipSaddr, ipTos, ipTotLen,
 } from "../wire/ipv4";
-import { ipSend } from "./output";
+import { ipAllocDatagram, ipSend } from "./output";
 
 /** The ICMP group of the MIB, as Linux names it in /proc/net/snmp. */
 export class IcmpStats {
@@ -180,15 +181,15 @@ export function icmpRcv(net: Net, skb: SkBuff): void {
       break;
     case ICMP_DEST_UNREACH:
       stats.inDestUnreachs++;
-      icmpUnreach(net, skb);
+      if (!icmpUnreach(net, skb)) return;
       break;
     case ICMP_TIME_EXCEEDED:
       stats.inTimeExcds++;
-      icmpUnreach(net, skb);
+      if (!icmpUnreach(net, skb)) return;
       break;
     case ICMP_PARAMETERPROB:
       stats.inParmProbs++;
-      icmpUnreach(net, skb);
+      if (!icmpUnreach(net, skb)) return;
       break;
     case ICMP_SOURCE_QUENCH:
       stats.inSrcQuenchs++; // deprecated (RFC 6633): counted, ignored
@@ -204,19 +205,39 @@ export function icmpRcv(net: Net, skb: SkBuff): void {
 }
 
 /**
- * icmp_unreach: an error about a datagram we sent goes to the transport that sent it
- * (RFC 1122 3.2.2.1: MUST pass it up), found by the quoted IP header's protocol. The
- * quote must hold the IP header and 8 bytes of the transport header (ports).
+ * icmp_unreach: an error about a datagram we sent goes to the raw sockets of its protocol
+ * and to the transport that sent it (RFC 1122 3.2.2.1: MUST pass it up), found by the
+ * quoted IP header's protocol. The quote must hold the IP header and 8 bytes of the
+ * transport header (ports), and be about a datagram we could have sent: from one of our
+ * addresses, and an initial fragment (no error is ever sent about a later one, RFC 1122
+ * 3.2.2). Otherwise the message is dropped (ICMP_INVALID, InErrors), as Linux does with a
+ * short quote; false then, and the skb is freed here.
  */
-function icmpUnreach(net: Net, skb: SkBuff): void {
+function icmpUnreach(net: Net, skb: SkBuff): boolean {
+  const ip = net.ipv4;
   const buf = net.pool.buf;
   const at = skb.data;
-  if (skb.len < ICMP_HLEN + 20 + 8) return;
   const inner = at + ICMP_HLEN;
-  const ihl = ipIhlBytes(buf, inner);
-  if ((buf[inner] >> 4) !== 4 || ihl < 20 || skb.len < ICMP_HLEN + ihl + 8) return;
-  const handler = net.ipv4.errProtos[ipProto(buf, inner)];
-  if (handler !== null) handler(net, icmpType(buf, at), icmpCode(buf, at), (buf[at + 6] << 8) | buf[at + 7], inner, inner + ihl);
+  let ok = skb.len >= ICMP_HLEN + 20 + 8;
+  const ihl = ok ? ipIhlBytes(buf, inner) : 0;
+  if (ok) ok = (buf[inner] >> 4) === 4 && ihl >= 20 && skb.len >= ICMP_HLEN + ihl + 8;
+  if (ok) {
+    const saddr = ipSaddr(buf, inner);
+    ok = (ipFragField(buf, inner) & IP_OFFMASK) === 0 && (ip.localDev(saddr) !== null || ipIsLoopback(saddr));
+  }
+  const from = ipSaddr(buf, skb.networkHeader);
+  const type = icmpType(buf, at);
+  const code = icmpCode(buf, at);
+  if (ok) {
+    const handler = ip.errProtos[ipProto(buf, inner)];
+    if (handler !== null && handler(net, type, code, (buf[at + 6] << 8) | buf[at + 7], inner, inner + ihl, from) === false) ok = false;
+    else ip.raw.icmpError(type, code, inner, from);
+  }
+  if (!ok) {
+    ip.icmp.stats.inErrors++;
+    kfreeSkbReason(net, skb, SKB_DROP.ICMP_INVALID);
+  }
+  return ok;
 }
 
 /** icmp_echo: the request's skb becomes the reply; the data (even a reassembled chain) stays where it is. */
@@ -241,13 +262,43 @@ function icmpEcho(net: Net, skb: SkBuff): void {
     return;
   }
   const src = toUs ? daddr : (dev as NonNullable<typeof dev>).inDev.addr;
-  const at = skb.data;
+  const tos = ipTos(buf, iph);
+  const reply = unshare(net, skb, saddr);
+  if (reply === null) {
+    ip.icmp.stats.outErrors++;
+    kfreeSkbReason(net, skb, SKB_DROP.NOMEM);
+    return;
+  }
+  if (reply !== skb) consumeSkb(net, skb);
+  const at = reply.data;
   const code = icmpCode(buf, at);
   setIcmpType(buf, at, ICMP_ECHOREPLY);
   // RFC 1624: only the type changed, so patch the checksum instead of summing 65 KB again.
   setIcmpCheck(buf, at, csumReplace16(icmpCheck(buf, at), (ICMP_ECHO << 8) | code, (ICMP_ECHOREPLY << 8) | code));
-  skb.pktType = PACKET_HOST;
+  reply.pktType = PACKET_HOST;
   ip.icmp.stats.outMsgs++;
   ip.icmp.stats.outEchoReps++;
-  ipSend(net, skb, src, saddr, IPPROTO_ICMP, ipTos(buf, iph), net.config.ipDefaultTtl, false);
+  ipSend(net, reply, src, saddr, IPPROTO_ICMP, tos, net.config.ipDefaultTtl, false);
+}
+
+/**
+ * skb_unshare for the reply: when a raw socket holds a clone of the request, the reply is
+ * built in a copy (as Linux's icmp_reply always does), so the socket reads the request as
+ * it came. Pieces are sized for the route's MTU. Null when the pool is short.
+ */
+function unshare(net: Net, skb: SkBuff, daddr: number): SkBuff | null {
+  const pool = net.pool;
+  let shared = false;
+  for (let s: SkBuff | null = skb; s !== null && !shared; s = s.fragNext) shared = pool.isCloned(s);
+  if (!shared) return skb;
+  const ip = net.ipv4;
+  const mtu = ip.routeOutput(daddr, 0) ? (ip.rt.dev as NetDevice).mtu : net.config.mtuMaxBytes;
+  const copy = ipAllocDatagram(net, skb.chainLen(), mtu);
+  if (copy === null) return null;
+  let off = 0;
+  for (let s: SkBuff | null = copy; s !== null; s = s.fragNext) {
+    skbCopyBits(pool, skb, off, pool.buf, s.data, s.len);
+    off += s.len;
+  }
+  return copy;
 }

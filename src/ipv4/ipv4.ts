@@ -17,9 +17,11 @@ export type InetProtocolHandler = (net: Net, skb: SkBuff) => void;
 /**
  * An L4 error handler (err_handler): an ICMP error about a datagram we sent. `iph` is the
  * quoted IP header and `l4` its transport header (8 bytes at least), in the pool buffer;
- * `info` is the ICMP header's last 16 bits (the next-hop MTU for "fragmentation needed").
+ * `info` is the ICMP header's last 16 bits (the next-hop MTU for "fragmentation needed");
+ * `from` is the error's sender. Returning false says the quote cannot be about a datagram
+ * we sent: the message is dropped (ICMP_INVALID) and counted as an ICMP InError.
  */
-export type InetErrorHandler = (net: Net, type: number, code: number, info: number, iph: number, l4: number) => void;
+export type InetErrorHandler = (net: Net, type: number, code: number, info: number, iph: number, l4: number, from: number) => boolean | void;
 
 /** The IP group of the MIB (RFC 4293 ipSystemStats), as Linux names it in /proc/net/snmp. */
 export class IpStats {
@@ -80,7 +82,7 @@ export class Ipv4 {
     this.#net = net;
     this.routes = new RouteTable(net.config.routesMax);
     this.netfilter = new Netfilter(net);
-    this.raw = new RawTable(net.config.rawHandlersMax);
+    this.raw = new RawTable(net);
     this.reasm = new ReasmTable(net);
     this.icmp = new Icmp(net);
     this.protos = new Array<InetProtocolHandler | null>(256).fill(null);
@@ -189,5 +191,6 @@ export class Ipv4 {
   /** Free everything held (stack shutdown). */
   flush(): void {
     this.reasm.flush();
+    this.raw.flush();
   }
 }

@@ -3,10 +3,23 @@
 // ArrayBuffer carrying `address` and `port`, write(buffer, address, port) sends one.
 // The class is made for one stack: `const UDP = udpSocketClass(net)` (a board's start-up
 // puts it where the app's `embedded:io/socket/udp` import finds it).
+//
+// ICMP errors (an extension; Moddable's sockets never call UDP onError): a socket given
+// onError is told of ICMP errors about datagrams it sent: destination unreachable (port
+// unreachable when nothing listens there, host or net unreachable from a router), time
+// exceeded, parameter problem. This is Linux's IP_RECVERR: without it Linux reports only
+// to connected sockets, and ECMA-419 UDP sockets are never connected, so asking for
+// onError is the opt-in. onError() is called once per error; readError() then returns the
+// last one ({ reason: "ECONNREFUSED" and the like as Linux's icmp_err_convert, address
+// and port the datagram was going to, from: who reported it, type, code }) and clears it.
+// The socket stays open: an error is about one destination, and the next datagram may
+// well get through. A socket without onError ignores them (counted udp.stats.icmpIgnored).
+// ICMP is unauthenticated: treat an error as advice (RFC 5927), not proof.
 
 import type { Net } from "../core/net";
 import { formatIpv4, parseIpv4 } from "../wire/ipv4";
 import { UDP_PAYLOAD_MAX, type UdpOwner } from "../udp/udp";
+import { ICMP_DEST_UNREACH, ICMP_PARAMETERPROB } from "../wire/icmp";
 
 type Buffer = ArrayBuffer | ArrayBufferView;
 
@@ -26,6 +39,21 @@ export interface UdpOptions {
 
 export type UdpPacket = ArrayBuffer & { address: string; port: number };
 
+/** An ICMP error reported to a socket (read with readError()). */
+export interface IcmpErrorReport {
+  /** the errno Linux would give (icmp_err_convert): "ECONNREFUSED", "EHOSTUNREACH", ... */
+  reason: string;
+  /** where the datagram the error is about was going */
+  address: string;
+  /** who sent the error: the destination itself, or a router on the way */
+  from: string;
+  /** ICMP type and code */
+  type: number;
+  code: number;
+}
+
+export type UdpErrorReport = IcmpErrorReport & { port: number };
+
 export interface UdpSocket {
   readonly port: number;
   format: "buffer";
@@ -33,6 +61,8 @@ export interface UdpSocket {
   read(): UdpPacket | undefined;
   read(buffer: Buffer): number;
   write(buffer: Buffer, address: string, port: number): void;
+  /** extension: the last ICMP error reported through onError, cleared by reading */
+  readError(): UdpErrorReport | undefined;
   close(): void;
 }
 
@@ -44,6 +74,18 @@ export function bytesOf(buffer: unknown, what: string): Uint8Array {
   if (buffer instanceof ArrayBuffer) return new Uint8Array(buffer);
   if (ArrayBuffer.isView(buffer)) return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   throw new TypeError(`${what} must be an ArrayBuffer or a view of one`);
+}
+
+// Linux icmp_err_convert, by destination-unreachable code.
+const UNREACH_REASONS: readonly string[] = Object.freeze([
+  "ENETUNREACH", "EHOSTUNREACH", "ENOPROTOOPT", "ECONNREFUSED", "EMSGSIZE", "EOPNOTSUPP", "ENETUNREACH", "EHOSTDOWN",
+  "ENONET", "ENETUNREACH", "EHOSTUNREACH", "ENETUNREACH", "EHOSTUNREACH", "EHOSTUNREACH", "EHOSTUNREACH", "EHOSTUNREACH",
+]);
+
+/** The errno name Linux gives an ICMP error (time exceeded: EHOSTUNREACH, parameter problem: EPROTO). */
+export function icmpErrorReason(type: number, code: number): string {
+  if (type === ICMP_DEST_UNREACH) return code < UNREACH_REASONS.length ? UNREACH_REASONS[code] : "EHOSTUNREACH";
+  return type === ICMP_PARAMETERPROB ? "EPROTO" : "EHOSTUNREACH";
 }
 
 export function checkPort(port: unknown, what: string, allowZero: boolean): number {
@@ -60,6 +102,7 @@ export function udpSocketClass(net: Net): UdpSocketClass {
     #index: number;
     #ttl: number;
     #onReadable: ((this: UdpSocket, packets: number) => void) | null;
+    #onError: ((this: UdpSocket) => void) | null;
     /** source [address, port] of the datagram just read */
     readonly #from = new Uint32Array(2);
     target: unknown;
@@ -70,6 +113,7 @@ export function udpSocketClass(net: Net): UdpSocketClass {
       const address = options.address === undefined ? 0 : parseIpv4(options.address);
       if (options.format !== undefined && options.format !== "buffer") throw new RangeError(`UDP: format must be "buffer"`);
       if (options.onReadable !== undefined && typeof options.onReadable !== "function") throw new TypeError("UDP: onReadable must be a function");
+      if (options.onError !== undefined && typeof options.onError !== "function") throw new TypeError("UDP: onError must be a function");
       this.#ttl = net.config.ipDefaultTtl;
       if (options.timeToLive !== undefined) {
         if (!Number.isInteger(options.timeToLive) || options.timeToLive < 1 || options.timeToLive > 255) {
@@ -79,8 +123,9 @@ export function udpSocketClass(net: Net): UdpSocketClass {
       }
       this.target = options.target;
       this.#onReadable = options.onReadable ?? null;
+      this.#onError = options.onError ?? null;
       const wantsGroup = options.broadcast === true || options.multicast !== undefined;
-      this.#index = udp.bind(address, port, this, wantsGroup);
+      this.#index = udp.bind(address, port, this, wantsGroup, this.#onError !== null);
       if (options.multicast !== undefined) {
         const dev = net.devices.find((d) => d.inDev.configured && d !== net.loopback);
         if (dev === undefined) {
@@ -106,6 +151,23 @@ export function udpSocketClass(net: Net): UdpSocketClass {
 
     onDatagrams(waiting: number): void {
       if (this.#onReadable !== null) this.#onReadable.call(this, waiting);
+    }
+
+    onIcmpError(): void {
+      if (this.#onError !== null) this.#onError.call(this);
+    }
+
+    readError(): UdpErrorReport | undefined {
+      this.#check();
+      const i = this.#index;
+      if (udp.errPending[i] === 0) return undefined;
+      udp.errPending[i] = 0;
+      const type = udp.errType[i];
+      const code = udp.errCode[i];
+      return {
+        reason: icmpErrorReason(type, code), address: formatIpv4(udp.errAddr[i]), port: udp.errPort[i],
+        from: formatIpv4(udp.errFrom[i]), type, code,
+      };
     }
 
     read(): UdpPacket | undefined;

@@ -20,12 +20,14 @@ import {
 } from "../wire/tcp";
 import type { NetDevice } from "../core/netdevice";
 import {
-  CB_END, CB_FLAGS, CB_SEQ, TCP_CLOSED, TCP_CLOSING, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_CLOSE_WAIT, TCP_LAST_ACK,
-  TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIME_WAIT, TF_ACCEPTED, TF_ACK_NOW, TF_FIN_QUEUED,
-  TF_ORPHAN, TF_PEER_FIN, TF_PERSIST, TF_RECOVERY, TF_SACK, TF_WSCALE, SEG_RETRANS, SEG_SACKED, seqGeq, seqGt, seqLeq, seqLt,
+  CB_END, CB_FLAGS, CB_SENT, CB_SEQ, CB_XMIT, TCP_CLOSED, TCP_CLOSING, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_CLOSE_WAIT,
+  TCP_LAST_ACK, TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIME_WAIT, TF_ACCEPTED, TF_ACK_NOW, TF_FIN_QUEUED, TF_ORPHAN, TF_PEER_FIN,
+  TF_PERSIST, TF_RECOVERY, TF_REORDER, TF_SACK, TF_TLP, TF_TLP_OUT, TF_TSTAMP, TF_WSCALE, SEG_LAST_IN, SEG_RETRANS, SEG_SACKED,
+  seqGeq, seqGt, seqLeq, seqLt, tcpClockUs,
 } from "./tcb";
+import { DUP_THRESH, enterRecovery, rackUpdate, sackRecovery, sackUpdate } from "./recovery";
 import {
-  tcpRetransmitHead, tcpSendAck, tcpSendControl, tcpSendResetFor, tcpSendSynAckStateless, tcpTransmitSkb, tcpWriteXmit,
+  tcpRetransmitHead, tcpSendAck, tcpSendControl, tcpSendResetFor, tcpSendSynAckStateless, tcpWriteXmit,
 } from "./output";
 import { COOKIE_MSS, ECONNREFUSED, ECONNRESET, EHOSTUNREACH, EPEERCLOSED } from "./tcp";
 import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH } from "../wire/icmp";
@@ -35,6 +37,9 @@ const N_READABLE = 1;
 const N_WRITABLE = 2;
 const N_CONNECTED = 4;
 const N_PEER_CLOSED = 8;
+
+/** RFC 7323 5.5: a TS.Recent older than 24 days no longer gates PAWS */
+const PAWS_IDLE_S = 24 * 24 * 3600;
 
 /** tcp_v4_rcv: skb.data at the TCP header. Always consumes the skb. */
 export function tcpV4Rcv(net: Net, skb: SkBuff): void {
@@ -93,6 +98,12 @@ export function tcpV4Rcv(net: Net, skb: SkBuff): void {
   skb.pull(doff);
   const len = total - doff;
   let c = tcp.lookup(daddr, dport, saddr, sport);
+  if (c >= 0 && (flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && tcp.tcb.state[c] === TCP_TIME_WAIT && timeWaitReusable(net, c, seq)) {
+    // A new incarnation of a connection in TIME_WAIT (RFC 9293 3.6.1, RFC 6191).
+    tcp.stats.timeWaitReused++;
+    tcp.free(c, SKB_DROP.SOCKET_CLOSE);
+    c = -1;
+  }
   if (c < 0) {
     const l = tcp.lookupListener(daddr, dport);
     if (l >= 0) {
@@ -111,6 +122,18 @@ export function tcpV4Rcv(net: Net, skb: SkBuff): void {
     return;
   }
   established(net, c, skb, seq, ack, flags, wnd, len);
+}
+
+/**
+ * May a SYN end this TIME_WAIT? With timestamps, when its timestamp is newer than the
+ * last one seen (RFC 6191 2); without, when its sequence number is past rcvNxt (RFC 1122
+ * 4.2.2.13), so no old duplicate can be mistaken for the new connection's data.
+ */
+function timeWaitReusable(net: Net, c: number, seq: number): boolean {
+  const t = net.tcp.tcb;
+  const opts = t.opts;
+  if ((t.flags[c] & TF_TSTAMP) !== 0 && opts.hasTimestamp) return seqGt(opts.tsVal, t.tsRecent[c]);
+  return seqGt(seq, t.rcvNxt[c]);
 }
 
 /** Copy a chain into one skb (header offsets kept), freeing the chain; null when it does not fit. */
@@ -205,11 +228,9 @@ function listenRcv(net: Net, l: number, skb: SkBuff, saddr: number, daddr: numbe
   t.parent[c] = l;
   tcp.initSend(c, tcp.isn(daddr, dport, saddr, sport), mtu);
   acceptSynOptions(net, c, wnd);
-  t.irs[c] = seq;
   t.rcvNxt[c] = (seq + 1) >>> 0;
   t.rcvAdv[c] = t.rcvNxt[c];
   t.sndWl1[c] = seq;
-  t.sndWl2[c] = t.iss[c];
   tcp.setState(c, TCP_SYN_RECV);
   tcp.stats.passiveOpens++;
   tcpSendControl(net, c, t.iss[c], TCP_SYN | TCP_ACK);
@@ -246,32 +267,37 @@ function cookieOpen(net: Net, l: number, skb: SkBuff, saddr: number, daddr: numb
   t.opts.mss = mss;
   acceptSynOptions(net, c, wnd); // no window scale: the cookie could not remember it
   t.sndUna[c] = ack;
-  t.irs[c] = (seq - 1) >>> 0;
   t.rcvNxt[c] = seq;
   // What the cookie SYN-ACK offered.
   t.rcvAdv[c] = (seq + (net.config.tcpRcvBufBytes < 65535 ? net.config.tcpRcvBufBytes : 65535)) >>> 0;
   t.sndWl1[c] = seq;
-  t.sndWl2[c] = ack;
   tcp.setState(c, TCP_ESTABLISHED);
   established(net, c, skb, seq, ack, flags, wnd, len);
   const lo = t.listenerOwner[l];
   if (lo !== null && t.state[c] !== TCP_CLOSED) lo.onConnections(tcp.children(l, true));
 }
 
-/** The options of a SYN: MSS and window scale (RFC 7323: used only when both sides send it). */
+/**
+ * The options of a SYN or SYN-ACK: MSS, window scale, SACK-permitted and timestamps, each
+ * used only when both sides sent it (RFC 7323 2.2, 3.2; RFC 2018 2).
+ */
 function acceptSynOptions(net: Net, c: number, wnd: number): void {
   const tcp = net.tcp;
   const t = tcp.tcb;
   const opts = t.opts;
-  tcp.settleMss(c, opts.mss);
   if (opts.sackPermitted && net.config.tcpSack) t.flags[c] |= TF_SACK;
   if (opts.wscale >= 0) {
     t.flags[c] |= TF_WSCALE;
     t.sndWscale[c] = opts.wscale;
-  } else {
-    t.rcvWscale[c] = 0;
   }
+  if (opts.hasTimestamp && net.config.tcpTimestamps) {
+    t.flags[c] |= TF_TSTAMP;
+    t.tsRecent[c] = opts.tsVal;
+    t.tsRecentAt[c] = (net.now() / 1000) >>> 0;
+  }
+  tcp.settleMss(c, opts.mss);
   t.sndWnd[c] = wnd; // a SYN's window is never scaled
+  t.maxSndWnd[c] = wnd;
 }
 
 /** SYN_SENT (RFC 9293 3.10.7.3). */
@@ -298,15 +324,15 @@ function synSentRcv(net: Net, c: number, skb: SkBuff, seq: number, ack: number, 
     kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
     return;
   }
-  t.irs[c] = seq;
   t.rcvNxt[c] = (seq + 1) >>> 0;
   t.rcvAdv[c] = t.rcvNxt[c];
   acceptSynOptions(net, c, wnd);
   t.sndWl1[c] = seq;
-  t.sndWl2[c] = ack;
   if ((flags & TCP_ACK) !== 0) {
     t.sndUna[c] = ack;
     net.delTimer(t.rtxTimer[c]);
+    // The SYN-ACK's echo times the handshake (a SYN sent again gives no sample, Karn).
+    if ((t.flags[c] & TF_TSTAMP) !== 0 && t.opts.tsEcr !== 0) rttSample(net, c, ((tcp.tsVal(c) - t.opts.tsEcr) | 0) * 1000);
     t.backoff[c] = 0;
     tcp.setState(c, TCP_ESTABLISHED);
     tcpSendAck(net, c);
@@ -338,6 +364,22 @@ function established(net: Net, c: number, skb: SkBuff, seq: number, ack: number,
   let rcvWnd = (t.rcvAdv[c] - rcvNxt) | 0;
   if (rcvWnd < 0) rcvWnd = 0;
   const segLen = len + ((flags & TCP_SYN) !== 0 ? 1 : 0) + ((flags & TCP_FIN) !== 0 ? 1 : 0);
+  // PAWS (RFC 7323 5.3 R1): a timestamp older than TS.Recent marks an old duplicate from
+  // a wrapped sequence space; acknowledge and drop it. Resets are exempt, and a TS.Recent
+  // idle for 24 days is stale (5.5).
+  const opts = t.opts;
+  const ts = (t.flags[c] & TF_TSTAMP) !== 0 && opts.hasTimestamp;
+  const nowSec = (net.now() / 1000) >>> 0;
+  if (ts && (flags & TCP_RST) === 0 && seqLt(opts.tsVal, t.tsRecent[c])) {
+    if (((nowSec - t.tsRecentAt[c]) >>> 0) <= PAWS_IDLE_S) {
+      tcp.stats.pawsEstabRejected++;
+      tcpSendAck(net, c);
+      kfreeSkbReason(net, skb, SKB_DROP.TCP_RFC7323_PAWS);
+      return;
+    }
+    t.tsRecent[c] = opts.tsVal;
+    t.tsRecentAt[c] = nowSec;
+  }
   // First: is the sequence number acceptable (the four cases of RFC 9293 3.10.7.4)?
   let ok: boolean;
   if (segLen === 0) ok = rcvWnd === 0 ? seq === rcvNxt : seqGeq(seq, rcvNxt) && seqLt(seq, (rcvNxt + rcvWnd) >>> 0);
@@ -354,6 +396,12 @@ function established(net: Net, c: number, skb: SkBuff, seq: number, ack: number,
     }
     kfreeSkbReason(net, skb, SKB_DROP.TCP_OUT_OF_WINDOW);
     return;
+  }
+  // RFC 7323 4.3: remember the newest timestamp of a segment at or below the last ACK we
+  // sent (rcvNxt when no ACK is owed), so the echo times the whole round trip.
+  if (ts && seqGeq(opts.tsVal, t.tsRecent[c]) && (seqLt(seq, rcvNxt) || (seq === rcvNxt && t.rcvSegs[c] === 0))) {
+    t.tsRecent[c] = opts.tsVal;
+    t.tsRecentAt[c] = nowSec;
   }
   // Second: RST (RFC 5961 3.2): exactly rcvNxt resets, elsewhere in the window challenges.
   if ((flags & TCP_RST) !== 0) {
@@ -403,8 +451,8 @@ function established(net: Net, c: number, skb: SkBuff, seq: number, ack: number,
     }
     tcp.setState(c, TCP_ESTABLISHED);
     t.sndWnd[c] = wnd << t.sndWscale[c];
+    if (t.sndWnd[c] > t.maxSndWnd[c]) t.maxSndWnd[c] = t.sndWnd[c];
     t.sndWl1[c] = seq;
-    t.sndWl2[c] = ack;
     notify |= N_CONNECTED;
   }
   if (seqGt(ack, t.sndMax[c])) {
@@ -448,19 +496,19 @@ function established(net: Net, c: number, skb: SkBuff, seq: number, ack: number,
   tell(net, c, notify);
 }
 
-/** The ACK field (RFC 9293 3.10.7.4 fifth; RFC 6298, 5681, 6582). Returns owner notifications. */
+/** The ACK field (RFC 9293 3.10.7.4 fifth; RFC 6298, 5681, 6582, 6675, 8985). Returns owner notifications. */
 function processAck(net: Net, c: number, seq: number, ack: number, wnd: number, len: number, flags: number): number {
   const tcp = net.tcp;
   const t = tcp.tcb;
   let notify = 0;
   const acked = (ack - t.sndUna[c]) >>> 0;
-  // Window update (RFC 9293 3.10.7.4: SND.WL1/WL2 order the updates).
+  // Window update (RFC 9293 3.10.7.4: SND.WL1 orders the updates; the ACK is at least SND.UNA here).
   const scaled = wnd << t.sndWscale[c];
   const windowChanged = scaled !== t.sndWnd[c];
-  if (seqLt(t.sndWl1[c], seq) || (t.sndWl1[c] === seq && seqLeq(t.sndWl2[c], ack))) {
+  if (seqGeq(seq, t.sndWl1[c])) {
     t.sndWnd[c] = scaled;
+    if (scaled > t.maxSndWnd[c]) t.maxSndWnd[c] = scaled;
     t.sndWl1[c] = seq;
-    t.sndWl2[c] = ack;
     if (scaled > 0 && (t.flags[c] & TF_PERSIST) !== 0) {
       t.flags[c] &= ~TF_PERSIST;
       net.delTimer(t.rtxTimer[c]);
@@ -468,74 +516,75 @@ function processAck(net: Net, c: number, seq: number, ack: number, wnd: number, 
     }
   }
   const sack = (t.flags[c] & TF_SACK) !== 0;
-  const sacked = sack && t.opts.sackCount > 0 ? sackUpdate(net, c) : 0;
+  const nowUs = tcpClockUs(net.now());
+  if (sack && t.opts.sackCount > 0) sackUpdate(net, c, nowUs);
+  const mss = t.mss[c];
   if (acked === 0) {
     // A duplicate ACK (RFC 5681 2): nothing new, no data, same window, data outstanding.
     if (len === 0 && (flags & TCP_FIN) === 0 && !windowChanged && t.sndMax[c] !== t.sndUna[c]) {
       t.dupAcks[c]++;
-      const mss = t.mss[c];
       if (sack) {
-        // RFC 6675: recovery starts after DupThresh duplicates, or as many SACKed segments.
-        if ((t.flags[c] & TF_RECOVERY) === 0 && (t.dupAcks[c] >= 3 || sacked >= 3)) enterSackRecovery(net, c);
-        if ((t.flags[c] & TF_RECOVERY) !== 0) sackRetransmit(net, c);
+        recover(net, c, nowUs);
       } else if ((t.flags[c] & TF_RECOVERY) !== 0) {
         t.cwnd[c] += mss; // inflate for each segment that left the network
-      } else if (t.dupAcks[c] === 3) {
+      } else if (t.dupAcks[c] === DUP_THRESH) {
         // Fast retransmit (RFC 5681 3.2, RFC 6582 3.2 step 2).
-        const flight = (t.sndMax[c] - t.sndUna[c]) >>> 0;
-        const half = flight >>> 1;
-        t.ssthresh[c] = half > 2 * mss ? half : 2 * mss;
-        t.recover[c] = t.sndMax[c];
-        t.flags[c] |= TF_RECOVERY;
-        tcp.stats.fastRetrans++;
+        enterRecovery(net, c);
         tcpRetransmitHead(net, c);
-        t.cwnd[c] = t.ssthresh[c] + 3 * mss;
+        t.cwnd[c] = t.ssthresh[c] + DUP_THRESH * mss;
       }
+    } else if (sack && t.opts.sackCount > 0) {
+      recover(net, c, nowUs);
     }
     return 0;
   }
   // New data acknowledged.
-  const now = net.now();
-  if (t.rttTiming[c] !== 0 && seqGeq(ack, t.rttSeq[c])) {
-    t.rttTiming[c] = 0;
-    rttSample(net, c, now - t.rttStart[c]);
-  }
   t.backoff[c] = 0;
+  t.flags[c] &= ~TF_TLP_OUT;
   t.sndUna[c] = ack;
   if (seqLt(t.sndNxt[c], ack)) t.sndNxt[c] = ack;
-  // Free what is acknowledged; trim a segment acknowledged in part.
+  // Free what is acknowledged; trim a segment acknowledged in part. The oldest segment
+  // sent once times the round trip (RFC 6298 3, Karn: never a resent one).
   const q = t.writeQueue[c];
   let freed = 0;
   let finAcked = false;
+  let rtt = -1;
   while (q.head !== null && seqLeq(q.head.cb[CB_END], ack)) {
     const skb = q.dequeue() as SkBuff;
     if ((skb.cb[CB_FLAGS] & TCP_FIN) !== 0) finAcked = true;
     else freed += skb.len;
     if (t.sendHead[c] === skb) t.sendHead[c] = skb.next;
+    if (skb.cb[CB_SENT] === 1 && rtt < 0) rtt = (nowUs - skb.cb[CB_XMIT]) | 0;
+    if (skb.cb[CB_SENT] > 0 && (skb.cb[CB_FLAGS] & SEG_SACKED) === 0) rackUpdate(net, c, skb, nowUs);
     consumeSkb(net, skb);
   }
   const head = q.head;
   if (head !== null && seqLt(head.cb[CB_SEQ], ack)) {
     const cut = (ack - head.cb[CB_SEQ]) >>> 0;
+    if (head.cb[CB_SENT] === 1 && rtt < 0) rtt = (nowUs - head.cb[CB_XMIT]) | 0;
     if (!net.pool.isCloned(head)) {
       head.pull(cut);
       head.cb[CB_SEQ] = ack;
       freed += cut;
     }
   }
+  // Only resent segments acknowledged: the timestamp echo still times it (RFC 7323 4).
+  if (rtt < 0 && (t.flags[c] & TF_TSTAMP) !== 0 && t.opts.hasTimestamp && t.opts.tsEcr !== 0) rtt = ((tcp.tsVal(c) - t.opts.tsEcr) | 0) * 1000;
+  if (rtt >= 0) rttSample(net, c, rtt);
   if (t.sendHead[c] === null && head !== null && seqGeq(head.cb[CB_SEQ], t.sndNxt[c])) t.sendHead[c] = head;
   t.sndQueued[c] -= freed;
   // Congestion window (RFC 5681 3.1; RFC 6582 3.2 steps 3-5).
-  const mss = t.mss[c];
   if ((t.flags[c] & TF_RECOVERY) !== 0) {
     if (seqGeq(ack, t.recover[c])) {
-      const flight = (t.sndMax[c] - ack) >>> 0;
-      t.cwnd[c] = t.ssthresh[c] < flight + mss ? t.ssthresh[c] : flight + mss;
+      // RFC 6582 3.2 step 3 option (2): cwnd = ssthresh, not the flight, which may be
+      // near nothing after a recovery that resent many segments.
+      t.cwnd[c] = t.ssthresh[c];
       t.flags[c] &= ~TF_RECOVERY;
       t.dupAcks[c] = 0;
       for (let s = q.head; s !== null; s = s.next) s.cb[CB_FLAGS] &= ~SEG_RETRANS;
+      if (sack) recover(net, c, nowUs); // losses past the recovery point start the next one
     } else if (sack) {
-      sackRetransmit(net, c);
+      recover(net, c, nowUs);
     } else {
       // Partial ACK: the next hole, retransmitted now; deflate by what was acked.
       tcpRetransmitHead(net, c);
@@ -543,19 +592,23 @@ function processAck(net: Net, c: number, seq: number, ack: number, wnd: number, 
     }
   } else {
     t.dupAcks[c] = 0;
-    if (t.cwnd[c] < t.ssthresh[c]) {
-      t.cwnd[c] += acked < mss ? acked : mss;
-    } else {
-      t.ackedBytes[c] += acked;
-      if (t.ackedBytes[c] >= t.cwnd[c]) {
-        t.ackedBytes[c] -= t.cwnd[c];
-        t.cwnd[c] += mss;
-      }
-    }
+    // Slow start by bytes acknowledged (RFC 3465, L = 1 SMSS), then about one SMSS per
+    // round trip (RFC 5681 3.1 equation 3, by bytes); no more than the send buffer can fill.
+    let inc = t.cwnd[c] < t.ssthresh[c] ? (acked < mss ? acked : mss) : Math.floor((acked * mss) / t.cwnd[c]);
+    if (inc < 1) inc = 1;
+    const cap = net.config.tcpSndBufBytes > 4 * mss ? net.config.tcpSndBufBytes : 4 * mss;
+    t.cwnd[c] = t.cwnd[c] + inc < cap ? t.cwnd[c] + inc : cap;
+    if (sack && t.opts.sackCount > 0) recover(net, c, nowUs);
   }
   // RFC 6298 5.2/5.3: stop the timer when all is acknowledged, else restart it.
-  if (t.sndUna[c] === t.sndMax[c]) net.delTimer(t.rtxTimer[c]);
-  else net.modTimer(t.rtxTimer[c], now + t.rto[c]);
+  if (t.sndUna[c] === t.sndMax[c]) {
+    if ((t.flags[c] & TF_PERSIST) === 0) {
+      t.flags[c] &= ~(TF_TLP | TF_REORDER);
+      net.delTimer(t.rtxTimer[c]);
+    }
+  } else {
+    tcp.armRtx(c);
+  }
   if (freed > 0) notify |= N_WRITABLE;
   if (finAcked) {
     const s = t.state[c];
@@ -566,87 +619,28 @@ function processAck(net: Net, c: number, seq: number, ack: number, wnd: number, 
   return notify;
 }
 
-/**
- * The SACK scoreboard (RFC 6675 2): mark the segments the peer holds. Returns how many
- * segments above the first hole are SACKed.
- */
-function sackUpdate(net: Net, c: number): number {
-  const t = net.tcp.tcb;
-  const opts = t.opts;
-  const una = t.sndUna[c];
-  const max = t.sndMax[c];
-  for (let b = 0; b < opts.sackCount; b++) {
-    const l = opts.sackBlocks[b * 2];
-    const r = opts.sackBlocks[b * 2 + 1];
-    // Ignore blocks outside what is in flight (RFC 2018 has no use for them; a blind attacker does).
-    if (!seqGt(r, l) || seqLeq(r, una) || seqGt(r, max) || seqLt(l, una)) continue;
-    net.tcp.stats.sackBlocksReceived++;
-    if (seqGt(r, t.sackHigh[c])) t.sackHigh[c] = r;
-    for (let s = t.writeQueue[c].head; s !== null && s !== t.sendHead[c]; s = s.next) {
-      if (seqGeq(s.cb[CB_SEQ], l) && seqLeq(s.cb[CB_END], r)) s.cb[CB_FLAGS] |= SEG_SACKED;
-    }
-  }
-  let n = 0;
-  for (let s = t.writeQueue[c].head; s !== null && s !== t.sendHead[c]; s = s.next) if ((s.cb[CB_FLAGS] & SEG_SACKED) !== 0) n++;
-  return n;
+/** SACK recovery on this ACK; RACK's reorder timer when a segment may yet prove lost. */
+function recover(net: Net, c: number, nowUs: number): void {
+  if (sackRecovery(net, c, nowUs, false)) net.tcp.armReorder(c);
 }
 
-function enterSackRecovery(net: Net, c: number): void {
-  const tcp = net.tcp;
-  const t = tcp.tcb;
-  const mss = t.mss[c];
-  const flight = (t.sndMax[c] - t.sndUna[c]) >>> 0;
-  const half = flight >>> 1;
-  t.ssthresh[c] = half > 2 * mss ? half : 2 * mss;
-  t.cwnd[c] = t.ssthresh[c];
-  t.recover[c] = t.sndMax[c];
-  t.flags[c] |= TF_RECOVERY;
-  t.rttTiming[c] = 0;
-  tcp.stats.sackRecoveries++;
-  tcp.stats.fastRetrans++;
-}
-
-/**
- * RFC 6675 5 (NextSeg, simplified): while the pipe leaves room in cwnd, resend the holes
- * below the highest SACKed byte, each once per recovery. The pipe counts what is in
- * flight: not SACKed, and not presumed lost unless already resent.
- */
-function sackRetransmit(net: Net, c: number): void {
-  const tcp = net.tcp;
-  const t = tcp.tcb;
-  const high = t.sackHigh[c];
-  let pipe = 0;
-  for (let s = t.writeQueue[c].head; s !== null && s !== t.sendHead[c]; s = s.next) {
-    const f = s.cb[CB_FLAGS];
-    if ((f & SEG_SACKED) !== 0) continue;
-    const lost = seqLt(s.cb[CB_END], high) || s.cb[CB_END] === high;
-    if (!lost || (f & SEG_RETRANS) !== 0) pipe += s.len;
-  }
-  for (let s = t.writeQueue[c].head; s !== null && s !== t.sendHead[c]; s = s.next) {
-    if (pipe + t.mss[c] > t.cwnd[c]) break;
-    const f = s.cb[CB_FLAGS];
-    if ((f & (SEG_SACKED | SEG_RETRANS)) !== 0 || !seqLt(s.cb[CB_SEQ], high)) continue;
-    if (!tcpTransmitSkb(net, c, s)) break;
-    s.cb[CB_FLAGS] |= SEG_RETRANS;
-    tcp.stats.sackRetrans++;
-    pipe += s.len;
-  }
-}
-
-/** RFC 6298 2.2-2.4, with the minimum of config.tcpRtoMinMs (Linux's 200 ms, not 1 s). */
+/** RFC 6298 2.2-2.4 in microseconds, with the minimum of config.tcpRtoMinMs (Linux's 200 ms, not 1 s). */
 function rttSample(net: Net, c: number, r: number): void {
   const t = net.tcp.tcb;
   const cfg = net.config;
+  if (r < 1) r = 1;
   if (t.srtt[c] === 0) {
-    t.srtt[c] = r > 0 ? r : 0.001;
-    t.rttvar[c] = r / 2;
+    t.srtt[c] = r;
+    t.rttvar[c] = r >>> 1;
   } else {
-    const diff = t.srtt[c] > r ? t.srtt[c] - r : r - t.srtt[c];
-    t.rttvar[c] = 0.75 * t.rttvar[c] + 0.25 * diff;
-    t.srtt[c] = 0.875 * t.srtt[c] + 0.125 * r;
+    const srtt = t.srtt[c];
+    const diff = srtt > r ? srtt - r : r - srtt;
+    t.rttvar[c] = t.rttvar[c] - (t.rttvar[c] >>> 2) + (diff >>> 2);
+    t.srtt[c] = srtt - (srtt >>> 3) + (r >>> 3) || 1;
   }
-  const g = cfg.timerTickMs;
-  let rto = t.srtt[c] + (4 * t.rttvar[c] > g ? 4 * t.rttvar[c] : g);
+  const g = cfg.timerTickMs * 1000;
+  const v = 4 * t.rttvar[c];
+  let rto = Math.ceil((t.srtt[c] + (v > g ? v : g)) / 1000);
   if (rto < cfg.tcpRtoMinMs) rto = cfg.tcpRtoMinMs;
   if (rto > cfg.tcpRtoMaxMs) rto = cfg.tcpRtoMaxMs;
   t.rto[c] = rto;
@@ -743,9 +737,8 @@ function queueInOrder(net: Net, c: number, skb: SkBuff): number {
     const s = t.state[c];
     if (s === TCP_ESTABLISHED || s === TCP_SYN_RECV) tcp.setState(c, TCP_CLOSE_WAIT);
     else if (s === TCP_FIN_WAIT1) {
-      // Our FIN not yet acknowledged: simultaneous close (RFC 9293 3.6).
-      if (seqGt(t.sndUna[c], t.finSeq[c])) enterTimeWait(net, c);
-      else tcp.setState(c, TCP_CLOSING);
+      // Our FIN not yet acknowledged (processAck would have left FIN_WAIT1): simultaneous close (RFC 9293 3.6).
+      tcp.setState(c, TCP_CLOSING);
     } else if (s === TCP_FIN_WAIT2) enterTimeWait(net, c);
     notify |= N_PEER_CLOSED;
   }
@@ -774,7 +767,8 @@ function oooInsert(net: Net, c: number, skb: SkBuff): void {
     return;
   }
   tcp.stats.ofoQueue++;
-  t.oooLast[c] = seq;
+  for (let s = q.head; s !== null; s = s.next) s.cb[CB_FLAGS] &= ~SEG_LAST_IN;
+  skb.cb[CB_FLAGS] |= SEG_LAST_IN;
   skb.next = cur;
   if (prev === null) q.head = skb;
   else prev.next = skb;

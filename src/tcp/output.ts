@@ -13,10 +13,11 @@ import { csumFold, csumPartial, csumPseudoHeader } from "../wire/checksum";
 import { IPPROTO_TCP } from "../wire/ipv4";
 import {
   OFF_TCP_CHECK, TCP_ACK, TCP_FIN, TCP_HLEN, TCP_PSH, TCP_RST, TCP_SYN, tcpBuildHeader, tcpWriteOptMss, tcpWriteOptSack,
-  tcpWriteOptSackPerm, tcpWriteOptWscale,
+  tcpWriteOptSackPerm, tcpWriteOptSackPermTimestamp, tcpWriteOptTimestamp, tcpWriteOptWscale,
 } from "../wire/tcp";
 import {
-  CB_END, CB_FLAGS, CB_SENT, CB_SEQ, TCP_SYN_RECV, TF_NODELAY, TF_PERSIST, TF_SACK, TF_WSCALE, seqGeq, seqGt, seqLeq, seqLt,
+  CB_END, CB_FLAGS, CB_SENT, CB_SEQ, CB_XMIT, SEG_LAST_IN, SEG_LOST, SEG_RETRANS, SEG_SACKED, TCP_SYN_RECV, TF_NODELAY, TF_PERSIST,
+  TF_RECOVERY, TF_SACK, TF_TSTAMP, TF_WSCALE, seqGt, seqLeq, seqLt, tcpClockUs,
 } from "./tcb";
 
 /** The window to advertise now (bytes), never shrinking what was offered (RFC 9293 3.8.6.2.2). */
@@ -31,16 +32,21 @@ export function rcvWindow(net: Net, c: number): number {
   const step = t.mss[c] < buf >> 1 ? t.mss[c] : buf >> 1;
   if (free - (offered > 0 ? offered : 0) < step) free = offered > 0 ? offered : 0;
   if (free < offered) free = offered;
-  const shift = (t.flags[c] & TF_WSCALE) !== 0 ? t.rcvWscale[c] : 0;
+  const shift = (t.flags[c] & TF_WSCALE) !== 0 ? net.tcp.rcvShift : 0;
   const max = 65535 << shift;
   if (free > max) free = max;
   return (free >> shift) << shift;
 }
 
-/** Does our SYN (or SYN-ACK) carry a window scale option? */
+/** Does our SYN (or SYN-ACK) carry a window scale option? (A SYN-ACK only when the SYN did.) */
 function offersWscale(net: Net, c: number): boolean {
+  return net.tcp.tcb.state[c] !== TCP_SYN_RECV || (net.tcp.tcb.flags[c] & TF_WSCALE) !== 0;
+}
+
+/** Does our SYN (or SYN-ACK) carry timestamps? (A SYN-ACK only when the SYN did.) */
+function offersTimestamps(net: Net, c: number): boolean {
   const t = net.tcp.tcb;
-  return t.rcvWscale[c] > 0 && (t.state[c] !== TCP_SYN_RECV || (t.flags[c] & TF_WSCALE) !== 0);
+  return net.config.tcpTimestamps && (t.state[c] !== TCP_SYN_RECV || (t.flags[c] & TF_TSTAMP) !== 0);
 }
 
 /** Does our SYN (or SYN-ACK) carry SACK-permitted? (A SYN-ACK only when the SYN did.) */
@@ -51,7 +57,8 @@ function offersSack(net: Net, c: number): boolean {
 
 /**
  * Fill tcb.sackOut with the blocks to report (RFC 2018 4): the out-of-order queue as
- * ranges, the one holding the segment received last first, at most 4. Returns the count.
+ * ranges, the one holding the segment received last first, at most 4 (3 beside
+ * timestamps). Returns the count.
  */
 function sackBlocks(net: Net, c: number): number {
   const t = net.tcp.tcb;
@@ -59,19 +66,22 @@ function sackBlocks(net: Net, c: number): number {
   let n = 0;
   let first = -1;
   let s = t.oooQueue[c].head;
-  while (s !== null && n < 4) {
+  const max = (t.flags[c] & TF_TSTAMP) !== 0 ? 3 : 4;
+  while (s !== null && n < max) {
     let left = s.cb[CB_SEQ];
     let right = s.cb[CB_END];
+    let last = (s.cb[CB_FLAGS] & SEG_LAST_IN) !== 0;
     s = s.next;
     while (s !== null && seqLeq(s.cb[CB_SEQ], right)) {
       if (seqGt(s.cb[CB_END], right)) right = s.cb[CB_END];
+      if ((s.cb[CB_FLAGS] & SEG_LAST_IN) !== 0) last = true;
       s = s.next;
     }
     if (seqLeq(left, t.rcvNxt[c])) left = t.rcvNxt[c];
     if (!seqGt(right, left)) continue;
     out[n * 2] = left;
     out[n * 2 + 1] = right;
-    if (first < 0 && seqGeq(t.oooLast[c], left) && seqLt(t.oooLast[c], right)) first = n;
+    if (first < 0 && last) first = n;
     n++;
   }
   if (first > 0) {
@@ -91,14 +101,21 @@ function sackBlocks(net: Net, c: number): number {
 /** Bytes of options a segment of connection c with `flags` carries; fills tcb.sackOut when SACK blocks go. */
 function optionsLength(net: Net, c: number, flags: number, payloadLen: number): number {
   const t = net.tcp.tcb;
-  if ((flags & TCP_SYN) !== 0) return 4 + (offersWscale(net, c) ? 4 : 0) + (offersSack(net, c) ? 4 : 0);
+  if ((flags & TCP_SYN) !== 0) {
+    const ts = offersTimestamps(net, c);
+    const sack = offersSack(net, c);
+    return 4 + (offersWscale(net, c) ? 4 : 0) + (ts ? 12 : sack ? 4 : 0);
+  }
+  // Timestamps go on every segment but resets (RFC 7323 3.2).
+  const ts = (t.flags[c] & TF_TSTAMP) !== 0 && (flags & TCP_RST) === 0 ? 12 : 0;
+  t.sackCount = 0;
   // SACK blocks ride pure ACKs only: a data segment is already a full MSS.
   if (payloadLen === 0 && (flags & (TCP_SYN | TCP_FIN | TCP_RST)) === 0 && (t.flags[c] & TF_SACK) !== 0 && t.oooQueue[c].qlen > 0) {
     const n = sackBlocks(net, c);
     t.sackCount = n;
-    return n > 0 ? 4 + 8 * n : 0;
+    return ts + (n > 0 ? 4 + 8 * n : 0);
   }
-  return 0;
+  return ts;
 }
 
 /** Write a TCP header of `hlen` bytes (options included) at `at`; checksum over header + `payloadLen`. */
@@ -113,17 +130,28 @@ function buildHeader(net: Net, c: number, at: number, hlen: number, seq: number,
   } else {
     win = rcvWindow(net, c);
     t.rcvAdv[c] = (t.rcvNxt[c] + win) >>> 0;
-    if ((t.flags[c] & TF_WSCALE) !== 0) win >>>= t.rcvWscale[c];
+    if ((t.flags[c] & TF_WSCALE) !== 0) win >>>= net.tcp.rcvShift;
   }
   tcpBuildHeader(buf, at, t.localPort[c], t.remotePort[c], seq, (flags & TCP_ACK) !== 0 ? t.rcvNxt[c] : 0, hlen, flags, win);
   let o = at + TCP_HLEN;
   if ((flags & TCP_SYN) !== 0) {
+    // Linux's layout: MSS, SACK-permitted + timestamps, NOP + window scale.
     o += tcpWriteOptMss(buf, o, (net.ipv4.rt.dev as NetDevice).mtu - 40);
-    if (offersWscale(net, c)) o += tcpWriteOptWscale(buf, o, t.rcvWscale[c]);
-    if (offersSack(net, c)) o += tcpWriteOptSackPerm(buf, o);
+    const sack = offersSack(net, c);
+    if (offersTimestamps(net, c)) {
+      const tsVal = net.tcp.tsVal(c);
+      const tsEcr = (flags & TCP_ACK) !== 0 ? t.tsRecent[c] : 0;
+      o += sack ? tcpWriteOptSackPermTimestamp(buf, o, tsVal, tsEcr) : tcpWriteOptTimestamp(buf, o, tsVal, tsEcr);
+    } else if (sack) {
+      o += tcpWriteOptSackPerm(buf, o);
+    }
+    if (offersWscale(net, c)) o += tcpWriteOptWscale(buf, o, (t.flags[c] & TF_WSCALE) !== 0 || t.state[c] !== TCP_SYN_RECV ? net.tcp.rcvShift : 0);
   } else if (hlen > TCP_HLEN) {
-    o += tcpWriteOptSack(buf, o, t.sackOut, t.sackCount);
-    net.tcp.stats.sackBlocksSent += t.sackCount;
+    if ((t.flags[c] & TF_TSTAMP) !== 0 && (flags & TCP_RST) === 0) o += tcpWriteOptTimestamp(buf, o, net.tcp.tsVal(c), t.tsRecent[c]);
+    if (t.sackCount > 0) {
+      o += tcpWriteOptSack(buf, o, t.sackOut, t.sackCount);
+      net.tcp.stats.sackBlocksSent += t.sackCount;
+    }
   }
   let sum = csumPseudoHeader(saddr, daddr, IPPROTO_TCP, hlen + payloadLen);
   sum = csumPartial(buf, at, hlen + payloadLen, sum);
@@ -197,6 +225,7 @@ export function tcpTransmitSkb(net: Net, c: number, skb: SkBuff): boolean {
   buildHeader(net, c, at, hlen, skb.cb[CB_SEQ], flags, len, saddr, t.remoteAddr[c]);
   if (skb.cb[CB_SENT] > 0) net.tcp.stats.retransSegs++;
   skb.cb[CB_SENT]++;
+  skb.cb[CB_XMIT] = tcpClockUs(net.now());
   net.tcp.stats.outSegs++;
   afterAckSent(net, c);
   ipSend(net, out, saddr, t.remoteAddr[c], IPPROTO_TCP, 0, net.config.ipDefaultTtl, false);
@@ -204,28 +233,57 @@ export function tcpTransmitSkb(net: Net, c: number, skb: SkBuff): boolean {
 }
 
 /**
- * tcp_write_xmit: send what the peer's window, the congestion window and Nagle allow.
- * Arms the retransmission timer for what is in flight, or the persist timer when a zero
- * window stops everything.
+ * The pipe (RFC 6675 2): bytes sent and still in the network, that is neither SACKed
+ * nor presumed lost (a lost segment that was resent counts again, through its resend).
  */
-export function tcpWriteXmit(net: Net, c: number): void {
+export function tcpPipe(net: Net, c: number): number {
+  const t = net.tcp.tcb;
+  let pipe = 0;
+  for (let s = t.writeQueue[c].head; s !== null && s !== t.sendHead[c]; s = s.next) {
+    if ((s.cb[CB_FLAGS] & (SEG_SACKED | SEG_LOST)) === 0) pipe += s.len;
+  }
+  return pipe;
+}
+
+/**
+ * tcp_write_xmit: send what the peer's window, the congestion window and Nagle allow.
+ * In SACK recovery the congestion window bounds the pipe rather than the span from
+ * sndUna (RFC 6675 5, NextSeg rule 2). Arms the retransmission timer for what is in
+ * flight, or the persist timer when the window stops everything. `force`: the persist
+ * timer overrides sender silly-window avoidance (RFC 1122 4.2.3.4).
+ */
+export function tcpWriteXmit(net: Net, c: number, force = false): void {
   const t = net.tcp.tcb;
   let skb = t.sendHead[c];
+  if (skb === null) return;
+  const sackRecovery = (t.flags[c] & (TF_RECOVERY | TF_SACK)) === (TF_RECOVERY | TF_SACK);
+  let room = sackRecovery ? t.cwnd[c] - tcpPipe(net, c) : 0;
+  let sent = false;
   while (skb !== null) {
     const seq = skb.cb[CB_SEQ];
     const end = skb.cb[CB_END];
-    const wnd = t.sndWnd[c] < t.cwnd[c] ? t.sndWnd[c] : t.cwnd[c];
-    const limit = (t.sndUna[c] + wnd) >>> 0;
+    const wndLimit = (t.sndUna[c] + t.sndWnd[c]) >>> 0;
+    let limit: number;
+    if (sackRecovery) {
+      const byPipe = (seq + (room > 0 ? room : 0)) >>> 0;
+      limit = seqLt(byPipe, wndLimit) ? byPipe : wndLimit;
+    } else {
+      const wnd = t.sndWnd[c] < t.cwnd[c] ? t.sndWnd[c] : t.cwnd[c];
+      limit = (t.sndUna[c] + wnd) >>> 0;
+    }
     if (seqGt(end, limit)) {
-      // A window narrower than this segment: send the part that fits when it is worth it
-      // (sender silly-window avoidance, RFC 1122 4.2.3.4: half a segment, or nothing in flight).
+      // A window narrower than this segment. Sender silly-window avoidance (RFC 1122
+      // 4.2.3.4): send the part that fits only if it is a full segment or half the
+      // largest window the peer has offered; else wait for the window to open, with the
+      // persist timer as the override when nothing is in flight.
       const usable = (limit - seq) | 0;
-      if (usable > 0 && (skb.cb[CB_FLAGS] & TCP_FIN) === 0 && (usable >= t.mss[c] >> 1 || t.sndUna[c] === t.sndNxt[c]) &&
+      const idle = t.sndUna[c] === t.sndNxt[c];
+      if (usable > 0 && (skb.cb[CB_FLAGS] & TCP_FIN) === 0 && (usable >= t.mss[c] || usable >= t.maxSndWnd[c] >> 1 || (force && idle)) &&
           tcpFragment(net, c, skb, usable)) {
         continue;
       }
-      // A zero window with nothing in flight: probe it (RFC 9293 3.8.6.1).
-      if (t.sndWnd[c] === 0 && t.sndUna[c] === t.sndNxt[c] && !t.rtxTimer[c].pending) {
+      if (idle && seqLt(limit, end) && !t.rtxTimer[c].pending) {
+        // Zero window (RFC 9293 3.8.6.1), or a small one: probe it, or send into it later.
         t.flags[c] |= TF_PERSIST;
         net.modTimer(t.rtxTimer[c], net.now() + t.rto[c]);
       }
@@ -238,20 +296,33 @@ export function tcpWriteXmit(net: Net, c: number): void {
     const payload = (skb.cb[CB_FLAGS] & TCP_FIN) !== 0 ? end - seq - 1 : end - seq;
     if (payload < t.mss[c] && payload > 0 && skb.next === null && (t.flags[c] & TF_NODELAY) === 0 && t.sndUna[c] !== t.sndNxt[c]) break;
     if (!tcpTransmitSkb(net, c, skb)) break;
+    room -= skb.len;
+    sent = true;
     t.sendHead[c] = skb.next;
     t.sndNxt[c] = end;
     if (seqGt(end, t.sndMax[c])) t.sndMax[c] = end;
-    if (t.rttTiming[c] === 0 && skb.cb[CB_SENT] === 1) {
-      t.rttTiming[c] = 1;
-      t.rttSeq[c] = end;
-      t.rttStart[c] = net.now();
-    }
-    if ((t.flags[c] & TF_PERSIST) !== 0 || !t.rtxTimer[c].pending) {
-      t.flags[c] &= ~TF_PERSIST;
-      net.modTimer(t.rtxTimer[c], net.now() + t.rto[c]);
-    }
     skb = t.sendHead[c];
   }
+  if (sent && ((t.flags[c] & TF_PERSIST) !== 0 || !t.rtxTimer[c].pending)) {
+    t.flags[c] &= ~TF_PERSIST;
+    net.tcp.armRtx(c);
+  }
+}
+
+/**
+ * Send the segment at sendHead alone, as the peer's window allows whatever cwnd says: a
+ * tail loss probe's new data (RFC 8985 7.3).
+ */
+export function tcpWriteXmitOne(net: Net, c: number): void {
+  const t = net.tcp.tcb;
+  const skb = t.sendHead[c];
+  if (skb === null) return;
+  if (skb.len > t.mss[c]) tcpFragment(net, c, skb, t.mss[c]);
+  const end = skb.cb[CB_END];
+  if (seqGt(end, (t.sndUna[c] + t.sndWnd[c]) >>> 0) || !tcpTransmitSkb(net, c, skb)) return;
+  t.sendHead[c] = skb.next;
+  t.sndNxt[c] = end;
+  if (seqGt(end, t.sndMax[c])) t.sndMax[c] = end;
 }
 
 /**
@@ -270,8 +341,9 @@ export function tcpFragment(net: Net, c: number, skb: SkBuff, len: number): bool
   rest.cb[CB_END] = skb.cb[CB_END];
   rest.cb[CB_FLAGS] = skb.cb[CB_FLAGS];
   rest.cb[CB_SENT] = skb.cb[CB_SENT];
+  rest.cb[CB_XMIT] = skb.cb[CB_XMIT];
   skb.cb[CB_END] = rest.cb[CB_SEQ];
-  skb.cb[CB_FLAGS] = 0;
+  skb.cb[CB_FLAGS] &= ~TCP_FIN; // the FIN goes with the last byte
   const q = net.tcp.tcb.writeQueue[c];
   rest.next = skb.next;
   skb.next = rest;
@@ -286,7 +358,8 @@ export function tcpRetransmitHead(net: Net, c: number): boolean {
   const head = t.writeQueue[c].head;
   if (head === null || head === t.sendHead[c]) return false;
   if (head.len > t.mss[c]) tcpFragment(net, c, head, t.mss[c]);
-  t.rttTiming[c] = 0; // Karn: no sample from a retransmitted segment
+  head.cb[CB_FLAGS] &= ~SEG_LOST;
+  head.cb[CB_FLAGS] |= SEG_RETRANS;
   return tcpTransmitSkb(net, c, head);
 }
 

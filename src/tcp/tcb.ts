@@ -49,12 +49,24 @@ export const TF_PERSIST = 1 << 9;
 export const TF_KEEPALIVE = 1 << 10;
 /** SACK agreed (RFC 2018) */
 export const TF_SACK = 1 << 11;
+/** timestamps agreed (RFC 7323 3) */
+export const TF_TSTAMP = 1 << 12;
+/** the retransmission timer is a tail loss probe (RFC 8985 7), not an RTO */
+export const TF_TLP = 1 << 13;
+/** a tail loss probe was sent; no other until new data is acknowledged */
+export const TF_TLP_OUT = 1 << 14;
+/** the retransmission timer is RACK's reorder timer (RFC 8985 6.3) */
+export const TF_REORDER = 1 << 15;
 
 // skb.cb[CB_FLAGS] bits beside the TCP flags of the segment
 /** the peer holds this segment (SACK scoreboard, RFC 6675) */
 export const SEG_SACKED = 0x100;
 /** retransmitted in the current recovery */
 export const SEG_RETRANS = 0x200;
+/** presumed lost (RFC 6675 IsLost, or sent before a delivered segment, RFC 8985): to resend */
+export const SEG_LOST = 0x400;
+/** out-of-order queue: the segment received last (the first SACK block reports it, RFC 2018 4) */
+export const SEG_LAST_IN = 0x800;
 
 /** What a connection tells its socket (sk_data_ready, sk_write_space, sk_error_report). */
 export interface TcpOwner {
@@ -99,6 +111,14 @@ export class TcpStats {
   persistProbes = 0;
   keepaliveProbes = 0;
   keepaliveTimeouts = 0;
+  /** TIME_WAIT connections ended early: by a new SYN (RFC 6191), or for a new connection when the table was full */
+  timeWaitReused = 0;
+  /** tail loss probes sent (Linux TCPLossProbes) */
+  lossProbes = 0;
+  /** segments presumed lost by RACK's time rule (RFC 8985), lost retransmissions included */
+  rackLost = 0;
+  /** segments with an old timestamp, dropped by PAWS (RFC 7323 5; Linux PAWSEstabRejected) */
+  pawsEstabRejected = 0;
   zeroWindowDrops = 0;
   tableFull = 0;
   abortOnData = 0;
@@ -128,6 +148,15 @@ export const CB_END = 1;
 export const CB_FLAGS = 2;
 /** times sent (0: not yet) */
 export const CB_SENT = 3;
+/** when last sent, on the microsecond clock (tcpClockUs): RTT samples and RACK */
+export const CB_XMIT = 4;
+/** skb.cb words TCP uses */
+export const TCP_CB_WORDS = 5;
+
+/** The microsecond clock of TCP, modulo 2^32 (differences hold for 71 minutes). */
+export function tcpClockUs(now: number): number {
+  return (now * 1000) >>> 0;
+}
 
 export class Tcb {
   readonly size: number;
@@ -145,52 +174,51 @@ export class Tcb {
   readonly sndMax: Uint32Array;
   /** the peer's window, in bytes (scaled) */
   readonly sndWnd: Uint32Array;
+  /** largest window the peer has offered (sender SWS avoidance, RFC 1122 4.2.3.4) */
+  readonly maxSndWnd: Uint32Array;
+  /** sequence number of the segment that last updated sndWnd (RFC 9293 SND.WL1) */
   readonly sndWl1: Uint32Array;
-  readonly sndWl2: Uint32Array;
   readonly sndWscale: Uint8Array;
   /** bytes the application has written and not yet had acknowledged */
   readonly sndQueued: Uint32Array;
-  /** sequence number of our FIN, once queued */
-  readonly finSeq: Uint32Array;
   // receive sequence space
-  readonly irs: Uint32Array;
   readonly rcvNxt: Uint32Array;
   /** right edge of the window we last advertised */
   readonly rcvAdv: Uint32Array;
-  readonly rcvWscale: Uint8Array;
   /** bytes held for the reader (in order and out of order) */
   readonly rcvQueued: Uint32Array;
-  /** segments received since our last ACK (delayed ACK) */
+  /** segments received since our last ACK (delayed ACK); 0: our last ACK was for rcvNxt */
   readonly rcvSegs: Uint8Array;
-  /** effective send MSS */
+  /** effective send MSS (payload bytes per segment, options apart) */
   readonly mss: Uint16Array;
-  // RTT and RTO (RFC 6298), in ms
-  readonly srtt: Float64Array;
-  readonly rttvar: Float64Array;
-  readonly rto: Float64Array;
-  /** the segment being timed (Karn: only one, never a retransmitted one) */
-  readonly rttSeq: Uint32Array;
-  readonly rttStart: Float64Array;
-  readonly rttTiming: Uint8Array;
+  // RTT and RTO (RFC 6298): srtt and rttvar in microseconds, rto in milliseconds
+  readonly srtt: Uint32Array;
+  readonly rttvar: Uint32Array;
+  readonly rto: Uint32Array;
   /** consecutive timeouts (exponential backoff) */
   readonly backoff: Uint8Array;
-  // congestion control (RFC 5681, 6582)
+  // congestion control (RFC 5681, 6582, 6675)
   readonly cwnd: Uint32Array;
   readonly ssthresh: Uint32Array;
   readonly dupAcks: Uint8Array;
+  /** sndMax when recovery began: recovery ends once it is acknowledged */
   readonly recover: Uint32Array;
-  /** bytes acked toward the next cwnd increase in congestion avoidance */
-  readonly ackedBytes: Uint32Array;
-  /** highest sequence number the peer has SACKed (RFC 6675 HighACK side) */
-  readonly sackHigh: Uint32Array;
-  /** sequence number of the out-of-order segment received last (first SACK block, RFC 2018 4) */
-  readonly oooLast: Uint32Array;
+  // RACK (RFC 8985): the most recently sent segment known delivered
+  readonly rackXmit: Uint32Array;
+  readonly rackEnd: Uint32Array;
+  // timestamps (RFC 7323)
+  /** TS.Recent: the peer's TSval to echo */
+  readonly tsRecent: Uint32Array;
+  /** our TSval = millisecond clock + this (a per-connection offset, RFC 7323 5.4) */
+  readonly tsOffset: Uint32Array;
+  /** when tsRecent was set, in seconds (PAWS forgets a TS.Recent idle for 24 days, RFC 7323 5.5) */
+  readonly tsRecentAt: Uint32Array;
   /** listener of a connection not yet accepted; -1 otherwise */
   readonly parent: Int16Array;
   /** listener: most half-open connections (SYN queue), and most not yet accepted (accept queue) */
   readonly backlog: Uint8Array;
-  /** when the connection was opened or the state last changed (diagnostics, TIME_WAIT) */
-  readonly since: Float64Array;
+  /** keepalive probes sent without an answer */
+  readonly kaProbes: Uint8Array;
 
   /** all segments not yet acknowledged, sent or not, in sequence order */
   readonly writeQueue: SkbQueue[];
@@ -207,8 +235,6 @@ export class Tcb {
   /** TIME_WAIT, and deferred reports to a new owner */
   readonly waitTimer: Timer[];
   readonly keepaliveTimer: Timer[];
-  /** keepalive probes sent without an answer */
-  readonly kaProbes: Uint8Array;
   /** options of the segment being processed (one per stack) */
   readonly opts = new TcpOptions();
   /** SACK blocks being sent (one per stack), and how many */
@@ -228,35 +254,31 @@ export class Tcb {
     this.sndNxt = new Uint32Array(n);
     this.sndMax = new Uint32Array(n);
     this.sndWnd = new Uint32Array(n);
+    this.maxSndWnd = new Uint32Array(n);
     this.sndWl1 = new Uint32Array(n);
-    this.sndWl2 = new Uint32Array(n);
     this.sndWscale = new Uint8Array(n);
     this.sndQueued = new Uint32Array(n);
-    this.finSeq = new Uint32Array(n);
-    this.irs = new Uint32Array(n);
     this.rcvNxt = new Uint32Array(n);
     this.rcvAdv = new Uint32Array(n);
-    this.rcvWscale = new Uint8Array(n);
     this.rcvQueued = new Uint32Array(n);
     this.rcvSegs = new Uint8Array(n);
     this.mss = new Uint16Array(n);
-    this.srtt = new Float64Array(n);
-    this.rttvar = new Float64Array(n);
-    this.rto = new Float64Array(n);
-    this.rttSeq = new Uint32Array(n);
-    this.rttStart = new Float64Array(n);
-    this.rttTiming = new Uint8Array(n);
+    this.srtt = new Uint32Array(n);
+    this.rttvar = new Uint32Array(n);
+    this.rto = new Uint32Array(n);
     this.backoff = new Uint8Array(n);
     this.cwnd = new Uint32Array(n);
     this.ssthresh = new Uint32Array(n);
     this.dupAcks = new Uint8Array(n);
     this.recover = new Uint32Array(n);
-    this.ackedBytes = new Uint32Array(n);
-    this.sackHigh = new Uint32Array(n);
-    this.oooLast = new Uint32Array(n);
+    this.rackXmit = new Uint32Array(n);
+    this.rackEnd = new Uint32Array(n);
+    this.tsRecent = new Uint32Array(n);
+    this.tsOffset = new Uint32Array(n);
+    this.tsRecentAt = new Uint32Array(n);
     this.parent = new Int16Array(n).fill(-1);
     this.backlog = new Uint8Array(n);
-    this.since = new Float64Array(n);
+    this.kaProbes = new Uint8Array(n);
     this.writeQueue = [];
     this.recvQueue = [];
     this.oooQueue = [];
@@ -267,7 +289,6 @@ export class Tcb {
     this.delackTimer = [];
     this.waitTimer = [];
     this.keepaliveTimer = [];
-    this.kaProbes = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       this.writeQueue.push(new SkbQueue());
       this.recvQueue.push(new SkbQueue());
@@ -282,7 +303,9 @@ export class Tcb {
   /** Bytes of connection state per entry: the typed arrays (queues and timers apart). */
   stateBytesPerEntry(): number {
     let n = 0;
-    for (const v of Object.values(this)) if (ArrayBuffer.isView(v) && !(v instanceof DataView)) n += (v as Uint8Array).BYTES_PER_ELEMENT;
+    for (const v of Object.values(this)) {
+      if (ArrayBuffer.isView(v) && !(v instanceof DataView) && v !== this.sackOut) n += (v as Uint8Array).BYTES_PER_ELEMENT;
+    }
     return n;
   }
 }

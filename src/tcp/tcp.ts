@@ -11,9 +11,12 @@ import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/tcp";
 import {
   CB_END, CB_FLAGS, CB_SENT, CB_SEQ, TCP_CLOSED, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_LAST_ACK,
   TCP_LISTEN, TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIME_WAIT, TF_ACCEPTED, TF_FIN_QUEUED, TF_NODELAY, TF_ORPHAN, TF_PEER_FIN,
-  SEG_RETRANS, SEG_SACKED, TF_KEEPALIVE, TF_PERSIST, TF_RECOVERY, Tcb, TcpStats, type TcpListenerOwner, type TcpOwner,
+  SEG_LOST, SEG_RETRANS, SEG_SACKED, TF_KEEPALIVE, TF_PERSIST, TF_RECOVERY, TF_SACK, TF_REORDER, TF_TLP, TF_TLP_OUT, TF_TSTAMP, Tcb, TcpStats,
+  tcpClockUs,
+  type TcpListenerOwner, type TcpOwner,
 } from "./tcb";
-import { tcpSendAck, tcpSendControl, tcpWriteXmit, rcvWindow } from "./output";
+import { sackRecovery } from "./recovery";
+import { tcpSendAck, tcpSendControl, tcpTransmitSkb, tcpWriteXmit, tcpWriteXmitOne, rcvWindow } from "./output";
 
 // Errors a connection reports to its owner (negative errno, as Linux).
 export const ECONNREFUSED = 111;
@@ -25,6 +28,9 @@ export const EPEERCLOSED = 0;
 
 /** MSS values a SYN cookie can carry (RFC 4987: a small table; the largest not above the peer's is used) */
 export const COOKIE_MSS = Object.freeze([536, 1220, 1440, 1460] as const);
+
+/** RFC 8985 7.2 WCDelAckT: how long a peer may hold the ACK of a lone segment */
+const TLP_DELACK_MS = 200;
 
 const EPHEMERAL_FIRST = 49152;
 const EPHEMERAL_COUNT = 65536 - EPHEMERAL_FIRST;
@@ -41,6 +47,8 @@ export class Tcp {
   readonly #cookieKey0: number;
   readonly #cookieKey1: number;
   #nextEphemeral: number;
+  /** our window scale shift: enough to offer the whole receive buffer (RFC 7323 2.3) */
+  readonly rcvShift: number;
   #challengeWindowStart = -Infinity;
   #challengeCount = 0;
 
@@ -52,6 +60,9 @@ export class Tcp {
     this.#cookieKey0 = net.platform.random32();
     this.#cookieKey1 = net.platform.random32();
     this.#nextEphemeral = net.platform.random32() % EPHEMERAL_COUNT;
+    let shift = 0;
+    while ((65535 << shift) < net.config.tcpRcvBufBytes && shift < 14) shift++;
+    this.rcvShift = shift;
   }
 
   // ------------------------------------------------------------ table
@@ -59,11 +70,21 @@ export class Tcp {
   /** A free entry, or -1 (counted). */
   alloc(): number {
     const t = this.tcb;
+    let oldest = -1;
     for (let c = 0; c < t.size; c++) {
       if (t.state[c] === TCP_CLOSED && t.owner[c] === null && t.listenerOwner[c] === null) {
         this.#reset(c);
         return c;
       }
+      if (t.state[c] === TCP_TIME_WAIT && (oldest < 0 || t.waitTimer[c].expires < t.waitTimer[oldest].expires)) oldest = c;
+    }
+    if (oldest >= 0) {
+      // A full table gives up its oldest TIME_WAIT entry rather than refuse (lwIP does the
+      // same): a small device cannot hold every closed connection for 2 MSL.
+      this.stats.timeWaitReused++;
+      this.free(oldest, SKB_DROP.SOCKET_CLOSE);
+      this.#reset(oldest);
+      return oldest;
     }
     this.stats.tableFull++;
     return -1;
@@ -79,20 +100,18 @@ export class Tcp {
     t.srtt[c] = 0;
     t.rttvar[c] = 0;
     t.rto[c] = cfg.tcpRtoInitialMs;
-    t.rttTiming[c] = 0;
     t.backoff[c] = 0;
     t.dupAcks[c] = 0;
-    t.ackedBytes[c] = 0;
     t.parent[c] = -1;
     t.backlog[c] = 0;
+    t.kaProbes[c] = 0;
     t.sendHead[c] = null;
     t.sndWscale[c] = 0;
-    t.sackHigh[c] = 0;
-    // Scale our window so the whole receive buffer can be offered (RFC 7323 2.3).
-    let shift = 0;
-    while ((65535 << shift) < cfg.tcpRcvBufBytes && shift < 14) shift++;
-    t.rcvWscale[c] = shift;
-    t.since[c] = this.#net.now();
+    t.maxSndWnd[c] = 0;
+    t.rackXmit[c] = 0;
+    t.rackEnd[c] = 0;
+    t.tsRecent[c] = 0;
+    t.tsRecentAt[c] = 0;
   }
 
   /** Free a connection: queues dropped with `reason`, timers stopped, entry back to CLOSED. */
@@ -120,7 +139,6 @@ export class Tcp {
     if (was && !now) this.stats.currEstab--;
     if (!was && now) this.stats.currEstab++;
     t.state[c] = state;
-    t.since[c] = this.#net.now();
   }
 
   /** RFC 5961 7: at most config.tcpChallengeAcksPerSec challenge ACKs a second, all connections together. */
@@ -139,6 +157,16 @@ export class Tcp {
   isn(laddr: number, lport: number, raddr: number, rport: number): number {
     const f = halfSipHash(this.#sip, this.#key0, this.#key1, laddr, raddr, ((lport << 16) | rport) >>> 0);
     return (f + Math.floor(this.#net.now() * 250)) >>> 0;
+  }
+
+  /** RFC 7323 5.4: a timestamp offset per connection, from a keyed hash (the peer cannot learn our uptime). */
+  tsOffsetFor(laddr: number, lport: number, raddr: number, rport: number): number {
+    return halfSipHash(this.#sip, this.#key1, this.#key0, raddr, laddr, ((rport << 16) | lport) >>> 0);
+  }
+
+  /** Our TSval for connection c now (a 1 ms clock, RFC 7323 5.4). */
+  tsVal(c: number): number {
+    return ((this.#net.now() >>> 0) + this.tcb.tsOffset[c]) >>> 0;
   }
 
   /** The connection for a 4-tuple (not a listener), or -1. */
@@ -210,8 +238,8 @@ export class Tcp {
     t.sndUna[c] = iss;
     t.sndNxt[c] = (iss + 1) >>> 0;
     t.sndMax[c] = t.sndNxt[c];
-    t.sackHigh[c] = iss;
     t.mss[c] = mtu - 40;
+    t.tsOffset[c] = this.tsOffsetFor(t.localAddr[c], t.localPort[c], t.remoteAddr[c], t.remotePort[c]);
     t.sndWnd[c] = 0;
     t.cwnd[c] = 0; // set when the MSS is known
     t.ssthresh[c] = 0x7fffffff;
@@ -223,6 +251,8 @@ export class Tcp {
     // RFC 9293 3.7.1: without the option the peer takes 536.
     const mss = peerMss > 0 ? peerMss : 536;
     if (mss < t.mss[c]) t.mss[c] = mss < 64 ? 64 : mss;
+    // The MSS counts data only; timestamps take 12 bytes of each segment (RFC 9293 3.7.1).
+    if ((t.flags[c] & TF_TSTAMP) !== 0) t.mss[c] -= 12;
     const m = t.mss[c];
     t.cwnd[c] = m > 2190 ? 2 * m : m > 1095 ? 3 * m : 4 * m;
   }
@@ -439,7 +469,6 @@ export class Tcp {
     fin.cb[CB_SENT] = 0;
     q.enqueue(fin);
     if (t.sendHead[c] === null) t.sendHead[c] = fin;
-    t.finSeq[c] = seq;
     t.flags[c] |= TF_FIN_QUEUED;
     this.setState(c, s === TCP_ESTABLISHED ? TCP_FIN_WAIT1 : TCP_LAST_ACK);
     tcpWriteXmit(net, c);
@@ -462,6 +491,65 @@ export class Tcp {
 
   // ------------------------------------------------------------ timers
 
+  /**
+   * Arm the retransmission timer for what is in flight: an RTO (RFC 6298 5.3), or first a
+   * tail loss probe after two smoothed RTTs (RFC 8985 7.2) when SACK can show what a probe
+   * finds and no probe is out yet.
+   */
+  armRtx(c: number): void {
+    const net = this.#net;
+    const t = this.tcb;
+    if ((t.flags[c] & TF_REORDER) !== 0 && t.rtxTimer[c].pending) return; // it arms this after it runs
+    const rto = t.rto[c];
+    const f = t.flags[c];
+    t.flags[c] &= ~(TF_TLP | TF_REORDER);
+    if ((f & (TF_SACK | TF_RECOVERY | TF_TLP_OUT)) === TF_SACK && t.srtt[c] > 0 && t.backoff[c] === 0 && t.state[c] >= TCP_ESTABLISHED) {
+      // 2 SRTT, plus a worst-case delayed ACK when one segment is out (its ACK may wait).
+      let pto = (t.srtt[c] / 500) | 0;
+      if (((t.sndMax[c] - t.sndUna[c]) | 0) <= t.mss[c]) pto += TLP_DELACK_MS;
+      if (pto < net.config.timerTickMs) pto = net.config.timerTickMs;
+      // Never later than the RTO would fire (Linux does the same): the probe comes first.
+      t.flags[c] |= TF_TLP;
+      net.modTimer(t.rtxTimer[c], net.now() + (pto < rto ? pto : rto));
+      return;
+    }
+    net.modTimer(t.rtxTimer[c], net.now() + rto);
+  }
+
+  /** RACK's reorder timer (RFC 8985 6.3): look again once a reordering window (a quarter RTT) has passed. */
+  armReorder(c: number): void {
+    const net = this.#net;
+    const t = this.tcb;
+    let ms = Math.ceil((t.srtt[c] >>> 2) / 1000);
+    if (ms < net.config.timerTickMs) ms = net.config.timerTickMs;
+    const at = net.now() + ms;
+    const timer = t.rtxTimer[c];
+    if (timer.pending && (t.flags[c] & TF_REORDER) === 0 && timer.expires <= at) return; // a probe or RTO comes first
+    t.flags[c] = (t.flags[c] & ~TF_TLP) | TF_REORDER;
+    net.modTimer(timer, at);
+  }
+
+  /**
+   * Tail loss probe (RFC 8985 7.3): one new segment if the windows allow, else the last
+   * one sent again, so the peer's ACK (with SACK) shows any loss at the tail without
+   * waiting for the RTO. Then the RTO runs.
+   */
+  #onTlp(c: number): void {
+    const net = this.#net;
+    const t = this.tcb;
+    t.flags[c] |= TF_TLP_OUT;
+    this.stats.lossProbes++;
+    const before = t.sndNxt[c];
+    const head = t.sendHead[c];
+    if (head !== null) tcpWriteXmitOne(net, c);
+    if (t.sndNxt[c] === before) {
+      let last: SkBuff | null = null;
+      for (let s = t.writeQueue[c].head; s !== null && s !== t.sendHead[c]; s = s.next) last = s;
+      if (last !== null && (last.cb[CB_FLAGS] & SEG_SACKED) === 0) tcpTransmitSkb(net, c, last);
+    }
+    net.modTimer(t.rtxTimer[c], net.now() + t.rto[c]);
+  }
+
   /** RFC 6298 5.4-5.7: retransmit the earliest segment, back off, shrink cwnd (RFC 5681 3.1). */
   #onRtx(c: number): void {
     const net = this.#net;
@@ -469,7 +557,24 @@ export class Tcp {
     const cfg = net.config;
     const s = t.state[c];
     if (s === TCP_CLOSED || s === TCP_LISTEN || s === TCP_TIME_WAIT) return;
+    if ((t.flags[c] & TF_REORDER) !== 0) {
+      t.flags[c] &= ~TF_REORDER;
+      if (sackRecovery(net, c, tcpClockUs(net.now()), true)) this.armReorder(c);
+      tcpWriteXmit(net, c);
+      if (!t.rtxTimer[c].pending && t.sndUna[c] !== t.sndMax[c]) this.armRtx(c);
+      return;
+    }
+    if ((t.flags[c] & TF_TLP) !== 0) {
+      t.flags[c] &= ~TF_TLP;
+      this.#onTlp(c);
+      return;
+    }
     if ((t.flags[c] & TF_PERSIST) !== 0) {
+      if (t.sndWnd[c] > 0 && t.sndUna[c] === t.sndNxt[c]) {
+        // A window too small to send into without silliness: the override (RFC 1122 4.2.3.4).
+        tcpWriteXmit(net, c, true);
+        if (t.sndNxt[c] !== t.sndUna[c]) return;
+      }
       // Zero-window probe: an ACK one below the window's left edge draws the peer's window.
       this.stats.persistProbes++;
       tcpSendControl(net, c, (t.sndUna[c] - 1) >>> 0, TCP_ACK);
@@ -486,7 +591,6 @@ export class Tcp {
     this.stats.timeouts++;
     t.backoff[c]++;
     t.rto[c] = Math.min(t.rto[c] * 2, cfg.tcpRtoMaxMs);
-    t.rttTiming[c] = 0;
     if (s === TCP_SYN_SENT) {
       this.stats.retransSegs++;
       tcpSendControl(net, c, t.iss[c], TCP_SYN);
@@ -502,8 +606,8 @@ export class Tcp {
       t.flags[c] &= ~TF_RECOVERY;
       // Go back to the first unacknowledged segment (RFC 5681 3.1, RFC 6298 5.4); the
       // SACK scoreboard is forgotten (RFC 2018 8: the receiver may renege).
-      for (let s = t.writeQueue[c].head; s !== null; s = s.next) s.cb[CB_FLAGS] &= ~(SEG_SACKED | SEG_RETRANS);
-      t.sackHigh[c] = t.sndUna[c];
+      for (let s = t.writeQueue[c].head; s !== null; s = s.next) s.cb[CB_FLAGS] &= ~(SEG_SACKED | SEG_RETRANS | SEG_LOST);
+      t.rackXmit[c] = 0;
       t.sendHead[c] = t.writeQueue[c].head;
       t.sndNxt[c] = t.sndUna[c];
       tcpWriteXmit(net, c);

@@ -3,6 +3,8 @@
 //
 //   ipLocalDeliver -> udpRcv: length, checksum (zero accepted), demux
 //     -> socket queue -> owner.onDatagrams (sk_data_ready)    | no socket: ICMP port unreachable
+//   icmpUnreach -> udpErr: the socket that sent the quoted datagram, if it asked for
+//     errors, keeps the last one and is told (__udp4_lib_err with IP_RECVERR)
 //   socket write -> udp.sendto: datagram chain, header, checksum -> ipSend
 
 import { SKB_DROP } from "../core/drop";
@@ -10,7 +12,7 @@ import { consumeSkb, kfreeSkbReason } from "../core/free";
 import type { Net } from "../core/net";
 import { CHECKSUM_UNNECESSARY, PACKET_HOST, SkbQueue, skbChecksum, skbCopyBits, skbStoreBits, type SkBuff } from "../core/skb";
 import { csumFold, csumPseudoHeader, csumReduce } from "../wire/checksum";
-import { ICMP_DEST_UNREACH, ICMP_PORT_UNREACH } from "../wire/icmp";
+import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PARAMETERPROB, ICMP_PORT_UNREACH, ICMP_TIME_EXCEEDED } from "../wire/icmp";
 import { IPPROTO_UDP, IPV4_HLEN, IPV4_MAX_LEN, ipDaddr, ipIsMulticast, ipSaddr } from "../wire/ipv4";
 import { OFF_UDP_CHECK, UDP_HLEN, udpBuildHeader, udpCheck, udpDport, udpLen, udpSport } from "../wire/udp";
 import { ENETUNREACH, ENOBUFS, ipAllocDatagram, ipSend } from "../ipv4/output";
@@ -31,11 +33,18 @@ export class UdpStats {
   rcvbufErrors = 0;
   sndbufErrors = 0;
   inCsumErrors = 0;
+  /** ICMP errors reported to a socket */
+  icmpErrors = 0;
+  /** ICMP errors about no socket, or a socket that did not ask, or of a kind not reported */
+  icmpIgnored = 0;
+  /** ICMP errors whose quoted UDP header cannot be ours (dropped ICMP_INVALID) */
+  icmpInvalid = 0;
 }
 
-/** Told when datagrams wait for it (the socket layer). */
+/** Told when datagrams or an ICMP error wait for it (the socket layer). */
 export interface UdpOwner {
   onDatagrams(waiting: number): void;
+  onIcmpError(): void;
 }
 
 export class UdpTable {
@@ -48,6 +57,17 @@ export class UdpTable {
   readonly broadcast: Uint8Array;
   readonly queue: SkbQueue[];
   readonly owner: (UdpOwner | null)[];
+  /** the socket wants ICMP errors (Linux IP_RECVERR) */
+  readonly recvErr: Uint8Array;
+  // The last ICMP error reported to each socket, until read (one slot, as Linux sk_err).
+  readonly errPending: Uint8Array;
+  readonly errType: Uint8Array;
+  readonly errCode: Uint8Array;
+  /** where the quoted datagram was going */
+  readonly errAddr: Uint32Array;
+  readonly errPort: Uint16Array;
+  /** who sent the ICMP error */
+  readonly errFrom: Uint32Array;
   readonly stats = new UdpStats();
   #nextEphemeral: number;
 
@@ -61,6 +81,13 @@ export class UdpTable {
     this.queue = [];
     for (let i = 0; i < n; i++) this.queue.push(new SkbQueue());
     this.owner = new Array<UdpOwner | null>(n).fill(null);
+    this.recvErr = new Uint8Array(n);
+    this.errPending = new Uint8Array(n);
+    this.errType = new Uint8Array(n);
+    this.errCode = new Uint8Array(n);
+    this.errAddr = new Uint32Array(n);
+    this.errPort = new Uint16Array(n);
+    this.errFrom = new Uint32Array(n);
     // RFC 6056: start the ephemeral search somewhere unpredictable.
     this.#nextEphemeral = net.platform.random32() % EPHEMERAL_COUNT;
   }
@@ -73,7 +100,7 @@ export class UdpTable {
   }
 
   /** Bind a socket to (addr, port); port 0 picks an ephemeral one. Returns the socket index. */
-  bind(addr: number, port: number, owner: UdpOwner, wantsBroadcast: boolean): number {
+  bind(addr: number, port: number, owner: UdpOwner, wantsBroadcast: boolean, wantsErrors = false): number {
     if (addr !== 0 && this.#net.ipv4.localDev(addr) === null && (addr >>> 24) !== 127) {
       throw new TypeError(`UDP: address is not one of this host's`);
     }
@@ -94,6 +121,8 @@ export class UdpTable {
     this.localAddr[i] = addr;
     this.localPort[i] = port;
     this.broadcast[i] = wantsBroadcast ? 1 : 0;
+    this.recvErr[i] = wantsErrors ? 1 : 0;
+    this.errPending[i] = 0;
     this.owner[i] = owner;
     return i;
   }
@@ -105,6 +134,8 @@ export class UdpTable {
     while ((skb = q.dequeue()) !== null) kfreeSkbReason(this.#net, skb, SKB_DROP.SOCKET_CLOSE);
     this.inUse[i] = 0;
     this.owner[i] = null;
+    this.recvErr[i] = 0;
+    this.errPending[i] = 0;
   }
 
   /**
@@ -122,6 +153,14 @@ export class UdpTable {
     if (dst !== null) skbCopyBits(net.pool, skb, UDP_HLEN, dst, dstOff, len);
     consumeSkb(net, skb);
     return len;
+  }
+
+  /** The socket bound to (addr, port) that would have sent from there, or -1. */
+  lookupLocal(addr: number, port: number): number {
+    for (let i = 0; i < this.size; i++) {
+      if (this.inUse[i] !== 0 && this.localPort[i] === port && (this.localAddr[i] === 0 || this.localAddr[i] === addr)) return i;
+    }
+    return -1;
   }
 
   /** Stack shutdown: drop what waits in every socket (the sockets stay bound). */
@@ -257,4 +296,39 @@ function deliver(net: Net, i: number, skb: SkBuff): void {
   q.enqueue(skb);
   udp.stats.inDatagrams++;
   (udp.owner[i] as UdpOwner).onDatagrams(q.qlen);
+}
+
+/**
+ * __udp4_lib_err: an ICMP error quoting a datagram we sent (`iph`, `l4` its UDP header).
+ * The socket that sent it learns of it only if it asked (onError given: Linux's IP_RECVERR,
+ * since ECMA-419 UDP sockets are never connected). Reported: destination unreachable
+ * (codes 0..15 but "fragmentation needed": UDP never sets DF, so that one is not about us),
+ * time exceeded and parameter problem. The socket keeps the last error and stays open.
+ * False when the quote cannot be ours (UDP length under 8, a group destination).
+ */
+export function udpErr(net: Net, type: number, code: number, _info: number, iph: number, l4: number, from: number): boolean {
+  const udp = net.udp;
+  const stats = udp.stats;
+  const buf = net.pool.buf;
+  const daddr = ipDaddr(buf, iph);
+  // RFC 1122 3.2.2: no error is sent about a broadcast or multicast datagram.
+  if (udpLen(buf, l4) < UDP_HLEN || daddr === 0xffffffff || ipIsMulticast(daddr)) {
+    stats.icmpInvalid++;
+    return false;
+  }
+  const i = udp.lookupLocal(ipSaddr(buf, iph), udpSport(buf, l4));
+  const reported = type === ICMP_DEST_UNREACH ? code <= 15 && code !== ICMP_FRAG_NEEDED : type === ICMP_TIME_EXCEEDED || type === ICMP_PARAMETERPROB;
+  if (i < 0 || udp.recvErr[i] === 0 || !reported) {
+    stats.icmpIgnored++;
+    return true;
+  }
+  udp.errPending[i] = 1;
+  udp.errType[i] = type;
+  udp.errCode[i] = code;
+  udp.errAddr[i] = daddr;
+  udp.errPort[i] = udpDport(buf, l4);
+  udp.errFrom[i] = from;
+  stats.icmpErrors++;
+  (udp.owner[i] as UdpOwner).onIcmpError();
+  return true;
 }

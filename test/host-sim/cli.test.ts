@@ -20,18 +20,44 @@ function cli(args: string[]): Promise<{ code: number; out: string; err: string }
 }
 
 describe("npm start", () => {
-  it("runs the demo: summary, pools full again, a pcap file", async () => {
+  it("runs the demo: summary, TCP bulk and request/response, pools full again, a pcap file", async () => {
     const pcap = join(dir, "demo.pcap");
-    const r = await cli(["--count", "15", "--seed", "3", "--pcap", pcap]);
+    const args = ["--count", "15", "--seed", "3", "--bulk", "500K", "--rounds", "30", "--pcap", pcap];
+    const r = await cli(args);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/pings: 15 sent, \d+ answered/);
+    // TCP bulk: every byte arrived and the digests of both ends match.
+    expect(r.out).toContain("tcp bulk: A -> B 500000 bytes");
+    expect(r.out).toMatch(/ 500000 of 500000 bytes in [\d.]+ s \(virtual\)/);
+    const sent = /SHA-256 sent +([0-9a-f]{64})/.exec(r.out);
+    const received = /SHA-256 received +([0-9a-f]{64})/.exec(r.out);
+    expect(sent?.[1]).toBeDefined();
+    expect(received?.[1]).toBe(sent?.[1]);
+    expect(r.out).toContain("bytes check: passed");
+    // Request/response: every round, virtual time per round.
+    expect(r.out).toMatch(/tcp request\/response: 30 of 30 rounds, 64 B requests, 256 B replies, 0 mismatched/);
+    expect(r.out).toMatch(/virtual time per round: min [\d.]+ ms, avg [\d.]+ ms, max [\d.]+ ms/);
+    // TCP counters per host: A opened both connections, B accepted both, segments flowed.
+    const tcpLines = [...r.out.matchAll(/^  tcp: (.*)$/gm)].map((m) => m[1]);
+    expect(tcpLines).toHaveLength(3); // A, R, B
+    for (const name of ["activeOpens", "passiveOpens", "attemptFails", "estabResets", "inSegs", "outSegs", "retransSegs", "timeouts", "fastRetrans", "sackRecoveries"]) {
+      for (const line of tcpLines) expect(line).toMatch(new RegExp(`\\b${name} \\d+`));
+    }
+    const counter = (line: string, name: string): number => Number(new RegExp(`\\b${name} (\\d+)`).exec(line)?.[1]);
+    const [tcpA, tcpR, tcpB] = tcpLines;
+    expect(counter(tcpA, "activeOpens")).toBe(2);
+    expect(counter(tcpB, "passiveOpens")).toBe(2);
+    expect(counter(tcpA, "outSegs")).toBeGreaterThan(500000 / 1460);
+    expect(counter(tcpB, "inSegs")).toBeGreaterThan(500000 / 1460);
+    expect(counter(tcpA, "currEstab") + counter(tcpB, "currEstab")).toBe(0);
+    expect(counter(tcpR, "inSegs")).toBe(0); // R only forwards
     expect(r.out).toMatch(/drops by reason:/);
     expect(r.out).toMatch(/high-water \d+/);
     expect(r.out).toContain("skb pools after shutdown: all full again");
     expect(r.out).toContain(`pcap (A's view, `);
     expect(existsSync(pcap)).toBe(true);
     // The same seed replays the same run.
-    const again = await cli(["--count", "15", "--seed", "3", "--pcap", pcap]);
+    const again = await cli(args);
     expect(again.out).toBe(r.out);
   });
 
@@ -45,6 +71,9 @@ describe("npm start", () => {
     [["--link", "udp:9201:9200", "--ip", "10.0.0.1/24", "--mac", "02:00:00"], /--mac.*invalid MAC/],
     [["--count", "0"], /--count.*positive integer/],
     [["--loss", "1.5"], /--loss.*fraction/],
+    [["--bulk", "3x"], /--bulk.*size in bytes/],
+    [["--bulk", "0"], /--bulk.*from 1 byte/],
+    [["--rounds", "0"], /--rounds.*positive integer/],
     [["--bogus"], /unknown option '--bogus'/],
   ])("refuses %j naming the option", async (args, message) => {
     const r = await cli(args as string[]);

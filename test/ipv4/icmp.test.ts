@@ -129,7 +129,8 @@ describe("ICMP receive checks", () => {
 
   it("counts errors and replies it receives, and drops types it does not answer", () => {
     const b = makeBench();
-    const quote = ipv4Packet({ src: HOST_IP, dst: PEER_IP, proto: 17, payload: new Uint8Array(8) });
+    // A UDP header from port 12345 to 53, length 8: no socket of ours, so only counted.
+    const quote = ipv4Packet({ src: HOST_IP, dst: PEER_IP, proto: 17, payload: new Uint8Array([0x30, 0x39, 0, 53, 0, 8, 0, 0]) });
     b.rx(icmpIn(icmpMessage(0, 0, 0x00010001, new Uint8Array(4))));
     b.rx(icmpIn(icmpMessage(3, 3, 0, quote)));
     b.rx(icmpIn(icmpMessage(11, 0, 0, quote)));

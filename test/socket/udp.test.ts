@@ -1,6 +1,6 @@
 // embedded:io/socket/udp over the simulated LAN and over 127.0.0.1.
 import { describe, expect, it } from "vitest";
-import { udpSocketClass, type UdpPacket } from "../../src/socket/udp";
+import { udpSocketClass, type UdpPacket, type UdpSocket } from "../../src/socket/udp";
 import { makeWorld, seedFrom, withSeed } from "../helpers";
 
 describe("UDP sockets (ECMA-419)", () => {
@@ -68,6 +68,63 @@ describe("UDP sockets (ECMA-419)", () => {
     client.close();
   });
 
+  it("ICMP port unreachable reaches the sender's onError with the reason and the peer; the socket stays open", () =>
+    withSeed(seedFrom(32), (seed) => {
+      const world = makeWorld(seed);
+      const lan = world.addLan("lan", { delayMs: 1 });
+      const a = world.addHost("a");
+      const b = world.addHost("b");
+      world.attach(a, lan, "10.0.0.1/24");
+      world.attach(b, lan, "10.0.0.2/24");
+      const UdpA = udpSocketClass(a.net);
+      const UdpB = udpSocketClass(b.net);
+      const calls: unknown[] = [];
+      const client = new UdpA({
+        target: "client",
+        onError(this: UdpSocket) {
+          calls.push(this.target);
+        },
+        onReadable() {
+          calls.push("readable");
+        },
+      });
+      client.write(new Uint8Array([1]), "10.0.0.2", 9); // nothing listens on b:9
+      world.runFor(50);
+      expect(calls).toEqual(["client"]);
+      expect(client.readError()).toEqual({ reason: "ECONNREFUSED", address: "10.0.0.2", port: 9, from: "10.0.0.2", type: 3, code: 3 });
+      expect(client.readError()).toBeUndefined(); // read once, as SO_ERROR
+      // Still usable: the next datagram, to a port that listens, is answered.
+      const echo = new UdpB({ port: 9, onReadable() {
+        const p = this.read() as UdpPacket;
+        this.write(p, p.address, p.port);
+      } });
+      client.write(new Uint8Array([2]), "10.0.0.2", 9);
+      world.runFor(50);
+      expect(calls).toEqual(["client", "readable"]);
+      expect([...new Uint8Array(client.read() as ArrayBuffer)]).toEqual([2]);
+      // A socket without onError is not told; the error is only counted.
+      const quiet = new UdpA({});
+      quiet.write(new Uint8Array([3]), "10.0.0.2", 10);
+      world.runFor(50);
+      expect(quiet.readError()).toBeUndefined();
+      expect(a.net.udp.stats).toMatchObject({ icmpErrors: 1, icmpIgnored: 1, icmpInvalid: 0 });
+      expect(b.net.udp.stats.noPorts).toBe(2);
+      // Over 127.0.0.1 the stack reports to itself the same way.
+      client.write(new Uint8Array([4]), "127.0.0.1", 11);
+      world.runFor(1);
+      expect(client.readError()).toMatchObject({ reason: "ECONNREFUSED", address: "127.0.0.1", port: 11, from: "127.0.0.1" });
+      expect(calls.length).toBe(3);
+      // onError may close the socket; nothing is reported to a closed one.
+      const closer = new UdpA({ onError() { this.close(); } });
+      closer.write(new Uint8Array([5]), "10.0.0.2", 12);
+      world.runFor(50);
+      expect(() => closer.readError()).toThrow(/closed/);
+      expect(a.net.udp.stats.icmpErrors).toBe(3);
+      echo.close();
+      client.close();
+      quiet.close();
+    }));
+
   it("refuses bad arguments with errors that name them", () => {
     const world = makeWorld(2);
     const a = world.addHost("a", { udpSocketsMax: 2 });
@@ -77,6 +134,7 @@ describe("UDP sockets (ECMA-419)", () => {
     expect(() => new UDP({ address: "1.2.3" })).toThrow(TypeError);
     expect(() => new UDP({ address: "10.9.9.9" })).toThrow(/not one of this host's/);
     expect(() => new UDP({ format: "number" as "buffer" })).toThrow(/format/);
+    expect(() => new UDP({ onError: 1 as unknown as () => void })).toThrow(/onError must be a function/);
     const s = new UDP({ port: 53 });
     expect(() => new UDP({ port: 53 })).toThrow(/port 53 is in use/);
     const t = new UDP({});

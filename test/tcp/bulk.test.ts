@@ -134,7 +134,7 @@ function transfer(seed: number, faults: Partial<LinkFaults>, echo: boolean, smal
   const t = pair.a.net.tcp.tcb;
   let timeWaitAt = -1;
   const done = world.runUntil(() => {
-    if (timeWaitAt < 0) for (let c = 0; c < t.size; c++) if (t.state[c] === TCP_TIME_WAIT) timeWaitAt = t.since[c];
+    if (timeWaitAt < 0) for (let c = 0; c < t.size; c++) if (t.state[c] === TCP_TIME_WAIT) timeWaitAt = t.waitTimer[c].expires - TIME_WAIT_MS;
     return timeWaitAt >= 0 && tcpTable(pair.b.net).length === 1;
   }, 600_000);
   expect(done, `transfer stalled: sent ${sent}, server got ${serverGot.len}, client got ${clientGot.len}; a ${tcpTable(pair.a.net)} b ${tcpTable(pair.b.net)}`).toBe(true);

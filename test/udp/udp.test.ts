@@ -2,7 +2,7 @@
 // unreachable, broadcast, a full receive queue.
 import { describe, expect, it } from "vitest";
 import { udpSocketClass } from "../../src/socket/udp";
-import { BCAST_MAC, HOST_IP, HOST_MAC, ip, ipFrame, ipOf, makeBench, PEER_IP, PEER_MAC, checksum, put32 } from "../testbed";
+import { BCAST_MAC, HOST_IP, HOST_MAC, icmpMessage, ip, ipFrame, ipOf, ipv4Packet, makeBench, PEER_IP, PEER_MAC, checksum, put32, type Ipv4Fields } from "../testbed";
 
 /** A UDP datagram from the peer; `check` "good", "zero" or "bad". */
 function udpFrame(dport: number, data: Uint8Array, check: "good" | "zero" | "bad" = "good", dst = HOST_IP, dstMac = HOST_MAC, lenField?: number): Uint8Array {
@@ -100,5 +100,99 @@ describe("UDP receive (udp_rcv)", () => {
     s.close();
     expect(b.net.drops.count("SOCKET_CLOSE")).toBe(2);
     expect(b.net.pool.inUse).toBe(0);
+  });
+});
+
+/** An ICMP error from `from` (the peer, or a router behind its MAC) quoting a UDP datagram we sent. */
+function icmpAbout(type: number, code: number, quote: Uint8Array, from = PEER_IP): Uint8Array {
+  return ipFrame(HOST_MAC, PEER_MAC, { src: from, dst: HOST_IP, proto: 1, payload: icmpMessage(type, code, 0, quote) });
+}
+
+/** Our datagram's IP header and UDP header (sport -> dport, UDP length ulen), as quoted. */
+function quoted(sport: number, dport: number, fields: Partial<Ipv4Fields> = {}, ulen = 12): Uint8Array {
+  const u = new Uint8Array(12);
+  u[0] = sport >> 8; u[1] = sport & 0xff;
+  u[2] = dport >> 8; u[3] = dport & 0xff;
+  u[4] = ulen >> 8; u[5] = ulen & 0xff;
+  return ipv4Packet({ src: HOST_IP, dst: ip("192.0.2.9"), proto: 17, payload: u, ...fields });
+}
+
+describe("ICMP errors to UDP sockets (__udp4_lib_err)", () => {
+  it("the socket that sent the quoted datagram learns each kind, with who reported it", () => {
+    const b = makeBench();
+    const UDP = udpSocketClass(b.net);
+    let calls = 0;
+    const s = new UDP({ port: 5000, onError() { calls++; } });
+    const router = ip("10.0.0.254");
+    const cases: [number, number, string][] = [
+      [3, 3, "ECONNREFUSED"], [3, 0, "ENETUNREACH"], [3, 1, "EHOSTUNREACH"], [3, 2, "ENOPROTOOPT"], [3, 13, "EHOSTUNREACH"],
+      [11, 0, "EHOSTUNREACH"], [11, 1, "EHOSTUNREACH"], [12, 0, "EPROTO"],
+    ];
+    for (const [type, code, reason] of cases) {
+      b.rx(icmpAbout(type, code, quoted(5000, 53), router));
+      expect(s.readError(), `type ${type} code ${code}`).toEqual({ reason, address: "192.0.2.9", port: 53, from: "10.0.0.254", type, code });
+    }
+    expect(calls).toBe(cases.length);
+    // Two errors before a read: the last one is kept.
+    b.rx(icmpAbout(3, 1, quoted(5000, 53)));
+    b.rx(icmpAbout(3, 3, quoted(5000, 54)));
+    expect(s.readError()).toMatchObject({ reason: "ECONNREFUSED", port: 54, from: "10.0.0.2" });
+    expect(s.readError()).toBeUndefined();
+    expect(b.net.udp.stats).toMatchObject({ icmpErrors: cases.length + 2, icmpIgnored: 0, icmpInvalid: 0 });
+    expect(b.net.drops.total).toBe(0);
+    expect(b.take()).toEqual([]); // never an error about an error
+    s.close();
+  });
+
+  it("ignores, counted, errors about no socket, a socket without onError, and kinds not reported", () => {
+    const b = makeBench();
+    const UDP = udpSocketClass(b.net);
+    let calls = 0;
+    const s = new UDP({ port: 5000, address: "10.0.0.1", onError() { calls++; } });
+    const quiet = new UDP({ port: 5001 });
+    b.rx(icmpAbout(3, 3, quoted(5002, 53))); // no socket on 5002
+    b.rx(icmpAbout(3, 3, quoted(5001, 53))); // a socket that did not ask
+    b.rx(icmpAbout(3, 4, quoted(5000, 53))); // fragmentation needed: UDP never sets DF
+    b.rx(icmpAbout(3, 16, quoted(5000, 53))); // no such code
+    b.rx(icmpAbout(3, 3, quoted(5000, 53, { src: ip("127.0.0.1") }))); // s is bound to 10.0.0.1 only
+    expect(calls).toBe(0);
+    expect(s.readError()).toBeUndefined();
+    expect(quiet.readError()).toBeUndefined();
+    expect(b.net.udp.stats).toMatchObject({ icmpErrors: 0, icmpIgnored: 5, icmpInvalid: 0 });
+    expect(b.net.drops.total).toBe(0);
+    s.close();
+    quiet.close();
+  });
+
+  it("drops malformed and truncated quotes (ICMP_INVALID, InErrors) without telling the socket", () => {
+    const b = makeBench();
+    const UDP = udpSocketClass(b.net);
+    let calls = 0;
+    const s = new UDP({ port: 5000, onError() { calls++; } });
+    const good = quoted(5000, 53);
+    const bad: [string, Uint8Array][] = [
+      ["no quote", new Uint8Array(0)],
+      ["IP header only", good.slice(0, 20)],
+      ["4 bytes of UDP", good.slice(0, 24)],
+      ["IP version 6", quoted(5000, 53, { version: 6 })],
+      ["IHL under 5", quoted(5000, 53, { ihlWords: 4 })],
+      ["options past the quote", quoted(5000, 53, { ihlWords: 15 }).slice(0, 64)],
+      ["a later fragment", quoted(5000, 53, { frag: 0x2000 | 185 })],
+      ["not from us", quoted(5000, 53, { src: ip("10.0.0.77") })],
+      ["UDP length under 8", quoted(5000, 53, {}, 7)],
+      ["to a broadcast", quoted(5000, 53, { dst: 0xffffffff })],
+      ["to a multicast group", quoted(5000, 53, { dst: ip("224.0.0.251") })],
+    ];
+    for (const [, quote] of bad) b.rx(icmpAbout(3, 3, quote));
+    expect(calls).toBe(0);
+    expect(s.readError()).toBeUndefined();
+    expect(b.net.drops.snapshot()).toEqual({ ICMP_INVALID: bad.length });
+    expect(b.net.ipv4.icmp.stats).toMatchObject({ inMsgs: bad.length, inDestUnreachs: bad.length, inErrors: bad.length });
+    expect(b.net.udp.stats).toMatchObject({ icmpErrors: 0, icmpIgnored: 0, icmpInvalid: 3 });
+    // The good quote still gets through afterwards.
+    b.rx(icmpAbout(3, 3, good));
+    expect(calls).toBe(1);
+    expect(b.net.pool.inUse).toBe(0);
+    s.close();
   });
 });

@@ -1,0 +1,154 @@
+// TCP loss recovery with SACK (net/ipv4/tcp_recovery.c, tcp_input.c):
+//   ACK with SACK blocks -> sackUpdate: scoreboard (RFC 6675) + RACK's newest delivery
+//     -> markLost: DupThresh SACKed above a hole (RFC 6675 IsLost), or sent a quarter RTT
+//        before something delivered (RACK, RFC 8985), which also finds lost resends
+//     -> sackRecovery: enter recovery on the first loss, resend lost segments within cwnd
+//   a segment sent just before a delivered one may be reordered, not lost: the reorder
+//   timer (RACK's) looks again once the reordering window has passed.
+
+import type { Net } from "../core/net";
+import type { SkBuff } from "../core/skb";
+import {
+  CB_END, CB_FLAGS, CB_SEQ, CB_SENT, CB_XMIT, SEG_LOST, SEG_RETRANS, SEG_SACKED, TF_RECOVERY, seqGeq, seqGt, seqLeq, seqLt,
+} from "./tcb";
+import { tcpFragment, tcpPipe, tcpTransmitSkb } from "./output";
+
+/** RFC 6675 DupThresh: SACKed segments above a hole that make it lost */
+export const DUP_THRESH = 3;
+
+/**
+ * RACK (RFC 8985 6.2): remember the most recently sent segment known delivered. A resent
+ * segment delivered sooner than half an RTT after its resend was most likely delivered
+ * by its first transmission, so it says nothing about when the resend went out.
+ */
+export function rackUpdate(net: Net, c: number, skb: SkBuff, nowUs: number): void {
+  const t = net.tcp.tcb;
+  const xmit = skb.cb[CB_XMIT];
+  if (skb.cb[CB_SENT] > 1 && ((nowUs - xmit) | 0) < t.srtt[c] >>> 1) return;
+  const d = (xmit - t.rackXmit[c]) | 0;
+  if (d > 0 || (d === 0 && seqGt(skb.cb[CB_END], t.rackEnd[c])) || t.rackXmit[c] === 0) {
+    t.rackXmit[c] = xmit;
+    t.rackEnd[c] = skb.cb[CB_END];
+  }
+}
+
+/** The SACK scoreboard (RFC 6675 2): mark the segments the peer holds, and feed RACK. */
+export function sackUpdate(net: Net, c: number, nowUs: number): void {
+  const t = net.tcp.tcb;
+  const opts = t.opts;
+  const una = t.sndUna[c];
+  const max = t.sndMax[c];
+  for (let b = 0; b < opts.sackCount; b++) {
+    const l = opts.sackBlocks[b * 2];
+    const r = opts.sackBlocks[b * 2 + 1];
+    // Ignore blocks outside what is in flight (RFC 2018 has no use for them; a blind attacker does).
+    if (!seqGt(r, l) || seqLeq(r, una) || seqGt(r, max) || seqLt(l, una)) continue;
+    net.tcp.stats.sackBlocksReceived++;
+    for (let s = t.writeQueue[c].head; s !== null && s !== t.sendHead[c]; s = s.next) {
+      if (seqGt(s.cb[CB_END], r)) break;
+      const f = s.cb[CB_FLAGS];
+      if ((f & SEG_SACKED) === 0 && seqGeq(s.cb[CB_SEQ], l)) {
+        s.cb[CB_FLAGS] = (f | SEG_SACKED) & ~SEG_LOST;
+        rackUpdate(net, c, s, nowUs);
+      }
+    }
+  }
+}
+
+/**
+ * Mark lost segments: a hole with DupThresh SACKed segments above it (RFC 6675 IsLost, by
+ * segments), or one sent more than the reordering window (a quarter RTT) before the
+ * newest delivered segment (RACK, RFC 8985 6.2), lost resends included. After the
+ * reorder timer, what was sent before it and has waited an RTT and the window is lost too.
+ * Returns how many were newly marked; reorderDue tells whether to look again later.
+ */
+function markLost(net: Net, c: number, nowUs: number, timer: boolean): number {
+  const tcp = net.tcp;
+  const t = tcp.tcb;
+  reorderDue = false;
+  let sacked = 0;
+  for (let s = t.writeQueue[c].head; s !== null && s !== t.sendHead[c]; s = s.next) if ((s.cb[CB_FLAGS] & SEG_SACKED) !== 0) sacked++;
+  if (sacked === 0) return 0;
+  const reoWnd = t.srtt[c] >>> 2;
+  const rackXmit = t.rackXmit[c];
+  let marked = 0;
+  for (let s = t.writeQueue[c].head; s !== null && s !== t.sendHead[c] && sacked > 0; s = s.next) {
+    const f = s.cb[CB_FLAGS];
+    if ((f & SEG_SACKED) !== 0) {
+      sacked--;
+      continue;
+    }
+    if ((f & SEG_LOST) !== 0) continue;
+    const before = (rackXmit - s.cb[CB_XMIT]) | 0;
+    const sentBefore = rackXmit !== 0 && (before > 0 || (before === 0 && seqLt(s.cb[CB_END], t.rackEnd[c])));
+    if (sentBefore && (before > reoWnd || (timer && ((nowUs - s.cb[CB_XMIT]) | 0) >= t.srtt[c] + reoWnd))) {
+      // Sent well before something that arrived: lost, and its resend too if it had one.
+      s.cb[CB_FLAGS] = (f | SEG_LOST) & ~SEG_RETRANS;
+      tcp.stats.rackLost++;
+      marked++;
+    } else if (sacked >= DUP_THRESH && (f & SEG_RETRANS) === 0) {
+      s.cb[CB_FLAGS] = f | SEG_LOST;
+      marked++;
+    } else if (sentBefore) {
+      reorderDue = true;
+    }
+  }
+  return marked;
+}
+
+/** Set by markLost: a segment may be lost once the reordering window has passed. */
+let reorderDue = false;
+
+/** Fast recovery begins (RFC 5681 3.2, RFC 6675 5): halve, remember where it ends. */
+export function enterRecovery(net: Net, c: number): void {
+  const tcp = net.tcp;
+  const t = tcp.tcb;
+  const mss = t.mss[c];
+  const flight = (t.sndMax[c] - t.sndUna[c]) >>> 0;
+  const half = flight >>> 1;
+  t.ssthresh[c] = half > 2 * mss ? half : 2 * mss;
+  t.cwnd[c] = t.ssthresh[c];
+  t.recover[c] = t.sndMax[c];
+  t.flags[c] |= TF_RECOVERY;
+  tcp.stats.fastRetrans++;
+}
+
+/**
+ * SACK loss recovery: mark what is lost (starting recovery on the first loss, or on the
+ * DupThresh duplicate ACK), then resend lost segments in order while the pipe leaves room
+ * in cwnd (RFC 6675 5, NextSeg rule 1); new data follows in tcpWriteXmit (rule 2).
+ * `timer`: called by the reorder timer. Returns true when the reorder timer should run.
+ */
+export function sackRecovery(net: Net, c: number, nowUs: number, timer: boolean): boolean {
+  const tcp = net.tcp;
+  const t = tcp.tcb;
+  let marked = markLost(net, c, nowUs, timer);
+  const due = reorderDue;
+  if (t.dupAcks[c] >= DUP_THRESH) {
+    const head = t.writeQueue[c].head;
+    if (head !== null && head !== t.sendHead[c] && (head.cb[CB_FLAGS] & (SEG_SACKED | SEG_LOST | SEG_RETRANS)) === 0) {
+      head.cb[CB_FLAGS] |= SEG_LOST;
+      marked++;
+    }
+  }
+  // Entering recovery, the first lost segment goes whatever the pipe (RFC 6675 5 step 4.3).
+  let first = false;
+  if ((t.flags[c] & TF_RECOVERY) === 0) {
+    if (marked === 0) return due;
+    enterRecovery(net, c);
+    tcp.stats.sackRecoveries++;
+    first = true;
+  }
+  let pipe = tcpPipe(net, c);
+  for (let s = t.writeQueue[c].head; s !== null && s !== t.sendHead[c]; s = s.next) {
+    if (pipe + s.len > t.cwnd[c] && pipe > 0 && !first) break;
+    if ((s.cb[CB_FLAGS] & SEG_LOST) === 0) continue;
+    if (s.len > t.mss[c]) tcpFragment(net, c, s, t.mss[c]);
+    if (!tcpTransmitSkb(net, c, s)) break;
+    s.cb[CB_FLAGS] = (s.cb[CB_FLAGS] & ~SEG_LOST) | SEG_RETRANS;
+    tcp.stats.sackRetrans++;
+    pipe += s.len;
+    first = false;
+  }
+  return due;
+}
