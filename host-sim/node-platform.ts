@@ -54,7 +54,7 @@ export class NodePlatform implements Platform {
         return;
       }
       this.#timerAt = Infinity;
-      this.#run();
+      this.#run(true);
     };
   }
 
@@ -96,9 +96,9 @@ export class NodePlatform implements Platform {
     this.#timerAt = Infinity;
   }
 
-  #run(): void {
+  #run(woken = false): void {
     if (this.#closed || this.net === null) return;
     this.runs++;
-    this.net.run();
+    this.net.run(woken);
   }
 }

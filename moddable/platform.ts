@@ -164,7 +164,7 @@ export class ModdablePlatform implements Platform {
     this.runs++;
     this.#firing = i;
     try {
-      this.net.run();
+      this.net.run(i >= AT_A);
     } finally {
       this.#firing = -1;
     }

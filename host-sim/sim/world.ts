@@ -60,7 +60,7 @@ export class SimPlatform implements Platform, SimEventHandler {
   onSimEvent(arg: number): void {
     if (arg === SOON) this.#soonPending = false;
     else if (this.#loop.now >= this.#wakeAt) this.#wakeAt = Infinity;
-    if (this.net !== null) this.net.run();
+    if (this.net !== null) this.net.run(arg === WAKE);
   }
 }
 

@@ -215,6 +215,7 @@ export function netRxAction(net: Net): void {
     if (budget <= 0) {
       net.softirqStats.timeSqueeze++;
       net.raiseSoftirq(NET_RX_SOFTIRQ);
+      net.tcp.rxBatchEnd();
       return;
     }
     const napi = net.pollHead;
@@ -234,6 +235,7 @@ export function netRxAction(net: Net): void {
     budget -= work;
     if (napi.scheduled && !napi.onList) pollListAdd(net, napi);
   }
+  net.tcp.rxBatchEnd();
 }
 
 // ---------------------------------------------------------------- receive

@@ -145,15 +145,15 @@ export class Net {
   /**
    * One turn of the loop (do_softirq): TIMER, NET_RX, NET_TX, at most
    * config.softirqRoundsMax rounds; then ask the host to call again when work remains
-   * or the next timer is due. The host calls this when the platform asks it to.
+   * or the next timer is due. The host calls this when the platform asks it to, with
+   * `woken` true for a wake-up it asked for (after a delay): the stack then asks again for
+   * its next deadline, which the host may have folded into the wake-up just done.
    */
-  run(): void {
+  run(woken = false): void {
     if (this.#inRun) return;
     this.#inRun = true;
     this.#soonRequested = false;
-    // A host timer may fire up to a tick early (Node measures from a cached clock): within
-    // a tick of the wake-up, count it as that wake-up so the deadline is asked for again.
-    if (this.platform.now() >= this.#wakeAt - this.config.timerTickMs) this.#wakeAt = Infinity;
+    if (woken || this.platform.now() >= this.#wakeAt) this.#wakeAt = Infinity;
     const stats = this.softirqStats;
     stats.runs++;
     if (this.timers.nextExpiry() <= this.platform.now()) this.pending |= TIMER_SOFTIRQ;

@@ -7,9 +7,10 @@ export interface Platform {
   now(): number;
   /**
    * Ask the host to call `net.run()` after `delayMs` (0: as soon as possible, after the
-   * current event), not before. The stack asks once per deadline, so a host must keep
-   * every request until it is due (coalescing requests for the same or a later time is
-   * fine); an extra call to run() is harmless.
+   * current event), not before; for a delayed request, `net.run(true)`. The stack asks
+   * once per deadline, so a host must keep every request until it is due (coalescing
+   * requests for the same or a later time into one wake-up is fine: run(true) makes the
+   * stack ask again); an extra call to run() is harmless.
    */
   requestRun(delayMs: number): void;
   /** 32 random bits (uint32), from a seeded source in tests */

@@ -6,8 +6,8 @@
 // its last record goes.
 
 import type { NetDevice } from "./netdevice";
-import { csumPartial } from "../wire/checksum";
-import { copyBytes } from "./bytes";
+import { csumPartialView } from "../wire/checksum";
+import { copyBytes, copyView } from "./bytes";
 
 // skb->ip_summed
 export const CHECKSUM_NONE = 0;
@@ -123,6 +123,8 @@ export interface PoolStats {
 export class SkbPool {
   /** every slot's bytes: slot i is [i * slotBytes, (i + 1) * slotBytes) */
   readonly buf: Uint8Array;
+  /** the same bytes as buf, as a DataView (word loads for checksums and copies to applications) */
+  readonly view: DataView;
   readonly slotBytes: number;
   readonly headroom: number;
   readonly records: SkBuff[];
@@ -158,6 +160,7 @@ export class SkbPool {
       this.buf = new Uint8Array(new ArrayBuffer(this.slotBytes * slots));
       this.base = 0;
     }
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.#slotRefs = new Uint8Array(slots);
     this.#freeSlots = new Int16Array(slots);
     for (let i = 0; i < slots; i++) this.#freeSlots[i] = slots - 1 - i;
@@ -347,6 +350,25 @@ export function skbCopyBits(pool: SkbPool, skb: SkBuff, offset: number, dst: Uin
   if (len > 0) throw new RangeError("skbCopyBits past the end of the skb");
 }
 
+/** skbCopyBits to a DataView (an application's buffer): word copies, nothing allocated. */
+export function skbCopyBitsView(pool: SkbPool, skb: SkBuff, offset: number, dst: DataView, dstOff: number, len: number): void {
+  let s: SkBuff | null = skb;
+  while (s !== null && len > 0) {
+    const have = s.tail - s.data;
+    if (offset < have) {
+      const n = have - offset < len ? have - offset : len;
+      copyView(dst, dstOff, pool.view, s.data + offset, n);
+      dstOff += n;
+      len -= n;
+      offset = 0;
+    } else {
+      offset -= have;
+    }
+    s = s.fragNext;
+  }
+  if (len > 0) throw new RangeError("skbCopyBits past the end of the skb");
+}
+
 /** Copy len bytes from src into an skb chain at `offset` (relative to skb.data). */
 export function skbStoreBits(pool: SkbPool, skb: SkBuff, offset: number, src: Uint8Array, srcOff: number, len: number): void {
   let s: SkBuff | null = skb;
@@ -372,6 +394,6 @@ export function skbStoreBits(pool: SkbPool, skb: SkBuff, offset: number, src: Ui
  * pieces other than the last have even lengths (IP fragments are multiples of 8).
  */
 export function skbChecksum(pool: SkbPool, skb: SkBuff, sum: number): number {
-  for (let s: SkBuff | null = skb; s !== null; s = s.fragNext) sum = csumPartial(pool.buf, s.data, s.tail - s.data, sum);
+  for (let s: SkBuff | null = skb; s !== null; s = s.fragNext) sum = csumPartialView(pool.view, s.data, s.tail - s.data, sum);
   return sum;
 }

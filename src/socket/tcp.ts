@@ -8,7 +8,7 @@
 import type { Net } from "../core/net";
 import { formatIpv4, parseIpv4 } from "../wire/ipv4";
 import { TCP_CLOSE_WAIT, TCP_ESTABLISHED, TF_NODELAY, TF_PEER_FIN, type TcpListenerOwner, type TcpOwner } from "../tcp/tcb";
-import { bytesOf, checkPort } from "./udp";
+import { checkPort } from "./udp";
 
 type Buffer = ArrayBuffer | ArrayBufferView;
 
@@ -70,7 +70,11 @@ export function tcpSocketClasses(net: Net): { TCP: new (options: TcpOptions) => 
     #onError: ((this: TcpSocket) => void) | null = null;
     #connected = false;
     #errored = false;
-    readonly #one = new Uint8Array(1);
+    readonly #one = new DataView(new ArrayBuffer(1));
+    /** a view of the application's last buffer: kept while it reuses that ArrayBuffer */
+    #view: DataView | null = null;
+    #viewOff = 0;
+    #viewLen = 0;
     target: unknown;
 
     constructor(options: TcpOptions & { [ACCEPTED]?: number }) {
@@ -157,20 +161,21 @@ export function tcpSocketClasses(net: Net): { TCP: new (options: TcpOptions) => 
           result = tcp.readByte(c, this.#one);
         } else {
           const out = new ArrayBuffer(available);
-          tcp.read(c, new Uint8Array(out), 0, available);
+          tcp.read(c, new DataView(out), 0, available);
           result = out;
         }
       } else if (typeof arg === "number") {
         if (!Number.isInteger(arg) || arg < 0) throw new RangeError(`TCP read: count must be an integer >= 0, got ${arg}`);
         if (arg > available) throw new RangeError(`TCP read: ${arg} bytes asked, ${available} available`);
         const out = new ArrayBuffer(arg);
-        tcp.read(c, new Uint8Array(out), 0, arg);
+        tcp.read(c, new DataView(out), 0, arg);
         result = out;
       } else {
-        const dst = bytesOf(arg, "TCP read: buffer");
-        if (dst.length > available) throw new RangeError(`TCP read: ${dst.length} bytes asked, ${available} available`);
-        tcp.read(c, dst, 0, dst.length);
-        result = dst.length;
+        const dst = this.#viewOf(arg, "TCP read: buffer");
+        const n = this.#viewLen;
+        if (n > available) throw new RangeError(`TCP read: ${n} bytes asked, ${available} available`);
+        tcp.read(c, dst, this.#viewOff, n);
+        result = n;
       }
       // Everything read after the peer's FIN: say so (as Moddable does, through onError).
       if (tcp.readable(c) === 0 && (t.flags[c] & TF_PEER_FIN) !== 0) tcp.deferNotify(c);
@@ -179,13 +184,35 @@ export function tcpSocketClasses(net: Net): { TCP: new (options: TcpOptions) => 
 
     write(buffer: Buffer): number {
       const c = this.#check();
-      const bytes = bytesOf(buffer, "TCP write: buffer");
+      const src = this.#viewOf(buffer, "TCP write: buffer");
+      const len = this.#viewLen;
       const s = t.state[c];
       if (!this.#connected || (s !== TCP_ESTABLISHED && s !== TCP_CLOSE_WAIT)) throw new Error("TCP write: not connected");
       const room = tcp.writable(c);
-      if (bytes.length > room) throw new RangeError(`TCP write: ${bytes.length} bytes do not fit; ${room} writable`);
-      if (bytes.length > 0 && !tcp.write(c, bytes, 0, bytes.length)) throw new Error("TCP write: no packet buffers");
+      if (len > room) throw new RangeError(`TCP write: ${len} bytes do not fit; ${room} writable`);
+      if (len > 0 && !tcp.write(c, src, this.#viewOff, len)) throw new Error("TCP write: no packet buffers");
       return tcp.writable(c);
+    }
+
+    /**
+     * A DataView over the bytes of an ArrayBuffer or view (#viewOff, #viewLen say where),
+     * or a TypeError. The view is made again only when the application changes buffers.
+     */
+    #viewOf(buffer: unknown, what: string): DataView {
+      let ab: ArrayBufferLike;
+      if (buffer instanceof ArrayBuffer) {
+        ab = buffer;
+        this.#viewOff = 0;
+        this.#viewLen = buffer.byteLength;
+      } else if (ArrayBuffer.isView(buffer)) {
+        ab = buffer.buffer;
+        this.#viewOff = buffer.byteOffset;
+        this.#viewLen = buffer.byteLength;
+      } else {
+        throw new TypeError(`${what} must be an ArrayBuffer or a view of one`);
+      }
+      if (this.#view === null || this.#view.buffer !== ab) this.#view = new DataView(ab);
+      return this.#view;
     }
 
     close(): void {

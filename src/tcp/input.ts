@@ -22,7 +22,7 @@ import type { NetDevice } from "../core/netdevice";
 import {
   CB_END, CB_FLAGS, CB_SENT, CB_SEQ, CB_XMIT, TCP_CLOSED, TCP_CLOSING, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_CLOSE_WAIT,
   TCP_LAST_ACK, TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIME_WAIT, TF_ACCEPTED, TF_ACK_NOW, TF_FIN_QUEUED, TF_ORPHAN, TF_PEER_FIN,
-  TF_PERSIST, TF_RECOVERY, TF_REORDER, TF_SACK, TF_TLP, TF_TLP_OUT, TF_TSTAMP, TF_WSCALE, SEG_LAST_IN, SEG_RETRANS, SEG_SACKED,
+  TF_PERSIST, TF_PINGPONG, TF_RECOVERY, TF_REORDER, TF_SACK, TF_TLP, TF_TLP_OUT, TF_TSTAMP, TF_WSCALE, SEG_LAST_IN, SEG_RETRANS, SEG_SACKED,
   seqGeq, seqGt, seqLeq, seqLt, tcpClockUs,
 } from "./tcb";
 import { DUP_THRESH, enterRecovery, rackUpdate, sackRecovery, sackUpdate } from "./recovery";
@@ -48,6 +48,7 @@ export function tcpV4Rcv(net: Net, skb: SkBuff): void {
   const buf = net.pool.buf;
   let th = skb.data;
   const total = skb.chainLen();
+  stats.inSegs++; // errored segments too (RFC 4022 tcpInSegs)
   if (skb.len < TCP_HLEN) {
     stats.inErrs++;
     kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
@@ -68,7 +69,6 @@ export function tcpV4Rcv(net: Net, skb: SkBuff): void {
     kfreeSkbReason(net, skb, SKB_DROP.TCP_CSUM);
     return;
   }
-  stats.inSegs++;
   // A segment that came in IP fragments: one skb for the TCP layer, if it fits in one.
   if (skb.fragNext !== null) {
     const whole = linearize(net, skb, total);
@@ -538,7 +538,8 @@ function processAck(net: Net, c: number, seq: number, ack: number, wnd: number, 
     }
     return 0;
   }
-  // New data acknowledged.
+  // New data acknowledged: the path works (neigh_confirm, as Linux's dst_confirm).
+  if (net.ipv4.routeOutput(t.remoteAddr[c], t.localAddr[c])) net.neigh.confirm(net.ipv4.rt.nexthop, net.ipv4.rt.dev as NetDevice);
   t.backoff[c] = 0;
   t.flags[c] &= ~TF_TLP_OUT;
   t.sndUna[c] = ack;
@@ -710,8 +711,16 @@ function dataRcv(net: Net, c: number, skb: SkBuff, seq: number, len: number, fla
   // Delayed ACK (RFC 1122 4.2.3.2; RFC 5681 4.2): every second segment at once, else soon.
   if ((t.flags[c] & TF_ACK_NOW) === 0) {
     t.rcvSegs[c]++;
-    if (t.rcvSegs[c] >= 2) t.flags[c] |= TF_ACK_NOW;
-    else if (!t.delackTimer[c].pending) net.modTimer(t.delackTimer[c], net.now() + net.config.tcpDelackMs);
+    if (t.quickAcks[c] > 0 && (t.flags[c] & TF_PINGPONG) === 0) {
+      // Quick ACKs at the start of a connection (Linux's quickack mode): the peer's
+      // congestion window is small, and a request answered in two writes would
+      // otherwise wait for our delayed ACK.
+      t.quickAcks[c]--;
+      t.flags[c] |= TF_ACK_NOW;
+    } else if (t.rcvSegs[c] >= 2) {
+      tcp.ackAtBatchEnd(c);
+    }
+    if (!t.delackTimer[c].pending) net.modTimer(t.delackTimer[c], net.now() + net.config.tcpDelackMs);
   }
   return notify;
 }
@@ -807,7 +816,11 @@ function tell(net: Net, c: number, notify: number): void {
     return;
   }
   if ((notify & N_CONNECTED) !== 0) owner.onWritable(net.tcp.writable(c));
-  if ((notify & N_READABLE) !== 0 && t.owner[c] === owner) owner.onReadable(net.tcp.readable(c));
+  if ((notify & N_READABLE) !== 0 && t.owner[c] === owner) {
+    net.tcp.answering = c;
+    owner.onReadable(net.tcp.readable(c));
+    net.tcp.answering = -1;
+  }
   if ((notify & N_WRITABLE) !== 0 && t.owner[c] === owner && (t.flags[c] & TF_FIN_QUEUED) === 0) {
     const w = net.tcp.writable(c);
     if (w > 0) owner.onWritable(w);

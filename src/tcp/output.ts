@@ -9,14 +9,14 @@ import type { Net } from "../core/net";
 import type { NetDevice } from "../core/netdevice";
 import type { SkBuff } from "../core/skb";
 import { ipSend } from "../ipv4/output";
-import { csumFold, csumPartial, csumPseudoHeader } from "../wire/checksum";
+import { csumFold, csumPartial, csumPartialView, csumPseudoHeader } from "../wire/checksum";
 import { IPPROTO_TCP } from "../wire/ipv4";
 import {
   OFF_TCP_CHECK, TCP_ACK, TCP_FIN, TCP_HLEN, TCP_PSH, TCP_RST, TCP_SYN, tcpBuildHeader, tcpWriteOptMss, tcpWriteOptSack,
   tcpWriteOptSackPerm, tcpWriteOptSackPermTimestamp, tcpWriteOptTimestamp, tcpWriteOptWscale,
 } from "../wire/tcp";
 import {
-  CB_END, CB_FLAGS, CB_SENT, CB_SEQ, CB_XMIT, SEG_LAST_IN, SEG_LOST, SEG_RETRANS, SEG_SACKED, TCP_SYN_RECV, TF_NODELAY, TF_PERSIST,
+  CB_END, CB_FLAGS, CB_SENT, CB_SEQ, CB_XMIT, TF_ACK_BATCH, SEG_LAST_IN, SEG_LOST, SEG_RETRANS, SEG_SACKED, TCP_SYN_RECV, TF_NODELAY, TF_PERSIST,
   TF_RECOVERY, TF_SACK, TF_TSTAMP, TF_WSCALE, seqGt, seqLeq, seqLt, tcpClockUs,
 } from "./tcb";
 
@@ -154,7 +154,7 @@ function buildHeader(net: Net, c: number, at: number, hlen: number, seq: number,
     }
   }
   let sum = csumPseudoHeader(saddr, daddr, IPPROTO_TCP, hlen + payloadLen);
-  sum = csumPartial(buf, at, hlen + payloadLen, sum);
+  sum = csumPartialView(net.pool.view, at, hlen + payloadLen, sum);
   const check = csumFold(sum);
   buf[at + OFF_TCP_CHECK] = check >> 8;
   buf[at + OFF_TCP_CHECK + 1] = check & 0xff;
@@ -194,6 +194,7 @@ export function tcpSendAck(net: Net, c: number): boolean {
 function afterAckSent(net: Net, c: number): void {
   const t = net.tcp.tcb;
   t.rcvSegs[c] = 0;
+  t.flags[c] &= ~TF_ACK_BATCH;
   net.delTimer(t.delackTimer[c]);
 }
 

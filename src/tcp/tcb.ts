@@ -57,6 +57,13 @@ export const TF_TLP = 1 << 13;
 export const TF_TLP_OUT = 1 << 14;
 /** the retransmission timer is RACK's reorder timer (RFC 8985 6.3) */
 export const TF_REORDER = 1 << 15;
+/** an ACK is owed at the end of this receive batch (the one ACK GRO would give a batch) */
+export const TF_ACK_BATCH = 1 << 16;
+/** interactive: we send data in answer to data (no quick ACKs; Linux's pingpong mode) */
+export const TF_PINGPONG = 1 << 17;
+
+/** quick ACKs at the start of a connection (Linux TCP_MAX_QUICKACKS) */
+export const TCP_QUICKACKS = 16;
 
 // skb.cb[CB_FLAGS] bits beside the TCP flags of the segment
 /** the peer holds this segment (SACK scoreboard, RFC 6675) */
@@ -161,7 +168,7 @@ export function tcpClockUs(now: number): number {
 export class Tcb {
   readonly size: number;
   readonly state: Uint8Array;
-  readonly flags: Uint16Array;
+  readonly flags: Uint32Array;
   readonly localAddr: Uint32Array;
   readonly remoteAddr: Uint32Array;
   readonly localPort: Uint16Array;
@@ -189,6 +196,8 @@ export class Tcb {
   readonly rcvQueued: Uint32Array;
   /** segments received since our last ACK (delayed ACK); 0: our last ACK was for rcvNxt */
   readonly rcvSegs: Uint8Array;
+  /** data segments still to ACK at once (quickack mode) */
+  readonly quickAcks: Uint8Array;
   /** effective send MSS (payload bytes per segment, options apart) */
   readonly mss: Uint16Array;
   // RTT and RTO (RFC 6298): srtt and rttvar in microseconds, rto in milliseconds
@@ -244,7 +253,7 @@ export class Tcb {
   constructor(net: Net, onRtx: (c: number) => void, onDelack: (c: number) => void, onWait: (c: number) => void, onKeepalive: (c: number) => void) {
     const n = (this.size = net.config.tcpSocketsMax);
     this.state = new Uint8Array(n);
-    this.flags = new Uint16Array(n);
+    this.flags = new Uint32Array(n);
     this.localAddr = new Uint32Array(n);
     this.remoteAddr = new Uint32Array(n);
     this.localPort = new Uint16Array(n);
@@ -262,6 +271,7 @@ export class Tcb {
     this.rcvAdv = new Uint32Array(n);
     this.rcvQueued = new Uint32Array(n);
     this.rcvSegs = new Uint8Array(n);
+    this.quickAcks = new Uint8Array(n);
     this.mss = new Uint16Array(n);
     this.srtt = new Uint32Array(n);
     this.rttvar = new Uint32Array(n);

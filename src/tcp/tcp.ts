@@ -6,12 +6,13 @@ import { SKB_DROP } from "../core/drop";
 import { consumeSkb, kfreeSkbReason } from "../core/free";
 import type { Net } from "../core/net";
 import type { NetDevice } from "../core/netdevice";
-import { skbCopyBits, type SkBuff } from "../core/skb";
+import { skbCopyBitsView, type SkBuff } from "../core/skb";
+import { copyView } from "../core/bytes";
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/tcp";
 import {
   CB_END, CB_FLAGS, CB_SENT, CB_SEQ, TCP_CLOSED, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_LAST_ACK,
   TCP_LISTEN, TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIME_WAIT, TF_ACCEPTED, TF_FIN_QUEUED, TF_NODELAY, TF_ORPHAN, TF_PEER_FIN,
-  SEG_LOST, SEG_RETRANS, SEG_SACKED, TF_KEEPALIVE, TF_PERSIST, TF_RECOVERY, TF_SACK, TF_REORDER, TF_TLP, TF_TLP_OUT, TF_TSTAMP, Tcb, TcpStats,
+  SEG_LOST, SEG_RETRANS, SEG_SACKED, TF_KEEPALIVE, TF_PERSIST, TF_RECOVERY, TF_SACK, TCP_QUICKACKS, TF_ACK_BATCH, TF_PINGPONG, TF_REORDER, TF_TLP, TF_TLP_OUT, TF_TSTAMP, Tcb, TcpStats,
   tcpClockUs,
   type TcpListenerOwner, type TcpOwner,
 } from "./tcb";
@@ -49,6 +50,11 @@ export class Tcp {
   #nextEphemeral: number;
   /** our window scale shift: enough to offer the whole receive buffer (RFC 7323 2.3) */
   readonly rcvShift: number;
+  /** the connection whose reader is being told of new data: what it writes answers it */
+  answering = -1;
+  /** connections owing an ACK at the end of the receive batch */
+  readonly #ackBatch: Int16Array;
+  #ackBatchCount = 0;
   #challengeWindowStart = -Infinity;
   #challengeCount = 0;
 
@@ -63,6 +69,31 @@ export class Tcp {
     let shift = 0;
     while ((65535 << shift) < net.config.tcpRcvBufBytes && shift < 14) shift++;
     this.rcvShift = shift;
+    this.#ackBatch = new Int16Array(this.tcb.size);
+  }
+
+  /**
+   * Owe connection c an ACK at the end of this receive batch: two full segments or more
+   * arrived (RFC 1122 4.2.3.2), and the rest of the batch may add to them, as GRO
+   * coalesces them in Linux. Any segment sent before then carries the ACK instead.
+   */
+  ackAtBatchEnd(c: number): void {
+    const t = this.tcb;
+    if ((t.flags[c] & TF_ACK_BATCH) !== 0) return;
+    t.flags[c] |= TF_ACK_BATCH;
+    this.#ackBatch[this.#ackBatchCount++] = c;
+  }
+
+  /** The receive batch is done (net_rx_action's end): send the ACKs owed. */
+  rxBatchEnd(): void {
+    const t = this.tcb;
+    for (let i = 0; i < this.#ackBatchCount; i++) {
+      const c = this.#ackBatch[i];
+      if ((t.flags[c] & TF_ACK_BATCH) === 0) continue;
+      t.flags[c] &= ~TF_ACK_BATCH;
+      if (t.state[c] > TCP_LISTEN) tcpSendAck(this.#net, c);
+    }
+    this.#ackBatchCount = 0;
   }
 
   // ------------------------------------------------------------ table
@@ -97,6 +128,7 @@ export class Tcp {
     t.sndQueued[c] = 0;
     t.rcvQueued[c] = 0;
     t.rcvSegs[c] = 0;
+    t.quickAcks[c] = TCP_QUICKACKS;
     t.srtt[c] = 0;
     t.rttvar[c] = 0;
     t.rto[c] = cfg.tcpRtoInitialMs;
@@ -349,7 +381,7 @@ export class Tcp {
    * tcp_sendmsg: queue `len` bytes as MSS-sized segments, then send what may go. The
    * caller checked writable(); returns false only when the pool ran out midway (nothing queued).
    */
-  write(c: number, src: Uint8Array, srcOff: number, len: number): boolean {
+  write(c: number, src: DataView, srcOff: number, len: number): boolean {
     const net = this.#net;
     const t = this.tcb;
     const pool = net.pool;
@@ -362,7 +394,7 @@ export class Tcp {
     if (last !== null && last.cb[CB_SENT] === 0 && (last.cb[CB_FLAGS] & TCP_FIN) === 0 && last.len < mss && !pool.isCloned(last)) {
       const n = mss - last.len < len ? mss - last.len : len;
       const at = last.put(n);
-      copyInto(pool.buf, at, src, srcOff, n);
+      copyView(pool.view, at, src, srcOff, n);
       last.cb[CB_END] = (last.cb[CB_END] + n) >>> 0;
       seq = last.cb[CB_END];
       off = n;
@@ -380,7 +412,7 @@ export class Tcp {
         return false;
       }
       const n = len - off < mss ? len - off : mss;
-      copyInto(pool.buf, skb.put(n), src, srcOff + off, n);
+      copyView(pool.view, skb.put(n), src, srcOff + off, n);
       skb.cb[CB_SEQ] = seq;
       skb.cb[CB_END] = (seq + n) >>> 0;
       skb.cb[CB_FLAGS] = 0;
@@ -391,6 +423,9 @@ export class Tcp {
       off += n;
     }
     t.sndQueued[c] += len;
+    // Data written in answer to data: an interactive connection (Linux's pingpong mode)
+    // has its ACKs ride on the answers, so it makes no quick ACKs.
+    if (this.answering === c) t.flags[c] |= TF_PINGPONG;
     tcpWriteXmit(net, c);
     return true;
   }
@@ -407,7 +442,7 @@ export class Tcp {
   }
 
   /** tcp_recvmsg: copy `len` bytes (<= readable) to dst; opens the window when it grew enough. */
-  read(c: number, dst: Uint8Array, dstOff: number, len: number): void {
+  read(c: number, dst: DataView, dstOff: number, len: number): void {
     const net = this.#net;
     const t = this.tcb;
     const q = t.recvQueue[c];
@@ -415,7 +450,7 @@ export class Tcp {
     while (len > 0) {
       const skb = q.peek() as SkBuff;
       const n = skb.len < len ? skb.len : len;
-      skbCopyBits(net.pool, skb, 0, dst, dstOff, n);
+      skbCopyBitsView(net.pool, skb, 0, dst, dstOff, n);
       dstOff += n;
       len -= n;
       t.rcvQueued[c] -= n;
@@ -430,9 +465,9 @@ export class Tcp {
   }
 
   /** Read one byte (format "number"). */
-  readByte(c: number, one: Uint8Array): number {
+  readByte(c: number, one: DataView): number {
     this.read(c, one, 0, 1);
-    return one[0];
+    return one.getUint8(0);
   }
 
   /**
@@ -644,6 +679,11 @@ export class Tcp {
     const t = this.tcb;
     const s = t.state[c];
     if ((t.flags[c] & TF_KEEPALIVE) === 0 || s < TCP_ESTABLISHED || s === TCP_TIME_WAIT) return;
+    if (t.sndUna[c] !== t.sndMax[c] || t.sendHead[c] !== null) {
+      // Data outstanding: the retransmission or persist timer watches the peer (as Linux).
+      net.modTimer(t.keepaliveTimer[c], net.now() + net.config.tcpKeepaliveIdleMs);
+      return;
+    }
     if (t.kaProbes[c] >= net.config.tcpKeepaliveProbes) {
       this.stats.keepaliveTimeouts++;
       this.abort(c, ETIMEDOUT);
@@ -699,14 +739,6 @@ export class Tcp {
       t.listenerOwner[c] = null;
     }
   }
-}
-
-function copyInto(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, len: number): void {
-  if (src === dst) {
-    dst.copyWithin(dstOff, srcOff, srcOff + len);
-    return;
-  }
-  for (let i = 0; i < len; i++) dst[dstOff + i] = src[srcOff + i];
 }
 
 function unlinkTail(q: { head: SkBuff | null; tail: SkBuff | null; qlen: number; bytes: number }): void {

@@ -4,9 +4,7 @@
 // time must keep moving (a stack that re-arms a timer for "now" for ever stops it).
 import { describe, expect, it } from "vitest";
 import type { TcpSocket } from "../../src/socket/tcp";
-import { udpSocketClass } from "../../src/socket/udp";
 import { seedFrom, withSeed } from "../helpers";
-import { arpPacket, ethFrame, HOST_IP, HOST_MAC, isArp, makeBench, PEER_IP, PEER_MAC, runUntilIdle } from "../testbed";
 import { B_IP, makePair, streamBytes, tcpTable } from "./harness";
 
 const LOSSY = { delayMs: 1, lossRate: 0.1, reorderRate: 0.05, reorderDelayMs: 4, duplicateRate: 0.05 };
@@ -111,31 +109,4 @@ describe("TCP stress: many short connections over a lossy link", () => {
   for (const s of [1, 2, 3]) {
     it(`40 echo connections, 6 at a time, 10 % loss (seed ${s})`, () => withSeed(seedFrom(s), manyConnections));
   }
-
-  // Was a bug (src/neigh/neigh.ts, #timerHandler, NUD_REACHABLE), found by the scenario above
-  // (seeds 25 and 38 of it hang before the fix): `now - confirmed < reachableMs` can hold in
-  // floating point while `confirmed + reachableMs` rounds to exactly `now`, so the timer is
-  // re-armed for now and fires again at once, for ever: the stack spins at one instant and
-  // virtual time stops. TCP makes it likely, since neigh.confirm() (on every forward ACK)
-  // moves `confirmed` to fractional times. The test belongs in test/neigh; it is here
-  // because this change only adds files under test/tcp.
-  it("the neighbour REACHABLE timer is not re-armed for now when confirmed + reachable rounds to now", () => {
-    const bench = makeBench({ neighReachableMs: 1 }, { peer: false }); // reachable time 0.5 ms
-    const UDP = udpSocketClass(bench.net);
-    const u = new UDP({});
-    bench.platform.time = 1000;
-    u.write(new Uint8Array(4), "10.0.0.2", 9);
-    bench.run();
-    const out = bench.take();
-    expect(out.length === 1 && isArp(out[0])).toBe(true);
-    // The reply, at a time t where (t + 0.5) - t < 0.5 in doubles.
-    const t = 1023.5042;
-    expect(t + 0.5 - t).toBeLessThan(0.5);
-    bench.platform.time = t;
-    bench.rx(ethFrame(HOST_MAC, PEER_MAC, 0x0806, arpPacket(2, PEER_MAC, PEER_IP, HOST_MAC, HOST_IP)));
-    expect(bench.take()).toHaveLength(1); // the datagram that waited
-    bench.platform.time = t + 0.5;
-    expect(() => runUntilIdle(bench.net)).not.toThrow();
-    u.close();
-  });
 });
