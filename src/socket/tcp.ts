@@ -200,13 +200,13 @@ export function tcpSocketClasses(net: Net): { TCP: new (options: TcpOptions) => 
      */
     #viewOf(buffer: unknown, what: string): DataView {
       let ab: ArrayBufferLike;
-      if (buffer instanceof ArrayBuffer) {
-        ab = buffer;
-        this.#viewOff = 0;
-        this.#viewLen = buffer.byteLength;
-      } else if (ArrayBuffer.isView(buffer)) {
+      if (ArrayBuffer.isView(buffer)) {
         ab = buffer.buffer;
         this.#viewOff = buffer.byteOffset;
+        this.#viewLen = buffer.byteLength;
+      } else if (buffer instanceof ArrayBuffer) {
+        ab = buffer;
+        this.#viewOff = 0;
         this.#viewLen = buffer.byteLength;
       } else {
         throw new TypeError(`${what} must be an ArrayBuffer or a view of one`);

@@ -191,8 +191,7 @@ export class TcpOptions {
     this.hasTimestamp = false;
     this.tsVal = 0;
     this.tsEcr = 0;
-    this.sackCount = 0;
-    this.sackBlocks.fill(0);
+    this.sackCount = 0; // sackBlocks past sackCount are stale, never read
   }
 }
 
