@@ -155,7 +155,7 @@ export const DEFAULT_CONFIG: Readonly<NetConfig> = Object.freeze({
   tcpSocketsMax: 16,
   tcpSndBufBytes: 32 * 1024,
   tcpRcvBufBytes: 32 * 1024,
-  tcpOooMax: 16,
+  tcpOooMax: 32,
   tcpRtoInitialMs: 1000,
   tcpRtoMinMs: 200,
   tcpRtoMaxMs: 60_000,

@@ -6,8 +6,9 @@
 //   transmit(from)                    copy nothing yet; taps (onWire) see it
 //    -> learn source MAC -> port      (an up port, unicast source only)
 //    -> unicast to a known port, else flood to every other port
-//    -> #forward(from, to)            per direction: down? mtu? backlog? loss? pool slot,
-//                                     serialization, delay + jitter, reorder, corrupt, dup
+//    -> #forward(from, to)            per direction: down? mtu? backlog? dropFilter? loss?
+//                                     pool slot, serialization, delay + jitter, reorder,
+//                                     corrupt, dup
 //    -> event at arrival time
 //    -> #deliver(slot)                endpoint.onFrame(pool, off, len), slot back to the pool
 //
@@ -19,8 +20,8 @@
 // construction (framesMax x frameBytesMax) and recycled through a free-list stack; the
 // delivery event's argument is the pool slot, whose metadata lives in parallel typed arrays.
 // Every frame that is not delivered bumps exactly one counter, so for each direction
-//   sent + duplicated == delivered + lost + mtuDropped + queueDropped + poolDropped
-//                        + downDropped + (frames still in flight)
+//   sent + duplicated == delivered + lost + filterDropped + mtuDropped + queueDropped
+//                        + poolDropped + downDropped + (frames still in flight)
 //
 // Node-free: this file also runs inside XS.
 
@@ -74,6 +75,8 @@ export interface LinkStats {
   sent: number;
   delivered: number;
   lost: number;
+  /** dropped because dropFilter said so */
+  filterDropped: number;
   /** extra copies made (each is then delivered or counted as a drop) */
   duplicated: number;
   corrupted: number;
@@ -127,6 +130,7 @@ function zeroStats(): LinkStats {
     sent: 0,
     delivered: 0,
     lost: 0,
+    filterDropped: 0,
     duplicated: 0,
     corrupted: 0,
     reordered: 0,
@@ -141,6 +145,7 @@ function addStats(into: LinkStats, s: LinkStats): void {
   into.sent += s.sent;
   into.delivered += s.delivered;
   into.lost += s.lost;
+  into.filterDropped += s.filterDropped;
   into.duplicated += s.duplicated;
   into.corrupted += s.corrupted;
   into.reordered += s.reordered;
@@ -194,6 +199,13 @@ export class SimLan {
   readonly macsMax: number;
   /** sees every frame an up port transmits, before faults (frame hashes, pcap capture) */
   onWire: ((fromPort: number, buf: Uint8Array, off: number, len: number) => void) | null = null;
+  /**
+   * Drops chosen frames: asked once per delivery attempt (from port -> to port) that got
+   * past the down, MTU and queue checks; true drops the frame as if it were lost on the
+   * wire (it still took its serialization time), counted as filterDropped. A dropped frame
+   * draws nothing from the direction's generator. buf belongs to the caller: read only.
+   */
+  dropFilter: ((fromPort: number, toPort: number, buf: Uint8Array, off: number, len: number) => boolean) | null = null;
 
   readonly #loop: EventLoop;
   readonly #root: Prng;
@@ -427,6 +439,10 @@ export class SimLan {
     const txMs = f.rateBps > 0 ? (len * 8000) / f.rateBps : 0;
     const departure = start + txMs;
     d.busyUntil = departure;
+    if (this.dropFilter !== null && this.dropFilter(from, to, buf, off, len)) {
+      st.filterDropped++;
+      return;
+    }
     if (prng.chance(f.lossRate)) {
       st.lost++;
       return;

@@ -40,6 +40,8 @@ const N_PEER_CLOSED = 8;
 
 /** RFC 7323 5.5: a TS.Recent older than 24 days no longer gates PAWS */
 const PAWS_IDLE_S = 24 * 24 * 3600;
+/** PAWS forgives a timestamp one tick old (Linux TCP_PAWS_WINDOW): a resend may have moved TS.Recent */
+const PAWS_WINDOW = 1;
 
 /** tcp_v4_rcv: skb.data at the TCP header. Always consumes the skb. */
 export function tcpV4Rcv(net: Net, skb: SkBuff): void {
@@ -101,6 +103,10 @@ export function tcpV4Rcv(net: Net, skb: SkBuff): void {
   if (c >= 0 && (flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && tcp.tcb.state[c] === TCP_TIME_WAIT && timeWaitReusable(net, c, seq)) {
     // A new incarnation of a connection in TIME_WAIT (RFC 9293 3.6.1, RFC 6191).
     tcp.stats.timeWaitReused++;
+    // The new ISN lies past everything the old connection sent (RFC 9293 3.6.1; Linux
+    // takes snd_nxt + 65535 + 2).
+    tcp.reuseIss = (tcp.tcb.sndNxt[c] + 65537) >>> 0;
+    tcp.reuseIssValid = true;
     tcp.free(c, SKB_DROP.SOCKET_CLOSE);
     c = -1;
   }
@@ -108,8 +114,10 @@ export function tcpV4Rcv(net: Net, skb: SkBuff): void {
     const l = tcp.lookupListener(daddr, dport);
     if (l >= 0) {
       listenRcv(net, l, skb, saddr, daddr, sport, dport, seq, ack, flags, wnd, len);
+      tcp.reuseIssValid = false;
       return;
     }
+    tcp.reuseIssValid = false;
     // No connection (RFC 9293 3.10.7.1): a reset, unless this is one.
     if ((flags & TCP_RST) === 0) tcpSendResetFor(net, saddr, daddr, sport, dport, seq, ack, flags, len);
     kfreeSkbReason(net, skb, SKB_DROP.TCP_NOSOCKET);
@@ -125,14 +133,18 @@ export function tcpV4Rcv(net: Net, skb: SkBuff): void {
 }
 
 /**
- * May a SYN end this TIME_WAIT? With timestamps, when its timestamp is newer than the
- * last one seen (RFC 6191 2); without, when its sequence number is past rcvNxt (RFC 1122
- * 4.2.2.13), so no old duplicate can be mistaken for the new connection's data.
+ * May a SYN end this TIME_WAIT (RFC 6191 2)? When both incarnations use timestamps, if
+ * its timestamp is newer than the last one seen, or equal with a sequence number past
+ * rcvNxt; when only the new one does, yes (PAWS guards it); otherwise if its sequence
+ * number is past rcvNxt (RFC 1122 4.2.2.13). No old duplicate can pass for new data.
  */
 function timeWaitReusable(net: Net, c: number, seq: number): boolean {
   const t = net.tcp.tcb;
   const opts = t.opts;
-  if ((t.flags[c] & TF_TSTAMP) !== 0 && opts.hasTimestamp) return seqGt(opts.tsVal, t.tsRecent[c]);
+  const oldTs = (t.flags[c] & TF_TSTAMP) !== 0;
+  const newTs = opts.hasTimestamp && net.config.tcpTimestamps;
+  if (oldTs && newTs) return seqGt(opts.tsVal, t.tsRecent[c]) || (opts.tsVal === t.tsRecent[c] && seqGt(seq, t.rcvNxt[c]));
+  if (newTs && !oldTs) return true;
   return seqGt(seq, t.rcvNxt[c]);
 }
 
@@ -226,7 +238,7 @@ function listenRcv(net: Net, l: number, skb: SkBuff, saddr: number, daddr: numbe
   t.remoteAddr[c] = saddr;
   t.remotePort[c] = sport;
   t.parent[c] = l;
-  tcp.initSend(c, tcp.isn(daddr, dport, saddr, sport), mtu);
+  tcp.initSend(c, tcp.reuseIssValid ? tcp.reuseIss : tcp.isn(daddr, dport, saddr, sport), mtu);
   acceptSynOptions(net, c, wnd);
   t.rcvNxt[c] = (seq + 1) >>> 0;
   t.rcvAdv[c] = t.rcvNxt[c];
@@ -370,7 +382,7 @@ function established(net: Net, c: number, skb: SkBuff, seq: number, ack: number,
   const opts = t.opts;
   const ts = (t.flags[c] & TF_TSTAMP) !== 0 && opts.hasTimestamp;
   const nowSec = (net.now() / 1000) >>> 0;
-  if (ts && (flags & TCP_RST) === 0 && seqLt(opts.tsVal, t.tsRecent[c])) {
+  if (ts && (flags & TCP_RST) === 0 && ((t.tsRecent[c] - opts.tsVal) | 0) > PAWS_WINDOW) {
     if (((nowSec - t.tsRecentAt[c]) >>> 0) <= PAWS_IDLE_S) {
       tcp.stats.pawsEstabRejected++;
       tcpSendAck(net, c);
@@ -538,7 +550,10 @@ function processAck(net: Net, c: number, seq: number, ack: number, wnd: number, 
     }
     return 0;
   }
-  // New data acknowledged: the path works (neigh_confirm, as Linux's dst_confirm).
+  // New data acknowledged. Duplicate ACKs start counting again: in recovery a partial
+  // ACK is no third duplicate (RFC 6675 marks losses from the scoreboard).
+  t.dupAcks[c] = 0;
+  // The path works (neigh_confirm, as Linux's dst_confirm).
   if (net.ipv4.routeOutput(t.remoteAddr[c], t.localAddr[c])) net.neigh.confirm(net.ipv4.rt.nexthop, net.ipv4.rt.dev as NetDevice);
   t.backoff[c] = 0;
   t.flags[c] &= ~TF_TLP_OUT;

@@ -15,6 +15,8 @@ import { tcpFragment, tcpPipe, tcpTransmitSkb } from "./output";
 
 /** RFC 6675 DupThresh: SACKed segments above a hole that make it lost */
 export const DUP_THRESH = 3;
+/** the reordering window grows to this many quarter RTTs (RFC 8985 6.2: up to SRTT) */
+const REO_MULT_MAX = 4;
 
 /**
  * RACK (RFC 8985 6.2): remember the most recently sent segment known delivered. A resent
@@ -24,7 +26,12 @@ export const DUP_THRESH = 3;
 export function rackUpdate(net: Net, c: number, skb: SkBuff, nowUs: number): void {
   const t = net.tcp.tcb;
   const xmit = skb.cb[CB_XMIT];
-  if (skb.cb[CB_SENT] > 1 && ((nowUs - xmit) | 0) < t.srtt[c] >>> 1) return;
+  if (skb.cb[CB_SENT] > 1 && ((nowUs - xmit) | 0) < t.srtt[c] >>> 1) {
+    // The resend was needless: the path reorders more than the window allowed, so widen
+    // it (RFC 8985 6.2 adapts on DSACK; this is the same evidence, by timing).
+    if (t.reoMult[c] < REO_MULT_MAX) t.reoMult[c]++;
+    return;
+  }
   const d = (xmit - t.rackXmit[c]) | 0;
   if (d > 0 || (d === 0 && seqGt(skb.cb[CB_END], t.rackEnd[c])) || t.rackXmit[c] === 0) {
     t.rackXmit[c] = xmit;
@@ -69,7 +76,7 @@ function markLost(net: Net, c: number, nowUs: number, timer: boolean): number {
   let sacked = 0;
   for (let s = t.writeQueue[c].head; s !== null && s !== t.sendHead[c]; s = s.next) if ((s.cb[CB_FLAGS] & SEG_SACKED) !== 0) sacked++;
   if (sacked === 0) return 0;
-  const reoWnd = t.srtt[c] >>> 2;
+  const reoWnd = (t.srtt[c] >>> 2) * t.reoMult[c];
   const rackXmit = t.rackXmit[c];
   let marked = 0;
   for (let s = t.writeQueue[c].head; s !== null && s !== t.sendHead[c] && sacked > 0; s = s.next) {

@@ -215,6 +215,8 @@ export class Tcb {
   // RACK (RFC 8985): the most recently sent segment known delivered
   readonly rackXmit: Uint32Array;
   readonly rackEnd: Uint32Array;
+  /** RACK's reordering window, in quarter RTTs (widened by needless resends) */
+  readonly reoMult: Uint8Array;
   // timestamps (RFC 7323)
   /** TS.Recent: the peer's TSval to echo */
   readonly tsRecent: Uint32Array;
@@ -283,6 +285,7 @@ export class Tcb {
     this.recover = new Uint32Array(n);
     this.rackXmit = new Uint32Array(n);
     this.rackEnd = new Uint32Array(n);
+    this.reoMult = new Uint8Array(n);
     this.tsRecent = new Uint32Array(n);
     this.tsOffset = new Uint32Array(n);
     this.tsRecentAt = new Uint32Array(n);

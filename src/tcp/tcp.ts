@@ -50,6 +50,9 @@ export class Tcp {
   #nextEphemeral: number;
   /** our window scale shift: enough to offer the whole receive buffer (RFC 7323 2.3) */
   readonly rcvShift: number;
+  /** the ISS for the connection a SYN opens from TIME_WAIT, set just before it is made */
+  reuseIss = 0;
+  reuseIssValid = false;
   /** the connection whose reader is being told of new data: what it writes answers it */
   answering = -1;
   /** connections owing an ACK at the end of the receive batch */
@@ -142,6 +145,7 @@ export class Tcp {
     t.maxSndWnd[c] = 0;
     t.rackXmit[c] = 0;
     t.rackEnd[c] = 0;
+    t.reoMult[c] = 1;
     t.tsRecent[c] = 0;
     t.tsRecentAt[c] = 0;
   }

@@ -76,7 +76,7 @@ function setup(n: number, options: { seed?: number; faults?: Partial<LinkFaults>
   return { loop, lan, hosts };
 }
 
-const DROPS = ["lost", "mtuDropped", "queueDropped", "poolDropped", "downDropped"] as const;
+const DROPS = ["lost", "filterDropped", "mtuDropped", "queueDropped", "poolDropped", "downDropped"] as const;
 
 /** No frame disappears without a counter. */
 function expectConserved(lan: SimLan, seed: number): void {
@@ -412,6 +412,41 @@ describe("SimLan faults", () => {
     expect(lan.stats(0, 1).mtuDropped).toBe(1);
     expect(lan.stats(1, 0).mtuDropped).toBe(1);
     expectConserved(lan, 1);
+  });
+
+  it("drops the frames dropFilter picks, per direction, counted, and leaves the other direction alone", () => {
+    const faults = { delayMs: 1, lossRate: 0.2, duplicateRate: 0.1 };
+    const run = (filter: boolean) => {
+      const { loop, lan, hosts } = setup(2, { seed: 5, faults });
+      const asked: string[] = [];
+      if (filter) {
+        lan.dropFilter = (from, to, buf, off, len) => {
+          const seq = seqOf(buf.subarray(off, off + len));
+          asked.push(`${from}->${to}:${seq}`);
+          return from === 0 && seq % 10 === 3;
+        };
+      }
+      for (let i = 0; i < 100; i++) {
+        lan.transmit(0, frame(mac(1), mac(0), i), 0, 64);
+        lan.transmit(1, frame(mac(0), mac(1), 1000 + i), 0, 64);
+        loop.runUntil(loop.now + 1);
+      }
+      loop.runUntil(loop.now + 10);
+      expectConserved(lan, 5);
+      return { lan, hosts, asked };
+    };
+    const plain = run(false);
+    const filtered = run(true);
+    // asked once per delivery attempt, before the random loss
+    expect(filtered.asked.length).toBe(200);
+    expect(filtered.lan.stats(0, 1).filterDropped).toBe(10);
+    expect(filtered.lan.stats(1, 0).filterDropped).toBe(0);
+    expect(filtered.hosts[1].seqs().filter((s) => s % 10 === 3)).toEqual([]);
+    // the other direction is untouched: same frames at the same times
+    expect(filtered.hosts[0].seqs()).toEqual(plain.hosts[0].seqs());
+    expect(filtered.hosts[0].times).toEqual(plain.hosts[0].times);
+    // without the filter, some of those frames did arrive
+    expect(plain.hosts[1].seqs().filter((s) => s % 10 === 3).length).toBeGreaterThan(0);
   });
 
   it("counts pool exhaustion instead of throwing, and the pool comes back full", () => {
