@@ -152,6 +152,45 @@ async function main(): Promise<void> {
     out.computePerPing = metered.meter.compute / n1;
     out.floorPerPing = floor.meter.compute / n1;
     await w.close();
+  } else if (job === "tcp") {
+    // Steady TCP (full segments a -> b through the socket API) metered alone, the heap count
+    // around it (with gc), and the per-segment floor beside it.
+    const loopback = args[0] === "lo";
+    const readBuffers = args[1] === "buffer";
+    const bytes = Number(args[2] ?? 2_000_000);
+    const w = await startWorker(bundle);
+    await w.evaluate(`
+      globalThis.steadyTcp = new xsnetSim.SteadyTcp(9, ${loopback}, ${readBuffers});
+      globalThis.scratch = new Uint8Array(4608);
+      globalThis.reply = new Uint32Array(1);
+      globalThis.handleCommand = (message) => {
+        const op = new Uint32Array(message);
+        if (op[0] === 3) xsnetSim.tcpSegmentFloor(op[1], scratch);
+        else reply[0] = steadyTcp.pump(op[1]);
+        if (op[0] === 1) gc();
+        return reply.buffer;
+      };
+      steadyTcp.pump(500000);
+      gc();`);
+    const command = async (op: number, n: number): Promise<{ meter: Meter; value: number }> => {
+      const r = await w.command(new Uint8Array(new Uint32Array([op, n]).buffer));
+      return { meter: r.meter, value: new Uint32Array(r.reply.buffer.slice(r.reply.byteOffset, r.reply.byteOffset + 4))[0] };
+    };
+    const first = await command(1, bytes);
+    const second = await command(1, bytes);
+    const metered = await command(2, bytes);
+    const floor = await command(3, metered.value);
+    await w.close();
+    out.tcp = {
+      link: loopback ? "lo" : "lan",
+      read: readBuffers ? "read(n)" : "read(view)",
+      bytes,
+      segments: metered.value,
+      computePerSegment: metered.meter.compute / metered.value,
+      floorPerSegment: floor.meter.compute / metered.value,
+      heapAfterFirst: first.meter.currentHeapCount,
+      heapAfterSecond: second.meter.currentHeapCount,
+    };
   } else if (job === "ram") {
     const configs = ["default", "minimal"];
     const figures: Record<string, unknown> = {};
@@ -165,7 +204,7 @@ async function main(): Promise<void> {
     }
     out.ram = figures;
   } else {
-    throw new Error(`usage: xs-run.ts scenarios SEED... | steady N1 N2 | ram (got '${job ?? ""}')`);
+    throw new Error(`usage: xs-run.ts scenarios SEED... | steady N1 N2 | tcp lan|lo view|buffer [BYTES] | ram (got '${job ?? ""}')`);
   }
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }

@@ -7,7 +7,7 @@ import { Pinger } from "../../src/apps/ping";
 import { udpSocketClass, type UdpPacket } from "../../src/socket/udp";
 import { tcpSocketClasses, type TcpSocket } from "../../src/socket/tcp";
 import { copyBytes } from "../../src/core/bytes";
-import { csumPartial } from "../../src/wire/checksum";
+import { csumPartialView } from "../../src/wire/checksum";
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, TcpOptions, tcpParseOptions } from "../../src/wire/tcp";
 import type { NetConfig } from "../../src/config";
 import type { Net } from "../../src/core/net";
@@ -782,15 +782,120 @@ export class SteadyPing {
    * copy there is: copyWithin in one buffer) and checksummed twice.
    */
   static floor(n: number, memory: Uint8Array): number {
+    const view = new DataView(memory.buffer, memory.byteOffset, memory.byteLength);
     let sum = 0;
     for (let i = 0; i < n; i++) {
       for (let frame = 0; frame < 2; frame++) {
         copyBytes(memory, 1536, memory, 0, 1514);
-        sum += csumPartial(memory, 1536, 1514, 0);
+        sum += csumPartialView(view, 1536, 1514, 0);
         copyBytes(memory, 3072, memory, 1536, 1514);
-        sum += csumPartial(memory, 3072, 1514, 0);
+        sum += csumPartialView(view, 3072, 1514, 0);
       }
     }
     return sum;
   }
+}
+
+/**
+ * Steady TCP: one connection from a to b on a clean, fast LAN, or (`loopback`) from a to
+ * itself through 127.0.0.1, where no simulated hardware runs and the meter sees the stack
+ * alone, both ends. The application writes full segments from one buffer and reads them
+ * into one view, so the socket calls allocate nothing (or, `readBuffers`, as new
+ * ArrayBuffers: read(n) allocates its result). pump(bytes) moves that many more
+ * bytes and returns the data segments a sent.
+ */
+export class SteadyTcp {
+  readonly world: SimWorld;
+  readonly #a: Net;
+  #client: TcpSocket | null = null;
+  #target = 0;
+  #sent = 0;
+  received = 0;
+  readonly #chunk: Uint8Array;
+  readonly #sink: Uint8Array;
+  readonly #empty = new Uint8Array(0);
+
+  /** `readBuffers`: the reader takes each segment as a new ArrayBuffer (read(n)), not into its view */
+  constructor(seed: number, loopback = false, readBuffers = false, mss = 1448) {
+    this.world = new SimWorld(seed);
+    const lan = this.world.addLan("steady-tcp", { delayMs: 0.05 });
+    lan.onWire = null;
+    const config: Partial<NetConfig> = { skbSlots: 256, skbRecords: 320, tcpSndBufBytes: 65536, tcpRcvBufBytes: 65536 };
+    const a = this.world.addHost("a", config);
+    const b = this.world.addHost("b", config);
+    const devA = this.world.attach(a, lan, "10.0.0.1/24", { lineRateBps: 0, rxRingSize: 64 });
+    const devB = this.world.attach(b, lan, "10.0.0.2/24", { lineRateBps: 0, rxRingSize: 64 });
+    a.net.neigh.addPermanent(0x0a000002, devA, devB.addr);
+    b.net.neigh.addPermanent(0x0a000001, devB, devA.addr);
+    this.#a = a.net;
+    const pattern = new Uint8Array(mss);
+    for (let i = 0; i < mss; i++) pattern[i] = i & 0xff;
+    this.#chunk = pattern;
+    this.#sink = new Uint8Array(mss);
+    const sink = this.#sink;
+    const SA = tcpSocketClasses(a.net);
+    const SB = loopback ? SA : tcpSocketClasses(b.net);
+    const self = this;
+    new SB.Listener({
+      port: 9,
+      onReadable() {
+        const from = this.read();
+        if (from === undefined) return;
+        new SB.TCP({
+          from,
+          onReadable(available) {
+            while (available >= sink.length) {
+              if (readBuffers) this.read(sink.length);
+              else this.read(sink);
+              self.received += sink.length;
+              available -= sink.length;
+            }
+          },
+        });
+      },
+    });
+    this.#client = new SA.TCP({
+      address: loopback ? "127.0.0.1" : "10.0.0.2",
+      port: 9,
+      onWritable() {
+        self.#fill();
+      },
+    });
+    this.world.runFor(10);
+  }
+
+  #fill(): void {
+    const c = this.#client as TcpSocket;
+    const chunk = this.#chunk;
+    let room = c.write(this.#empty);
+    while (this.#sent < this.#target && room >= chunk.length) {
+      room = c.write(chunk);
+      this.#sent += chunk.length;
+    }
+  }
+
+  pump(bytes: number): number {
+    const before = this.#a.tcp.stats.outSegs;
+    this.#target += bytes - (bytes % this.#chunk.length);
+    this.#fill();
+    while (this.received < this.#target) this.world.runFor(1);
+    return this.#a.tcp.stats.outSegs - before;
+  }
+}
+
+/**
+ * The floor of a TCP data segment between two stacks, n times: its payload copied in at
+ * the sender and out at the receiver (native copies), and checksummed by each (the
+ * stack's fastest checksum). `memory` holds at least 4,608 bytes.
+ */
+export function tcpSegmentFloor(n: number, memory: Uint8Array, payload = 1448): number {
+  const view = new DataView(memory.buffer, memory.byteOffset, memory.byteLength);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    copyBytes(memory, 1536, memory, 0, payload);
+    sum += csumPartialView(view, 1536, payload, 0);
+    sum += csumPartialView(view, 1536, payload, 0);
+    copyBytes(memory, 3072, memory, 1536, payload);
+  }
+  return sum;
 }

@@ -4,9 +4,9 @@
 import { DEFAULT_CONFIG, MINIMAL_CONFIG } from "../../src/config";
 import { init } from "../../src/core/net";
 import { DescRing } from "../../src/core/ring";
-import { SCENARIOS, SteadyPing, runScenario } from "./scenarios";
+import { SCENARIOS, SteadyPing, SteadyTcp, runScenario, tcpSegmentFloor } from "./scenarios";
 
-export { SteadyPing, runScenario };
+export { SteadyPing, SteadyTcp, runScenario, tcpSegmentFloor };
 
 export function scenarioNames(): string[] {
   return Object.keys(SCENARIOS);

@@ -160,16 +160,12 @@ export function tcpSocketClasses(net: Net): { TCP: new (options: TcpOptions) => 
         if (this.#format === "number") {
           result = tcp.readByte(c, this.#one);
         } else {
-          const out = new ArrayBuffer(available);
-          tcp.read(c, new DataView(out), 0, available);
-          result = out;
+          result = tcp.readBuffer(c, available);
         }
       } else if (typeof arg === "number") {
         if (!Number.isInteger(arg) || arg < 0) throw new RangeError(`TCP read: count must be an integer >= 0, got ${arg}`);
         if (arg > available) throw new RangeError(`TCP read: ${arg} bytes asked, ${available} available`);
-        const out = new ArrayBuffer(arg);
-        tcp.read(c, new DataView(out), 0, arg);
-        result = out;
+        result = arg > 0 ? tcp.readBuffer(c, arg) : new ArrayBuffer(0);
       } else {
         const dst = this.#viewOf(arg, "TCP read: buffer");
         const n = this.#viewLen;
@@ -190,7 +186,7 @@ export function tcpSocketClasses(net: Net): { TCP: new (options: TcpOptions) => 
       if (!this.#connected || (s !== TCP_ESTABLISHED && s !== TCP_CLOSE_WAIT)) throw new Error("TCP write: not connected");
       const room = tcp.writable(c);
       if (len > room) throw new RangeError(`TCP write: ${len} bytes do not fit; ${room} writable`);
-      if (len > 0 && !tcp.write(c, src, this.#viewOff, len)) throw new Error("TCP write: no packet buffers");
+      if (len > 0 && !tcp.write(c, src, this.#viewOff, len, buffer instanceof Uint8Array ? buffer : null)) throw new Error("TCP write: no packet buffers");
       return tcp.writable(c);
     }
 

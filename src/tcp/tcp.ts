@@ -6,7 +6,7 @@ import { SKB_DROP } from "../core/drop";
 import { consumeSkb, kfreeSkbReason } from "../core/free";
 import type { Net } from "../core/net";
 import type { NetDevice } from "../core/netdevice";
-import { skbCopyBitsView, type SkBuff } from "../core/skb";
+import { skbCopyBitsView, type SkBuff, type SkbPool } from "../core/skb";
 import { copyView } from "../core/bytes";
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/tcp";
 import {
@@ -385,7 +385,7 @@ export class Tcp {
    * tcp_sendmsg: queue `len` bytes as MSS-sized segments, then send what may go. The
    * caller checked writable(); returns false only when the pool ran out midway (nothing queued).
    */
-  write(c: number, src: DataView, srcOff: number, len: number): boolean {
+  write(c: number, src: DataView, srcOff: number, len: number, whole: Uint8Array | null = null): boolean {
     const net = this.#net;
     const t = this.tcb;
     const pool = net.pool;
@@ -397,8 +397,7 @@ export class Tcp {
     const last = q.tail;
     if (last !== null && last.cb[CB_SENT] === 0 && (last.cb[CB_FLAGS] & TCP_FIN) === 0 && last.len < mss && !pool.isCloned(last)) {
       const n = mss - last.len < len ? mss - last.len : len;
-      const at = last.put(n);
-      copyView(pool.view, at, src, srcOff, n);
+      copyIn(pool, last.put(n), src, srcOff, n, whole);
       last.cb[CB_END] = (last.cb[CB_END] + n) >>> 0;
       seq = last.cb[CB_END];
       off = n;
@@ -416,7 +415,7 @@ export class Tcp {
         return false;
       }
       const n = len - off < mss ? len - off : mss;
-      copyView(pool.view, skb.put(n), src, srcOff + off, n);
+      copyIn(pool, skb.put(n), src, srcOff + off, n, whole);
       skb.cb[CB_SEQ] = seq;
       skb.cb[CB_END] = (seq + n) >>> 0;
       skb.cb[CB_FLAGS] = 0;
@@ -446,7 +445,7 @@ export class Tcp {
   }
 
   /** tcp_recvmsg: copy `len` bytes (<= readable) to dst; opens the window when it grew enough. */
-  read(c: number, dst: DataView, dstOff: number, len: number): void {
+  read(c: number, dst: DataView | null, dstOff: number, len: number): void {
     const net = this.#net;
     const t = this.tcb;
     const q = t.recvQueue[c];
@@ -454,7 +453,7 @@ export class Tcp {
     while (len > 0) {
       const skb = q.peek() as SkBuff;
       const n = skb.len < len ? skb.len : len;
-      skbCopyBitsView(net.pool, skb, 0, dst, dstOff, n);
+      if (dst !== null) skbCopyBitsView(net.pool, skb, 0, dst, dstOff, n);
       dstOff += n;
       len -= n;
       t.rcvQueued[c] -= n;
@@ -466,6 +465,26 @@ export class Tcp {
     if ((s === TCP_ESTABLISHED || s === TCP_FIN_WAIT1) && rcvWindow(net, c) - before >= t.mss[c] && ((t.rcvAdv[c] - t.rcvNxt[c]) | 0) < 2 * t.mss[c]) {
       tcpSendAck(net, c);
     }
+  }
+
+  /**
+   * read() for a new ArrayBuffer of `len` bytes (<= readable): when they lie in the first
+   * segment, ArrayBuffer.prototype.slice copies them natively into the buffer that is the
+   * result anyway; else word copies into a new one.
+   */
+  readBuffer(c: number, len: number): ArrayBuffer {
+    const pool = this.#net.pool;
+    const skb = this.tcb.recvQueue[c].peek() as SkBuff;
+    const mem = pool.buf.buffer;
+    if (skb.len >= len && skb.fragNext === null && mem instanceof ArrayBuffer) {
+      const at = pool.buf.byteOffset + skb.data;
+      const out = mem.slice(at, at + len);
+      this.read(c, null, 0, len);
+      return out;
+    }
+    const out = new ArrayBuffer(len);
+    this.read(c, new DataView(out), 0, len);
+    return out;
   }
 
   /** Read one byte (format "number"). */
@@ -743,6 +762,16 @@ export class Tcp {
       t.listenerOwner[c] = null;
     }
   }
+}
+
+/**
+ * Application bytes into the pool: a native copy when they are all of `whole` (a write
+ * that fits one segment), else word copies through the DataView (no view is made per
+ * segment: that would allocate).
+ */
+function copyIn(pool: SkbPool, at: number, src: DataView, srcOff: number, n: number, whole: Uint8Array | null): void {
+  if (whole !== null && n === whole.length) pool.buf.set(whole, at);
+  else copyView(pool.view, at, src, srcOff, n);
 }
 
 function unlinkTail(q: { head: SkBuff | null; tail: SkBuff | null; qlen: number; bytes: number }): void {
