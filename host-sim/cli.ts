@@ -46,6 +46,33 @@ function byteSize(text: string): number {
   return n;
 }
 
+/** --send: a byte count, 1 to 10^12: 1000000, 512K, 4M, 2G (K = 1,000; Ki = 1,024; ...). */
+function sendSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(K|Ki|M|Mi|G|Gi)?$/i.exec(text.trim());
+  if (!m) throw new InvalidArgumentError(`expected a size in bytes such as 1000000, 512K or 4M, got '${text}'`);
+  const unit = (m[2] ?? "").toLowerCase();
+  const scale: Record<string, number> = { "": 1, k: 1e3, ki: 1024, m: 1e6, mi: 1 << 20, g: 1e9, gi: 1 << 30 };
+  const n = Math.round(Number(m[1]) * scale[unit]);
+  if (n < 1 || n > 1e12) throw new InvalidArgumentError(`expected a size from 1 byte to 1000G, got '${text}'`);
+  return n;
+}
+
+/** --connect HOST:PORT, HOST an IPv4 address (no DNS on the device). */
+function hostPort(text: string): { address: string; port: number } {
+  const m = /^([^:]+):([^:]+)$/.exec(text);
+  if (!m) throw new InvalidArgumentError(`expected HOST:PORT with an IPv4 address, got '${text}'`);
+  parseIpv4(m[1]);
+  return { address: m[1], port: port(m[2], "port") };
+}
+
+/** --hostname: letters, digits, hyphens and dots (RFC 1123), at most 63 characters. */
+function hostname(text: string): string {
+  if (!/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,61}[A-Za-z0-9])?$/.test(text)) {
+    throw new InvalidArgumentError(`expected letters, digits, '-' and '.' (RFC 1123, up to 63), got '${text}'`);
+  }
+  return text;
+}
+
 function fraction(text: string): number {
   const n = Number(text);
   if (text.trim() === "" || !(n >= 0 && n < 1)) throw new InvalidArgumentError(`expected a fraction in [0, 1), got '${text}'`);
@@ -60,6 +87,14 @@ const program = new Command()
   .addOption(new Option("--gateway <address>", "device default gateway").argParser(wrap((t) => (parseIpv4(t), t))))
   .addOption(new Option("--mac <mac>", "device MAC address, e.g. 02:78:73:6e:65:74").argParser(wrap(parseMac)))
   .addOption(new Option("--pcap <file>", "write a capture (demo default: xsnet-demo.pcap)"))
+  .addOption(new Option("--hostname <name>", "device: the name its status page (HTTP GET /) gives").argParser(wrap(hostname)))
+  .addOption(new Option("--tcp-sockets <n>", "device: TCP connection table size, listeners included (config.tcpSocketsMax; default 32)").argParser(wrap((t) => {
+    const n = positiveInt(t);
+    if (n < 6 || n > 1024) throw new InvalidArgumentError(`expected 6 (the app's 5 listeners and a connection) to 1024, got ${n}`);
+    return n;
+  })))
+  .addOption(new Option("--connect <host:port>", "device client mode: connect to an echo server, e.g. 169.254.77.1:7").argParser(wrap(hostPort)))
+  .addOption(new Option("--send <size>", "device client mode: bytes to send and read back (byte i = i % 251), e.g. 1M").argParser(wrap(sendSize)))
   .addOption(new Option("--count <n>", "demo: pings to send").default(120).argParser(positiveInt))
   .addOption(new Option("--seed <n>", "demo: the seed every random choice derives from").default(1).argParser((t) => {
     if (!/^\d+$/.test(t)) throw new InvalidArgumentError(`expected a non-negative integer, got '${t}'`);
@@ -77,6 +112,10 @@ const opts = program.opts<{
   gateway?: string;
   mac?: Uint8Array;
   pcap?: string;
+  hostname?: string;
+  tcpSockets?: number;
+  connect?: { address: string; port: number };
+  send?: number;
   count: number;
   seed: number;
   loss: number;
@@ -87,19 +126,28 @@ const opts = program.opts<{
 async function main(): Promise<number> {
   if (opts.link) {
     if (!opts.ip) program.error("error: option '--ip <address/prefix>' is required with --link");
+    if ((opts.connect === undefined) !== (opts.send === undefined)) {
+      program.error(opts.connect === undefined ? "error: option '--send <size>' needs --connect" : "error: option '--connect <host:port>' needs --send");
+    }
     const { runDevice } = await import("./device");
-    await runDevice({
+    const summary = await runDevice({
       localPort: opts.link.localPort,
       remotePort: opts.link.remotePort,
       cidr: opts.ip as string,
       gateway: opts.gateway,
       mac: opts.mac,
       pcapPath: opts.pcap,
+      hostname: opts.hostname,
+      // 4 timers a connection (retransmit, delayed ACK, TIME_WAIT, keepalive), and the rest
+      config: opts.tcpSockets === undefined ? undefined : { tcpSocketsMax: opts.tcpSockets, timersMax: Math.max(256, 4 * opts.tcpSockets + 64) },
+      client: opts.connect !== undefined && opts.send !== undefined ? { ...opts.connect, bytes: opts.send } : undefined,
     });
+    // Client mode: 0 only when every byte came back as sent.
+    if (opts.connect !== undefined) return summary.client?.ok === true ? 0 : 1;
     return 0;
   }
-  for (const name of ["ip", "gateway", "mac"] as const) {
-    if (opts[name] !== undefined) program.error(`error: option '--${name}' needs --link (device mode)`);
+  for (const name of ["ip", "gateway", "mac", "hostname", "connect", "send", "tcpSockets"] as const) {
+    if (opts[name] !== undefined) program.error(`error: option '--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}' needs --link (device mode)`);
   }
   const result = await runDemo({
     count: opts.count,

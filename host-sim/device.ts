@@ -1,14 +1,19 @@
 // The stack as a device on the host: one interface on the UDP link to a Linux TAP (through
-// socat), an address, an optional default gateway and pcap capture, run on Node's event
-// loop until SIGINT/SIGTERM (or an abort signal); then shut down and print the counters.
-// The CLI (host-sim/cli.ts) and the Linux interop test run it. Node-only.
+// socat), an address, an optional default gateway and pcap capture, and the device app
+// (examples/device-app: echo, discard, chargen, UDP echo, iperf 2, HTTP; optionally the
+// echo client), run on Node's event loop until SIGINT/SIGTERM (or an abort signal, or the
+// client's end); then shut down and print the counters. The CLI (host-sim/cli.ts) and the
+// Linux interop test run it. Node-only.
 
 import { performance } from "node:perf_hooks";
 import type { NetConfig } from "../src/config";
-import { init } from "../src/core/net";
+import { init, type Net } from "../src/core/net";
+import { TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_TIME_WAIT } from "../src/tcp/tcb";
 import { DEVICE_STAT_NAMES, type NetDevice } from "../src/core/netdevice";
 import type { PoolStats } from "../src/core/skb";
 import { formatMac } from "../src/wire/ethernet";
+import { startDeviceApp, type DeviceApp } from "../examples/device-app/app";
+import { formatClientResult, startEchoClient, type ClientResult, type EchoClient } from "../examples/device-app/client";
 import { NodePlatform } from "./node-platform";
 import { PcapWriter } from "./pcap";
 import { UdpLinkDriver } from "./udp-link";
@@ -20,16 +25,30 @@ export const DEFAULT_DEVICE_MAC = new Uint8Array([0x02, 0x78, 0x73, 0x6e, 0x65, 
 const RX_RING_SIZE = 64;
 
 // A 65,000-byte ping is 45 fragments: they are reassembled into a chain of 45 skbs that
-// the reply reuses in place, and fragmented again on the way out. 256 slots hold that
-// chain, the 64 RX descriptors behind it, the reply's fragments waiting in the qdisc or
-// the TX ring, and a second datagram in reassembly; records outnumber slots for clones.
+// the reply reuses in place, and fragmented again on the way out; the first reply waits
+// in the neighbour queue (as ~45 fragments) while ARP resolves the sender. TCP as lwIP's
+// anchor has it (TCP_WND 0xFFFF, TCP_SND_BUF 64 KB): a connection may hold 45 segments
+// received and 45 sent, each a slot (and a clone record while in flight); 512 slots leave
+// room for the 64 RX descriptors, several busy connections and a ping being reassembled
+// (writable() also keeps a sixteenth of the pool for receiving). The UDP link's socket
+// buffer (4 MB) holds a full window of frames between two turns of Node's loop.
 export const DEVICE_CONFIG: Partial<NetConfig> = {
-  skbSlots: 256,
-  skbRecords: 320,
+  skbSlots: 512,
+  skbRecords: 640,
   reasmSkbsMax: 120,
-  // the first 65 KB reply waits here (as ~45 fragments) while ARP resolves the sender
   neighQueueMax: 64,
+  tcpSocketsMax: 32,
+  tcpSndBufBytes: 64 * 1024,
+  tcpRcvBufBytes: 0xffff,
+  timersMax: 256,
 };
+
+/** The device app's echo client (client mode). */
+export interface DeviceClientOptions {
+  address: string;
+  port: number;
+  bytes: number;
+}
 
 export interface RunDeviceOptions {
   localPort: number;
@@ -48,6 +67,10 @@ export interface RunDeviceOptions {
   stopSignal?: AbortSignal;
   /** overrides of DEVICE_CONFIG */
   config?: Partial<NetConfig>;
+  /** the status page's hostname (default "xsnet") */
+  hostname?: string;
+  /** client mode: connect, send, read the echo back, check it, then stop */
+  client?: DeviceClientOptions;
 }
 
 export interface DeviceSummary {
@@ -63,6 +86,12 @@ export interface DeviceSummary {
   /** every slot and record back in the pool after shutdown */
   poolFull: boolean;
   pcapFrames: number;
+  /** the device app's counters per service */
+  services: Record<string, Record<string, number>>;
+  tcp: Record<string, number>;
+  udp: Record<string, number>;
+  /** client mode: how it went (null without --connect) */
+  client: ClientResult | null;
   /** what stopped the device */
   reason: string;
 }
@@ -83,6 +112,24 @@ function line(label: string, values: Record<string, number>, skipZero: boolean):
   const parts: string[] = [];
   for (const [k, v] of Object.entries(values)) if (!skipZero || v !== 0) parts.push(`${k}=${v}`);
   return `${label}: ${parts.length > 0 ? parts.join(" ") : "(none)"}`;
+}
+
+/**
+ * Wait (at most limitMs) until no connection is still closing (FIN_WAIT1/2, CLOSING,
+ * LAST_ACK), so the peer sees the close handshake finish instead of FINs sent into the
+ * void after the process has gone (and a reset to them from the next run on the same link).
+ */
+async function lingerForCloses(net: Net, limitMs: number): Promise<void> {
+  const t = net.tcp.tcb;
+  const closing = (): boolean => {
+    for (let c = 0; c < t.size; c++) {
+      const s = t.state[c];
+      if (s > TCP_ESTABLISHED && s !== TCP_CLOSE_WAIT && s !== TCP_TIME_WAIT) return true;
+    }
+    return false;
+  };
+  const end = performance.now() + limitMs;
+  while (closing() && performance.now() < end) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 /** Run the stack on a UDP link until SIGINT/SIGTERM or options.stopSignal; resolves with the counters. */
@@ -128,12 +175,38 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
   options.stopSignal?.addEventListener("abort", onAbort);
   if (options.stopSignal?.aborted) onAbort();
 
+  // The services listen from the start; the client connects once the link is up.
+  const address = options.cidr.slice(0, options.cidr.indexOf("/"));
+  const app: DeviceApp = startDeviceApp(net, { address, hostname: options.hostname, log });
+  let client: EchoClient | null = null;
+  let clientResult: ClientResult | null = null;
+
   let bindError: Error | null = null;
   try {
     net.devOpen(dev);
     await Promise.race([driver.whenUp(), stopped]);
     if (reason === "") {
       log(`xsnet device up: eth0 ${formatMac(mac, 0)} ${options.cidr} on udp ${driver.host}:${driver.localPort} -> ${driver.host}:${driver.remotePort}`);
+      log(`serving (${app.hostname}): ICMP echo, TCP echo 7, discard 9, chargen 19, iperf 5001, HTTP 80; UDP echo 7`);
+      if (options.client !== undefined) {
+        const c = options.client;
+        // The link is up; the driver's next poll turns the carrier on (a SYN before that is dropped).
+        for (let i = 0; i < 1000 && !dev.hasCarrier && reason === ""; i++) await new Promise((resolve) => setImmediate(resolve));
+        log(`client: connecting to ${c.address}:${c.port} to send ${c.bytes} bytes and read them back`);
+        try {
+          client = startEchoClient(app, {
+            ...c,
+            onDone: (r) => {
+              clientResult = r;
+              log(formatClientResult(r));
+              stop("client done");
+            },
+          });
+        } catch (err) {
+          log(`client: FAILED: ${(err as Error).message}`);
+          stop("client failed");
+        }
+      }
       await stopped;
     }
   } catch (err) {
@@ -145,6 +218,12 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
     options.stopSignal?.removeEventListener("abort", onAbort);
   }
 
+  if (client !== null && !client.done) client.end(`stopped (${reason}) before the echo came back`);
+  if (reason === "client done") await lingerForCloses(net, 2_000);
+  const services = app.counters();
+  app.close();
+  const tcp = numbers(net.tcp.stats);
+  const udp = numbers(net.udp.stats);
   net.shutdown();
   platform.close();
   pcap?.close();
@@ -160,6 +239,10 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
     pool,
     poolFull: pool.inUse === 0 && pool.recordsInUse === 0,
     pcapFrames: pcap?.frames ?? 0,
+    services,
+    tcp,
+    udp,
+    client: clientResult,
     reason,
   };
   log(`xsnet device stopped (${reason})`);
@@ -168,6 +251,9 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
   log(line("ip", summary.ip, true));
   log(line("icmp", summary.icmp, true));
   log(line("neigh", summary.neigh, true));
+  log(line("tcp", summary.tcp, true));
+  log(line("udp", summary.udp, true));
+  for (const [name, values] of Object.entries(services)) log(line(name === "app" ? "app" : `app ${name}`, values, false));
   log(`link: rx_ring=${driver.rxRing.size} tx_ring=${driver.txRing.size} rcvbuf=${driver.recvBufferBytes} refill_failures=${driver.rxRefillFailures} socket_errors=${driver.socketErrors}`);
   log(`pool: slots=${pool.slots} slot_bytes=${pool.slotBytes} high_water=${pool.highWater} alloc_failures=${pool.allocFailures} record_failures=${pool.recordFailures} in_use=${pool.inUse} records_in_use=${pool.recordsInUse}`);
   log(summary.poolFull

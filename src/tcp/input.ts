@@ -181,8 +181,9 @@ function listenRcv(net: Net, l: number, skb: SkBuff, saddr: number, daddr: numbe
     kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
     return;
   }
-  if ((flags & (TCP_ACK | TCP_SYN)) === TCP_ACK && net.config.tcpSynCookies) {
-    // Perhaps the end of a handshake whose SYN got a cookie instead of state.
+  if ((flags & (TCP_ACK | TCP_SYN)) === TCP_ACK && net.config.tcpSynCookies && tcp.cookiesRecent()) {
+    // Perhaps the end of a handshake whose SYN got a cookie instead of state (only looked
+    // for while cookies were sent lately, as Linux: a stray ACK is not a failed cookie).
     const iss = (ack - 1) >>> 0;
     const irs = (seq - 1) >>> 0;
     const mss = tcp.checkCookie(daddr, dport, saddr, sport, irs, iss);
@@ -218,6 +219,7 @@ function listenRcv(net: Net, l: number, skb: SkBuff, saddr: number, daddr: numbe
       while (index < 3 && COOKIE_MSS[index + 1] <= limit) index++;
       const cookie = tcp.cookie(daddr, dport, saddr, sport, seq, index);
       tcp.stats.syncookiesSent++;
+      tcp.cookieSentAt = net.now();
       tcpSendSynAckStateless(net, daddr, saddr, dport, sport, cookie, (seq + 1) >>> 0, COOKIE_MSS[index]);
       consumeSkb(net, skb);
       return;

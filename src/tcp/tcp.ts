@@ -32,6 +32,10 @@ export const COOKIE_MSS = Object.freeze([536, 1220, 1440, 1460] as const);
 
 /** RFC 8985 7.2 WCDelAckT: how long a peer may hold the ACK of a lone segment */
 const TLP_DELACK_MS = 200;
+/** how soon a writer held back by an empty packet pool hears again */
+const POOL_RETRY_MS = 50;
+/** the shortest probe timeout (Linux's floor for tail loss probes) */
+const TLP_MIN_MS = 10;
 
 const EPHEMERAL_FIRST = 49152;
 const EPHEMERAL_COUNT = 65536 - EPHEMERAL_FIRST;
@@ -53,6 +57,8 @@ export class Tcp {
   /** the ISS for the connection a SYN opens from TIME_WAIT, set just before it is made */
   reuseIss = 0;
   reuseIssValid = false;
+  /** when a SYN cookie was last sent (-Infinity: never) */
+  cookieSentAt = -Infinity;
   /** the connection whose reader is being told of new data: what it writes answers it */
   answering = -1;
   /** connections owing an ACK at the end of the receive batch */
@@ -338,6 +344,11 @@ export class Tcp {
     return ((h & ~3) | mssIndex) >>> 0;
   }
 
+  /** Were cookies sent within the two periods a cookie stays valid? */
+  cookiesRecent(): boolean {
+    return this.#net.now() - this.cookieSentAt < 128_000;
+  }
+
   /** The MSS of a valid cookie (this or the last 64-second period), or 0. */
   checkCookie(laddr: number, lport: number, raddr: number, rport: number, peerIsn: number, cookie: number): number {
     const index = cookie & 3;
@@ -378,6 +389,11 @@ export class Tcp {
     // neighbour queues and reassembly leave too).
     const segs = this.#net.pool.available - (this.#net.config.skbSlots >> 4 > 2 ? this.#net.config.skbSlots >> 4 : 2);
     const bySkbs = segs > 0 ? segs * t.mss[c] : 0;
+    if (bySkbs < t.mss[c] && room > 0 && t.sndUna[c] === t.sndMax[c] && !t.waitTimer[c].pending) {
+      // The pool, not the send buffer, leaves no room, and no ACK will come to say when
+      // that changes: look again shortly (the wait timer reports writable space).
+      this.#net.modTimer(t.waitTimer[c], this.#net.now() + POOL_RETRY_MS);
+    }
     return room < bySkbs ? room : bySkbs;
   }
 
@@ -565,7 +581,8 @@ export class Tcp {
       // 2 SRTT, plus a worst-case delayed ACK when one segment is out (its ACK may wait).
       let pto = (t.srtt[c] / 500) | 0;
       if (((t.sndMax[c] - t.sndUna[c]) | 0) <= t.mss[c]) pto += TLP_DELACK_MS;
-      if (pto < net.config.timerTickMs) pto = net.config.timerTickMs;
+      // At least 10 ms, as Linux: on a fast link 2 SRTT is less than a peer may hold an ACK.
+      if (pto < TLP_MIN_MS) pto = TLP_MIN_MS;
       // Never later than the RTO would fire (Linux does the same): the probe comes first.
       t.flags[c] |= TF_TLP;
       net.modTimer(t.rtxTimer[c], net.now() + (pto < rto ? pto : rto));

