@@ -27,6 +27,8 @@ export const NUD_FAILED = 0x20;
 export const NUD_PERMANENT = 0x80;
 
 const NUD_VALID = NUD_PERMANENT | NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE;
+/** an entry used or confirmed this recently is never evicted for another (Linux gc: 5 s) */
+const NEIGH_KEEP_MS = 5000;
 
 export function nudStateName(state: number): string {
   switch (state) {
@@ -130,20 +132,29 @@ export class NeighTable {
 
   /**
    * A free entry; when none, the least recently used FAILED entry, then STALE, then any
-   * other resolved one (an entry still resolving holds packets and is never taken); -1
-   * when none.
+   * other resolved one, but never one used or confirmed in the last NEIGH_KEEP_MS (Linux's
+   * forced gc spares those too) nor one still resolving (it holds packets); -1 when none.
+   * `resolving`: the entry is for a destination to resolve; those may fill at most half
+   * the table, so a flood from spoofed sources cannot push out the peers in use.
    */
-  #alloc(addr: number, dev: NetDevice): number {
+  #alloc(addr: number, dev: NetDevice, resolving: boolean): number {
     let victim = -1;
     let victimRank = 0;
     let victimUsed = Infinity;
+    let incomplete = 0;
+    const now = this.#net.now();
     for (let i = 0; i < this.size; i++) {
       const s = this.state[i];
       if (s === NUD_NONE) {
-        victim = i;
-        break;
+        if (victim < 0 || victimRank < 4) {
+          victim = i;
+          victimRank = 4;
+        }
+        continue;
       }
+      if (s === NUD_INCOMPLETE) incomplete++;
       if ((s & (NUD_INCOMPLETE | NUD_PERMANENT)) !== 0) continue;
+      if (s !== NUD_FAILED && (now - this.used[i] < NEIGH_KEEP_MS || now - this.confirmed[i] < NEIGH_KEEP_MS)) continue;
       const rank = s === NUD_FAILED ? 3 : s === NUD_STALE ? 2 : 1;
       if (rank > victimRank || (rank === victimRank && this.used[i] < victimUsed)) {
         victim = i;
@@ -151,12 +162,11 @@ export class NeighTable {
         victimUsed = this.used[i];
       }
     }
-    if (victim < 0) {
+    if (victim < 0 || (resolving && incomplete >= this.size >> 1 && incomplete > 0)) {
       this.stats.tableFulls++;
       return -1;
     }
     if (this.state[victim] !== NUD_NONE) this.#destroy(victim);
-    const now = this.#net.now();
     this.key[victim] = addr;
     this.dev[victim] = dev;
     this.state[victim] = NUD_NONE;
@@ -220,7 +230,7 @@ export class NeighTable {
     }
     let i = this.lookup(nexthop, dev);
     if (i < 0) {
-      i = this.#alloc(nexthop, dev);
+      i = this.#alloc(nexthop, dev, true);
       if (i < 0) {
         kfreeSkbReason(net, skb, SKB_DROP.NEIGH_TABLEFULL);
         return;
@@ -370,7 +380,7 @@ export class NeighTable {
     let i = this.lookup(addr, dev);
     if (i < 0) {
       if (!create) return;
-      i = this.#alloc(addr, dev);
+      i = this.#alloc(addr, dev, false);
       if (i < 0) return;
     }
     const state = this.state[i];
@@ -407,7 +417,7 @@ export class NeighTable {
   /** A permanent entry (static ARP). */
   addPermanent(addr: number, dev: NetDevice, mac: Uint8Array): void {
     let i = this.lookup(addr, dev);
-    if (i < 0) i = this.#alloc(addr, dev);
+    if (i < 0) i = this.#alloc(addr, dev, false);
     if (i < 0) throw new RangeError(`neighbour table full: config.neighEntriesMax is ${this.size}`);
     macCopy(this.ha, i * ETH_ALEN, mac, 0);
     this.#net.delTimer(this.timer[i]);

@@ -313,24 +313,28 @@ describe("IPv4 forwarding: what a router must not forward, and errors it must no
       expect(port.take().filter((f) => isIcmpIp(f.bytes))).toEqual([]); // and nobody to tell
     }));
 
-  it("with one neighbour entry, the host unreachables for forwarded packets reach their sender", () =>
+  it("with two neighbour entries, the host unreachables for forwarded packets reach their sender", () =>
     withSeed(seedFrom(43), (seed) => {
-      const { world, a, r } = topologyWith(seed, { neighEntriesMax: 1 });
+      // One entry for A, in use (never evicted within 5 s of use), one for the destination.
+      const { world, a, r } = topologyWith(seed, { neighEntriesMax: 2 });
       const atA = icmpLog(a.net);
       const ping = new Pinger(a.net, 0x5b);
       ping.send("10.0.2.99", 56);
       ping.send("10.0.2.99", 56);
       world.runFor(2900);
       expect(atA).toEqual([]);
-      // R's only entry waits for 10.0.2.99 with both pings; when it fails it must serve
-      // 10.0.1.2 for the errors, which must not be purged with the pings they are about.
+      // R's second entry waits for 10.0.2.99 with both pings; when it fails the errors go
+      // to 10.0.1.2, and must not be purged with the pings they are about.
       world.runFor(200);
       expect(atA.map((m) => [m.type, m.code, m.src])).toEqual([[3, 1, R1_IP], [3, 1, R1_IP]]);
       expect(atA.map((m) => ipOf(m.msg, 8).dst)).toEqual([ip("10.0.2.99"), ip("10.0.2.99")]);
       expect(r.net.ipv4.icmp.stats.outDestUnreachs).toBe(2);
       expect(r.net.drops.snapshot()).toEqual({ NEIGH_FAILED: 2 });
       expect(r.net.neigh.stats.resFailed).toBe(1);
-      expect(r.net.neigh.dump().map((e) => [e.addr, e.state, e.queued])).toEqual([[A_IP, "REACHABLE", 0]]);
+      expect(r.net.neigh.dump().map((e) => [e.addr, e.state === "FAILED" ? "FAILED" : "resolved", e.queued])).toEqual([
+        [A_IP, "resolved", 0],
+        [ip("10.0.2.99"), "FAILED", 0],
+      ]);
       // And R still forwards for A afterwards.
       const ok = new Pinger(a.net, 0x5c);
       ok.send("10.0.2.2", 56);

@@ -1,0 +1,206 @@
+// xsnet's device mode against lwIP 2.1.3 on the same TAP link, measured from the Linux side
+// with the same tools, back to back in each round (../shared/anchors/lwip/run.sh --versus).
+//
+//   sudo npx tsx bench/versus.ts [--runs 5] [--bytes 20000000] [--echo-bytes 5000000]
+//                                [--lossy-bytes 3000000] [--seed 7] [--clean-only | --lossy-only]
+//                                [--readme]
+//
+// 1. Clean link: run.sh --versus with the device mode as the other device; its table and last
+//    line ("versus lwIP: discard …x, chargen …x, echo …x, ping …x") are printed.
+// 2. Lossy link: both devices behind xsnet's seeded relay (host-sim/relay-cli.ts: 5 % loss,
+//    5 % reordering, 1 % duplication each way), each measured by run.sh --versus (the clean
+//    lwIP of those runs is the baseline of each); then a 65,000-byte ping through the relay
+//    to each. The two lossy devices are compared.
+// --readme writes the tables into README.md between the versus markers. Needs root, ip netns
+// and /dev/net/tun (run.sh's own requirements). Node-only.
+
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Command, InvalidArgumentError } from "commander";
+
+const REPO = fileURLToPath(new URL("..", import.meta.url));
+const ANCHOR = join(REPO, "..", "shared", "anchors", "lwip");
+const RUN_SH = join(ANCHOR, "run.sh");
+
+function positive(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got '${text}'`);
+  return n;
+}
+
+const opts = new Command()
+  .name("bench/versus.ts")
+  .option("--runs <n>", "rounds of run.sh --versus on the clean link", positive, 5)
+  .option("--bytes <n>", "bytes per discard/chargen run on the clean link", positive, 20_000_000)
+  .option("--echo-bytes <n>", "bytes echoed on the clean link", positive, 5_000_000)
+  .option("--lossy-runs <n>", "rounds on the lossy link", positive, 2)
+  .option("--lossy-bytes <n>", "bytes per discard/chargen run on the lossy link", positive, 3_000_000)
+  .option("--lossy-echo-bytes <n>", "bytes echoed on the lossy link", positive, 300_000)
+  .option("--seed <n>", "the relay's seed", positive, 7)
+  .option("--clean-only", "only the clean link")
+  .option("--lossy-only", "only the lossy link")
+  .option("--readme", "write the tables into README.md")
+  .parse()
+  .opts<{ runs: number; bytes: number; echoBytes: number; lossyRuns: number; lossyBytes: number; lossyEchoBytes: number; seed: number; cleanOnly?: boolean; lossyOnly?: boolean; readme?: boolean }>();
+
+const NODE = process.execPath;
+const DEVICE = `${NODE} --import tsx host-sim/cli.ts`;
+/** the relay sits on the device's ports; the device moves to these */
+const DEV_LOCAL = 9301;
+const RELAY_DEV = 9311;
+const RELAY = `${NODE} --import tsx host-sim/relay-cli.ts --socat {LOCAL}:{REMOTE} --device ${RELAY_DEV}:${DEV_LOCAL} --seed ${opts.seed} ` +
+  "--loss 0.05 --reorder 0.05 --hold-ms 5 --dup 0.01";
+
+interface Versus {
+  /** the summary table as printed */
+  table: string[];
+  /** "versus lwIP: …" */
+  last: string;
+  /** figure -> [lwIP, other] medians */
+  figures: Map<string, [string, string]>;
+  ok: boolean;
+}
+
+/** run.sh --versus CMD, streamed to the console, its summary parsed. */
+function runVersus(cmd: string, runs: number, bytes: number, echoBytes: number): Promise<Versus> {
+  return new Promise((resolve, reject) => {
+    const args = [RUN_SH, "--versus", cmd, "--versus-dir", REPO, "--runs", String(runs), "--bytes", String(bytes), "--echo-bytes", String(echoBytes)];
+    console.log(`$ bash ${args.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(" ")}`);
+    const child = spawn("bash", args, { cwd: REPO, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      process.stdout.write(d);
+      out += d.toString();
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const lines = out.split("\n");
+      const start = lines.findIndex((l) => l.startsWith("==== versus summary"));
+      const last = lines.find((l) => l.startsWith("versus lwIP:")) ?? "";
+      const table = start >= 0 ? lines.slice(start, lines.indexOf(last) + 1).filter((l) => l.length > 0) : [];
+      const figures = new Map<string, [string, string]>();
+      for (const l of table) {
+        const m = /^(\S.*?\))\s{2,}(\S+ \[[^\]]*\])\s+(\S+ \[[^\]]*\])/.exec(l);
+        if (m) figures.set(m[1], [m[2], m[3]]);
+      }
+      resolve({ table, last, figures, ok: code === 0 && last !== "" });
+    });
+  });
+}
+
+/** A 65,000-byte ping through the lossy relay to a device: replies out of `count`. */
+function bigPing(deviceCmd: string, count: number): { sent: number; received: number; note: string } {
+  const ns = `xsv${process.pid % 10000}`;
+  const work = mkdtempSync(join(tmpdir(), "xsnet-versus-"));
+  const pids: number[] = [];
+  const sh = (cmd: string): string => execFileSync("sh", ["-c", cmd], { encoding: "utf8" });
+  try {
+    sh(`ip netns add ${ns} && ip netns exec ${ns} ip link set lo up && ip netns exec ${ns} sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1`);
+    const start = (cmd: string, log: string): void => {
+      const p = spawn("ip", ["netns", "exec", ns, "sh", "-c", `cd '${REPO}' && exec ${cmd}`], { stdio: ["ignore", "ignore", "ignore"], detached: true });
+      pids.push(p.pid as number);
+      writeFileSync(join(work, log), cmd);
+    };
+    start("socat TUN:169.254.77.1/24,tun-type=tap,tun-name=xt0,iff-no-pi,iff-up UDP-DATAGRAM:127.0.0.1:9201,bind=127.0.0.1:9200", "socat.cmd");
+    start(RELAY.replace("{LOCAL}", "9201").replace("{REMOTE}", "9200"), "relay.cmd");
+    start(deviceCmd, "device.cmd");
+    let up = false;
+    for (let i = 0; i < 150 && !up; i++) {
+      up = spawnSync("ip", ["netns", "exec", ns, "ping", "-c", "1", "-W", "1", "169.254.77.2"]).status === 0;
+    }
+    if (!up) return { sent: count, received: 0, note: "device did not answer a small ping" };
+    const r = spawnSync("ip", ["netns", "exec", ns, "ping", "-s", "65000", "-c", String(count), "-i", "1", "-W", "5", "169.254.77.2"], { encoding: "utf8" });
+    const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
+    return m ? { sent: Number(m[1]), received: Number(m[2]), note: "" } : { sent: count, received: 0, note: r.stdout.trim().split("\n").pop() ?? "" };
+  } finally {
+    for (const pid of pids.reverse()) {
+      try {
+        process.kill(-pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+    spawnSync("sleep", ["1"]);
+    for (const pid of pids) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    spawnSync("ip", ["netns", "del", ns]);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** lwip-udpdev built the way run.sh builds it (run.sh has installed liblwip-dev by then). */
+function buildLwip(): string {
+  const out = join(mkdtempSync(join(tmpdir(), "xsnet-lwip-")), "lwip-udpdev");
+  execFileSync("gcc", ["-O2", "-I/usr/include/lwip", "-o", out, join(ANCHOR, "lwip-udpdev.c"), "-llwip", "-lpthread"]);
+  return out;
+}
+
+function num(s: string | undefined): number {
+  return s === undefined ? NaN : Number(s.split(" ")[0]);
+}
+
+const sections: string[] = [];
+
+if (!opts.lossyOnly) {
+  const v = await runVersus(`${DEVICE} --link udp:{LOCAL}:{REMOTE} --ip {IP}/{PREFIX}`, opts.runs, opts.bytes, opts.echoBytes);
+  sections.push(
+    `Clean link, ${opts.runs} rounds of ${opts.bytes / 1e6} MB (echo ${opts.echoBytes / 1e6} MB), ` +
+      `\`sudo npx tsx bench/versus.ts --runs ${opts.runs} --bytes ${opts.bytes} --clean-only\`:`,
+    "",
+    "```",
+    ...v.table,
+    "```",
+  );
+  if (!v.ok) sections.push("", "(run.sh reported a failure: see the FAIL lines above)");
+}
+
+if (!opts.cleanOnly) {
+  const lw = await runVersus(`sh -c '${RELAY} & exec {LWIP_BIN} --local ${DEV_LOCAL} --remote ${RELAY_DEV} --ip {IP}/{PREFIX}'`, opts.lossyRuns, opts.lossyBytes, opts.lossyEchoBytes);
+  const xs = await runVersus(`sh -c '${RELAY} & exec ${DEVICE} --link udp:${DEV_LOCAL}:${RELAY_DEV} --ip {IP}/{PREFIX}'`, opts.lossyRuns, opts.lossyBytes, opts.lossyEchoBytes);
+  const lwip = existsSync("/usr/include/lwip/lwipopts.h") ? buildLwip() : "";
+  const pingLw = lwip !== "" ? bigPing(`${lwip} --local ${DEV_LOCAL} --remote ${RELAY_DEV} --ip 169.254.77.2/24`, 5) : { sent: 0, received: 0, note: "no lwIP build" };
+  const pingXs = bigPing(`${DEVICE} --link udp:${DEV_LOCAL}:${RELAY_DEV} --ip 169.254.77.2/24`, 5);
+  const rows: string[] = [];
+  for (const name of ["discard (MB/s)", "chargen (MB/s)", "echo (MB/s each way)", "ping avg (ms)"]) {
+    const a = lw.figures.get(name)?.[1];
+    const b = xs.figures.get(name)?.[1];
+    const ratio = name.startsWith("ping") ? num(a) / num(b) : num(b) / num(a);
+    rows.push(`| ${name} | ${a ?? "-"} | ${b ?? "-"} | ${Number.isFinite(ratio) ? `${ratio.toFixed(1)}x` : "-"} |`);
+  }
+  rows.push(`| 65,000-byte ping answered | ${pingLw.received} of ${pingLw.sent}${pingLw.note ? ` (${pingLw.note})` : ""} | ${pingXs.received} of ${pingXs.sent}${pingXs.note ? ` (${pingXs.note})` : ""} | |`);
+  console.log("");
+  console.log(`lossy link (relay seed ${opts.seed}: 5 % loss, 5 % reordering held 5 ms, 1 % duplication, each way), ` +
+    `${opts.lossyRuns} rounds of ${opts.lossyBytes / 1e6} MB, median [min-max]:`);
+  console.log("| figure | lwIP | xsnet | xsnet/lwIP (ping: lwIP/xsnet) |");
+  console.log("|---|---|---|---|");
+  for (const r of rows) console.log(r);
+  sections.push(
+    "",
+    `Lossy link: both devices behind the seeded relay (seed ${opts.seed}: 5 % loss, 5 % reordering held 5 ms, 1 % duplication, ` +
+      `each way), ${opts.lossyRuns} rounds of ${opts.lossyBytes / 1e6} MB, \`sudo npx tsx bench/versus.ts --lossy-only\`:`,
+    "",
+    "| figure | lwIP | xsnet | xsnet/lwIP (ping: lwIP/xsnet) |",
+    "|---|---|---|---|",
+    ...rows,
+  );
+}
+
+if (opts.readme) {
+  const path = join(REPO, "README.md");
+  const text = readFileSync(path, "utf8");
+  const begin = "<!-- versus:begin -->";
+  const end = "<!-- versus:end -->";
+  const a = text.indexOf(begin);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`README.md has no ${begin} ... ${end} section`);
+  writeFileSync(path, `${text.slice(0, a + begin.length)}\n${sections.join("\n")}\n${text.slice(b)}`);
+  console.log("README.md updated");
+}
