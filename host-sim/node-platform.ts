@@ -15,6 +15,8 @@ import { Prng } from "./sim/prng";
 
 /** random bytes fetched from the kernel at a time (one system call per 1024 draws) */
 const RANDOM_BATCH_WORDS = 1024;
+/** a link idle this long (ms) is quiet: the next interrupt runs the stack at once */
+const QUIET_MS = 0.5;
 
 export interface NodePlatformOptions {
   /** seed a Prng instead of using node:crypto (replayable ISNs, IP ids, ping ids) */
@@ -35,12 +37,20 @@ export class NodePlatform implements Platform {
   #timerAt = Infinity;
   #closed = false;
   readonly #onImmediate: () => void;
+  readonly #onMicrotask: () => void;
+  #microtask = false;
+  #inRun = false;
+  #lastRunEnd = -Infinity;
   readonly #onTimer: () => void;
 
   constructor(options: NodePlatformOptions = {}) {
     this.#prng = options.seed === undefined ? null : new Prng(options.seed);
     this.#onImmediate = () => {
       this.#immediate = null;
+      this.#run();
+    };
+    this.#onMicrotask = () => {
+      this.#microtask = false;
       this.#run();
     };
     this.#onTimer = () => {
@@ -65,7 +75,17 @@ export class NodePlatform implements Platform {
   requestRun(delayMs: number): void {
     if (this.#closed) return;
     if (!(delayMs > 0)) {
-      if (this.#immediate === null) this.#immediate = setImmediate(this.#onImmediate);
+      if (this.#immediate !== null || this.#microtask) return;
+      // An interrupt on a quiet link runs the stack at once (a microtask after this I/O
+      // callback): a lone ping or request is not kept for the rest of the loop's turn. A
+      // yield from a run, or a busy link, goes through setImmediate, so the frames of one
+      // turn are taken in one NAPI batch and timers and I/O are never starved.
+      if (!this.#inRun && performance.now() - this.#lastRunEnd > QUIET_MS) {
+        this.#microtask = true;
+        queueMicrotask(this.#onMicrotask);
+        return;
+      }
+      this.#immediate = setImmediate(this.#onImmediate);
       return;
     }
     const at = performance.now() + delayMs;
@@ -98,6 +118,17 @@ export class NodePlatform implements Platform {
 
   #run(woken = false): void {
     if (this.#closed || this.net === null) return;
+    this.#inRun = true;
+    try {
+      this.#runNet(woken);
+    } finally {
+      this.#inRun = false;
+      this.#lastRunEnd = performance.now();
+    }
+  }
+
+  #runNet(woken: boolean): void {
+    if (this.net === null) return;
     this.runs++;
     this.net.run(woken);
   }

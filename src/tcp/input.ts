@@ -734,6 +734,10 @@ function dataRcv(net: Net, c: number, skb: SkBuff, seq: number, len: number, fla
       // otherwise wait for our delayed ACK.
       t.quickAcks[c]--;
       t.flags[c] |= TF_ACK_NOW;
+    } else if (t.rcvSegs[c] * t.mss[c] >= net.config.tcpRcvBufBytes >> 1) {
+      // Half the window unacknowledged: say so now, or a long receive batch
+      // would leave the sender waiting on a closed window.
+      t.flags[c] |= TF_ACK_NOW;
     } else if (t.rcvSegs[c] >= 2) {
       tcp.ackAtBatchEnd(c);
     }
