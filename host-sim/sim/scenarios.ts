@@ -703,7 +703,10 @@ export type BulkPreset = keyof typeof BULK_PRESETS;
 
 /** Bytes each way of the bulk scenarios inside XS (its interpreter is some 50 times slower than V8). */
 export const XS_BULK_BYTES: Readonly<Partial<Record<BulkPreset, number>>> = Object.freeze({
+  clean: 200_000,
+  loss1: 200_000,
   loss5: 200_000,
+  rtt100loss1: 200_000,
   rtt100: 200_000,
   wscale: 400_000,
   sack: 200_000,
@@ -721,7 +724,10 @@ export const SCENARIOS: Readonly<Record<string, (seed: number) => ScenarioReport
   router,
   "udp-echo": udpEcho,
   "tcp-echo": tcpEcho,
+  "tcp-bulk-clean": bulkScenario("clean"),
+  "tcp-bulk-loss1": bulkScenario("loss1"),
   "tcp-bulk-loss5": bulkScenario("loss5"),
+  "tcp-bulk-rtt100loss1": bulkScenario("rtt100loss1"),
   "tcp-bulk-rtt100": bulkScenario("rtt100"),
   "tcp-bulk-wscale": bulkScenario("wscale"),
   "tcp-bulk-sack": bulkScenario("sack"),
