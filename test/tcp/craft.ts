@@ -6,8 +6,8 @@
 import type { SimLan } from "../../host-sim/sim/lan";
 import type { SimWorld } from "../../host-sim/sim/world";
 import { TcpOptions, tcpParseOptions } from "../../src/wire/tcp";
-import { checksum, ethFrame, ipv4Packet, put32 } from "../testbed";
-import type { TcpFields, TcpView } from "./harness";
+import { ethFrame, ipv4Packet, put32 } from "../testbed";
+import { tcpSegment, type TcpFields, type TcpView } from "./harness";
 
 // ---------------------------------------------------------------- options
 
@@ -46,42 +46,12 @@ export function optSack(blocks: [number, number][]): number[] {
   return [...o];
 }
 
-export interface TcpFieldsWithOptions extends TcpFields {
-  /** option bytes, padded with EOL to a multiple of 4 */
-  options?: number[];
-}
+/** harness's TcpFields, which take option bytes too */
+export type TcpFieldsWithOptions = TcpFields;
 
 /** A TCP segment with options and its checksum over the pseudo-header. */
 export function tcpSegmentOpts(f: TcpFieldsWithOptions): Uint8Array {
-  const payload = f.payload ?? new Uint8Array(0);
-  const opts = f.options ?? [];
-  const olen = (opts.length + 3) & ~3;
-  const hlen = 20 + olen;
-  const s = new Uint8Array(hlen + payload.length);
-  s[0] = f.sport >> 8;
-  s[1] = f.sport & 0xff;
-  s[2] = f.dport >> 8;
-  s[3] = f.dport & 0xff;
-  put32(s, 4, f.seq >>> 0);
-  put32(s, 8, (f.ack ?? 0) >>> 0);
-  s[12] = (hlen / 4) << 4;
-  s[13] = f.flags;
-  const w = f.window ?? 65535;
-  s[14] = w >> 8;
-  s[15] = w & 0xff;
-  s.set(opts, 20);
-  s.set(payload, hlen);
-  const pseudo = new Uint8Array(12 + s.length);
-  put32(pseudo, 0, f.src);
-  put32(pseudo, 4, f.dst);
-  pseudo[9] = 6;
-  pseudo[10] = s.length >> 8;
-  pseudo[11] = s.length & 0xff;
-  pseudo.set(s, 12);
-  const c = checksum(pseudo);
-  s[16] = c >> 8;
-  s[17] = c & 0xff;
-  return s;
+  return tcpSegment(f);
 }
 
 /** An Ethernet frame carrying a crafted TCP segment with options. */

@@ -120,24 +120,29 @@ export interface TcpFields {
   flags: number;
   window?: number;
   payload?: Uint8Array;
+  /** option bytes, padded with EOL to a multiple of 4 */
+  options?: number[];
 }
 
-/** A TCP segment (no options) with its checksum over the pseudo-header. */
+/** A TCP segment (options if given) with its checksum over the pseudo-header. */
 export function tcpSegment(f: TcpFields): Uint8Array {
   const payload = f.payload ?? new Uint8Array(0);
-  const s = new Uint8Array(20 + payload.length);
+  const opts = f.options ?? [];
+  const hlen = 20 + ((opts.length + 3) & ~3);
+  const s = new Uint8Array(hlen + payload.length);
   s[0] = f.sport >> 8;
   s[1] = f.sport & 0xff;
   s[2] = f.dport >> 8;
   s[3] = f.dport & 0xff;
   put32(s, 4, f.seq >>> 0);
   put32(s, 8, (f.ack ?? 0) >>> 0);
-  s[12] = 5 << 4;
+  s[12] = (hlen / 4) << 4;
   s[13] = f.flags;
   const w = f.window ?? 65535;
   s[14] = w >> 8;
   s[15] = w & 0xff;
-  s.set(payload, 20);
+  s.set(opts, 20);
+  s.set(payload, hlen);
   // Pseudo-header (RFC 9293 3.1): source, destination, zero, protocol, TCP length.
   const pseudo = new Uint8Array(12 + s.length);
   put32(pseudo, 0, f.src);
