@@ -7,14 +7,14 @@ import { Pinger } from "../../src/apps/ping";
 import { udpSocketClass, type UdpPacket } from "../../src/socket/udp";
 import { tcpSocketClasses, type TcpSocket } from "../../src/socket/tcp";
 import { copyBytes } from "../../src/core/bytes";
-import { csumPartialView } from "../../src/wire/checksum";
+import { csumFold, csumPartial, csumPartialView, csumPseudoHeader } from "../../src/wire/checksum";
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, TcpOptions, tcpParseOptions } from "../../src/wire/tcp";
 import type { NetConfig } from "../../src/config";
 import type { Net } from "../../src/core/net";
 import { TCP_CLOSED, TCP_LISTEN, seqGt, seqLt } from "../../src/tcp/tcb";
-import type { LinkFaults } from "./lan";
+import type { LinkFaults, SimLan } from "./lan";
 import type { SimMacOptions } from "./dma-mac-hw";
-import { SimWorld } from "./world";
+import { SimWorld, type SimHost } from "./world";
 
 export interface ScenarioReport {
   name: string;
@@ -717,6 +717,556 @@ function bulkScenario(preset: BulkPreset): (seed: number) => ScenarioReport {
   return (seed) => tcpBulk(name, seed, { ...BULK_PRESETS[preset], bytes: XS_BULK_BYTES[preset] as number });
 }
 
+// ---------------------------------------------------------------- TCP protocol corners
+// Small versions of what test/tcp/*.test.ts checks on V8 (zero window, keepalive, failed
+// connects, request/response timing, SYN flood), so the same corners run inside XS too.
+
+interface CornerPair {
+  world: SimWorld;
+  lan: SimLan;
+  a: SimHost;
+  b: SimHost;
+  SA: ReturnType<typeof tcpSocketClasses>;
+  SB: ReturnType<typeof tcpSocketClasses>;
+}
+
+/** a (10.0.0.1) and b (10.0.0.2) on one LAN. */
+function cornerPair(seed: number, faults: Partial<LinkFaults>, config: Partial<NetConfig>): CornerPair {
+  const world = new SimWorld(seed);
+  const lan = world.addLan("lan", faults);
+  const a = world.addHost("a", config);
+  const b = world.addHost("b", config);
+  world.attach(a, lan, "10.0.0.1/24");
+  world.attach(b, lan, "10.0.0.2/24");
+  return { world, lan, a, b, SA: tcpSocketClasses(a.net), SB: tcpSocketClasses(b.net) };
+}
+
+/**
+ * Calls fn for every TCP segment (not a fragment) an up port transmits, after the world's
+ * frame hash: the port, the flags, the destination port, the payload length, the raw window.
+ */
+function tapTcp(lan: SimLan, fn: (port: number, flags: number, dport: number, payload: number, win: number) => void): void {
+  const hashTap = lan.onWire;
+  lan.onWire = (port, buf, off, len) => {
+    if (hashTap !== null) hashTap(port, buf, off, len);
+    if (len < 54 || buf[off + 12] !== 0x08 || buf[off + 13] !== 0x00) return;
+    const ip = off + 14;
+    if (buf[ip + 9] !== 6 || (buf[ip + 6] & 0x3f) !== 0 || buf[ip + 7] !== 0) return;
+    const ihl = (buf[ip] & 15) * 4;
+    const th = ip + ihl;
+    const total = (buf[ip + 2] << 8) | buf[ip + 3];
+    const doff = (buf[th + 12] >> 4) * 4;
+    fn(port, buf[th + 13], (buf[th + 2] << 8) | buf[th + 3], total - ihl - doff, (buf[th + 14] << 8) | buf[th + 15]);
+  };
+}
+
+const F_ACK = TCP_ACK;
+
+/**
+ * A reader that does not read for 60 s: the window closes, the writer probes it (persist
+ * timer, backing off) without giving up, and once reading resumes every byte arrives.
+ */
+function tcpZeroWindow(seed: number): ScenarioReport {
+  const TOTAL = 100_000;
+  const { world, lan, a, b, SA, SB } = cornerPair(seed, { delayMs: 1 }, { tcpTimeWaitMs: 500 });
+  let reading = false;
+  let windowShut = false;
+  let wireProbes = 0;
+  let lastProbeMs = 0;
+  let probeGapMax = 0;
+  let firstProbeMs = -1;
+  tapTcp(lan, (port, flags, _dport, payload, win) => {
+    if (port === 1 && win === 0 && (flags & F_ACK) !== 0) windowShut = true;
+    if (port === 0 && windowShut && !reading && payload === 0 && flags === F_ACK) {
+      if (wireProbes > 0 && world.now - lastProbeMs > probeGapMax) probeGapMax = world.now - lastProbeMs;
+      if (firstProbeMs < 0) firstProbeMs = world.now;
+      lastProbeMs = world.now;
+      wireProbes++;
+    }
+  });
+  const out = new PatternStream(seed + 11);
+  const expect = new PatternStream(seed + 11);
+  const scratch = new Uint8Array(8192);
+  let outHash = 0x811c9dc5;
+  let inHash = 0x811c9dc5;
+  let mismatches = 0;
+  let sent = 0;
+  let received = 0;
+  let available = 0;
+  let serverErrors = 0;
+  let clientErrors = 0;
+  let server: TcpSocket | null = null;
+  const drain = (s: TcpSocket): void => {
+    while (available > 0) {
+      const n = available < scratch.length ? available : scratch.length;
+      s.read(scratch.subarray(0, n));
+      available -= n;
+      inHash = expect.check(scratch, 0, n, inHash);
+      mismatches += expect.mismatches;
+      received += n;
+    }
+  };
+  const listener = new SB.Listener({
+    port: 80,
+    onReadable() {
+      const from = this.read();
+      if (from === undefined) return;
+      server = new SB.TCP({
+        from,
+        onReadable(n) {
+          available = n;
+          if (reading) drain(this);
+        },
+        onError() { serverErrors++; this.close(); },
+      });
+    },
+  });
+  const client = new SA.TCP({
+    address: "10.0.0.2",
+    port: 80,
+    onWritable(room) {
+      while (sent < TOTAL && room > 0) {
+        const n = Math.min(room, TOTAL - sent, 5000);
+        outHash = out.fill(scratch, 0, n, outHash);
+        room = this.write(scratch.subarray(0, n));
+        sent += n;
+      }
+      if (sent === TOTAL) this.close();
+    },
+    onError() { clientErrors++; },
+  });
+  world.runFor(60_000);
+  const sentWhileShut = sent;
+  const heldWhileShut = b.net.tcp.stats.currEstab === 1 && a.net.tcp.stats.currEstab === 1 ? 1 : 0;
+  const timeoutsWhileShut = a.net.tcp.stats.timeouts;
+  reading = true;
+  if (server !== null) drain(server);
+  world.runFor(6_000);
+  listener.close();
+  void client;
+  return report("tcp-zero-window", world, [], {
+    bytes: received,
+    sent,
+    mismatches,
+    outHash,
+    inHash,
+    persistProbes: a.net.tcp.stats.persistProbes,
+    wireProbes,
+    firstProbeMs,
+    probeGapMax,
+    sentWhileShut,
+    heldWhileShut,
+    timeoutsWhileShut,
+    clientErrors,
+    serverErrors,
+    connectionsLeft: connections(a.net) + connections(b.net),
+  });
+}
+
+/**
+ * Keepalive on the client's socket with short times; every frame is lost from some point
+ * on: the client probes after the idle time, once each interval, and gives up (onError,
+ * a reset) when the probes went unanswered. The peer writes later and is reset too.
+ */
+function tcpKeepalive(seed: number): ScenarioReport {
+  const IDLE = 10_000;
+  const INTERVAL = 1_000;
+  const PROBES = 4;
+  const config = { tcpKeepaliveIdleMs: IDLE, tcpKeepaliveIntervalMs: INTERVAL, tcpKeepaliveProbes: PROBES, tcpTimeWaitMs: 1000 };
+  const { world, lan, a, b, SA, SB } = cornerPair(seed, { delayMs: 1 }, config);
+  let lastIntoA = -1;
+  let probesOnWire = 0;
+  let cutAt = -1;
+  tapTcp(lan, (port, flags, _dport, payload) => {
+    if (port === 1) lastIntoA = world.now;
+    else if (cutAt >= 0 && flags === F_ACK && payload === 0) probesOnWire++;
+  });
+  let clientErrorAt = -1;
+  let serverErrorAt = -1;
+  let clientGot = 0;
+  let serverGot = 0;
+  let server: TcpSocket | null = null;
+  const listener = new SB.Listener({
+    port: 7000,
+    onReadable() {
+      const from = this.read();
+      if (from === undefined) return;
+      server = new SB.TCP({
+        from,
+        onReadable(n) { serverGot += this.read(n).byteLength; },
+        onError() { if (serverErrorAt < 0) serverErrorAt = world.now; this.close(); },
+      });
+    },
+  });
+  const client = new SA.TCP({
+    address: "10.0.0.2",
+    port: 7000,
+    keepalive: true,
+    onReadable(n) { clientGot += this.read(n).byteLength; },
+    onError() { if (clientErrorAt < 0) clientErrorAt = world.now; this.close(); },
+  });
+  world.runFor(20);
+  const data = new Uint8Array(3000);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7 + seed) & 0xff;
+  client.write(data);
+  if (server !== null) (server as TcpSocket).write(data.subarray(0, 2000));
+  world.runFor(1200);
+  cutAt = world.now;
+  const lastIn = lastIntoA;
+  lan.setAllFaults({ lossRate: 1 });
+  world.runFor(IDLE + PROBES * INTERVAL + 5_000);
+  const st = a.net.tcp.stats;
+  const ka = { probes: st.keepaliveProbes, timeouts: st.keepaliveTimeouts, estabResets: st.estabResets, outRsts: st.outRsts };
+  // The link comes back and the server writes: a reset answers, and it is told.
+  lan.setAllFaults({ lossRate: 0 });
+  if (server !== null) (server as TcpSocket).write(data.subarray(0, 3));
+  world.runFor(5_000);
+  listener.close();
+  return report("tcp-keepalive", world, [], {
+    clientGot,
+    serverGot,
+    keepaliveProbes: ka.probes,
+    keepaliveTimeouts: ka.timeouts,
+    estabResets: ka.estabResets,
+    outRsts: ka.outRsts,
+    probesOnWire,
+    cutAt,
+    lastIn,
+    clientErrorAt,
+    /** the error after the last segment in, less idle + probes x interval */
+    errorLate: clientErrorAt - (lastIn + 1 + IDLE + PROBES * INTERVAL),
+    serverErrorAt,
+    serverResets: b.net.tcp.stats.estabResets,
+    peerProbes: b.net.tcp.stats.keepaliveProbes,
+    connectionsLeft: connections(a.net) + connections(b.net),
+  });
+}
+
+/**
+ * Connects that fail: to a closed port (answered with a reset: refused at once), and to a
+ * port whose segments the LAN drops (the SYN retransmitted with a doubling RTO from
+ * tcpRtoInitialMs, tcpSynRetries times, then the error).
+ */
+function tcpConnectFail(seed: number): ScenarioReport {
+  const { world, lan, a, SA } = cornerPair(seed, { delayMs: 1 }, { tcpRtoInitialMs: 300, tcpSynRetries: 3 });
+  const synTimes: number[] = [];
+  let rsts = 0;
+  let t0 = 0;
+  tapTcp(lan, (port, flags, dport) => {
+    if (port === 0 && dport === 81 && flags === TCP_SYN) synTimes.push(world.now - t0);
+    if (port === 1 && (flags & TCP_RST) !== 0) rsts++;
+  });
+  // A firewall on the LAN: every frame to TCP port 81 is dropped.
+  lan.dropFilter = (_from, _to, buf, off, len) => {
+    if (len < 54 || buf[off + 12] !== 0x08 || buf[off + 13] !== 0x00 || buf[off + 23] !== 6) return false;
+    const th = off + 14 + (buf[off + 14] & 15) * 4;
+    return ((buf[th + 2] << 8) | buf[th + 3]) === 81;
+  };
+  world.runFor(5);
+  t0 = world.now;
+  let refusedAt = -1;
+  let refusedErrors = 0;
+  let refusedWritable = 0;
+  const refused = new SA.TCP({
+    address: "10.0.0.2",
+    port: 4242,
+    onWritable() { refusedWritable++; },
+    onError() { refusedErrors++; refusedAt = world.now - t0; },
+  });
+  world.runFor(2_000);
+  const afterRefused = { attemptFails: a.net.tcp.stats.attemptFails, retrans: a.net.tcp.stats.retransSegs };
+  refused.close();
+  t0 = world.now;
+  let silentAt = -1;
+  let silentErrors = 0;
+  const silent = new SA.TCP({ address: "10.0.0.2", port: 81, onError() { silentErrors++; silentAt = world.now - t0; } });
+  world.runFor(10_000);
+  silent.close();
+  const st = a.net.tcp.stats;
+  const extra: Record<string, number> = {
+    refusedAt,
+    refusedErrors,
+    refusedWritable,
+    refusedAttemptFails: afterRefused.attemptFails,
+    rsts,
+    silentAt,
+    silentErrors,
+    syns: synTimes.length,
+    attemptFails: st.attemptFails,
+    retransSegs: st.retransSegs,
+    timeouts: st.timeouts,
+    activeOpens: st.activeOpens,
+    currEstab: st.currEstab,
+    connectionsLeft: connections(a.net),
+  };
+  for (let i = 0; i < synTimes.length; i++) extra[`syn${i}`] = synTimes[i];
+  return report("tcp-connect-fail", world, [], extra);
+}
+
+/**
+ * Request/response with small writes both ways, 50 rounds of a 40-byte request and a
+ * 100-byte reply written in two pieces (30 + 70), over a 10 ms round trip: once with
+ * nodelay (every round one round trip), once without (Nagle holds the second piece and
+ * the client delays its ACK: from the second round on, a round waits out tcpDelackMs).
+ */
+function tcpReqResp(seed: number): ScenarioReport {
+  const ROUNDS = 50;
+  const REQ = 40;
+  const REPLY = 100;
+  const FIRST = 30;
+  const { world, a, b, SA, SB } = cornerPair(seed, { delayMs: 5 }, { tcpTimeWaitMs: 1000 });
+  const extra: Record<string, number> = {};
+  const reqBuf = new Uint8Array(REQ);
+  const repBuf = new Uint8Array(REPLY);
+  let port = 8000;
+  for (const nodelay of [true, false]) {
+    const key = nodelay ? "nodelay" : "nagle";
+    const reqOut = new PatternStream(seed * 4 + port);
+    const reqIn = new PatternStream(seed * 4 + port);
+    const repOut = new PatternStream(seed * 4 + port + 1);
+    const repIn = new PatternStream(seed * 4 + port + 1);
+    let serverGot = 0;
+    let clientGot = 0;
+    let replied = 0;
+    let mismatches = 0;
+    let serverErrors = 0;
+    let round = 0;
+    let started = 0;
+    const times: number[] = [];
+    const listener = new SB.Listener({
+      port,
+      onReadable() {
+        const from = this.read();
+        if (from === undefined) return;
+        new SB.TCP({
+          from,
+          nodelay,
+          onReadable(n) {
+            const got = new Uint8Array(this.read(n));
+            reqIn.check(got, 0, got.length, 0);
+            mismatches += reqIn.mismatches;
+            serverGot += got.length;
+            while (serverGot >= REQ * (replied + 1)) {
+              repOut.fill(repBuf, 0, REPLY, 0);
+              this.write(repBuf.subarray(0, FIRST));
+              this.write(repBuf.subarray(FIRST));
+              replied++;
+            }
+          },
+          onError() { serverErrors++; this.close(); },
+        });
+      },
+    });
+    const ask = (s: TcpSocket): void => {
+      started = world.now;
+      reqOut.fill(reqBuf, 0, REQ, 0);
+      s.write(reqBuf);
+    };
+    let asked = false;
+    const client = new SA.TCP({
+      address: "10.0.0.2",
+      port,
+      nodelay,
+      onWritable() {
+        if (!asked) {
+          asked = true;
+          ask(this);
+        }
+      },
+      onReadable(n) {
+        const got = new Uint8Array(this.read(n));
+        repIn.check(got, 0, got.length, 0);
+        mismatches += repIn.mismatches;
+        clientGot += got.length;
+        if (clientGot === REPLY * (round + 1)) {
+          times.push(world.now - started);
+          round++;
+          if (round < ROUNDS) ask(this);
+        }
+      },
+    });
+    const done = world.runUntil(() => round === ROUNDS, 60_000);
+    client.close();
+    world.runFor(1200);
+    listener.close();
+    extra[`${key}.done`] = done ? 1 : 0;
+    extra[`${key}.rounds`] = round;
+    extra[`${key}.mismatches`] = mismatches;
+    extra[`${key}.clientGot`] = clientGot;
+    extra[`${key}.serverGot`] = serverGot;
+    extra[`${key}.serverErrors`] = serverErrors;
+    let min = Infinity;
+    let max = 0;
+    let restMin = Infinity;
+    for (let i = 0; i < times.length; i++) {
+      extra[`${key}.t${i}`] = times[i];
+      if (times[i] < min) min = times[i];
+      if (times[i] > max) max = times[i];
+      if (i > 0 && times[i] < restMin) restMin = times[i];
+    }
+    extra[`${key}.min`] = min;
+    extra[`${key}.max`] = max;
+    extra[`${key}.restMin`] = restMin;
+    port++;
+  }
+  for (const [key, h] of [["a", a], ["b", b]] as const) {
+    const st = h.net.tcp.stats;
+    extra[`${key}.retransSegs`] = st.retransSegs;
+    extra[`${key}.outSegs`] = st.outSegs;
+    extra[`${key}.inSegs`] = st.inSegs;
+    extra[`${key}.outRsts`] = st.outRsts;
+  }
+  extra.delackMs = a.net.config.tcpDelackMs;
+  extra.connectionsLeft = connections(a.net) + connections(b.net);
+  return report("tcp-reqresp", world, [], extra);
+}
+
+/** A SYN from (src, sport) to (dst, dport) with an MSS option, built into frame (78 bytes). */
+function craftSyn(frame: Uint8Array, dstMac: Uint8Array, srcMac: Uint8Array, src: number, dst: number, sport: number, dport: number, isn: number, ipId: number): number {
+  frame.fill(0, 0, 58);
+  frame.set(dstMac, 0);
+  frame.set(srcMac, 6);
+  frame[12] = 0x08;
+  frame[13] = 0x00;
+  const ip = 14;
+  const tcpLen = 24;
+  const total = 20 + tcpLen;
+  frame[ip] = 0x45;
+  frame[ip + 2] = total >> 8;
+  frame[ip + 3] = total & 0xff;
+  frame[ip + 4] = (ipId >> 8) & 0xff;
+  frame[ip + 5] = ipId & 0xff;
+  frame[ip + 8] = 64;
+  frame[ip + 9] = 6;
+  const put32 = (o: number, v: number): void => {
+    frame[o] = (v >>> 24) & 0xff;
+    frame[o + 1] = (v >>> 16) & 0xff;
+    frame[o + 2] = (v >>> 8) & 0xff;
+    frame[o + 3] = v & 0xff;
+  };
+  put32(ip + 12, src);
+  put32(ip + 16, dst);
+  const ipCsum = csumFold(csumPartial(frame, ip, 20, 0));
+  frame[ip + 10] = ipCsum >> 8;
+  frame[ip + 11] = ipCsum & 0xff;
+  const th = ip + 20;
+  frame[th] = sport >> 8;
+  frame[th + 1] = sport & 0xff;
+  frame[th + 2] = dport >> 8;
+  frame[th + 3] = dport & 0xff;
+  put32(th + 4, isn);
+  frame[th + 12] = 6 << 4;
+  frame[th + 13] = TCP_SYN;
+  frame[th + 14] = 0xff;
+  frame[th + 15] = 0xff;
+  frame[th + 20] = 2;
+  frame[th + 21] = 4;
+  frame[th + 22] = 0x05;
+  frame[th + 23] = 0xb4;
+  const c = csumFold(csumPartial(frame, th, tcpLen, csumPseudoHeader(src, dst, 6, tcpLen)));
+  frame[th + 16] = c >> 8;
+  frame[th + 17] = c & 0xff;
+  return 14 + total;
+}
+
+/**
+ * A flood of SYNs from spoofed sources, raw frames on the LAN, fills a listener's SYN
+ * queue (backlog 2); real clients connect all the same, through SYN cookies (RFC 4987),
+ * send a greeting and get it back.
+ */
+function tcpSynflood(seed: number): ScenarioReport {
+  const FLOOD = 500;
+  const world = new SimWorld(seed);
+  const lan = world.addLan("lan", { delayMs: 1 });
+  const server = world.addHost("server", { tcpSocketsMax: 8, tcpTimeWaitMs: 1000 });
+  const client = world.addHost("client", { tcpTimeWaitMs: 1000 });
+  const devS = world.attach(server, lan, "10.0.0.1/24");
+  world.attach(client, lan, "10.0.0.2/24");
+  const attacker = lan.attach({ onFrame() {} });
+  const attackerMac = new Uint8Array([0x02, 0x66, 0x66, 0x66, 0x66, 0x66]);
+  const S = tcpSocketClasses(server.net);
+  const C = tcpSocketClasses(client.net);
+  let accepted = 0;
+  let serverBytes = 0;
+  const listener = new S.Listener({
+    port: 80,
+    backlog: 2,
+    onReadable() {
+      let from;
+      while ((from = this.read()) !== undefined) {
+        accepted++;
+        new S.TCP({
+          from,
+          onReadable(n) {
+            const got = new Uint8Array(this.read(n));
+            serverBytes += got.length;
+            this.write(got);
+            this.close();
+          },
+          onError() { this.close(); },
+        });
+      }
+    },
+  });
+  const frame = new Uint8Array(128);
+  let sent = 0;
+  const flood = (): void => {
+    for (let i = 0; i < 10 && sent < FLOOD; i++, sent++) {
+      const src = (0x0a000064 + (sent % 150)) >>> 0; // 10.0.0.100 ...
+      const len = craftSyn(frame, devS.addr, attackerMac, src, 0x0a000001, 1024 + (sent % 50000), 80, Math.imul(sent, 7919) >>> 0, sent);
+      lan.transmit(attacker, frame, 0, len);
+    }
+  };
+  let clientBytes = 0;
+  let clientMismatches = 0;
+  let clientErrors = 0;
+  let clients = 0;
+  for (let round = 0; round < 50; round++) {
+    flood();
+    if (round % 10 === 5) {
+      const k = clients++;
+      const hello = new Uint8Array(12 + k);
+      for (let i = 0; i < hello.length; i++) hello[i] = (i * 13 + k) & 0xff;
+      let got = 0;
+      new C.TCP({
+        address: "10.0.0.1",
+        port: 80,
+        onWritable() {
+          if (got === 0) this.write(hello);
+        },
+        onReadable(n) {
+          const back = new Uint8Array(this.read(n));
+          for (let i = 0; i < back.length; i++) if (back[i] !== hello[got + i]) clientMismatches++;
+          got += back.length;
+          clientBytes += back.length;
+        },
+        onError() { clientErrors++; this.close(); },
+      });
+    }
+    world.runFor(20);
+  }
+  world.runFor(20_000);
+  const st = server.net.tcp.stats;
+  const extra: Record<string, number> = {
+    flood: sent,
+    clients,
+    accepted,
+    serverBytes,
+    clientBytes,
+    clientMismatches,
+    clientErrors,
+    syncookiesSent: st.syncookiesSent,
+    syncookiesRecv: st.syncookiesRecv,
+    syncookiesFailed: st.syncookiesFailed,
+    tableFull: st.tableFull,
+    listenDrops: st.listenDrops,
+    halfOpen: server.net.tcp.children(0, false),
+  };
+  listener.close();
+  extra.connectionsLeft = connections(server.net) + connections(client.net);
+  return report("tcp-synflood", world, [], extra);
+}
+
 export const SCENARIOS: Readonly<Record<string, (seed: number) => ScenarioReport>> = {
   arp,
   "ping-frag-lossy": pingFragLossy,
@@ -731,6 +1281,11 @@ export const SCENARIOS: Readonly<Record<string, (seed: number) => ScenarioReport
   "tcp-bulk-rtt100": bulkScenario("rtt100"),
   "tcp-bulk-wscale": bulkScenario("wscale"),
   "tcp-bulk-sack": bulkScenario("sack"),
+  "tcp-zero-window": tcpZeroWindow,
+  "tcp-keepalive": tcpKeepalive,
+  "tcp-connect-fail": tcpConnectFail,
+  "tcp-reqresp": tcpReqResp,
+  "tcp-synflood": tcpSynflood,
 };
 
 export function runScenario(name: string, seed: number): ScenarioReport {

@@ -41,8 +41,57 @@ describe("inside XS", () => {
           [e.done, e["client.received"], e["server.received"], e["client.mismatches"], e["server.mismatches"], e["client.inHash"], e["server.inHash"], e["a.poolLeak"], e["b.poolLeak"]],
           `${r.name} seed=${r.seed}`,
         ).toEqual([1, bytes, bytes, 0, 0, e["server.outHash"], e["client.outHash"], 0, 0]);
+      } else if (r.name === "tcp-zero-window") {
+        // 60 s unread: the window shut, persist probes (each on the wire, backing off to
+        // 25.6 s) held the connection without a timeout; then every byte came, intact.
+        const e = r.extra;
+        expect(
+          [e.bytes, e.sent, e.mismatches, e.inHash, e.sentWhileShut, e.heldWhileShut, e.timeoutsWhileShut, e.wireProbes, e.probeGapMax, e.clientErrors, e.serverErrors, e.connectionsLeft],
+          `${r.name} seed=${r.seed}`,
+        ).toEqual([100_000, 100_000, 0, e.outHash, 65536, 1, 0, e.persistProbes, 25600, 0, 1, 0]);
+        expect(e.persistProbes, `${r.name} seed=${r.seed}`).toBeGreaterThan(3);
+      } else if (r.name === "tcp-keepalive") {
+        // idle 10 s + 4 probes x 1 s after the last segment in (+ 1 ms on the wire): onError, a reset.
+        const e = r.extra;
+        expect(
+          [e.clientGot, e.serverGot, e.keepaliveProbes, e.probesOnWire, e.keepaliveTimeouts, e.estabResets, e.outRsts, e.peerProbes, e.serverResets, e.connectionsLeft],
+          `${r.name} seed=${r.seed}`,
+        ).toEqual([2000, 3000, 4, 4, 1, 1, 1, 0, 1, 0]);
+        expect(e.errorLate, `${r.name} seed=${r.seed}`).toBeGreaterThanOrEqual(0);
+        expect(e.errorLate, `${r.name} seed=${r.seed}`).toBeLessThan(0.1);
+        expect(e.serverErrorAt, `${r.name} seed=${r.seed}`).toBeGreaterThan(e.clientErrorAt);
+      } else if (r.name === "tcp-connect-fail") {
+        // Refused at once (SYN, RST: 2 ms each way... 4 ms); silent: SYNs at 0, 300, 900, 2100 ms, error at 4,500.
+        const e = r.extra;
+        expect(
+          [e.refusedAt, e.refusedErrors, e.refusedWritable, e.refusedAttemptFails, e.rsts, e.syn0, e.syn1, e.syn2, e.syn3, e.syns, e.silentAt, e.silentErrors, e.attemptFails, e.retransSegs, e.timeouts, e.currEstab],
+          `${r.name} seed=${r.seed}`,
+        ).toEqual([4, 1, 0, 1, 1, 0, 300, 900, 2100, 4, 4500, 1, 2, 3, 3, 0]);
+      } else if (r.name === "tcp-reqresp") {
+        // 10 ms round trip: with nodelay every round is one; without, the split reply waits
+        // out the delayed ACK (RTT + tcpDelackMs + RTT) from the second round on.
+        const e = r.extra;
+        expect(
+          [e["nodelay.done"], e["nodelay.mismatches"], e["nodelay.clientGot"], e["nagle.done"], e["nagle.mismatches"], e["nagle.clientGot"], e["a.retransSegs"], e["b.retransSegs"], e.connectionsLeft],
+          `${r.name} seed=${r.seed}`,
+        ).toEqual([1, 0, 5000, 1, 0, 5000, 0, 0, 0]);
+        expect(e["nodelay.min"]).toBeGreaterThanOrEqual(10 - 1e-6);
+        expect(e["nodelay.max"]).toBeLessThan(11);
+        expect(e["nagle.t0"]).toBeLessThan(30);
+        expect(e["nagle.restMin"]).toBeGreaterThanOrEqual(20 + e.delackMs - 1e-6);
+        expect(e["nagle.max"]).toBeLessThan(21 + e.delackMs);
+      } else if (r.name === "tcp-synflood") {
+        // 500 spoofed SYNs against a backlog of 2: cookies answer them; all 5 real clients get their bytes back.
+        const e = r.extra;
+        expect(
+          [e.flood, e.clients, e.accepted, e.clientBytes, e.serverBytes, e.clientMismatches, e.halfOpen, e.connectionsLeft],
+          `${r.name} seed=${r.seed}`,
+        ).toEqual([500, 5, 5, 70, 70, 0, 0, 0]);
+        expect(e.syncookiesSent, `${r.name} seed=${r.seed}`).toBeGreaterThan(450);
+        expect(e.syncookiesRecv, `${r.name} seed=${r.seed}`).toBeGreaterThan(0);
       } else expect(r.pingsAnswered, `${r.name} seed=${r.seed}`).toBeGreaterThan(0);
-      expect(r.frames).toBeGreaterThan(50);
+      // The failed connects and the keepalive run say little on the wire.
+      expect(r.frames).toBeGreaterThan(r.name === "tcp-connect-fail" || r.name === "tcp-keepalive" ? 10 : 50);
     }
   });
 
