@@ -145,7 +145,7 @@ function buildHeader(net: Net, c: number, at: number, hlen: number, seq: number,
     } else if (sack) {
       o += tcpWriteOptSackPerm(buf, o);
     }
-    if (offersWscale(net, c)) o += tcpWriteOptWscale(buf, o, (t.flags[c] & TF_WSCALE) !== 0 || t.state[c] !== TCP_SYN_RECV ? net.tcp.rcvShift : 0);
+    if (offersWscale(net, c)) o += tcpWriteOptWscale(buf, o, net.tcp.rcvShift);
   } else if (hlen > TCP_HLEN) {
     if ((t.flags[c] & TF_TSTAMP) !== 0 && (flags & TCP_RST) === 0) o += tcpWriteOptTimestamp(buf, o, net.tcp.tsVal(c), t.tsRecent[c]);
     if (t.sackCount > 0) {
