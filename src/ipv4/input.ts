@@ -13,7 +13,7 @@ import {
   IPV4_HLEN, IP_MF, IP_OFFMASK, ipDaddr, ipFragField, ipIhlBytes, ipIsLoopback, ipIsMulticast, ipProto,
   ipSaddr, ipTotLen, ipVersion,
 } from "../wire/ipv4";
-import { ICMP_DEST_UNREACH, ICMP_PROT_UNREACH } from "../wire/icmp";
+import { ICMP_DEST_UNREACH, ICMP_PARAMETERPROB, ICMP_PROT_UNREACH } from "../wire/icmp";
 import { ipForward } from "./forward";
 import { RTN_FORWARD, RTN_UNREACHABLE } from "./ipv4";
 import { NF_INET_LOCAL_IN, NF_INET_PRE_ROUTING } from "./netfilter";
@@ -73,6 +73,17 @@ export function ipRcv(net: Net, skb: SkBuff): void {
     return;
   }
   skb.networkHeader = iph;
+  if (ihl > IPV4_HLEN) {
+    // Options are not acted on, but a malformed list draws a parameter problem pointing at
+    // the bad byte (RFC 1122 3.2.1.8, 3.2.2.5; Linux ip_options_compile).
+    const bad = badOptionOffset(buf, iph + IPV4_HLEN, ihl - IPV4_HLEN);
+    if (bad >= 0) {
+      stats.inHdrErrors++;
+      ip.icmp.send(skb, ICMP_PARAMETERPROB, 0, IPV4_HLEN + bad);
+      kfreeSkbReason(net, skb, SKB_DROP.IP_INHDR);
+      return;
+    }
+  }
   if (!ip.netfilter.run(NF_INET_PRE_ROUTING, skb, dev, null)) return;
   const route = ip.routeInput(ipDaddr(buf, iph), dev);
   if (route === RTN_UNREACHABLE) {
@@ -85,6 +96,28 @@ export function ipRcv(net: Net, skb: SkBuff): void {
     return;
   }
   ipLocalDeliver(net, skb);
+}
+
+/**
+ * Where an IP option list of `len` bytes at `off` goes wrong (RFC 791 3.1): a length byte
+ * missing, below 2, or running past the header; -1 when the list is well formed. EOL ends
+ * it, NOP is one byte.
+ */
+function badOptionOffset(buf: Uint8Array, off: number, len: number): number {
+  let i = 0;
+  while (i < len) {
+    const kind = buf[off + i];
+    if (kind === 0) return -1;
+    if (kind === 1) {
+      i++;
+      continue;
+    }
+    if (i + 1 >= len) return i;
+    const optLen = buf[off + i + 1];
+    if (optLen < 2 || i + optLen > len) return i + 1;
+    i += optLen;
+  }
+  return -1;
 }
 
 /** ip_local_deliver: reassemble fragments, LOCAL_IN, then raw handlers and the L4 handler. */

@@ -4,14 +4,29 @@
 // back, 1 when the connection is refused. Then the server stops on SIGTERM with exit code
 // 0 and its per-service counters. Real time (Node's event loop), a few seconds.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { createSocket } from "node:dgram";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
-// Ports of this run (loopback only): distinct per process, so parallel runs do not meet.
-const BASE = 20_000 + ((process.pid * 7) % 20_000);
-const SERVER_PORT = BASE;
-const CLIENT_PORT = BASE + 1;
+
+/** A UDP port on loopback that nobody holds now (the kernel picks it). */
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket("udp4");
+    s.on("error", reject);
+    s.bind(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// Ports of this run (loopback only), from the kernel, so parallel runs and other sockets
+// do not meet them.
+const SERVER_PORT = await freeUdpPort();
+let CLIENT_PORT = await freeUdpPort();
+while (CLIENT_PORT === SERVER_PORT) CLIENT_PORT = await freeUdpPort();
 
 function cli(args: string[], timeoutMs: number): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {

@@ -140,6 +140,43 @@ describe("ipRcv validation (RFC 1122 3.2.1)", () => {
     expect(nonZero(b.net.ipv4.stats)).toEqual({ inReceives: 4, inAddrErrors: 1, inDelivers: 3 });
   });
 
+  it("answers a malformed option list with a parameter problem pointing at the bad byte, and drops it (IP_INHDR)", () => {
+    const withOptions = (opts: number[]): Uint8Array => {
+      const p = fromPeer({ ihlWords: 6 });
+      p.set(opts, 20);
+      p[10] = p[11] = 0;
+      const c = checksum(p.subarray(0, 24));
+      p[10] = c >> 8;
+      p[11] = c & 0xff;
+      return p;
+    };
+    const cases: [number[], number][] = [
+      [[0x83, 0x00, 0, 0], 21], // length 0
+      [[0x83, 0x01, 0, 0], 21], // length 1
+      [[0x07, 0x27, 0x04, 0], 21], // runs past the header
+      [[0x01, 0x01, 0x01, 0x44], 23], // the length byte missing
+    ];
+    const b = makeBench();
+    const seen: number[] = [];
+    b.net.ipv4.raw.register(253, () => seen.push(1));
+    for (const [opts, pointer] of cases) {
+      rxIp(b, withOptions(opts));
+      const out = b.take();
+      expect(out.length).toBe(1);
+      const r = ipOf(out[0]);
+      expect([r.proto, r.dst]).toEqual([1, PEER_IP]);
+      expect(Array.from(r.payload.subarray(0, 2))).toEqual([12, 0]);
+      expect(r.payload[4]).toBe(pointer);
+    }
+    expect(seen).toEqual([]);
+    expect(b.net.drops.snapshot()).toEqual({ IP_INHDR: 4 });
+    expect(b.net.ipv4.stats.inHdrErrors).toBe(4);
+    // Well-formed lists are delivered (options are not acted on).
+    rxIp(b, withOptions([0x01, 0x00, 0, 0]));
+    rxIp(b, withOptions([0x07, 0x03, 0x04, 0]));
+    expect(seen).toEqual([1, 1]);
+  });
+
   it("delivers past IP options: L4 sees data after the whole header", () => {
     const b = makeBench();
     const seen: [number, number][] = [];

@@ -37,7 +37,7 @@ const PROBE_REASONS: [RegExp, string, number][] = [
   [/^eth_unknown_type$/, "UNHANDLED_PROTO", 1],
   [/^arp_(hlen0|plen0|op99|truncated)$/, "ARP_INVALID", 1],
   [/^arp_not_for_us$/, "ARP_NOT_FOR_US", 1],
-  [/^ip_(version6|ihl4|ihl0|totlen_below_ihl)$/, "IP_INHDR", 1],
+  [/^ip_(version6|ihl4|ihl0|totlen_below_ihl|opt_len0|opt_len1|opt_past_header)$/, "IP_INHDR", 1],
   [/^ip_(ihl_past_frame|totlen_past_frame|truncated)$/, "PKT_TOO_SMALL", 1],
   [/^ip_bad_csum$/, "IP_CSUM", 1],
   [/^(ip_src_broadcast|ip_src_multicast|ip_land_icmp|land_\d+|hping3_land)$/, "IP_INVALID_SOURCE", 1],
