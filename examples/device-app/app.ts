@@ -15,7 +15,7 @@
 // (errors) and ends only its own connection.
 
 import { DEVICE_STAT_NAMES, tcpSocketClasses, udpSocketClass, type Net, type TcpListener, type TcpSocket, type UdpSocket } from "../../src/index";
-import { AppBuffers, CHARGEN_PERIOD, discardBytes } from "./buffers";
+import { AppBuffers, CHARGEN_PERIOD, closeConn as closeStream, discardBytes } from "./buffers";
 import { HttpServer } from "./http";
 import { IperfServer } from "./iperf";
 
@@ -320,20 +320,6 @@ function chargenFill(sock: TcpSocket, conn: StreamConn, room: number): void {
     conn.pos += n;
     conn.stats.bytesOut += n;
   }
-}
-
-function closeStream(sock: TcpSocket, conn: StreamConn): void {
-  if (conn.closed) return;
-  conn.closed = true;
-  try {
-    // Unread bytes would turn the close into a reset.
-    discardBytes(conn.app.buffers, sock, conn.avail);
-  } catch {
-    // reset already: nothing to read
-  }
-  conn.avail = 0;
-  sock.close();
-  conn.app.untrack(sock);
 }
 
 function failStream(sock: TcpSocket, conn: StreamConn, err: unknown): void {

@@ -34,6 +34,28 @@ export function discardBytes(b: AppBuffers, sock: TcpSocket, n: number): void {
   }
 }
 
+/** A service's connection as a clean close needs it. */
+export interface ClosingConn {
+  closed: boolean;
+  /** bytes reported readable and not yet read */
+  avail: number;
+  readonly app: { readonly buffers: AppBuffers; untrack(sock: TcpSocket): void };
+}
+
+/** Close a service's connection once, reading away what is unread first (unread bytes would turn the close into a reset). */
+export function closeConn(sock: TcpSocket, conn: ClosingConn): void {
+  if (conn.closed) return;
+  conn.closed = true;
+  try {
+    discardBytes(conn.app.buffers, sock, conn.avail);
+  } catch {
+    // reset already: nothing to read
+  }
+  conn.avail = 0;
+  sock.close();
+  conn.app.untrack(sock);
+}
+
 export interface BufferSizes {
   /** largest read or write the app makes at once (default 65536) */
   chunkBytes: number;

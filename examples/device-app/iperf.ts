@@ -27,7 +27,7 @@
 
 import type { TcpListener, TcpSocket } from "../../src/index";
 import type { DeviceApp } from "./app";
-import { discardBytes, MOD } from "./buffers";
+import { closeConn as close, discardBytes, MOD } from "./buffers";
 
 export const HEADER_VERSION1 = 0x80000000;
 export const HEADER_EXTEND = 0x40000000;
@@ -313,19 +313,6 @@ function refuse(sock: TcpSocket, conn: IperfConn): boolean {
   conn.app.stats.iperf.refused++;
   close(sock, conn);
   return false;
-}
-
-function close(sock: TcpSocket, conn: IperfConn): void {
-  if (conn.closed) return;
-  conn.closed = true;
-  try {
-    discardBytes(conn.app.buffers, sock, conn.avail);
-  } catch {
-    // reset: nothing to read
-  }
-  conn.avail = 0;
-  sock.close();
-  conn.app.untrack(sock);
 }
 
 function fail(sock: TcpSocket, conn: IperfConn, err: unknown): void {

@@ -9,10 +9,10 @@ import type { Net } from "../../src/core/net";
 import type { SimLan, LinkFaults } from "../../host-sim/sim/lan";
 import type { SimMacOptions } from "../../host-sim/sim/dma-mac-hw";
 import type { SimHost, SimWorld } from "../../host-sim/sim/world";
-import { tcpSocketClasses } from "../../src/socket/tcp";
+import { tcpSocketClasses, type TcpSocket } from "../../src/socket/tcp";
 import { TCP_CLOSED, TCP_STATE_NAMES } from "../../src/tcp/tcb";
 import { makeWorld } from "../helpers";
-import { checksum, ethFrame, get16, get32, ipv4Packet, isIp, ipOf, put32 } from "../testbed";
+import { checksum, ethFrame, get16, get32, ip, ipv4Packet, isIp, ipOf, put32, RawPort } from "../testbed";
 
 export type Classes = ReturnType<typeof tcpSocketClasses>;
 
@@ -213,4 +213,62 @@ export function localPortTo(net: Net, remotePort: number): number {
   const t = net.tcp.tcb;
   for (let c = 0; c < t.size; c++) if (t.state[c] > 1 && t.remotePort[c] === remotePort) return t.localPort[c];
   return -1;
+}
+
+/** A segment "from b" to a's connection of connectedPair (addresses and ports filled in). */
+export interface InjectFields {
+  flags: number;
+  seq: number;
+  ack?: number;
+  window?: number;
+  payload?: Uint8Array;
+  options?: number[];
+}
+
+/**
+ * a (client) and b (server on port 80) connected, having exchanged three bytes each way,
+ * with a raw port beside them on the LAN (MAC rawMac) that injects segments "from b" to a's
+ * connection; fromA collects what a sends from then on.
+ */
+export function connectedPair(seed: number, config: Partial<NetConfig>, rawMac: Uint8Array) {
+  const pair = makePair(seed, { delayMs: 1 }, config);
+  const { world, lan, a, A, B } = pair;
+  const raw = new RawPort(world, lan);
+  const got = { a: [] as number[], b: [] as number[] };
+  const errors = { a: 0, b: 0 };
+  let server: TcpSocket | null = null;
+  const listener = new B.Listener({
+    port: 80,
+    onReadable() {
+      server = new B.TCP({
+        from: this.read()!,
+        onReadable(n) { got.b.push(...new Uint8Array(this.read(n))); },
+        onError() { errors.b++; },
+      });
+    },
+  });
+  const client = new A.TCP({
+    address: B_IP,
+    port: 80,
+    onReadable(n) { got.a.push(...new Uint8Array(this.read(n))); },
+    onError() { errors.a++; },
+  });
+  world.runFor(50);
+  client.write(new Uint8Array([1, 2, 3]));
+  (server as TcpSocket | null)?.write(new Uint8Array([4, 5, 6]));
+  world.runFor(2000);
+  if (got.a.join() !== "4,5,6" || got.b.join() !== "1,2,3") throw new Error(`connectedPair: exchange failed: ${JSON.stringify(got)}`);
+  const lport = localPortTo(a.net, 80);
+  const c = findConn(a.net, lport, 80);
+  const t = a.net.tcp.tcb;
+  const fromA: TcpView[] = [];
+  tapLan(lan, world, (_t, port, frame) => {
+    const v = tcpOf(frame);
+    if (v !== null && port === 0) fromA.push(v);
+  });
+  const send = (f: InjectFields): void => {
+    raw.send(tcpFrame(a.devices[0].addr, rawMac, { src: ip(B_IP), dst: ip(A_IP), sport: 80, dport: lport, ...f }));
+    world.runFor(5);
+  };
+  return { ...pair, raw, got, errors, client, server: server as unknown as TcpSocket, listener, c, t, fromA, send, lport };
 }

@@ -5,57 +5,17 @@
 // outside the window is dropped in silence.
 import { describe, expect, it } from "vitest";
 import type { NetConfig } from "../../src/config";
-import type { TcpSocket } from "../../src/socket/tcp";
 import { seedFrom, withSeed } from "../helpers";
 import { ip, RawPort } from "../testbed";
-import { ACK, B_IP, findConn, localPortTo, makePair, RST, SYN, tapLan, tcpFrame, tcpOf, tcpTable, type TcpView } from "./harness";
+import { ACK, B_IP, connectedPair, makePair, RST, SYN, tcpFrame, tcpOf, tcpTable } from "./harness";
 
 const RAW_MAC = new Uint8Array([2, 0, 0, 0, 0, 0x66]);
 
-/** a (client) and b (server on port 80) connected and exchanging data; a raw port beside them. */
+/** a and b connected (harness connectedPair); inject sends a segment "from b" to a's connection. */
 function setup(seed: number, config: Partial<NetConfig> = {}) {
-  const pair = makePair(seed, { delayMs: 1 }, config);
-  const { world, lan, a, A, B } = pair;
-  const raw = new RawPort(world, lan);
-  const got = { a: [] as number[], b: [] as number[] };
-  const errors = { a: 0, b: 0 };
-  let server: TcpSocket | null = null;
-  const listener = new B.Listener({
-    port: 80,
-    onReadable() {
-      server = new B.TCP({
-        from: this.read()!,
-        onReadable(n) { got.b.push(...new Uint8Array(this.read(n))); },
-        onError() { errors.b++; },
-      });
-    },
-  });
-  const client = new A.TCP({
-    address: B_IP,
-    port: 80,
-    onReadable(n) { got.a.push(...new Uint8Array(this.read(n))); },
-    onError() { errors.a++; },
-  });
-  world.runFor(50);
-  client.write(new Uint8Array([1, 2, 3]));
-  server!.write(new Uint8Array([4, 5, 6]));
-  world.runFor(2000);
-  expect(got).toEqual({ a: [4, 5, 6], b: [1, 2, 3] });
-  const lport = localPortTo(a.net, 80);
-  const c = findConn(a.net, lport, 80);
-  const t = a.net.tcp.tcb;
-  // What a sends from now on.
-  const fromA: TcpView[] = [];
-  tapLan(lan, world, (_t, port, frame) => {
-    const v = tcpOf(frame);
-    if (v !== null && port === 0) fromA.push(v);
-  });
-  /** A segment "from b" to a's connection, injected by the raw port. */
-  const inject = (flags: number, seq: number, ack = 0, payload?: Uint8Array): void => {
-    raw.send(tcpFrame(a.devices[0].addr, RAW_MAC, { src: ip(B_IP), dst: ip("10.0.0.1"), sport: 80, dport: lport, seq, ack, flags, window: 8192, payload }));
-    world.runFor(5);
-  };
-  return { ...pair, raw, got, errors, client, server: server!, listener, c, t, fromA, inject, lport };
+  const p = connectedPair(seed, config, RAW_MAC);
+  const inject = (flags: number, seq: number, ack = 0, payload?: Uint8Array): void => p.send({ flags, seq, ack, window: 8192, payload });
+  return { ...p, inject };
 }
 
 describe("TCP RST, SYN and ACK injection (RFC 5961)", () => {

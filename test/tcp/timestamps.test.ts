@@ -13,7 +13,7 @@ import { seedFrom, withSeed } from "../helpers";
 import { ip, RawPort } from "../testbed";
 import { DROP, filterLan, optionKinds, optionsOf, optMss, optSackPerm, optTimestamp, PASS, tcpFrameOpts } from "./craft";
 import {
-  A_IP, ACK, B_IP, FIN, findConn, localPortTo, makePair, PSH, RST, sha256, Sink, streamBytes, SYN, tapLan, tcpOf, tcpTable, type TcpView,
+  A_IP, ACK, B_IP, connectedPair, FIN, findConn, localPortTo, makePair, PSH, RST, sha256, Sink, streamBytes, SYN, tapLan, tcpOf, tcpTable, type TcpView,
 } from "./harness";
 
 const RAW_MAC = new Uint8Array([2, 0, 0, 0, 0, 0x77]);
@@ -90,52 +90,12 @@ function exchange(pair: ReturnType<typeof makePair>, seed: number, up: number, d
   listener.close();
 }
 
-/** a (client) and b (server on port 80) connected, with a raw port beside them (as in rst.test.ts). */
+/** a and b connected (harness connectedPair); inject sends a segment "from b" with a timestamp option. */
 function established(seed: number, config: Partial<NetConfig> = {}) {
-  const pair = makePair(seed, { delayMs: 1 }, config);
-  const { world, lan, a, A, B } = pair;
-  const raw = new RawPort(world, lan);
-  const got = { a: [] as number[], b: [] as number[] };
-  const errors = { a: 0, b: 0 };
-  let server: TcpSocket | null = null;
-  const listener = new B.Listener({
-    port: 80,
-    onReadable() {
-      server = new B.TCP({
-        from: this.read()!,
-        onReadable(n) { got.b.push(...new Uint8Array(this.read(n))); },
-        onError() { errors.b++; },
-      });
-    },
-  });
-  const client = new A.TCP({
-    address: B_IP,
-    port: 80,
-    onReadable(n) { got.a.push(...new Uint8Array(this.read(n))); },
-    onError() { errors.a++; },
-  });
-  world.runFor(50);
-  client.write(new Uint8Array([1, 2, 3]));
-  server!.write(new Uint8Array([4, 5, 6]));
-  world.runFor(2000);
-  expect(got).toEqual({ a: [4, 5, 6], b: [1, 2, 3] });
-  const lport = localPortTo(a.net, 80);
-  const c = findConn(a.net, lport, 80);
-  const t = a.net.tcp.tcb;
-  const fromA: TcpView[] = [];
-  tapLan(lan, world, (_t, port, frame) => {
-    const v = tcpOf(frame);
-    if (v !== null && port === 0) fromA.push(v);
-  });
-  /** A segment "from b" to a's connection, with a timestamp option, injected by the raw port. */
-  const inject = (flags: number, seq: number, ack: number, tsVal: number, payload?: Uint8Array): void => {
-    raw.send(tcpFrameOpts(a.devices[0].addr, RAW_MAC, {
-      src: ip(B_IP), dst: ip(A_IP), sport: 80, dport: lport, seq, ack, flags, window: 1024, payload,
-      options: optTimestamp(tsVal, a.net.tcp.tsVal(c)),
-    }));
-    world.runFor(5);
-  };
-  return { ...pair, raw, got, errors, client, server: server!, listener, c, t, fromA, inject, lport };
+  const p = connectedPair(seed, config, RAW_MAC);
+  const inject = (flags: number, seq: number, ack: number, tsVal: number, payload?: Uint8Array): void =>
+    p.send({ flags, seq, ack, window: 1024, payload, options: optTimestamp(tsVal, p.a.net.tcp.tsVal(p.c)) });
+  return { ...p, inject };
 }
 
 describe("TCP timestamps (RFC 7323)", () => {
