@@ -93,6 +93,11 @@ const program = new Command()
     if (n < 6 || n > 1024) throw new InvalidArgumentError(`expected 6 (the app's 5 listeners and a connection) to 1024, got ${n}`);
     return n;
   })))
+  .addOption(new Option("--tcp-sndbuf <size>", "device: send buffer of each TCP connection (config.tcpSndBufBytes; default 64Ki, 65536)").argParser(wrap((t) => {
+    const n = byteSize(t);
+    if (n < 4096 || n > 1 << 20) throw new InvalidArgumentError(`expected 4K to 1M, got ${n}`);
+    return n;
+  })))
   .addOption(new Option("--connect <host:port>", "device client mode: connect to an echo server, e.g. 169.254.77.1:7").argParser(wrap(hostPort)))
   .addOption(new Option("--send <size>", "device client mode: bytes to send and read back (byte i = i % 251), e.g. 1M").argParser(wrap(sendSize)))
   .addOption(new Option("--count <n>", "demo: pings to send").default(120).argParser(positiveInt))
@@ -114,6 +119,7 @@ const opts = program.opts<{
   pcap?: string;
   hostname?: string;
   tcpSockets?: number;
+  tcpSndbuf?: number;
   connect?: { address: string; port: number };
   send?: number;
   count: number;
@@ -139,14 +145,17 @@ async function main(): Promise<number> {
       pcapPath: opts.pcap,
       hostname: opts.hostname,
       // 4 timers a connection (retransmit, delayed ACK, TIME_WAIT, keepalive), and the rest
-      config: opts.tcpSockets === undefined ? undefined : { tcpSocketsMax: opts.tcpSockets, timersMax: Math.max(256, 4 * opts.tcpSockets + 64) },
+      config: {
+        ...(opts.tcpSockets === undefined ? {} : { tcpSocketsMax: opts.tcpSockets, timersMax: Math.max(256, 4 * opts.tcpSockets + 64) }),
+        ...(opts.tcpSndbuf === undefined ? {} : { tcpSndBufBytes: opts.tcpSndbuf }),
+      },
       client: opts.connect !== undefined && opts.send !== undefined ? { ...opts.connect, bytes: opts.send } : undefined,
     });
     // Client mode: 0 only when every byte came back as sent.
     if (opts.connect !== undefined) return summary.client?.ok === true ? 0 : 1;
     return 0;
   }
-  for (const name of ["ip", "gateway", "mac", "hostname", "connect", "send", "tcpSockets"] as const) {
+  for (const name of ["ip", "gateway", "mac", "hostname", "connect", "send", "tcpSockets", "tcpSndbuf"] as const) {
     if (opts[name] !== undefined) program.error(`error: option '--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}' needs --link (device mode)`);
   }
   const result = await runDemo({

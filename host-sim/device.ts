@@ -254,7 +254,7 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
   log(line("tcp", summary.tcp, true));
   log(line("udp", summary.udp, true));
   for (const [name, values] of Object.entries(services)) log(line(name === "app" ? "app" : `app ${name}`, values, false));
-  log(`link: rx_ring=${driver.rxRing.size} tx_ring=${driver.txRing.size} rcvbuf=${driver.recvBufferBytes} refill_failures=${driver.rxRefillFailures} socket_errors=${driver.socketErrors}`);
+  log(`link: rx_ring=${driver.rxRing.size} tx_ring=${driver.txRing.size} rcvbuf=${driver.recvBufferBytes} refill_failures=${driver.rxRefillFailures} socket_errors=${driver.socketErrors} direct_io=${driver.directIo ? 1 : 0} rx_bursts=${driver.directRxBursts} rx_pauses=${driver.rxPauses}`);
   log(`pool: slots=${pool.slots} slot_bytes=${pool.slotBytes} high_water=${pool.highWater} alloc_failures=${pool.allocFailures} record_failures=${pool.recordFailures} in_use=${pool.inUse} records_in_use=${pool.recordsInUse}`);
   log(summary.poolFull
     ? `pool: full again (${pool.slots}/${pool.slots} slots free, all records free)`
