@@ -1,20 +1,23 @@
-// The host program (host-sim/cli.ts: the demo and the device mode) as one plain ES module
-// for Node, dist/cli.mjs: `npm run build:cli`. bench/versus.ts runs the device from it, as
-// tsx's loader (a worker thread and source maps) adds to every packet's latency.
+// The host programs as plain ES modules for Node: `npm run build:cli`.
+// - dist/cli.mjs: host-sim/cli.ts (the demo and the device mode). bench/versus.ts runs the
+//   device from it, as tsx's loader (a worker thread and source maps) adds to every packet's
+//   latency.
+// - dist/ping-floor-device.mjs: bench/ping-floor-device.ts, the least a Node program does to
+//   answer ping on the link (bench/versus.ts --ping-floor).
 import typescript from "@rollup/plugin-typescript";
 
-export default {
-  input: "host-sim/cli.ts",
-  output: { file: "dist/cli.mjs", format: "es", inlineDynamicImports: true },
-  external: (id) => id.startsWith("node:") || !(id.startsWith(".") || id.startsWith("/")),
-  plugins: [
-    typescript({
-      tsconfig: "./tsconfig.json",
-      noEmit: false,
-      noEmitOnError: true,
-      outDir: "dist",
-      declaration: false,
-      include: ["src/**/*.ts", "drivers/**/*.ts", "host-sim/**/*.ts", "examples/**/*.ts"],
-    }),
-  ],
-};
+const plugin = () =>
+  typescript({
+    tsconfig: "./tsconfig.json",
+    noEmit: false,
+    noEmitOnError: true,
+    outDir: "dist",
+    declaration: false,
+    include: ["src/**/*.ts", "drivers/**/*.ts", "host-sim/**/*.ts", "examples/**/*.ts", "bench/**/*.ts"],
+  });
+const external = (id) => id.startsWith("node:") || !(id.startsWith(".") || id.startsWith("/"));
+
+export default [
+  { input: "host-sim/cli.ts", output: { file: "dist/cli.mjs", format: "es", inlineDynamicImports: true }, external, plugins: [plugin()] },
+  { input: "bench/ping-floor-device.ts", output: { file: "dist/ping-floor-device.mjs", format: "es" }, external, plugins: [plugin()] },
+];

@@ -11,7 +11,9 @@
 //    5 % reordering, 1 % duplication each way), each measured by run.sh --versus (the clean
 //    lwIP of those runs is the baseline of each); then a 65,000-byte ping through the relay
 //    to each. The two lossy devices are compared.
-// --readme writes the tables into README.md between the versus markers. Needs root, ip netns
+// 3. --ping-floor: ping alone on the clean link, for lwIP, for the least a Node program does to
+//    answer ping (bench/ping-floor-device.ts) and for the device.
+// --readme writes the tables into README.md between the versus (or ping-floor) markers. Needs root, ip netns
 // and /dev/net/tun (run.sh's own requirements). Node-only.
 
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -43,9 +45,10 @@ const opts = new Command()
   .option("--clean-only", "only the clean link")
   .option("--lossy-only", "only the lossy link")
   .option("--big-ping-only", "only the 65,000-byte pings through the lossy relay")
+  .option("--ping-floor", "only ping on the clean link (20 x -i 0.05 as run.sh, --runs rounds): lwIP, the least a Node program does to answer (bench/ping-floor-device.ts), and the device")
   .option("--readme", "write the tables into README.md")
   .parse()
-  .opts<{ runs: number; bytes: number; echoBytes: number; lossyRuns: number; lossyBytes: number; lossyEchoBytes: number; seed: number; cleanOnly?: boolean; lossyOnly?: boolean; bigPingOnly?: boolean; readme?: boolean }>();
+  .opts<{ runs: number; bytes: number; echoBytes: number; lossyRuns: number; lossyBytes: number; lossyEchoBytes: number; seed: number; cleanOnly?: boolean; lossyOnly?: boolean; bigPingOnly?: boolean; pingFloor?: boolean; readme?: boolean }>();
 
 const NODE = process.execPath;
 // The device runs from dist/cli.mjs (the same code, bundled): under tsx every packet's
@@ -95,8 +98,20 @@ function runVersus(cmd: string, runs: number, bytes: number, echoBytes: number):
   });
 }
 
-/** A 65,000-byte ping through the lossy relay to a device: replies out of `count`. */
-function bigPing(deviceCmd: string, count: number): { sent: number; received: number; note: string } {
+interface PingResult {
+  sent: number;
+  received: number;
+  /** round-trip times in ms (NaN without replies) */
+  avg: number;
+  min: number;
+  note: string;
+}
+
+/**
+ * Pings to a device on a fresh namespace and socat link, through the lossy relay or
+ * straight: replies out of `count`, and their times.
+ */
+function pingDevice(deviceCmd: string, o: { relay: boolean; size: number; count: number; interval: number }): PingResult {
   const ns = `xsv${process.pid % 10000}`;
   const work = mkdtempSync(join(tmpdir(), "xsnet-versus-"));
   const pids: number[] = [];
@@ -109,16 +124,18 @@ function bigPing(deviceCmd: string, count: number): { sent: number; received: nu
       writeFileSync(join(work, log), cmd);
     };
     start("socat TUN:169.254.77.1/24,tun-type=tap,tun-name=xt0,iff-no-pi,iff-up UDP-DATAGRAM:127.0.0.1:9201,bind=127.0.0.1:9200", "socat.cmd");
-    start(RELAY.replace("{LOCAL}", "9201").replace("{REMOTE}", "9200"), "relay.cmd");
+    if (o.relay) start(RELAY.replace("{LOCAL}", "9201").replace("{REMOTE}", "9200"), "relay.cmd");
     start(deviceCmd, "device.cmd");
     let up = false;
     for (let i = 0; i < 150 && !up; i++) {
       up = spawnSync("ip", ["netns", "exec", ns, "ping", "-c", "1", "-W", "1", "169.254.77.2"]).status === 0;
     }
-    if (!up) return { sent: count, received: 0, note: "device did not answer a small ping" };
-    const r = spawnSync("ip", ["netns", "exec", ns, "ping", "-q", "-s", "65000", "-c", String(count), "-i", "0.2", "-W", "5", "169.254.77.2"], { encoding: "utf8" });
+    if (!up) return { sent: o.count, received: 0, avg: NaN, min: NaN, note: "device did not answer a small ping" };
+    const r = spawnSync("ip", ["netns", "exec", ns, "ping", "-q", "-s", String(o.size), "-c", String(o.count), "-i", String(o.interval), "-W", "5", "169.254.77.2"], { encoding: "utf8" });
     const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
-    return m ? { sent: Number(m[1]), received: Number(m[2]), note: "" } : { sent: count, received: 0, note: r.stdout.trim().split("\n").pop() ?? "" };
+    const t = /= ([\d.]+)\/([\d.]+)\//.exec(r.stdout);
+    const [min, avg] = t ? [Number(t[1]), Number(t[2])] : [NaN, NaN];
+    return m ? { sent: Number(m[1]), received: Number(m[2]), avg, min, note: "" } : { sent: o.count, received: 0, avg, min, note: r.stdout.trim().split("\n").pop() ?? "" };
   } finally {
     for (const pid of pids.reverse()) {
       try {
@@ -140,6 +157,13 @@ function bigPing(deviceCmd: string, count: number): { sent: number; received: nu
   }
 }
 
+/** A 65,000-byte ping through the lossy relay to a device: replies out of `count`. */
+function bigPing(deviceCmd: string, count: number): PingResult {
+  // 45 fragments each way: at 5 % loss a request and its reply both arrive whole about one
+  // time in a hundred, hence hundreds of tries.
+  return pingDevice(deviceCmd, { relay: true, size: 65000, count, interval: 0.2 });
+}
+
 /** lwip-udpdev built the way run.sh builds it (run.sh has installed liblwip-dev by then). */
 function buildLwip(): string {
   const out = join(mkdtempSync(join(tmpdir(), "xsnet-lwip-")), "lwip-udpdev");
@@ -153,7 +177,42 @@ function num(s: string | undefined): number {
 
 const sections: string[] = [];
 
-if (!opts.lossyOnly && !opts.bigPingOnly) {
+function median(values: number[]): number {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  return v.length % 2 === 1 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+}
+
+if (opts.pingFloor) {
+  const lwip = buildLwip();
+  const devices: [string, string][] = [
+    ["lwIP", `${lwip} --local 9201 --remote 9200 --ip 169.254.77.2/24`],
+    ["Node, answering ping only", `${NODE} dist/ping-floor-device.mjs 9201 9200 169.254.77.2`],
+    ["xsnet device", `${DEVICE} --link udp:9201:9200 --ip 169.254.77.2/24`],
+  ];
+  const avg = devices.map(() => [] as number[]);
+  const min = devices.map(() => [] as number[]);
+  for (let round = 1; round <= opts.runs; round++) {
+    devices.forEach(([name, cmd], k) => {
+      const p = pingDevice(cmd, { relay: false, size: 56, count: 20, interval: 0.05 });
+      console.log(`round ${round} ${name}: ${p.received} of ${p.sent} answered, avg ${p.avg} ms, min ${p.min} ms ${p.note}`);
+      avg[k].push(p.avg);
+      min[k].push(p.min);
+    });
+  }
+  const lwAvg = median(avg[0]);
+  const rows = devices.map(([name], k) =>
+    `| ${name} | ${median(avg[k]).toFixed(3)} | ${median(min[k]).toFixed(3)} | ${(median(avg[k]) / lwAvg).toFixed(2)}x |`);
+  const head = [
+    `Ping on the clean link, ${opts.runs} rounds of 20 pings at 0.05 s (as run.sh), medians, \`sudo npm run bench:versus -- --ping-floor --runs ${opts.runs}\`:`,
+    "",
+    "| device | ping avg (ms) | ping min (ms) | avg / lwIP |",
+    "|---|---|---|---|",
+  ];
+  console.log("");
+  for (const line of [...head, ...rows]) console.log(line);
+  sections.push(...head, ...rows);
+} else if (!opts.lossyOnly && !opts.bigPingOnly) {
   const v = await runVersus(`${DEVICE} --link udp:{LOCAL}:{REMOTE} --ip {IP}/{PREFIX}`, opts.runs, opts.bytes, opts.echoBytes);
   sections.push(
     `Clean link, ${opts.runs} rounds of ${opts.bytes / 1e6} MB (echo ${opts.echoBytes / 1e6} MB), ` +
@@ -173,13 +232,11 @@ if (opts.bigPingOnly) {
     const p = bigPing(cmd, 300);
     console.log(`65,000-byte ping through the lossy relay (seed ${opts.seed}), ${name}: ${p.received} of ${p.sent} answered ${p.note}`);
   }
-} else if (!opts.cleanOnly) {
+} else if (!opts.cleanOnly && !opts.pingFloor) {
   const lw = await runVersus(`sh -c '${RELAY} & exec {LWIP_BIN} --local ${DEV_LOCAL} --remote ${RELAY_DEV} --ip {IP}/{PREFIX}'`, opts.lossyRuns, opts.lossyBytes, opts.lossyEchoBytes);
   const xs = await runVersus(`sh -c '${RELAY} & exec ${DEVICE} --link udp:${DEV_LOCAL}:${RELAY_DEV} --ip {IP}/{PREFIX}'`, opts.lossyRuns, opts.lossyBytes, opts.lossyEchoBytes);
   const lwip = existsSync("/usr/include/lwip/lwipopts.h") ? buildLwip() : "";
-  // 45 fragments each way: at 5 % loss a request and its reply both arrive whole about one
-  // time in a hundred, so 300 tries.
-  const pingLw = lwip !== "" ? bigPing(`${lwip} --local ${DEV_LOCAL} --remote ${RELAY_DEV} --ip 169.254.77.2/24`, 300) : { sent: 0, received: 0, note: "no lwIP build" };
+  const pingLw = lwip !== "" ? bigPing(`${lwip} --local ${DEV_LOCAL} --remote ${RELAY_DEV} --ip 169.254.77.2/24`, 300) : { sent: 0, received: 0, avg: NaN, min: NaN, note: "no lwIP build" };
   const pingXs = bigPing(`${DEVICE} --link udp:${DEV_LOCAL}:${RELAY_DEV} --ip 169.254.77.2/24`, 300);
   const rows: string[] = [];
   for (const name of ["discard (MB/s)", "chargen (MB/s)", "echo (MB/s each way)", "ping avg (ms)"]) {
@@ -209,8 +266,9 @@ if (opts.bigPingOnly) {
 if (opts.readme) {
   const path = join(REPO, "README.md");
   const text = readFileSync(path, "utf8");
-  const begin = "<!-- versus:begin -->";
-  const end = "<!-- versus:end -->";
+  const marker = opts.pingFloor ? "ping-floor" : "versus";
+  const begin = `<!-- ${marker}:begin -->`;
+  const end = `<!-- ${marker}:end -->`;
   const a = text.indexOf(begin);
   const b = text.indexOf(end);
   if (a < 0 || b < a) throw new Error(`README.md has no ${begin} ... ${end} section`);

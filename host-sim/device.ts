@@ -40,6 +40,8 @@ export const DEVICE_CONFIG: Partial<NetConfig> = {
   tcpSocketsMax: 32,
   tcpSndBufBytes: 64 * 1024,
   tcpRcvBufBytes: 0xffff,
+  // a whole window of full-sized segments may arrive behind one lost segment
+  tcpOooMax: 48,
   timersMax: 256,
 };
 

@@ -11,8 +11,8 @@
 //
 // Direct I/O (Linux, on by default): Node's datagram path allocates a 64 KB buffer, a
 // Buffer and an event per frame on receive, and a send request and a callback per frame on
-// send. With the socket's descriptor, the first 'message' of a burst is the interrupt and
-// the rest of the burst is read with read(2) straight into the RX descriptors' buffers;
+// send. With the socket's descriptor, once a second 'message' arrives before the poll (a
+// burst), the rest of the burst is read with read(2) straight into the RX descriptors' buffers;
 // frames go out with write(2) on the connected socket and complete at once (the kernel has
 // copied them). When the ring is full, reading stops (the socket buffer is the MAC's FIFO)
 // until the poll has freed descriptors.
@@ -48,7 +48,7 @@ export interface UdpLinkOptions {
 }
 
 /** The parts of Node's UDP handle that direct I/O uses. */
-interface UdpHandle {
+export interface UdpHandle {
   fd: number;
   recvStart(): number;
   recvStop(): number;
@@ -58,7 +58,7 @@ interface UdpHandle {
  * The socket's handle, found without the deprecated `_handle` getter (dgram keeps it under
  * its internal state symbol); null where this Node has it elsewhere (direct I/O is then off).
  */
-function udpHandleOf(sock: Socket): UdpHandle | null {
+export function udpHandleOf(sock: Socket): UdpHandle | null {
   for (const sym of Object.getOwnPropertySymbols(sock)) {
     if (sym.description !== "state symbol") continue;
     const handle = (sock as unknown as Record<symbol, { handle?: Partial<UdpHandle> } | undefined>)[sym]?.handle;
@@ -282,6 +282,11 @@ export class UdpLinkDriver implements NetDeviceOps {
 
   /** The "MAC": copy a datagram into the next RX descriptor, then raise the interrupt. */
   #hwReceive(msg: Buffer): void {
+    const napi = (this.#dev as NetDevice).napi;
+    // A frame still waiting for the poll: this is a burst, and the socket likely holds more.
+    // A lone frame (a ping, a request) reads no further: the read that finds the socket
+    // empty throws EAGAIN, and a cold throw costs a tenth of a millisecond.
+    const inBurst = napi.scheduled;
     const len = msg.length;
     const rx = this.rxRing;
     const i = rx.hwIndex;
@@ -295,8 +300,8 @@ export class UdpLinkDriver implements NetDeviceOps {
       rx.status[i] = 0;
       rx.hwIndex = rx.next(i);
     }
-    if (this.#handle !== null) this.#readBurst();
-    napiSchedule((this.#dev as NetDevice).napi);
+    if (inBurst && this.#handle !== null) this.#readBurst();
+    napiSchedule(napi);
   }
 
   /**
