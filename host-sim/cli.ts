@@ -98,6 +98,11 @@ const program = new Command()
     if (n < 4096 || n > 1 << 20) throw new InvalidArgumentError(`expected 4K to 1M, got ${n}`);
     return n;
   })))
+  .addOption(new Option("--tcp-rcvbuf <size>", "device: receive window of each TCP connection (config.tcpRcvBufBytes; default 65535; past 64Ki the window is scaled)").argParser(wrap((t) => {
+    const n = byteSize(t);
+    if (n < 4096 || n > 1 << 20) throw new InvalidArgumentError(`expected 4K to 1M, got ${n}`);
+    return n;
+  })))
   .addOption(new Option("--connect <host:port>", "device client mode: connect to an echo server, e.g. 169.254.77.1:7").argParser(wrap(hostPort)))
   .addOption(new Option("--send <size>", "device client mode: bytes to send and read back (byte i = i % 251), e.g. 1M").argParser(wrap(sendSize)))
   .addOption(new Option("--count <n>", "demo: pings to send").default(120).argParser(positiveInt))
@@ -120,6 +125,7 @@ const opts = program.opts<{
   hostname?: string;
   tcpSockets?: number;
   tcpSndbuf?: number;
+  tcpRcvbuf?: number;
   connect?: { address: string; port: number };
   send?: number;
   count: number;
@@ -148,6 +154,8 @@ async function main(): Promise<number> {
       config: {
         ...(opts.tcpSockets === undefined ? {} : { tcpSocketsMax: opts.tcpSockets, timersMax: Math.max(256, 4 * opts.tcpSockets + 64) }),
         ...(opts.tcpSndbuf === undefined ? {} : { tcpSndBufBytes: opts.tcpSndbuf }),
+        // room out of order for a whole window of full-sized segments behind one lost segment
+        ...(opts.tcpRcvbuf === undefined ? {} : { tcpRcvBufBytes: opts.tcpRcvbuf, tcpOooMax: Math.max(48, Math.ceil(opts.tcpRcvbuf / 1448) + 4) }),
       },
       client: opts.connect !== undefined && opts.send !== undefined ? { ...opts.connect, bytes: opts.send } : undefined,
     });
@@ -155,7 +163,7 @@ async function main(): Promise<number> {
     if (opts.connect !== undefined) return summary.client?.ok === true ? 0 : 1;
     return 0;
   }
-  for (const name of ["ip", "gateway", "mac", "hostname", "connect", "send", "tcpSockets", "tcpSndbuf"] as const) {
+  for (const name of ["ip", "gateway", "mac", "hostname", "connect", "send", "tcpSockets", "tcpSndbuf", "tcpRcvbuf"] as const) {
     if (opts[name] !== undefined) program.error(`error: option '--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}' needs --link (device mode)`);
   }
   const result = await runDemo({

@@ -87,6 +87,9 @@ describe("npm start", () => {
     [["--link", "udp:9201:9200", "--ip", "10.0.0.1/24", "--connect", "10.0.0.2:7", "--send", "3x"], /--send.*size in bytes/],
     [["--link", "udp:9201:9200", "--ip", "10.0.0.1/24", "--hostname", "bad_name"], /--hostname.*RFC 1123/],
     [["--link", "udp:9201:9200", "--ip", "10.0.0.1/24", "--tcp-sockets", "5"], /--tcp-sockets.*6 .* to 1024/],
+    [["--tcp-sndbuf", "128Ki"], /--tcp-sndbuf.*needs --link/],
+    [["--link", "udp:9201:9200", "--ip", "10.0.0.1/24", "--tcp-sndbuf", "1K"], /--tcp-sndbuf.*4K to 1M, got 1000/],
+    [["--link", "udp:9201:9200", "--ip", "10.0.0.1/24", "--tcp-rcvbuf", "2M"], /--tcp-rcvbuf.*4K to 1M, got 2000000/],
   ])("refuses %j naming the option", async (args, message) => {
     const r = await cli(args as string[]);
     expect(r.code).not.toBe(0);
