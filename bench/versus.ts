@@ -13,8 +13,9 @@
 //    to each. The two lossy devices are compared.
 // 3. --ping-floor: ping alone on the clean link, for lwIP, for the least a Node program does to
 //    answer ping (bench/ping-floor-device.ts) and for the device.
-// --readme writes the tables into README.md between the versus (or ping-floor) markers. Needs root, ip netns
-// and /dev/net/tun (run.sh's own requirements). Node-only.
+// --readme writes the tables into README.md between the versus markers (with --ping-floor,
+// the ping-floor markers). Needs root, ip netns and /dev/net/tun (run.sh's own requirements).
+// Node-only.
 
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -204,7 +205,10 @@ if (opts.pingFloor) {
   const rows = devices.map(([name], k) =>
     `| ${name} | ${median(avg[k]).toFixed(3)} | ${median(min[k]).toFixed(3)} | ${(median(avg[k]) / lwAvg).toFixed(2)}x |`);
   const head = [
-    `Ping on the clean link, ${opts.runs} rounds of 20 pings at 0.05 s (as run.sh), medians, \`sudo npm run bench:versus -- --ping-floor --runs ${opts.runs}\`:`,
+    `Ping alone, ${opts.runs} rounds of 20 pings at 0.05 s as run.sh sends them, medians, ` +
+      `\`sudo npm run bench:versus -- --ping-floor --runs ${opts.runs}\`: lwIP, a Node program that does nothing but ` +
+      "answer ping on the same link (`bench/ping-floor-device.ts`: ARP and ICMP echo rewritten in place, sent with " +
+      "write(2)), and the device:",
     "",
     "| device | ping avg (ms) | ping min (ms) | avg / lwIP |",
     "|---|---|---|---|",

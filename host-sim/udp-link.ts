@@ -144,8 +144,6 @@ export class UdpLinkDriver implements NetDeviceOps {
     this.directIoWanted = options.directIo ?? true;
   }
 
-
-
   /** Register the interface with the stack (down until net.devOpen). */
   register(net: Net, name: string, mac: Uint8Array, options: DeviceOptions = {}): NetDevice {
     this.#net = net;
@@ -199,8 +197,7 @@ export class UdpLinkDriver implements NetDeviceOps {
       let settled = false;
       sock.on("error", (err) => {
         if (gen !== this.#generation) return;
-        this.socketErrors++;
-        this.lastSocketError = err;
+        this.#socketError(err);
         if (!settled) {
           settled = true;
           reject(err);
@@ -316,37 +313,38 @@ export class UdpLinkDriver implements NetDeviceOps {
     const readLen = this.#maxFrame + 1;
     this.directRxBursts++;
     let frames = 0;
-    for (;;) {
-      const i = rx.hwIndex;
-      if (rx.skbId[i] < 0 || (rx.status[i] & DESC_OWN) === 0) {
-        if (!this.#rxPaused) {
-          this.#rxPaused = true;
-          this.rxPauses++;
-          handle.recvStop();
+    // The burst ends in EAGAIN, thrown as an Error: without a stack trace it costs a third less.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      for (;;) {
+        const i = rx.hwIndex;
+        if (rx.skbId[i] < 0 || (rx.status[i] & DESC_OWN) === 0) {
+          if (!this.#rxPaused) {
+            this.#rxPaused = true;
+            this.rxPauses++;
+            handle.recvStop();
+          }
+          return frames;
         }
-        return frames;
+        let len: number;
+        try {
+          len = readSync(handle.fd, buf, rx.addr[i], readLen, null);
+        } catch (err) {
+          if (errorCode(err) !== "EAGAIN" && errorCode(err) !== "EWOULDBLOCK") this.#socketError(err);
+          return frames;
+        }
+        if (len > this.#maxFrame) {
+          this.#oversize++; // cut at readLen by the kernel: longer than any frame we take
+          continue;
+        }
+        rx.length[i] = len;
+        rx.status[i] = 0;
+        rx.hwIndex = rx.next(i);
+        frames++;
       }
-      let len: number;
-      // Every burst ends in EAGAIN, thrown as an Error: without a stack trace it costs a
-      // third less.
-      const stackTraceLimit = Error.stackTraceLimit;
-      Error.stackTraceLimit = 0;
-      try {
-        len = readSync(handle.fd, buf, rx.addr[i], readLen, null);
-      } catch (err) {
-        if (errorCode(err) !== "EAGAIN" && errorCode(err) !== "EWOULDBLOCK") this.#socketError(err);
-        return frames;
-      } finally {
-        Error.stackTraceLimit = stackTraceLimit;
-      }
-      if (len > this.#maxFrame) {
-        this.#oversize++; // cut at readLen by the kernel: longer than any frame we take
-        continue;
-      }
-      rx.length[i] = len;
-      rx.status[i] = 0;
-      rx.hwIndex = rx.next(i);
-      frames++;
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
     }
   }
 
@@ -487,8 +485,7 @@ export class UdpLinkDriver implements NetDeviceOps {
     this.#txInFlight--;
     const skb = pool.records[id];
     if (err) {
-      this.socketErrors++;
-      this.lastSocketError = err;
+      this.#socketError(err);
       devTxError(skb);
     } else {
       devKfreeSkbIrq(skb);
