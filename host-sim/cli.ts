@@ -46,6 +46,13 @@ function byteSize(text: string): number {
   return n;
 }
 
+/** --tcp-sndbuf, --tcp-rcvbuf: a buffer size from 4K to 1M bytes. */
+function tcpBufferSize(text: string): number {
+  const n = byteSize(text);
+  if (n < 4096 || n > 1 << 20) throw new InvalidArgumentError(`expected 4K to 1M, got ${n}`);
+  return n;
+}
+
 /** --send: a byte count, 1 to 10^12: 1000000, 512K, 4M, 2G (K = 1,000; Ki = 1,024; ...). */
 function sendSize(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(K|Ki|M|Mi|G|Gi)?$/i.exec(text.trim());
@@ -93,16 +100,8 @@ const program = new Command()
     if (n < 6 || n > 1024) throw new InvalidArgumentError(`expected 6 (the app's 5 listeners and a connection) to 1024, got ${n}`);
     return n;
   })))
-  .addOption(new Option("--tcp-sndbuf <size>", "device: send buffer of each TCP connection (config.tcpSndBufBytes; default 64Ki, 65536)").argParser(wrap((t) => {
-    const n = byteSize(t);
-    if (n < 4096 || n > 1 << 20) throw new InvalidArgumentError(`expected 4K to 1M, got ${n}`);
-    return n;
-  })))
-  .addOption(new Option("--tcp-rcvbuf <size>", "device: receive window of each TCP connection (config.tcpRcvBufBytes; default 65535; past 64Ki the window is scaled)").argParser(wrap((t) => {
-    const n = byteSize(t);
-    if (n < 4096 || n > 1 << 20) throw new InvalidArgumentError(`expected 4K to 1M, got ${n}`);
-    return n;
-  })))
+  .addOption(new Option("--tcp-sndbuf <size>", "device: send buffer of each TCP connection (config.tcpSndBufBytes; default 64Ki, 65536)").argParser(wrap(tcpBufferSize)))
+  .addOption(new Option("--tcp-rcvbuf <size>", "device: receive window of each TCP connection (config.tcpRcvBufBytes; default 65535; past 64Ki the window is scaled)").argParser(wrap(tcpBufferSize)))
   .addOption(new Option("--connect <host:port>", "device client mode: connect to an echo server, e.g. 169.254.77.1:7").argParser(wrap(hostPort)))
   .addOption(new Option("--send <size>", "device client mode: bytes to send and read back (byte i = i % 251), e.g. 1M").argParser(wrap(sendSize)))
   .addOption(new Option("--count <n>", "demo: pings to send").default(120).argParser(positiveInt))

@@ -1,5 +1,7 @@
 // Test helpers: worlds and stacks that the shared afterEach hook checks, seeded scenarios
-// that print their seed when they fail, and a manual platform for unit tests.
+// that print their seed when they fail, a manual platform for unit tests, and a free
+// loopback UDP port.
+import { createSocket } from "node:dgram";
 import type { NetConfig } from "../src/config";
 import { init, type Net } from "../src/core/net";
 import type { Platform } from "../src/core/platform";
@@ -79,4 +81,16 @@ export function advance(net: Net, platform: ManualPlatform, ms: number, stepMs =
     platform.time = Math.min(end, platform.time + stepMs);
     net.run();
   }
+}
+
+/** A UDP port on loopback that nobody holds now (the kernel picks it). */
+export function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket("udp4");
+    s.on("error", reject);
+    s.bind(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
 }

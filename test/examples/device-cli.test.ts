@@ -4,23 +4,11 @@
 // back, 1 when the connection is refused. Then the server stops on SIGTERM with exit code
 // 0 and its per-service counters. Real time (Node's event loop), a few seconds.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { createSocket } from "node:dgram";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { freeUdpPort } from "../helpers";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
-
-/** A UDP port on loopback that nobody holds now (the kernel picks it). */
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket("udp4");
-    s.on("error", reject);
-    s.bind(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 // Ports of this run (loopback only), from the kernel, so parallel runs and other sockets
 // do not meet them.

@@ -9,6 +9,7 @@ import { init, type Net } from "../../src/core/net";
 import type { NetDevice } from "../../src/core/netdevice";
 import { NodePlatform } from "../../host-sim/node-platform";
 import { UdpLinkDriver } from "../../host-sim/udp-link";
+import { freeUdpPort } from "../helpers";
 
 const DEVICE_MAC = new Uint8Array([0x02, 0x78, 0x73, 0x6e, 0x65, 0x74]);
 const PEER_MAC = [0x02, 0, 0, 0, 0, 0x01];
@@ -40,9 +41,7 @@ let current: Setup | null = null;
 async function setUp(directIo: boolean): Promise<Setup> {
   const peer = createSocket("udp4");
   await new Promise<void>((resolve) => peer.bind(0, "127.0.0.1", () => resolve()));
-  const free = createSocket("udp4");
-  const devicePort = await new Promise<number>((resolve) => free.bind(0, "127.0.0.1", () => resolve(free.address().port)));
-  await new Promise<void>((resolve) => free.close(() => resolve()));
+  const devicePort = await freeUdpPort();
   const platform = new NodePlatform();
   const net = init({ skbSlots: 256, skbRecords: 320 }, platform);
   platform.net = net;

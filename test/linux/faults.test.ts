@@ -31,6 +31,18 @@ function pingCounts(out: string): { sent: number; received: number; dups: number
   return m ? { sent: Number(m[1]), received: Number(m[2]), dups: Number(m[3] ?? 0) } : { sent: 0, received: 0, dups: 0 };
 }
 
+/** Up before the describe's tests, down (namespace deleted) after them. */
+function bringUp(link: DeviceLink): void {
+  beforeAll(async () => {
+    await link.up();
+    await link.startDevice();
+  }, 60_000);
+  afterAll(async () => {
+    const note = await link.down();
+    if (note !== "") console.log(note);
+  }, 60_000);
+}
+
 /** The relay's books balance: in - lost + duplicated == out + held (nothing held after a pause). */
 function expectBalanced(dir: Record<string, number>, what: string): void {
   expect(dir.in - dir.lost + dir.duplicated, `${what}: ${JSON.stringify(dir)}`).toBe(dir.out + dir.held + dir.discarded_at_stop);
@@ -50,14 +62,7 @@ async function expectLinkAccounted(link: DeviceLink, toDevice: Record<string, nu
 describe.skipIf(skipReason !== null)("through the relay: reordering and duplication, no loss", () => {
   const link = new DeviceLink({ tag: "r", noIpv6: true, relay: { seed: 11, reorder: 0.2, holdMs: 3, dup: 0.05 } });
 
-  beforeAll(async () => {
-    await link.up();
-    await link.startDevice();
-  }, 60_000);
-  afterAll(async () => {
-    const note = await link.down();
-    if (note !== "") console.log(note);
-  }, 60_000);
+  bringUp(link);
 
   for (const size of [56, 1472, 4000, 65000]) {
     it(`answers ping -s ${size}, 5 of 5, fragments shuffled and doubled`, async () => {
@@ -99,14 +104,7 @@ describe.skipIf(skipReason !== null)("through the relay: 5 % loss, 5 % reorderin
   const DEV = link.deviceAddr;
   const tail = (): string => (link.device?.output ?? "").slice(-2500);
 
-  beforeAll(async () => {
-    await link.up();
-    await link.startDevice();
-  }, 60_000);
-  afterAll(async () => {
-    const note = await link.down();
-    if (note !== "") console.log(note);
-  }, 60_000);
+  bringUp(link);
 
   it("answers most pings, small and fragmented (40 each of 56 and 1472, 20 of 4000)", async () => {
     // 2 frames a round trip at 56 and 1472 bytes (0.95^2 = 90 %), 6 at 4000 (74 %); the
@@ -212,14 +210,7 @@ describe.skipIf(skipReason !== null)("through the relay: 2 % single-bit corrupti
   const link = new DeviceLink({ tag: "b", noIpv6: true, relay: { seed: 3, corrupt: 0.02 } });
   let wrongReplies = 0;
 
-  beforeAll(async () => {
-    await link.up();
-    await link.startDevice();
-  }, 60_000);
-  afterAll(async () => {
-    const note = await link.down();
-    if (note !== "") console.log(note);
-  }, 60_000);
+  bringUp(link);
 
   it("answers ping, never with data it took corrupted", async () => {
     const r = await link.ns.run(["ping", "-n", "-c", "200", "-i", "0.01", "-W", "2", "-s", "1000", link.deviceAddr], 60_000);
