@@ -10,11 +10,13 @@
 import { devKfreeSkbIrq, napiComplete, napiSchedule, netifReceiveSkb, netifStopQueue, netifWakeQueue } from "../src/core/dev";
 import { SKB_DROP } from "../src/core/drop";
 import { countDrop, kfreeSkbReason } from "../src/core/free";
-import type { DeviceOptions, Net } from "../src/core/net";
+import type { Net } from "../src/core/net";
+import type { DeviceOptions } from "../src/core/link";
 import { IFF_PROMISC, type Napi, type NetDevice } from "../src/core/netdevice";
-import { DESC_CSUM_OK, DESC_ERR, DESC_LEN_ERR, DESC_OWN, type DescRing } from "../src/core/ring";
+import { DESC_CSUM_OK, DESC_ERR, DESC_LEN_ERR, DESC_OWN, type DescRing } from "./ring";
 import { CHECKSUM_UNNECESSARY, type SkBuff } from "../src/core/skb";
-import { NETDEV_TX_BUSY, NETDEV_TX_OK, NETIF_F_RXCSUM, type NetDeviceOps } from "./netdev";
+import { NETDEV_TX_BUSY, NETDEV_TX_OK, NETIF_F_RXCSUM, type NetDeviceOps } from "../src/core/netdevice";
+import { netifCarrierOff, netifCarrierOn, registerNetdev } from "../src/core/link";
 
 // Interrupt status / mask bits.
 export const DMA_IRQ_RX = 1 << 0;
@@ -70,7 +72,7 @@ export class DmaMacDriver implements NetDeviceOps {
   register(net: Net, name: string, mac: Uint8Array, options: DeviceOptions = {}): NetDevice {
     this.#net = net;
     const features = (options.features ?? 0) | (this.hw.rxChecksumOffload ? NETIF_F_RXCSUM : 0);
-    const dev = net.registerNetdev(name, this, mac, { ...options, features });
+    const dev = registerNetdev(net, name, this, mac, { ...options, features });
     this.#dev = dev;
     return dev;
   }
@@ -94,7 +96,7 @@ export class DmaMacDriver implements NetDeviceOps {
     hw.onInterrupt = this.#irq;
     hw.start();
     hw.setIrqMask(DMA_IRQ_ALL);
-    if (hw.linkUp) net.netifCarrierOn(dev);
+    if (hw.linkUp) netifCarrierOn(dev);
   }
 
   stop(dev: NetDevice): void {
@@ -122,7 +124,7 @@ export class DmaMacDriver implements NetDeviceOps {
       tx.status[i] = 0;
     }
     this.#txInFlight = 0;
-    net.netifCarrierOff(dev);
+    netifCarrierOff(dev);
   }
 
   /** Give RX descriptor i a fresh buffer from the pool; false (counted) when the pool is empty. */
@@ -144,8 +146,8 @@ export class DmaMacDriver implements NetDeviceOps {
     const hw = this.hw;
     hw.readIrqStatus();
     if (hw.linkUp !== dev.hasCarrier) {
-      if (hw.linkUp) net.netifCarrierOn(dev);
-      else net.netifCarrierOff(dev);
+      if (hw.linkUp) netifCarrierOn(dev);
+      else netifCarrierOff(dev);
     }
     this.#reapTx(dev);
     const missed = hw.readMissedFrames();

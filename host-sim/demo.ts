@@ -15,6 +15,8 @@ import { formatIpv4 } from "../src/wire/ipv4";
 import { mb, sizeText, runBulk, runRequestResponse, type BulkResult, type Progress, type RequestResponseResult } from "./demo-tcp";
 import { PcapWriter } from "./pcap";
 import { SimWorld, type SimHost } from "./sim/world";
+import { addTap } from "../src/core/link";
+import { setDefaultGateway } from "../src/ipv4/devinet";
 
 export interface DemoOptions {
   count: number;
@@ -55,13 +57,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const r = world.addHost("R", { ...config, ipForward: true });
   const b = world.addHost("B", config);
   const pcap = new PcapWriter(options.pcapPath);
-  a.net.addTap((_dev, skb) => pcap.write(world.now, a.net.pool.buf, skb.data, skb.len));
+  addTap(a.net, (_dev, skb) => pcap.write(world.now, a.net.pool.buf, skb.data, skb.len));
   world.attach(a, lan1, "10.0.1.2/24");
   world.attach(r, lan1, "10.0.1.1/24");
   world.attach(r, lan2, "10.0.2.1/24", { mtu: 576 });
   world.attach(b, lan2, "10.0.2.2/24", { mtu: 576 });
-  a.net.setDefaultGateway("10.0.1.1");
-  b.net.setDefaultGateway("10.0.2.1");
+  setDefaultGateway(a.net, "10.0.1.1");
+  setDefaultGateway(b.net, "10.0.2.1");
 
   log(`xsnet demo: seed ${world.seed}, ${options.count} pings A 10.0.1.2 -> B 10.0.2.2 through router R`);
   log(`  lan1: ${(options.lossRate * 100).toFixed(1)}% loss, 2 ms delay, 100 Mbit/s   lan2: MTU 576, 5 ms delay, 10 Mbit/s`);

@@ -7,7 +7,8 @@
 
 import { performance } from "node:perf_hooks";
 import type { NetConfig } from "../src/config";
-import { init, type Net } from "../src/core/net";
+import { type Net } from "../src/core/net";
+import { init } from "../src/stack";
 import { TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_TIME_WAIT } from "../src/tcp/tcb";
 import { DEVICE_STAT_NAMES, type NetDevice } from "../src/core/netdevice";
 import type { PoolStats } from "../src/core/skb";
@@ -17,6 +18,8 @@ import { formatClientResult, startEchoClient, type ClientResult, type EchoClient
 import { NodePlatform } from "./node-platform";
 import { PcapWriter } from "./pcap";
 import { UdpLinkDriver } from "./udp-link";
+import { addTap, devOpen } from "../src/core/link";
+import { ipAddrAdd, setDefaultGateway } from "../src/ipv4/devinet";
 
 /** 02:78:73:6e:65:74: locally administered, "xsnet" in the last five bytes */
 export const DEFAULT_DEVICE_MAC = new Uint8Array([0x02, 0x78, 0x73, 0x6e, 0x65, 0x74]);
@@ -143,8 +146,8 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
   platform.net = net;
   const driver = new UdpLinkDriver({ localPort: options.localPort, remotePort: options.remotePort, rxRingSize: RX_RING_SIZE });
   const dev = driver.register(net, "eth0", mac);
-  net.ipAddrAdd(dev, options.cidr);
-  if (options.gateway !== undefined) net.setDefaultGateway(options.gateway, dev);
+  ipAddrAdd(net, dev, options.cidr);
+  if (options.gateway !== undefined) setDefaultGateway(net, options.gateway, dev);
 
   let pcap: PcapWriter | null = null;
   if (options.pcapPath !== undefined) {
@@ -154,7 +157,7 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
     const epoch = performance.timeOrigin;
     // Wall-clock time (to the microsecond) in the capture, so it lines up with a tcpdump
     // taken on the Linux side.
-    net.addTap((d, skb) => {
+    addTap(net, (d, skb) => {
       if (d === dev) writer.write(epoch + performance.now(), buf, skb.data, skb.len);
     });
   }
@@ -185,7 +188,7 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
 
   let bindError: Error | null = null;
   try {
-    net.devOpen(dev);
+    devOpen(dev);
     await Promise.race([driver.whenUp(), stopped]);
     if (reason === "") {
       log(`xsnet device up: eth0 ${formatMac(mac, 0)} ${options.cidr} on udp ${driver.host}:${driver.localPort} -> ${driver.host}:${driver.remotePort}`);

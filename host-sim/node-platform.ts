@@ -26,7 +26,7 @@ export interface NodePlatformOptions {
 export class NodePlatform implements Platform {
   /** the stack to run; set after init() */
   net: Net | null = null;
-  /** wake-ups that reached net.run() (diagnostics) */
+  /** wake-ups that reached net.softnet.run() (diagnostics) */
   runs = 0;
   readonly #prng: Prng | null;
   readonly #random = new Uint32Array(RANDOM_BATCH_WORDS);
@@ -130,6 +130,6 @@ export class NodePlatform implements Platform {
   #runNet(woken: boolean): void {
     if (this.net === null) return;
     this.runs++;
-    this.net.run(woken);
+    this.net.softnet.run(woken);
   }
 }

@@ -24,11 +24,13 @@ import {
 } from "../src/core/dev";
 import { SKB_DROP } from "../src/core/drop";
 import { countDrop, kfreeSkbReason } from "../src/core/free";
-import type { DeviceOptions, Net } from "../src/core/net";
+import type { Net } from "../src/core/net";
+import type { DeviceOptions } from "../src/core/link";
 import type { Napi, NetDevice } from "../src/core/netdevice";
-import { DESC_OWN, DescRing } from "../src/core/ring";
+import { DESC_OWN, DescRing } from "../drivers/ring";
 import type { SkBuff } from "../src/core/skb";
-import { NETDEV_TX_BUSY, NETDEV_TX_OK, type NetDeviceOps } from "../drivers/netdev";
+import { NETDEV_TX_BUSY, NETDEV_TX_OK, type NetDeviceOps } from "../src/core/netdevice";
+import { netifCarrierOff, netifCarrierOn, registerNetdev } from "../src/core/link";
 
 export interface UdpLinkOptions {
   /** our UDP port (the TAP's frames arrive here) */
@@ -147,7 +149,7 @@ export class UdpLinkDriver implements NetDeviceOps {
   /** Register the interface with the stack (down until net.devOpen). */
   register(net: Net, name: string, mac: Uint8Array, options: DeviceOptions = {}): NetDevice {
     this.#net = net;
-    const dev = net.registerNetdev(name, this, mac, options);
+    const dev = registerNetdev(net, name, this, mac, options);
     this.#dev = dev;
     return dev;
   }
@@ -267,7 +269,7 @@ export class UdpLinkDriver implements NetDeviceOps {
     }
     this.#txInFlight = 0;
     this.#txHead = 0;
-    net.netifCarrierOff(dev);
+    netifCarrierOff(dev);
   }
 
   /** Give RX descriptor i a fresh buffer from the pool; false (counted) when the pool is empty. */
@@ -391,8 +393,8 @@ export class UdpLinkDriver implements NetDeviceOps {
     const dev = napi.dev;
     const net = dev.net;
     if (this.#linkUp !== dev.hasCarrier && dev.isUp) {
-      if (this.#linkUp) net.netifCarrierOn(dev);
-      else net.netifCarrierOff(dev);
+      if (this.#linkUp) netifCarrierOn(dev);
+      else netifCarrierOff(dev);
     }
     this.#foldCounters(dev);
     const rx = this.rxRing;

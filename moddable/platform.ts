@@ -38,7 +38,7 @@ export interface ModdablePlatformOptions {
 export class ModdablePlatform implements Platform {
   /** the stack to run; set after init() */
   net: Net | null = null;
-  /** wake-ups that reached net.run() (diagnostics) */
+  /** wake-ups that reached net.softnet.run() (diagnostics) */
   runs = 0;
 
   readonly #timers: Timer[] = [];
@@ -164,7 +164,7 @@ export class ModdablePlatform implements Platform {
     this.runs++;
     this.#firing = i;
     try {
-      this.net.run(i >= AT_A);
+      this.net.softnet.run(i >= AT_A);
     } finally {
       this.#firing = -1;
     }

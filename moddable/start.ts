@@ -1,19 +1,29 @@
-// A board's start-up in one call: the stack on the Moddable platform, one Ethernet
+// A board's start-up in one call: the core and IPv4 (ARP, ICMP) on the Moddable platform,
+// the transport protocols the app names (`protocols: [udpInit, tcpInit]`), one Ethernet
 // interface with a static address and default gateway, brought up. The driver is the
-// board's: `device` registers it (drivers/netdev.ts is the contract it implements).
+// board's: `device` registers it (NetDeviceOps in src/core/netdevice.ts is the contract it
+// implements). Only what the app names is imported, so only that is linked into flash.
 
 import type { NetConfig } from "../src/config";
-import { init, type Net } from "../src/core/net";
+import { netInit, type Net } from "../src/core/net";
+import { inetInit } from "../src/ipv4/af-inet";
 import type { NetDevice } from "../src/core/netdevice";
 import { parseMac } from "../src/wire/ethernet";
 import { ModdablePlatform, type ModdablePlatformOptions } from "./platform";
+import { ipAddrAdd, setDefaultGateway } from "../src/ipv4/devinet";
+import { devOpen } from "../src/core/link";
 
 /** Registers the interface with the stack, e.g. `(net, name, mac) => new DmaMacDriver(hw).register(net, name, mac)`. */
 export type DeviceFactory = (net: Net, name: string, mac: Uint8Array) => NetDevice;
 
+/** A protocol's init (udpInit, tcpInit), run after IPv4's. */
+export type ProtocolInit = (net: Net) => void;
+
 export interface StackOptions {
   /** overrides of DEFAULT_CONFIG; every pool and table is sized from it, once */
   config?: Partial<NetConfig>;
+  /** protocols on top of IPv4, in this order (default none: ping only) */
+  protocols?: readonly ProtocolInit[];
   platform?: ModdablePlatformOptions;
   /** the board's MAC driver; null: no interface but the loopback device */
   device: DeviceFactory | null;
@@ -36,7 +46,9 @@ export interface Stack {
 
 export function startStack(options: StackOptions): Stack {
   const platform = new ModdablePlatform(options.platform);
-  const net = init(options.config ?? {}, platform);
+  const net = netInit(options.config ?? {}, platform);
+  inetInit(net);
+  for (const protocolInit of options.protocols ?? []) protocolInit(net);
   // Before any timer can fire: the platform runs whatever init asked for.
   platform.net = net;
   if (options.device === null) return { net, platform, dev: null };
@@ -44,9 +56,9 @@ export function startStack(options: StackOptions): Stack {
   if (options.address === undefined) throw new TypeError("startStack: a device needs options.address (\"192.168.1.20/24\")");
   const mac = typeof options.mac === "string" ? parseMac(options.mac) : options.mac;
   const dev = options.device(net, options.name ?? "eth0", mac);
-  net.ipAddrAdd(dev, options.address);
-  if (options.gateway !== undefined) net.setDefaultGateway(options.gateway, dev);
-  net.devOpen(dev);
+  ipAddrAdd(net, dev, options.address);
+  if (options.gateway !== undefined) setDefaultGateway(net, options.gateway, dev);
+  devOpen(dev);
   return { net, platform, dev };
 }
 

@@ -32,7 +32,7 @@ describe("device bundle", () => {
         const net = xsnet.init({ skbSlots: 16, skbRecords: 20, reasmSkbsMax: 8 }, platform);
         const ping = new xsnet.Pinger(net);
         ping.send("127.0.0.1", 3000);
-        for (let i = 0; i < 20; i++) { time += 1; net.run(); }
+        for (let i = 0; i < 20; i++) { time += 1; net.softnet.run(); }
         net.shutdown();
         return { received: ping.received, inUse: net.pool.inUse, wanted,
                  typeofProcess: typeof process, typeofRequire: typeof require };

@@ -1,7 +1,7 @@
 // makeConfig: defaults with overrides, every bad value a RangeError that names the field.
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG, makeConfig, MINIMAL_CONFIG, type NetConfig } from "../src/config";
-import { init } from "../src/core/net";
+import { init } from "../src/stack";
 import { ManualPlatform } from "./helpers";
 
 /** makeConfig(overrides) must throw a RangeError whose message names `field`. */

@@ -3,7 +3,8 @@
 // loopback UDP port.
 import { createSocket } from "node:dgram";
 import type { NetConfig } from "../src/config";
-import { init, type Net } from "../src/core/net";
+import { type Net } from "../src/core/net";
+import { init } from "../src/stack";
 import type { Platform } from "../src/core/platform";
 import { Prng } from "../host-sim/sim/prng";
 import { SimWorld } from "../host-sim/sim/world";
@@ -76,10 +77,10 @@ export function makeNet(config: Partial<NetConfig> = {}, label = "net"): { net: 
 /** Drive a manual-platform stack: advance time by `ms` in steps, running the loop. */
 export function advance(net: Net, platform: ManualPlatform, ms: number, stepMs = 1): void {
   const end = platform.time + ms;
-  net.run();
+  net.softnet.run();
   while (platform.time < end) {
     platform.time = Math.min(end, platform.time + stepMs);
-    net.run();
+    net.softnet.run();
   }
 }
 

@@ -3,7 +3,7 @@
 // a raw LAN endpoint for simulated worlds, and byte builders and parsers for crafted
 // frames. Test code only: it allocates freely.
 
-import { NETDEV_TX_BUSY, NETDEV_TX_OK, type NetDeviceOps } from "../drivers/netdev";
+import { NETDEV_TX_BUSY, NETDEV_TX_OK, type NetDeviceOps } from "../src/core/netdevice";
 import type { NetConfig } from "../src/config";
 import { devKfreeSkbIrq, napiComplete, napiSchedule, netifReceiveSkb, netifStopQueue } from "../src/core/dev";
 import { SKB_DROP } from "../src/core/drop";
@@ -17,6 +17,8 @@ import { csumFold, csumPartial } from "../src/wire/checksum";
 import { parseMac } from "../src/wire/ethernet";
 import { parseIpv4 } from "../src/wire/ipv4";
 import { makeNet, type ManualPlatform } from "./helpers";
+import { devOpen, netifCarrierOn, registerNetdev } from "../src/core/link";
+import { ipAddrAdd } from "../src/ipv4/devinet";
 
 export const mac = parseMac;
 export const ip = parseIpv4;
@@ -112,7 +114,7 @@ export class FakeDriver implements NetDeviceOps {
 /** Register a FakeDriver device on net (down until devOpen). */
 export function addFakeDevice(net: Net, name: string, hwaddr: Uint8Array, options: { mtu?: number } = {}): { dev: NetDevice; drv: FakeDriver } {
   const drv = new FakeDriver();
-  const dev = net.registerNetdev(name, drv, hwaddr, { mtu: options.mtu });
+  const dev = registerNetdev(net, name, drv, hwaddr, { mtu: options.mtu });
   drv.dev = dev;
   return { dev, drv };
 }
@@ -146,9 +148,9 @@ export interface BenchOptions {
 export function makeBench(config: Partial<NetConfig> = {}, options: BenchOptions = {}): Bench {
   const { net, platform } = makeNet(config, "bench");
   const { dev, drv } = addFakeDevice(net, "eth0", options.hwaddr ?? HOST_MAC, { mtu: options.mtu });
-  net.ipAddrAdd(dev, options.cidr ?? "10.0.0.1/24");
-  net.devOpen(dev);
-  net.netifCarrierOn(dev);
+  ipAddrAdd(net, dev, options.cidr ?? "10.0.0.1/24");
+  devOpen(dev);
+  netifCarrierOn(dev);
   if (options.peer !== false) net.neigh.addPermanent(options.peerIp ?? PEER_IP, dev, options.peerMac ?? PEER_MAC);
   const run = (): void => runUntilIdle(net);
   run();
@@ -166,8 +168,8 @@ export function makeBench(config: Partial<NetConfig> = {}, options: BenchOptions
 /** Run the loop until no softirq is pending (bounded). */
 export function runUntilIdle(net: Net): void {
   for (let i = 0; i < 1000; i++) {
-    net.run();
-    if (net.idle) return;
+    net.softnet.run();
+    if (net.softnet.idle) return;
   }
   throw new Error("runUntilIdle: the loop never went idle");
 }

@@ -11,16 +11,20 @@
 import config from "mc/config";
 import { DmaMacDriver } from "xsnet/drivers/dma-mac";
 import { startStack } from "xsnet/moddable/start";
+import { tcpInit } from "xsnet/src/tcp/init";
+import { udpInit } from "xsnet/src/udp/udp";
 import { startDeviceApp } from "xsnet/examples/device-app/app";
 import { BOARD_APP_SIZES, BOARD_STACK_CONFIG as STACK_CONFIG } from "xsnet/examples/device-app/board";
 import boardMac from "board-mac";
 
 const hw = boardMac();
+const protocols = [udpInit, tcpInit];
 const address = hw === null ? "127.0.0.1/8" : String(config.ip);
 const stack = hw === null
-  ? startStack({ config: STACK_CONFIG, device: null })
+  ? startStack({ config: STACK_CONFIG, protocols, device: null })
   : startStack({
       config: STACK_CONFIG,
+      protocols,
       device: (net, name, mac) => new DmaMacDriver(hw).register(net, name, mac),
       mac: String(config.mac),
       address,

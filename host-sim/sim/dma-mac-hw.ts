@@ -5,7 +5,7 @@
 
 import { DMA_IRQ_LINK, DMA_IRQ_RX, DMA_IRQ_TX, type DmaMacHw } from "../../drivers/dma-mac";
 import { copyBytes } from "../../src/core/bytes";
-import { DESC_CSUM_OK, DESC_ERR, DESC_LEN_ERR, DESC_OWN, DescRing } from "../../src/core/ring";
+import { DESC_CSUM_OK, DESC_ERR, DESC_LEN_ERR, DESC_OWN, DescRing } from "../../drivers/ring";
 import { csumPartial, csumPseudoHeader, csumReduce } from "../../src/wire/checksum";
 import { ETH_HLEN, ETH_P_IP, ETH_ZLEN, ethType, macCopy, macEqual, macIsBroadcast, macIsMulticast } from "../../src/wire/ethernet";
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IP_MF, IP_OFFMASK, ipDaddr, ipFragField, ipIhlBytes, ipProto, ipSaddr, ipTotLen } from "../../src/wire/ipv4";

@@ -15,6 +15,7 @@ import { TCP_CLOSED, TCP_LISTEN, seqGt, seqLt } from "../../src/tcp/tcb";
 import type { LinkFaults, SimLan } from "./lan";
 import type { SimMacOptions } from "./dma-mac-hw";
 import { SimWorld, type SimHost } from "./world";
+import { setDefaultGateway } from "../../src/ipv4/devinet";
 
 export interface ScenarioReport {
   name: string;
@@ -143,8 +144,8 @@ function router(seed: number): ScenarioReport {
   world.attach(r, lan1, "10.0.1.1/24");
   world.attach(r, lan2, "10.0.2.1/24", { mtu: 576 });
   world.attach(b, lan2, "10.0.2.2/24", { mtu: 576 });
-  a.net.setDefaultGateway("10.0.1.1");
-  b.net.setDefaultGateway("10.0.2.1");
+  setDefaultGateway(a.net, "10.0.1.1");
+  setDefaultGateway(b.net, "10.0.2.1");
   const ping = new Pinger(a.net, 0x4567);
   const sizes = [56, 512, 1472, 4000, 8000];
   for (let i = 0; i < 60; i++) {

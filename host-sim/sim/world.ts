@@ -5,13 +5,17 @@
 
 import { DmaMacDriver } from "../../drivers/dma-mac";
 import type { NetConfig } from "../../src/config";
-import { init, poolBytes, type DeviceOptions, type Net } from "../../src/core/net";
+import { poolBytes, type Net } from "../../src/core/net";
+import { init } from "../../src/stack";
+import { type DeviceOptions } from "../../src/core/link";
 import type { NetDevice } from "../../src/core/netdevice";
 import type { Platform } from "../../src/core/platform";
 import { EventLoop, type SimEventHandler } from "./event-loop";
 import { SimLan, type LinkFaults } from "./lan";
 import { SimDmaMac, type SimMacOptions } from "./dma-mac-hw";
 import { Prng } from "./prng";
+import { ipAddrAdd } from "../../src/ipv4/devinet";
+import { devOpen } from "../../src/core/link";
 
 const SOON = 0;
 const WAKE = 1;
@@ -60,7 +64,7 @@ export class SimPlatform implements Platform, SimEventHandler {
   onSimEvent(arg: number): void {
     if (arg === SOON) this.#soonPending = false;
     else if (this.#loop.now >= this.#wakeAt) this.#wakeAt = Infinity;
-    if (this.net !== null) this.net.run(arg === WAKE);
+    if (this.net !== null) this.net.softnet.run(arg === WAKE);
   }
 }
 
@@ -153,8 +157,8 @@ export class SimWorld {
     const serial = this.#macSerial++;
     const mac = new Uint8Array([0x02, 0x00, 0x5e, (serial >> 16) & 0xff, (serial >> 8) & 0xff, serial & 0xff]);
     const dev = driver.register(host.net, options.name ?? `eth${host.devices.length}`, mac, { mtu: options.mtu ?? 1500, qdisc: options.qdisc });
-    host.net.ipAddrAdd(dev, cidr);
-    host.net.devOpen(dev);
+    ipAddrAdd(host.net, dev, cidr);
+    devOpen(dev);
     host.macs.push(hw);
     host.devices.push(dev);
     return dev;

@@ -2,8 +2,8 @@
 // RAM figures, as one script that defines `xsnetSim` in the XS engine.
 
 import { DEFAULT_CONFIG, MINIMAL_CONFIG } from "../../src/config";
-import { init } from "../../src/core/net";
-import { DescRing } from "../../src/core/ring";
+import { init } from "../../src/stack";
+import { DescRing } from "../../drivers/ring";
 import { SCENARIOS, SteadyPing, SteadyTcp, runScenario, tcpSegmentFloor } from "./scenarios";
 
 export { SteadyPing, SteadyTcp, runScenario, tcpSegmentFloor };

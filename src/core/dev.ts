@@ -7,8 +7,8 @@
 //   receive:  irq -> napiSchedule -> NET_RX: netRxAction -> driver poll(budget)
 //             -> netifReceiveSkb -> taps, ethTypeTrans, handler for the ethertype
 
-import { NETDEV_TX_OK } from "../../drivers/netdev";
-import { NET_XMIT_DROP, NET_XMIT_SUCCESS } from "../sched/qdisc";
+import { NETDEV_TX_OK } from "./netdevice";
+import { NET_XMIT_DROP, NET_XMIT_SUCCESS } from "./qdisc";
 import {
   ETH_HLEN, ETH_P_8021Q, ethType, macEqual, macIsBroadcast, macIsMulticast,
 } from "../wire/ethernet";
@@ -19,7 +19,7 @@ import type { Napi, NetDevice } from "./netdevice";
 import {
   PACKET_BROADCAST, PACKET_HOST, PACKET_MULTICAST, PACKET_OTHERHOST, type SkBuff,
 } from "./skb";
-import { NET_RX_SOFTIRQ, NET_TX_SOFTIRQ } from "./softirq";
+import { NET_RX_SOFTIRQ, NET_TX_SOFTIRQ, type Softnet } from "./softirq";
 
 // ---------------------------------------------------------------- transmit
 
@@ -96,12 +96,12 @@ export function qdiscRun(dev: NetDevice): void {
 export function netifSchedule(dev: NetDevice): void {
   if (dev.txScheduled) return;
   dev.txScheduled = true;
-  const net = dev.net;
+  const sn = dev.net.softnet;
   dev.nextTx = null;
-  if (net.txListTail === null) net.txListHead = dev;
-  else net.txListTail.nextTx = dev;
-  net.txListTail = dev;
-  net.raiseSoftirq(NET_TX_SOFTIRQ);
+  if (sn.txListTail === null) sn.txListHead = dev;
+  else sn.txListTail.nextTx = dev;
+  sn.txListTail = dev;
+  sn.raise(NET_TX_SOFTIRQ);
 }
 
 /** netif_stop_queue: the driver's TX ring is full. */
@@ -122,14 +122,14 @@ export function netifWakeQueue(dev: NetDevice): void {
  */
 export function devKfreeSkbIrq(skb: SkBuff): void {
   const dev = skb.dev as NetDevice;
-  const net = dev.net;
+  const sn = dev.net.softnet;
   dev.stats.txPackets++;
   dev.stats.txBytes += skb.len;
   skb.next = null;
-  if (net.completionTail === null) net.completionHead = skb;
-  else net.completionTail.next = skb;
-  net.completionTail = skb;
-  net.raiseSoftirq(NET_TX_SOFTIRQ);
+  if (sn.completionTail === null) sn.completionHead = skb;
+  else sn.completionTail.next = skb;
+  sn.completionTail = skb;
+  sn.raise(NET_TX_SOFTIRQ);
 }
 
 /**
@@ -138,33 +138,34 @@ export function devKfreeSkbIrq(skb: SkBuff): void {
  */
 export function devTxError(skb: SkBuff): void {
   const dev = skb.dev as NetDevice;
-  const net = dev.net;
+  const sn = dev.net.softnet;
   dev.stats.txErrors++;
   skb.next = null;
-  if (net.txErrorTail === null) net.txErrorHead = skb;
-  else net.txErrorTail.next = skb;
-  net.txErrorTail = skb;
-  net.raiseSoftirq(NET_TX_SOFTIRQ);
+  if (sn.txErrorTail === null) sn.txErrorHead = skb;
+  else sn.txErrorTail.next = skb;
+  sn.txErrorTail = skb;
+  sn.raise(NET_TX_SOFTIRQ);
 }
 
 /** net_tx_action: free completed skbs, then run the qdiscs that asked for it. */
 export function netTxAction(net: Net): void {
-  let skb = net.completionHead;
-  net.completionHead = net.completionTail = null;
+  const sn = net.softnet;
+  let skb = sn.completionHead;
+  sn.completionHead = sn.completionTail = null;
   while (skb !== null) {
     const next: SkBuff | null = skb.next;
     consumeSkb(net, skb);
     skb = next;
   }
-  skb = net.txErrorHead;
-  net.txErrorHead = net.txErrorTail = null;
+  skb = sn.txErrorHead;
+  sn.txErrorHead = sn.txErrorTail = null;
   while (skb !== null) {
     const next: SkBuff | null = skb.next;
     kfreeSkbReason(net, skb, SKB_DROP.TX_ERROR);
     skb = next;
   }
-  let dev = net.txListHead;
-  net.txListHead = net.txListTail = null;
+  let dev = sn.txListHead;
+  sn.txListHead = sn.txListTail = null;
   while (dev !== null) {
     const next: NetDevice | null = dev.nextTx;
     dev.nextTx = null;
@@ -186,9 +187,9 @@ function devQueueXmitNit(dev: NetDevice, skb: SkBuff): void {
 export function napiSchedule(napi: Napi): void {
   if (napi.scheduled) return;
   napi.scheduled = true;
-  const net = napi.dev.net;
-  if (!napi.onList) pollListAdd(net, napi);
-  net.raiseSoftirq(NET_RX_SOFTIRQ);
+  const sn = napi.dev.net.softnet;
+  if (!napi.onList) pollListAdd(sn, napi);
+  sn.raise(NET_RX_SOFTIRQ);
 }
 
 /** napi_complete: the driver has no more work; it re-enables its interrupt after this. */
@@ -196,12 +197,12 @@ export function napiComplete(napi: Napi): void {
   napi.scheduled = false;
 }
 
-function pollListAdd(net: Net, napi: Napi): void {
+function pollListAdd(sn: Softnet, napi: Napi): void {
   napi.onList = true;
   napi.next = null;
-  if (net.pollTail === null) net.pollHead = napi;
-  else net.pollTail.next = napi;
-  net.pollTail = napi;
+  if (sn.pollTail === null) sn.pollHead = napi;
+  else sn.pollTail.next = napi;
+  sn.pollTail = napi;
 }
 
 /**
@@ -210,17 +211,18 @@ function pollListAdd(net: Net, napi: Napi): void {
  * raised again for the next round.
  */
 export function netRxAction(net: Net): void {
+  const sn = net.softnet;
   let budget = net.config.netdevBudget;
-  while (net.pollHead !== null) {
+  while (sn.pollHead !== null) {
     if (budget <= 0) {
-      net.softirqStats.timeSqueeze++;
-      net.raiseSoftirq(NET_RX_SOFTIRQ);
-      net.tcp.rxBatchEnd();
+      sn.stats.timeSqueeze++;
+      sn.raise(NET_RX_SOFTIRQ);
+      rxBatchEnd(net);
       return;
     }
-    const napi = net.pollHead;
-    net.pollHead = napi.next;
-    if (net.pollHead === null) net.pollTail = null;
+    const napi = sn.pollHead;
+    sn.pollHead = napi.next;
+    if (sn.pollHead === null) sn.pollTail = null;
     napi.onList = false;
     napi.next = null;
     // Closed since it was scheduled: its driver has stopped and must not be polled (as
@@ -233,9 +235,15 @@ export function netRxAction(net: Net): void {
     napi.polls++;
     const work = napi.dev.ops.poll(napi, weight);
     budget -= work;
-    if (napi.scheduled && !napi.onList) pollListAdd(net, napi);
+    if (napi.scheduled && !napi.onList) pollListAdd(sn, napi);
   }
-  net.tcp.rxBatchEnd();
+  rxBatchEnd(net);
+}
+
+/** The receive batch is over: upper layers send what they held back for it (GRO's flush). */
+function rxBatchEnd(net: Net): void {
+  const hooks = net.rxBatchEndHooks;
+  for (let i = 0; i < hooks.length; i++) hooks[i]();
 }
 
 // ---------------------------------------------------------------- receive

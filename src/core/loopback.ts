@@ -3,7 +3,7 @@
 // as Linux's process_backlog does. Traffic to 127.0.0.0/8 and to our own addresses
 // goes this way.
 
-import { NETDEV_TX_OK, type NetDeviceOps } from "../../drivers/netdev";
+import { NETDEV_TX_OK, type NetDeviceOps } from "./netdevice";
 import { napiComplete, napiSchedule, netifReceiveSkb } from "./dev";
 import { SKB_DROP } from "./drop";
 import { kfreeSkbReason } from "./free";

@@ -6,8 +6,8 @@ export interface Platform {
   /** monotonic milliseconds (may be fractional) */
   now(): number;
   /**
-   * Ask the host to call `net.run()` after `delayMs` (0: as soon as possible, after the
-   * current event), not before; for a delayed request, `net.run(true)`. The stack asks
+   * Ask the host to call `net.softnet.run()` after `delayMs` (0: as soon as possible, after the
+   * current event), not before; for a delayed request, `net.softnet.run(true)`. The stack asks
    * once per deadline, so a host must keep every request until it is due (coalescing
    * requests for the same or a later time into one wake-up is fine: run(true) makes the
    * stack ask again); an extra call to run() is harmless.

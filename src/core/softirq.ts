@@ -1,7 +1,15 @@
-// The cooperative loop (do_softirq). An interrupt or a layer raises a pending bit; run()
-// serves TIMER, NET_RX and NET_TX in that order, a bounded number of rounds, then yields
-// to the host and asks to be run again if work remains, so neither the host's event loop
-// nor an ESP32 watchdog starves.
+// The cooperative loop (do_softirq) and its queues (softnet_data). An interrupt or a layer
+// raises a pending bit; run() serves TIMER, NET_RX and NET_TX in that order, a bounded
+// number of rounds, then yields to the host and asks to be run again if work remains, so
+// neither the host's event loop nor an ESP32 watchdog starves.
+//
+// The actions are registered (open_softirq): the core's net_rx_action and net_tx_action
+// from dev.ts, so this file knows the queues but not what serves them.
+
+import type { Platform } from "./platform";
+import type { SkBuff } from "./skb";
+import type { Napi, NetDevice } from "./netdevice";
+import type { Timer, TimerWheel } from "./timer";
 
 export const TIMER_SOFTIRQ = 1 << 0;
 export const NET_RX_SOFTIRQ = 1 << 1;
@@ -14,4 +22,134 @@ export class SoftirqStats {
   yields = 0;
   /** NET_RX runs that used their whole budget (Linux time_squeeze) */
   timeSqueeze = 0;
+}
+
+/** A softirq action (net_rx_action, net_tx_action). */
+export type SoftirqAction = () => void;
+
+export class Softnet {
+  readonly stats = new SoftirqStats();
+  /** pending softirq bits */
+  pending = 0;
+  // NET_RX: devices to poll (softnet_data.poll_list)
+  pollHead: Napi | null = null;
+  pollTail: Napi | null = null;
+  // NET_TX: transmitted skbs to free, devices whose qdisc must run
+  completionHead: SkBuff | null = null;
+  completionTail: SkBuff | null = null;
+  txErrorHead: SkBuff | null = null;
+  txErrorTail: SkBuff | null = null;
+  txListHead: NetDevice | null = null;
+  txListTail: NetDevice | null = null;
+
+  readonly #platform: Platform;
+  readonly #timers: TimerWheel;
+  readonly #roundsMax: number;
+  #rxAction: SoftirqAction | null = null;
+  #txAction: SoftirqAction | null = null;
+  #inRun = false;
+  #soonRequested = false;
+  /** the earliest future wake-up already asked of the host */
+  #wakeAt = Infinity;
+  #stopped = false;
+
+  constructor(platform: Platform, timers: TimerWheel, roundsMax: number) {
+    this.#platform = platform;
+    this.#timers = timers;
+    this.#roundsMax = roundsMax;
+  }
+
+  /** open_softirq: the action for NET_RX_SOFTIRQ or NET_TX_SOFTIRQ. */
+  open(bit: number, action: SoftirqAction): void {
+    if (bit === NET_RX_SOFTIRQ) this.#rxAction = action;
+    else if (bit === NET_TX_SOFTIRQ) this.#txAction = action;
+    else throw new RangeError(`open_softirq: no action slot for bit ${bit}`);
+  }
+
+  raise(bit: number): void {
+    this.pending |= bit;
+    if (!this.#inRun) this.#requestRun(0);
+  }
+
+  /** mod_timer, and make sure the host wakes us for it. */
+  modTimer(t: Timer, expires: number): void {
+    this.#timers.mod(t, expires);
+    if (!this.#inRun) this.#requestRun(expires - this.#platform.now());
+  }
+
+  delTimer(t: Timer): void {
+    this.#timers.del(t);
+  }
+
+  /**
+   * Ask the host for a run, once: one "soon" request until the next run, and one wake-up
+   * per earlier deadline (a later one is already covered by the pending wake-up).
+   */
+  #requestRun(delayMs: number): void {
+    if (this.#stopped) return;
+    if (delayMs <= 0) {
+      if (this.#soonRequested) return;
+      this.#soonRequested = true;
+      this.#platform.requestRun(0);
+      return;
+    }
+    const at = this.#platform.now() + delayMs;
+    if (at >= this.#wakeAt) return;
+    this.#wakeAt = at;
+    this.#platform.requestRun(delayMs);
+  }
+
+  /**
+   * One turn of the loop (do_softirq): TIMER, NET_RX, NET_TX, at most
+   * config.softirqRoundsMax rounds; then ask the host to call again when work remains
+   * or the next timer is due. The host calls this when the platform asks it to, with
+   * `woken` true for a wake-up it asked for (after a delay): the stack then asks again for
+   * its next deadline, which the host may have folded into the wake-up just done.
+   */
+  run(woken = false): void {
+    if (this.#inRun) return;
+    this.#inRun = true;
+    this.#soonRequested = false;
+    const platform = this.#platform;
+    const timers = this.#timers;
+    if (woken || platform.now() >= this.#wakeAt) this.#wakeAt = Infinity;
+    const stats = this.stats;
+    stats.runs++;
+    if (timers.nextExpiry() <= platform.now()) this.pending |= TIMER_SOFTIRQ;
+    let rounds = this.#roundsMax;
+    while (this.pending !== 0 && rounds > 0) {
+      const p = this.pending;
+      this.pending = 0;
+      rounds--;
+      stats.rounds++;
+      if ((p & TIMER_SOFTIRQ) !== 0) timers.run(platform.now());
+      if ((p & NET_RX_SOFTIRQ) !== 0 && this.#rxAction !== null) this.#rxAction();
+      if ((p & NET_TX_SOFTIRQ) !== 0 && this.#txAction !== null) this.#txAction();
+      if (timers.nextExpiry() <= platform.now()) this.pending |= TIMER_SOFTIRQ;
+    }
+    this.#inRun = false;
+    if (this.pending !== 0) {
+      stats.yields++;
+      this.#requestRun(0);
+    } else {
+      const next = timers.nextExpiry();
+      if (next !== Infinity) this.#requestRun(next - platform.now());
+    }
+  }
+
+  /** True when no softirq is pending and nothing waits in a queue (for tests and shutdown). */
+  get idle(): boolean {
+    return this.pending === 0 && this.completionHead === null && this.txErrorHead === null;
+  }
+
+  /** When the loop next wants to run, in platform ms (Infinity: only on an event). */
+  nextWakeup(): number {
+    return this.pending !== 0 ? this.#platform.now() : this.#timers.nextExpiry();
+  }
+
+  /** Stopped for good (shutdown): no more wake-ups are asked of the host. */
+  stop(): void {
+    this.pending = 0;
+    this.#stopped = true;
+  }
 }

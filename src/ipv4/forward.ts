@@ -11,7 +11,7 @@ import {
   ICMP_DEST_UNREACH, ICMP_EXC_TTL, ICMP_FRAG_NEEDED, ICMP_NET_UNREACH, ICMP_TIME_EXCEEDED,
 } from "../wire/icmp";
 import { ipDaddr, ipDecreaseTtl, ipDontFrag, ipIsZeronet, ipSaddr, ipTos, ipTtl } from "../wire/ipv4";
-import { tosToPriority } from "../sched/qdisc";
+import { tosToPriority } from "../core/qdisc";
 import { NF_INET_FORWARD } from "./netfilter";
 import { ipOutput } from "./output";
 

@@ -4,8 +4,8 @@
 import type { Net } from "../core/net";
 import { IFF_LOOPBACK, type NetDevice } from "../core/netdevice";
 import type { SkBuff } from "../core/skb";
-import { IPPROTO_ICMP, ipIsLoopback, ipIsMulticast, ipIsZeronet } from "../wire/ipv4";
-import { Icmp, icmpRcv } from "./icmp";
+import { ipIsLoopback, ipIsMulticast, ipIsZeronet } from "../wire/ipv4";
+import { Icmp } from "./icmp";
 import { Netfilter } from "./netfilter";
 import { RawTable } from "./raw";
 import { ReasmTable } from "./reassembly";
@@ -61,6 +61,13 @@ export class RouteResult {
   saddr = 0;
 }
 
+declare module "../core/net" {
+  interface Net {
+    /** IPv4 (Linux netns_ipv4), made by inetInit */
+    ipv4: Ipv4;
+  }
+}
+
 export class Ipv4 {
   readonly #net: Net;
   readonly routes: RouteTable;
@@ -86,7 +93,6 @@ export class Ipv4 {
     this.reasm = new ReasmTable(net);
     this.icmp = new Icmp(net);
     this.protos = new Array<InetProtocolHandler | null>(256).fill(null);
-    this.protos[IPPROTO_ICMP] = icmpRcv;
     this.errProtos = new Array<InetErrorHandler | null>(256).fill(null);
     this.#nextId = net.platform.random32() & 0xffff;
   }

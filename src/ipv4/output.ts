@@ -10,7 +10,7 @@ import { consumeSkb, kfreeSkbReason } from "../core/free";
 import type { Net } from "../core/net";
 import type { NetDevice } from "../core/netdevice";
 import { skbCopyBits, type SkBuff } from "../core/skb";
-import { tosToPriority } from "../sched/qdisc";
+import { tosToPriority } from "../core/qdisc";
 import { ETH_HLEN, ETH_P_IP } from "../wire/ethernet";
 import {
   IPV4_HLEN, IPV4_MAX_LEN, IP_DF, IP_MF, IP_OFFMASK, OFF_IP_VER_IHL, ipBuildHeader, ipFragField, ipIhlBytes,

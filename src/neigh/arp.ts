@@ -7,15 +7,17 @@
 import { devQueueXmit } from "../core/dev";
 import { SKB_DROP } from "../core/drop";
 import { consumeSkb, kfreeSkbReason } from "../core/free";
-import type { Net } from "../core/net";
+import { NETDEV_DOWN, NETDEV_UP, devAddPack, registerNetdevNotifier } from "../core/link";
+import { registerPernetExit, type Net } from "../core/net";
 import { IFF_NOARP, type NetDevice } from "../core/netdevice";
 import { PACKET_HOST, type SkBuff } from "../core/skb";
-import { TC_PRIO_CONTROL } from "../sched/qdisc";
+import { TC_PRIO_CONTROL } from "../core/qdisc";
 import {
   ARPOP_REPLY, ARPOP_REQUEST, ARP_HLEN, OFF_ARP_SHA, OFF_ARP_THA, arpBuild, arpIsEthernetIpv4, arpOp, arpSpa, arpTpa,
 } from "../wire/arp";
 import { ETH_HLEN, ETH_P_ARP, ethBuildHeader, macCopy, macEqual, macIsMulticast } from "../wire/ethernet";
 import { ipIsLoopback, ipIsMulticast } from "../wire/ipv4";
+import { NeighTable } from "./neigh";
 
 /** arp_rcv + arp_process. skb.data at the ARP header. */
 export function arpRcv(net: Net, skb: SkBuff): void {
@@ -127,4 +129,23 @@ function arpSend(net: Net, dev: NetDevice, op: number, sip: number, tip: number,
   skb.protocol = ETH_P_ARP;
   skb.priority = TC_PRIO_CONTROL;
   devQueueXmit(skb);
+}
+
+/**
+ * arp_init: the neighbour cache, the ARP packet type, and what ARP does when a device
+ * comes up (announce our address, RFC 5227 3) or goes down (forget its neighbours).
+ */
+export function arpInit(net: Net): void {
+  net.neigh = new NeighTable(net, arpSolicit);
+  devAddPack(net, ETH_P_ARP, arpRcv);
+  registerNetdevNotifier(net, arpNetdevEvent);
+  registerPernetExit(net, () => net.neigh.flushAll());
+}
+
+function arpNetdevEvent(net: Net, event: number, dev: NetDevice): void {
+  if (event === NETDEV_UP) {
+    if ((dev.flags & IFF_NOARP) === 0 && dev.inDev.configured) arpAnnounce(net, dev);
+  } else if (event === NETDEV_DOWN) {
+    net.neigh.ifdown(dev);
+  }
 }

@@ -15,7 +15,6 @@ import { SkbQueue, type SkBuff } from "../core/skb";
 import type { Timer } from "../core/timer";
 import { ETH_ALEN, ETH_HLEN, ETH_P_IP, OFF_ETH_DST, OFF_ETH_SRC, OFF_ETH_TYPE, ipv4MulticastToMac, macCopy, macEqual } from "../wire/ethernet";
 import { ipIsMulticast } from "../wire/ipv4";
-import { arpSolicit } from "./arp";
 
 export const NUD_NONE = 0x00;
 export const NUD_INCOMPLETE = 0x01;
@@ -66,8 +65,22 @@ export class NeighStats {
   arpSendNoMem = 0;
 }
 
+/**
+ * Ask for a neighbour's link address (neigh_ops.solicit; ARP's arpSolicit): broadcast, or
+ * unicast to the address at dstMac[dstOff] when dstMac is not null.
+ */
+export type NeighSolicit = (net: Net, dev: NetDevice, addr: number, dstMac: Uint8Array | null, dstOff: number) => void;
+
+declare module "../core/net" {
+  interface Net {
+    /** the neighbour cache (ARP's arp_tbl), made by arpInit */
+    neigh: NeighTable;
+  }
+}
+
 export class NeighTable {
   readonly #net: Net;
+  readonly #solicit: NeighSolicit;
   readonly size: number;
   readonly key: Uint32Array;
   readonly dev: (NetDevice | null)[];
@@ -95,8 +108,9 @@ export class NeighTable {
     return n;
   }
 
-  constructor(net: Net) {
+  constructor(net: Net, solicit: NeighSolicit) {
     this.#net = net;
+    this.#solicit = solicit;
     const n = (this.size = net.config.neighEntriesMax);
     this.key = new Uint32Array(n);
     this.dev = new Array<NetDevice | null>(n).fill(null);
@@ -292,7 +306,7 @@ export class NeighTable {
     const unicast = this.state[i] === NUD_PROBE;
     this.probes[i]++;
     this.stats.arpRequestsSent++;
-    arpSolicit(net, dev, this.key[i], unicast ? this.ha : null, i * ETH_ALEN);
+    this.#solicit(net, dev, this.key[i], unicast ? this.ha : null, i * ETH_ALEN);
     net.modTimer(this.timer[i], net.now() + net.config.neighRetransMs);
   }
 

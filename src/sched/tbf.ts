@@ -11,7 +11,7 @@ import type { Net } from "../core/net";
 import type { NetDevice } from "../core/netdevice";
 import { SkbQueue, type SkBuff } from "../core/skb";
 import type { Timer } from "../core/timer";
-import { NET_XMIT_DROP, NET_XMIT_SUCCESS, QdiscStats, type Qdisc } from "./qdisc";
+import { NET_XMIT_DROP, NET_XMIT_SUCCESS, QdiscStats, type Qdisc } from "../core/qdisc";
 
 export interface TbfOptions {
   rateBytesPerSec: number;

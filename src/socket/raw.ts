@@ -27,7 +27,7 @@
 import type { Net } from "../core/net";
 import { formatIpv4, IPV4_HLEN, IPV4_MAX_LEN, ipIsZeronet, parseIpv4 } from "../wire/ipv4";
 import type { RawOwner } from "../ipv4/raw";
-import { bytesOf, icmpErrorReason, type IcmpErrorReport } from "./udp";
+import { bytesOf, icmpErrorReason, type IcmpErrorReport } from "./common";
 
 type Buffer = ArrayBuffer | ArrayBufferView;
 

@@ -8,7 +8,7 @@
 import type { Net } from "../core/net";
 import { formatIpv4, parseIpv4 } from "../wire/ipv4";
 import { TCP_CLOSE_WAIT, TCP_ESTABLISHED, TF_NODELAY, TF_PEER_FIN, type TcpListenerOwner, type TcpOwner } from "../tcp/tcb";
-import { checkPort } from "./udp";
+import { checkPort } from "./common";
 
 type Buffer = ArrayBuffer | ArrayBufferView;
 

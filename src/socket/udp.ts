@@ -19,7 +19,8 @@
 import type { Net } from "../core/net";
 import { formatIpv4, parseIpv4 } from "../wire/ipv4";
 import { UDP_PAYLOAD_MAX, type UdpOwner } from "../udp/udp";
-import { ICMP_DEST_UNREACH, ICMP_PARAMETERPROB } from "../wire/icmp";
+import { ipMcJoin } from "../ipv4/devinet";
+import { bytesOf, checkPort, icmpErrorReason, type IcmpErrorReport } from "./common";
 
 type Buffer = ArrayBuffer | ArrayBufferView;
 
@@ -39,19 +40,6 @@ export interface UdpOptions {
 
 export type UdpPacket = ArrayBuffer & { address: string; port: number };
 
-/** An ICMP error reported to a socket (read with readError()). */
-export interface IcmpErrorReport {
-  /** the errno Linux would give (icmp_err_convert): "ECONNREFUSED", "EHOSTUNREACH", ... */
-  reason: string;
-  /** where the datagram the error is about was going */
-  address: string;
-  /** who sent the error: the destination itself, or a router on the way */
-  from: string;
-  /** ICMP type and code */
-  type: number;
-  code: number;
-}
-
 export type UdpErrorReport = IcmpErrorReport & { port: number };
 
 export interface UdpSocket {
@@ -67,33 +55,6 @@ export interface UdpSocket {
 }
 
 export type UdpSocketClass = new (options?: UdpOptions) => UdpSocket;
-
-/** A Uint8Array over the bytes of an ArrayBuffer or view, or a TypeError naming the argument. */
-export function bytesOf(buffer: unknown, what: string): Uint8Array {
-  if (buffer instanceof Uint8Array) return buffer;
-  if (buffer instanceof ArrayBuffer) return new Uint8Array(buffer);
-  if (ArrayBuffer.isView(buffer)) return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-  throw new TypeError(`${what} must be an ArrayBuffer or a view of one`);
-}
-
-// Linux icmp_err_convert, by destination-unreachable code.
-const UNREACH_REASONS: readonly string[] = Object.freeze([
-  "ENETUNREACH", "EHOSTUNREACH", "ENOPROTOOPT", "ECONNREFUSED", "EMSGSIZE", "EOPNOTSUPP", "ENETUNREACH", "EHOSTDOWN",
-  "ENONET", "ENETUNREACH", "EHOSTUNREACH", "ENETUNREACH", "EHOSTUNREACH", "EHOSTUNREACH", "EHOSTUNREACH", "EHOSTUNREACH",
-]);
-
-/** The errno name Linux gives an ICMP error (time exceeded: EHOSTUNREACH, parameter problem: EPROTO). */
-export function icmpErrorReason(type: number, code: number): string {
-  if (type === ICMP_DEST_UNREACH) return code < UNREACH_REASONS.length ? UNREACH_REASONS[code] : "EHOSTUNREACH";
-  return type === ICMP_PARAMETERPROB ? "EPROTO" : "EHOSTUNREACH";
-}
-
-export function checkPort(port: unknown, what: string, allowZero: boolean): number {
-  if (typeof port !== "number" || !Number.isInteger(port) || port < (allowZero ? 0 : 1) || port > 65535) {
-    throw new RangeError(`${what} must be an integer in ${allowZero ? 0 : 1}..65535, got ${String(port)}`);
-  }
-  return port;
-}
 
 export function udpSocketClass(net: Net): UdpSocketClass {
   const udp = net.udp;
@@ -132,7 +93,7 @@ export function udpSocketClass(net: Net): UdpSocketClass {
           udp.unbind(this.#index);
           throw new TypeError("UDP: no interface to join the multicast group on");
         }
-        net.ipMcJoin(dev, options.multicast);
+        ipMcJoin(dev, options.multicast);
       }
     }
 

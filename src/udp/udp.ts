@@ -9,7 +9,7 @@
 
 import { SKB_DROP } from "../core/drop";
 import { consumeSkb, kfreeSkbReason } from "../core/free";
-import type { Net } from "../core/net";
+import { registerPernetExit, type Net } from "../core/net";
 import { CHECKSUM_UNNECESSARY, PACKET_HOST, SkbQueue, skbChecksum, skbCopyBits, skbStoreBits, type SkBuff } from "../core/skb";
 import { csumFold, csumPseudoHeader, csumReduce } from "../wire/checksum";
 import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PARAMETERPROB, ICMP_PORT_UNREACH, ICMP_TIME_EXCEEDED } from "../wire/icmp";
@@ -23,6 +23,20 @@ export const UDP_PAYLOAD_MAX = IPV4_MAX_LEN - IPV4_HLEN - UDP_HLEN;
 
 const EPHEMERAL_FIRST = 49152; // RFC 6335 dynamic ports
 const EPHEMERAL_COUNT = 65536 - EPHEMERAL_FIRST;
+
+declare module "../core/net" {
+  interface Net {
+    /** UDP's socket table, made by udpInit */
+    udp: UdpTable;
+  }
+}
+
+/** udp_init: the socket table, and UDP registered with IPv4 (inet_add_protocol). */
+export function udpInit(net: Net): void {
+  net.udp = new UdpTable(net);
+  net.ipv4.addProtocol(IPPROTO_UDP, udpRcv, udpErr);
+  registerPernetExit(net, () => net.udp.flush());
+}
 
 /** The UDP group of the MIB, as Linux names it in /proc/net/snmp. */
 export class UdpStats {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { NETDEV_TX_OK } from "../../drivers/netdev";
+import { NETDEV_TX_OK } from "../../src/core/netdevice";
 import { devQueueXmit, devTxError, netifStopQueue, netifWakeQueue } from "../../src/core/dev";
 import { SKB_DROP } from "../../src/core/drop";
 import { consumeSkb } from "../../src/core/free";
@@ -7,11 +7,12 @@ import type { Net } from "../../src/core/net";
 import { IFF_PROMISC, type NetDevice } from "../../src/core/netdevice";
 import { PACKET_BROADCAST, PACKET_HOST, PACKET_MULTICAST, type SkBuff } from "../../src/core/skb";
 import type { NetConfig } from "../../src/config";
-import type { PfifoFast } from "../../src/sched/pfifo-fast";
-import { NET_XMIT_DROP, NET_XMIT_SUCCESS } from "../../src/sched/qdisc";
+import type { PfifoFast } from "../../src/core/pfifo-fast";
+import { NET_XMIT_DROP, NET_XMIT_SUCCESS } from "../../src/core/qdisc";
 import { Pinger } from "../../src/apps/ping";
 import { makeNet, makeWorld, seedFrom, withSeed } from "../helpers";
 import { addFakeDevice, BCAST_MAC, ethFrame, FakeDriver, mac, PEER_MAC } from "../testbed";
+import { addTap, devAddPack, devClose, devOpen, netifCarrierOff, netifCarrierOn, registerNetdev, removeTap } from "../../src/core/link";
 
 const ETH_P_TEST = 0x88b5; // IEEE local experimental ethertype
 const MAC0 = mac("02:00:00:00:00:10");
@@ -30,12 +31,12 @@ function setup(config: Partial<NetConfig> = {}, devices = 1) {
   const devs: { dev: NetDevice; drv: FakeDriver }[] = [];
   for (let i = 0; i < devices; i++) {
     const d = addFakeDevice(net, `eth${i}`, i === 0 ? MAC0 : MAC1);
-    net.devOpen(d.dev);
-    net.netifCarrierOn(d.dev);
+    devOpen(d.dev);
+    netifCarrierOn(d.dev);
     devs.push(d);
   }
   const seen: Seen[] = [];
-  net.devAddPack(ETH_P_TEST, (n, skb) => {
+  devAddPack(net, ETH_P_TEST, (n, skb) => {
     // skb.data is past the Ethernet header; the marker is the first payload byte.
     seen.push({ dev: (skb.dev as NetDevice).name, marker: n.pool.buf[skb.data], pktType: skb.pktType, len: skb.len });
     consumeSkb(n, skb);
@@ -72,22 +73,22 @@ describe("NAPI and the NET_RX softirq", () => {
     // Interrupts coalesce into one request to run soon.
     expect(platform.requests).toEqual([0]);
 
-    net.run();
+    net.softnet.run();
     // eth0 4, eth1 4, then eth0 gets the 2 left of the budget.
     expect(seen.map((s) => `${s.dev}:${s.marker}`)).toEqual([
       "eth0:0", "eth0:1", "eth0:2", "eth0:3", "eth1:100", "eth1:101", "eth1:102", "eth1:103", "eth0:4", "eth0:5",
     ]);
-    expect(net.softirqStats.timeSqueeze).toBe(1);
-    expect(net.softirqStats.yields).toBe(1);
+    expect(net.softnet.stats.timeSqueeze).toBe(1);
+    expect(net.softnet.stats.yields).toBe(1);
     expect(platform.requests).toEqual([0, 0]); // work left: the loop asked to run again
 
-    net.run();
+    net.softnet.run();
     expect(seen.length).toBe(20);
-    expect(net.softirqStats.timeSqueeze).toBe(2);
-    net.run();
+    expect(net.softnet.stats.timeSqueeze).toBe(2);
+    net.softnet.run();
     expect(seen.length).toBe(24);
-    expect(net.softirqStats.timeSqueeze).toBe(2);
-    expect(net.softirqStats.yields).toBe(2);
+    expect(net.softnet.stats.timeSqueeze).toBe(2);
+    expect(net.softnet.stats.yields).toBe(2);
     expect(platform.requests).toEqual([0, 0, 0]); // nothing left: no new request
 
     expect(a.drv.polls).toEqual([{ budget: 4, work: 4 }, { budget: 2, work: 2 }, { budget: 4, work: 4 }, { budget: 4, work: 2 }]);
@@ -106,18 +107,18 @@ describe("NAPI and the NET_RX softirq", () => {
     for (let i = 0; i < 100; i++) devs[0].drv.inject(frame(MAC0, PEER_MAC, i & 0xff));
     const counts: number[] = [];
     for (let turn = 0; turn < 4; turn++) {
-      net.run();
+      net.softnet.run();
       counts.push(seen.length);
     }
     expect(counts).toEqual([30, 60, 90, 100]);
-    expect(net.softirqStats.runs).toBe(4);
+    expect(net.softnet.stats.runs).toBe(4);
     // Every round spends the budget exactly (a squeeze); the last turn needs a second
     // round to find the ring empty.
-    expect(net.softirqStats.rounds).toBe(11);
-    expect(net.softirqStats.yields).toBe(3);
-    expect(net.softirqStats.timeSqueeze).toBe(10);
+    expect(net.softnet.stats.rounds).toBe(11);
+    expect(net.softnet.stats.yields).toBe(3);
+    expect(net.softnet.stats.timeSqueeze).toBe(10);
     expect(platform.requests).toEqual([0, 0, 0, 0]);
-    expect(net.idle).toBe(true);
+    expect(net.softnet.idle).toBe(true);
   });
 });
 
@@ -128,14 +129,14 @@ describe("closing a device with a poll pending", () => {
     drv.inject(frame(MAC0, PEER_MAC, 1));
     drv.inject(frame(MAC0, PEER_MAC, 2));
     expect(dev.napi.scheduled).toBe(true);
-    net.devClose(dev);
+    devClose(dev);
     expect(net.drops.count("SHUTDOWN")).toBe(2); // the driver's stop gave them back
-    net.run();
+    net.softnet.run();
     expect(drv.polls).toEqual([]);
     expect(dev.napi.scheduled).toBe(false);
-    net.devOpen(dev);
+    devOpen(dev);
     drv.inject(frame(MAC0, PEER_MAC, 3));
-    net.run();
+    net.softnet.run();
     expect(seen.map((s) => s.marker)).toEqual([3]);
     expect(drv.polls.length).toBe(1);
   });
@@ -155,11 +156,11 @@ describe("closing a device with a poll pending", () => {
       ping.send("10.0.0.1", 56);
       // The frame lands at A and raises its interrupt; A closes before its loop runs.
       expect(world.runUntil(() => devA.napi.scheduled, 10)).toBe(true);
-      a.net.devClose(devA);
+      devClose(devA);
       expect(a.net.pool.inUse).toBe(0);
       world.runFor(10);
       expect(a.net.pool.inUse).toBe(0);
-      a.net.devOpen(devA);
+      devOpen(devA);
       world.runFor(10);
       const ringSize = 32;
       expect(a.net.pool.inUse).toBe(ringSize); // the RX ring again, and nothing more
@@ -174,7 +175,7 @@ describe("receive dispatch (netif_receive_skb)", () => {
     drv.inject(frame(MAC0, PEER_MAC, 1));
     drv.inject(frame(BCAST_MAC, PEER_MAC, 2));
     drv.inject(frame(mac("01:00:5e:00:00:fb"), PEER_MAC, 3));
-    net.run();
+    net.softnet.run();
     expect(seen).toEqual([
       { dev: "eth0", marker: 1, pktType: PACKET_HOST, len: 46 },
       { dev: "eth0", marker: 2, pktType: PACKET_BROADCAST, len: 46 },
@@ -191,7 +192,7 @@ describe("receive dispatch (netif_receive_skb)", () => {
     drv.inject(frame(MAC0, PEER_MAC, 1, 46, 0x86dd));
     drv.inject(frame(MAC0, PEER_MAC, 2, 46, 0x8100)); // a VLAN tag: no handler here
     drv.inject(frame(MAC0, PEER_MAC, 3, 46, 0x002e)); // an 802.3 length field
-    net.run();
+    net.softnet.run();
     expect(seen).toEqual([]);
     expect(dev.stats.rxNohandler).toBe(3);
     expect(net.drops.count("UNHANDLED_PROTO")).toBe(3);
@@ -203,7 +204,7 @@ describe("receive dispatch (netif_receive_skb)", () => {
     const { net, devs, seen } = setup();
     const { dev, drv } = devs[0];
     drv.inject(frame(MAC0, PEER_MAC, 1).subarray(0, 13));
-    net.run();
+    net.softnet.run();
     expect(seen).toEqual([]);
     expect(net.drops.count("PKT_TOO_SMALL")).toBe(1);
     expect(net.drops.total).toBe(1);
@@ -217,16 +218,16 @@ describe("receive dispatch (netif_receive_skb)", () => {
     const { dev, drv } = devs[0];
     const other = mac("02:00:00:00:00:99");
     drv.inject(frame(other, PEER_MAC, 1));
-    net.run();
+    net.softnet.run();
     expect(seen).toEqual([]);
     expect(net.drops.count("OTHERHOST")).toBe(1);
     dev.flags |= IFF_PROMISC;
     let tapped = 0;
-    net.addTap((_d, _skb, outgoing) => {
+    addTap(net, (_d, _skb, outgoing) => {
       if (!outgoing) tapped++;
     });
     drv.inject(frame(other, PEER_MAC, 2));
-    net.run();
+    net.softnet.run();
     // As Linux: promiscuous mode is for taps; L3 never takes another host's unicast.
     expect(seen).toEqual([]);
     expect(tapped).toBe(1);
@@ -236,12 +237,12 @@ describe("receive dispatch (netif_receive_skb)", () => {
   it("a later devAddPack for the same ethertype replaces the handler", () => {
     const { net, devs, seen } = setup();
     const other: number[] = [];
-    net.devAddPack(ETH_P_TEST, (n, skb) => {
+    devAddPack(net, ETH_P_TEST, (n, skb) => {
       other.push(n.pool.buf[skb.data]);
       consumeSkb(n, skb);
     });
     devs[0].drv.inject(frame(MAC0, PEER_MAC, 7));
-    net.run();
+    net.softnet.run();
     expect(seen).toEqual([]);
     expect(other).toEqual([7]);
   });
@@ -265,11 +266,11 @@ describe("transmit (dev_queue_xmit -> qdisc -> driver)", () => {
     expect(dev.stats.txBytes).toBe(60);
     expect(net.pool.inUse).toBe(1);
     expect(net.drops.consumed).toBe(0);
-    expect(net.idle).toBe(false);
-    net.run();
+    expect(net.softnet.idle).toBe(false);
+    net.softnet.run();
     expect(net.pool.inUse).toBe(0);
     expect(net.drops.consumed).toBe(1);
-    expect(net.idle).toBe(true);
+    expect(net.softnet.idle).toBe(true);
   });
 
   it("a busy driver gets its skb back first; netifWakeQueue resumes and nothing is lost", () => {
@@ -289,14 +290,14 @@ describe("transmit (dev_queue_xmit -> qdisc -> driver)", () => {
     drv.complete(2);
     netifWakeQueue(dev);
     expect(dev.queueStopped).toBe(false);
-    net.run();
+    net.softnet.run();
     expect(markers(drv.sent)).toEqual([0, 1, 2, 3]);
     expect(dev.stats.txBusy).toBe(2);
     drv.complete(2);
     netifWakeQueue(dev);
-    net.run();
+    net.softnet.run();
     drv.complete(1);
-    net.run();
+    net.softnet.run();
     expect(markers(drv.sent)).toEqual([0, 1, 2, 3, 4]);
     expect(q.qlen).toBe(0);
     expect(q.stats.packets).toBe(5);
@@ -314,29 +315,29 @@ describe("transmit (dev_queue_xmit -> qdisc -> driver)", () => {
     expect(drv.sent).toEqual([]);
     expect(dev.qdisc?.qlen).toBe(10);
     netifWakeQueue(dev);
-    const rounds = net.softirqStats.rounds;
-    net.run();
+    const rounds = net.softnet.stats.rounds;
+    net.softnet.run();
     expect(markers(drv.sent)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     // 4 + 4 + 2 frames, then a last round to free the final completions.
-    expect(net.softirqStats.rounds - rounds).toBe(4);
+    expect(net.softnet.stats.rounds - rounds).toBe(4);
     expect(net.pool.inUse).toBe(0);
   });
 
   it("a queueless device with a busy driver drops the frame as TX_ERROR", () => {
     const { net } = makeNet({}, "queueless");
     const drv = new FakeDriver();
-    const dev = net.registerNetdev("nq", drv, MAC0, { noQueue: true });
+    const dev = registerNetdev(net, "nq", drv, MAC0, { noQueue: true });
     drv.dev = dev;
     expect(dev.qdisc).toBeNull();
-    net.devOpen(dev);
-    net.netifCarrierOn(dev);
+    devOpen(dev);
+    netifCarrierOn(dev);
     drv.ringSize = 0;
     expect(devQueueXmit(txSkb(net, dev, 1))).toBe(NET_XMIT_DROP);
     expect(net.drops.count("TX_ERROR")).toBe(1);
     expect(dev.stats.txDropped).toBe(1);
     drv.ringSize = Infinity;
     expect(devQueueXmit(txSkb(net, dev, 2))).toBe(NET_XMIT_SUCCESS);
-    net.run();
+    net.softnet.run();
     expect(markers(drv.sent)).toEqual([2]);
     expect(net.pool.inUse).toBe(0);
   });
@@ -348,27 +349,27 @@ describe("transmit (dev_queue_xmit -> qdisc -> driver)", () => {
     const tap = (d: NetDevice, skb: SkBuff, outgoing: boolean): void => {
       log.push([d.name, outgoing, net.pool.buf.slice(skb.data, skb.tail)]);
     };
-    net.addTap(tap);
+    addTap(net, tap);
     drv.inject(frame(MAC0, PEER_MAC, 1));
     drv.inject(frame(MAC0, PEER_MAC, 2).subarray(0, 10));
-    net.run();
+    net.softnet.run();
     devQueueXmit(txSkb(net, dev, 3));
-    net.run();
+    net.softnet.run();
     expect(log).toEqual([
       ["eth0", false, frame(MAC0, PEER_MAC, 1)],
       ["eth0", false, frame(MAC0, PEER_MAC, 2).subarray(0, 10)],
       ["eth0", true, frame(PEER_MAC, MAC0, 3)],
     ]);
-    net.removeTap(tap);
+    removeTap(net, tap);
     drv.inject(frame(MAC0, PEER_MAC, 4));
-    net.run();
+    net.softnet.run();
     expect(log.length).toBe(3);
   });
 
   it("refuses more taps than config.tapsMax", () => {
     const { net } = setup({ tapsMax: 1 });
-    net.addTap(() => {});
-    expect(() => net.addTap(() => {})).toThrow(RangeError);
+    addTap(net, () => {});
+    expect(() => addTap(net, () => {})).toThrow(RangeError);
   });
 
   it("carrier off purges the qdisc (NO_CARRIER) and refuses new frames", () => {
@@ -379,7 +380,7 @@ describe("transmit (dev_queue_xmit -> qdisc -> driver)", () => {
     for (let i = 0; i < 4; i++) devQueueXmit(txSkb(net, dev, i));
     expect(markers(drv.sent)).toEqual([0]);
     expect(dev.qdisc?.qlen).toBe(3);
-    net.netifCarrierOff(dev);
+    netifCarrierOff(dev);
     expect(dev.qdisc?.qlen).toBe(0);
     expect(dev.qdisc?.stats.drops).toBe(3);
     expect(net.drops.count("NO_CARRIER")).toBe(3);
@@ -388,7 +389,7 @@ describe("transmit (dev_queue_xmit -> qdisc -> driver)", () => {
     expect(dev.stats.txCarrierErrors).toBe(1);
     expect(dev.stats.txDropped).toBe(1);
     drv.complete(1);
-    net.run();
+    net.softnet.run();
     expect(net.pool.inUse).toBe(0);
     expect(net.drops.total).toBe(4);
     expect(markers(drv.sent)).toEqual([0]);
@@ -406,7 +407,7 @@ describe("transmit (dev_queue_xmit -> qdisc -> driver)", () => {
     netifStopQueue(up);
     devQueueXmit(txSkb(net, up, 2));
     devQueueXmit(txSkb(net, up, 3));
-    net.devClose(up);
+    devClose(up);
     expect(net.drops.count("SHUTDOWN")).toBe(2);
     expect(up.isUp).toBe(false);
     expect(devQueueXmit(txSkb(net, up, 4))).toBe(NET_XMIT_DROP);
@@ -425,7 +426,7 @@ describe("transmit (dev_queue_xmit -> qdisc -> driver)", () => {
     expect(dev.stats.txDropped).toBe(2);
     expect(dev.qdisc?.stats.drops).toBe(2);
     netifWakeQueue(dev);
-    net.run();
+    net.softnet.run();
     expect(markers(drv.sent)).toEqual([0, 1, 2]);
     expect(net.drops.byReason[SKB_DROP.QDISC_DROP]).toBe(2);
   });
@@ -443,12 +444,12 @@ describe("a driver that takes a frame and fails it (devTxError)", () => {
   it("frees it in NET_TX as TX_ERROR, so the taps after the driver's OK still see a live skb", () => {
     const { net } = makeNet({}, "txerror");
     const drv = new FailingDriver();
-    const dev = net.registerNetdev("eth0", drv, MAC0);
+    const dev = registerNetdev(net, "eth0", drv, MAC0);
     drv.dev = dev;
-    net.devOpen(dev);
-    net.netifCarrierOn(dev);
+    devOpen(dev);
+    netifCarrierOn(dev);
     const seen: { live: boolean; dev: NetDevice | null; bytes: Uint8Array }[] = [];
-    net.addTap((_d, skb, outgoing) => {
+    addTap(net, (_d, skb, outgoing) => {
       if (outgoing) seen.push({ live: skb.slot >= 0, dev: skb.dev, bytes: net.pool.buf.slice(skb.data, skb.tail) });
     });
     expect(devQueueXmit(txSkb(net, dev, 5))).toBe(NET_XMIT_SUCCESS);
@@ -457,30 +458,30 @@ describe("a driver that takes a frame and fails it (devTxError)", () => {
     // Counted as an error now, freed (and counted as a drop) in NET_TX.
     expect(net.drops.count("TX_ERROR")).toBe(0);
     expect(net.pool.inUse).toBe(1);
-    expect(net.idle).toBe(false);
-    net.run();
+    expect(net.softnet.idle).toBe(false);
+    net.softnet.run();
     expect(net.drops.snapshot()).toEqual({ TX_ERROR: 1 });
     expect(net.drops.consumed).toBe(0);
     expect(dev.stats.txPackets).toBe(0);
     expect(net.pool.inUse).toBe(0);
     expect(net.pool.recordsInUse).toBe(0);
-    expect(net.idle).toBe(true);
+    expect(net.softnet.idle).toBe(true);
   });
 
   it("a queueless device's taps see the failed frame alive too", () => {
     const { net } = makeNet({}, "txerror-nq");
     const drv = new FailingDriver();
-    const dev = net.registerNetdev("nq", drv, MAC0, { noQueue: true });
+    const dev = registerNetdev(net, "nq", drv, MAC0, { noQueue: true });
     drv.dev = dev;
-    net.devOpen(dev);
-    net.netifCarrierOn(dev);
+    devOpen(dev);
+    netifCarrierOn(dev);
     const live: boolean[] = [];
-    net.addTap((_d, skb, outgoing) => {
+    addTap(net, (_d, skb, outgoing) => {
       if (outgoing) live.push(skb.slot >= 0 && skb.dev === dev);
     });
     expect(devQueueXmit(txSkb(net, dev, 6))).toBe(NET_XMIT_SUCCESS);
     expect(live).toEqual([true]);
-    net.run();
+    net.softnet.run();
     expect(net.drops.snapshot()).toEqual({ TX_ERROR: 1 });
     expect(net.pool.inUse).toBe(0);
   });

@@ -4,10 +4,12 @@ import { IFF_LOOPBACK, IFF_NOARP, type NetDevice } from "../../src/core/netdevic
 import type { SkBuff } from "../../src/core/skb";
 import { makeNet } from "../helpers";
 import { addFakeDevice, HOST_MAC, ipOf, runUntilIdle } from "../testbed";
+import { addTap, devClose, devOpen, netifCarrierOn } from "../../src/core/link";
+import { ipAddrAdd } from "../../src/ipv4/devinet";
 
 function tapAll(net: ReturnType<typeof makeNet>["net"]) {
   const log: { dev: string; outgoing: boolean; bytes: Uint8Array }[] = [];
-  net.addTap((dev: NetDevice, skb: SkBuff, outgoing: boolean) => {
+  addTap(net, (dev: NetDevice, skb: SkBuff, outgoing: boolean) => {
     log.push({ dev: dev.name, outgoing, bytes: net.pool.buf.slice(skb.data, skb.tail) });
   });
   return log;
@@ -53,9 +55,9 @@ describe("the loopback device", () => {
   it("carries traffic to our own interface address through lo, never the wire", () => {
     const { net } = makeNet();
     const { dev, drv } = addFakeDevice(net, "eth0", HOST_MAC);
-    net.ipAddrAdd(dev, "192.168.7.20/24");
-    net.devOpen(dev);
-    net.netifCarrierOn(dev);
+    ipAddrAdd(net, dev, "192.168.7.20/24");
+    devOpen(dev);
+    netifCarrierOn(dev);
     runUntilIdle(net);
     expect(drv.take().length).toBe(1); // the announcement
     const txBefore = dev.stats.txPackets;
@@ -112,7 +114,7 @@ describe("the loopback device", () => {
     const ping = new Pinger(net, 12);
     ping.send("127.0.0.1", 8);
     ping.send("127.0.0.1", 8);
-    net.devClose(net.loopback);
+    devClose(net.loopback);
     expect(net.drops.count("SHUTDOWN")).toBe(2);
     expect(net.pool.inUse).toBe(0);
     ping.close();

@@ -61,10 +61,10 @@ describe("device app bundle", () => {
         const app = xsnet.startDeviceApp(net, { address: "127.0.0.1", chunkBytes: 4096 });
         let done = null;
         xsnet.startEchoClient(app, { address: "127.0.0.1", port: 7, bytes: 200000, onDone: (r) => { done = r; } });
-        for (let i = 0; i < 20000 && done === null; i++) { time += 0.25; net.run(true); }
+        for (let i = 0; i < 20000 && done === null; i++) { time += 0.25; net.softnet.run(true); }
         const line = done === null ? "not done" : xsnet.formatClientResult(done);
         const echo = { ...app.stats.echo };
-        for (let i = 0; i < 200; i++) { time += 1; net.run(true); }
+        for (let i = 0; i < 200; i++) { time += 1; net.softnet.run(true); }
         app.close();
         net.shutdown();
         return { line, echo, inUse: net.pool.inUse, typeofProcess: typeof process, typeofRequire: typeof require };

@@ -5,11 +5,14 @@
 // the excess is counted as missed. Real time, well under a second.
 import { createSocket, type Socket } from "node:dgram";
 import { afterEach, describe, expect, it } from "vitest";
-import { init, type Net } from "../../src/core/net";
+import { type Net } from "../../src/core/net";
+import { init } from "../../src/stack";
 import type { NetDevice } from "../../src/core/netdevice";
 import { NodePlatform } from "../../host-sim/node-platform";
 import { UdpLinkDriver } from "../../host-sim/udp-link";
 import { freeUdpPort } from "../helpers";
+import { ipAddrAdd } from "../../src/ipv4/devinet";
+import { devClose, devOpen } from "../../src/core/link";
 
 const DEVICE_MAC = new Uint8Array([0x02, 0x78, 0x73, 0x6e, 0x65, 0x74]);
 const PEER_MAC = [0x02, 0, 0, 0, 0, 0x01];
@@ -47,12 +50,12 @@ async function setUp(directIo: boolean): Promise<Setup> {
   platform.net = net;
   const driver = new UdpLinkDriver({ localPort: devicePort, remotePort: peer.address().port, rxRingSize: 4, directIo });
   const dev = driver.register(net, "eth0", DEVICE_MAC);
-  net.ipAddrAdd(dev, "169.254.77.2/24");
+  ipAddrAdd(net, dev, "169.254.77.2/24");
   const s: Setup = { net, dev, driver, peer, replies: 0, platform };
   peer.on("message", (m) => {
     if (m.length >= 42 && m[12] === 0x08 && m[13] === 0x06 && m[21] === 2) s.replies++;
   });
-  net.devOpen(dev);
+  devOpen(dev);
   await driver.whenUp();
   peer.connect(devicePort, "127.0.0.1");
   await new Promise<void>((resolve) => peer.once("connect", () => resolve()));
@@ -80,7 +83,7 @@ afterEach(async () => {
   const s = current;
   current = null;
   if (s === null) return;
-  s.net.devClose(s.dev);
+  devClose(s.dev);
   s.net.shutdown();
   s.platform.close();
   await new Promise<void>((resolve) => s.peer.close(() => resolve()));

@@ -7,6 +7,8 @@ import type { SkBuff } from "../../src/core/skb";
 import { ipSend } from "../../src/ipv4/output";
 import { makeWorld, seedFrom, withSeed } from "../helpers";
 import { BCAST_MAC, checksum, echoRequest, ip, ipFrame, ipOf, mac, patternBytes, RawPort } from "../testbed";
+import { addTap } from "../../src/core/link";
+import { setDefaultGateway } from "../../src/ipv4/devinet";
 
 const A_IP = ip("10.0.1.2");
 const R1_IP = ip("10.0.1.1");
@@ -25,15 +27,15 @@ function topology(seed: number, options: { forward?: boolean; mtu2?: number } = 
   const r0 = world.attach(r, lan1, "10.0.1.1/24");
   world.attach(r, lan2, "10.0.2.1/24", { mtu: mtu2 });
   world.attach(b, lan2, "10.0.2.2/24", { mtu: mtu2 });
-  a.net.setDefaultGateway("10.0.1.1");
-  b.net.setDefaultGateway("10.0.2.1");
+  setDefaultGateway(a.net, "10.0.1.1");
+  setDefaultGateway(b.net, "10.0.2.1");
   return { world, lan1, lan2, a, r, b, r0 };
 }
 
 /** IP frames a host receives (copies), through a tap. */
 function rxLog(net: Net): Uint8Array[] {
   const log: Uint8Array[] = [];
-  net.addTap((_dev: NetDevice, skb: SkBuff, outgoing: boolean) => {
+  addTap(net, (_dev: NetDevice, skb: SkBuff, outgoing: boolean) => {
     if (!outgoing) log.push(net.pool.buf.slice(skb.data, skb.tail));
   });
   return log;
@@ -259,8 +261,8 @@ describe("IPv4 forwarding: what a router must not forward, and errors it must no
     const r0 = world.attach(r, lan1, "10.0.1.1/24");
     world.attach(r, lan2, "10.0.2.1/24");
     world.attach(b, lan2, "10.0.2.2/24");
-    a.net.setDefaultGateway("10.0.1.1");
-    b.net.setDefaultGateway("10.0.2.1");
+    setDefaultGateway(a.net, "10.0.1.1");
+    setDefaultGateway(b.net, "10.0.2.1");
     return { world, lan1, lan2, a, r, b, r0 };
   }
 
@@ -275,7 +277,7 @@ describe("IPv4 forwarding: what a router must not forward, and errors it must no
       r0.flags |= IFF_PROMISC;
       r0.ops.setRxMode(r0);
       let tapped = 0;
-      r.net.addTap((d, _skb, outgoing) => {
+      addTap(r.net, (d, _skb, outgoing) => {
         if (d === r0 && !outgoing) tapped++;
       });
       const datagram = (marker: number) => ({ src: ip("10.0.1.70"), dst: B_IP, proto: 253, payload: new Uint8Array([marker, 0, 0, 0]) });

@@ -4,14 +4,16 @@ import { ipSend } from "../../src/ipv4/output";
 import { RouteTable } from "../../src/ipv4/route";
 import { makeNet } from "../helpers";
 import { addFakeDevice, ip, ipOf, isIp, mac, makeBench } from "../testbed";
+import { ipAddrAdd, routeAdd, setDefaultGateway } from "../../src/ipv4/devinet";
+import { devClose, devOpen } from "../../src/core/link";
 
 /** A stack with two fake interfaces, up (the routing table only asks isUp). */
 function twoDevices() {
   const { net } = makeNet({ routesMax: 16 });
   const a = addFakeDevice(net, "eth0", mac("02:00:00:00:00:01")).dev;
   const b = addFakeDevice(net, "eth1", mac("02:00:00:00:00:02")).dev;
-  net.devOpen(a);
-  net.devOpen(b);
+  devOpen(a);
+  devOpen(b);
   return { net, a, b };
 }
 
@@ -83,18 +85,18 @@ describe("RouteTable (fib_lookup)", () => {
   });
 
   it("skips routes over a device that is down", () => {
-    const { net, a, b } = twoDevices();
+    const { a, b } = twoDevices();
     const t = new RouteTable(4);
     t.add(ip("10.1.0.0"), 16, 0, b, 0);
     t.add(ip("10.0.0.0"), 8, ip("192.168.1.1"), a, 0);
     t.add(ip("10.1.0.0"), 16, 0, a, 7);
     expect(t.dev[t.lookup(ip("10.1.1.1"))]?.name).toBe("eth1");
-    net.devClose(b);
+    devClose(b);
     let i = t.lookup(ip("10.1.1.1"));
     expect([t.dev[i]?.name, t.prefixLen[i], t.metric[i]]).toEqual(["eth0", 16, 7]);
-    net.devClose(a);
+    devClose(a);
     expect(t.lookup(ip("10.1.1.1"))).toBe(-1);
-    net.devOpen(b);
+    devOpen(b);
     i = t.lookup(ip("10.1.1.1"));
     expect(t.dev[i]?.name).toBe("eth1");
   });
@@ -140,25 +142,25 @@ describe("RouteTable (fib_lookup)", () => {
 describe("routes of a stack", () => {
   it("an address brings its connected route; a new address replaces it", () => {
     const { net, a } = twoDevices();
-    net.ipAddrAdd(a, "192.168.5.10/24");
+    ipAddrAdd(net, a, "192.168.5.10/24");
     expect(net.ipv4.routes.dump()).toEqual(["127.0.0.0/8 dev lo metric 0", "192.168.5.0/24 dev eth0 metric 0"]);
-    net.ipAddrAdd(a, "192.168.6.10/23");
+    ipAddrAdd(net, a, "192.168.6.10/23");
     expect(net.ipv4.routes.dump()).toEqual(["127.0.0.0/8 dev lo metric 0", "192.168.6.0/23 dev eth0 metric 0"]);
     expect(a.inDev.broadcast).toBe(ip("192.168.7.255"));
-    net.setDefaultGateway("192.168.6.1");
-    net.routeAdd("10.20.0.0/16", "192.168.7.254", a, 3);
+    setDefaultGateway(net, "192.168.6.1");
+    routeAdd(net, "10.20.0.0/16", "192.168.7.254", a, 3);
     expect(net.ipv4.routes.dump().slice(2)).toEqual([
       "default via 192.168.6.1 dev eth0 metric 0",
       "10.20.0.0/16 via 192.168.7.254 dev eth0 metric 3",
     ]);
-    expect(() => net.setDefaultGateway("172.16.0.1")).toThrow(TypeError);
+    expect(() => setDefaultGateway(net, "172.16.0.1")).toThrow(TypeError);
   });
 
   it("a static on-link route is not taken for a connected one when the address changes", () => {
     const { net, a } = twoDevices();
-    net.ipAddrAdd(a, "192.168.5.10/24");
-    net.routeAdd("10.77.0.0/16", null, a); // on-link, added by hand
-    net.ipAddrAdd(a, "192.168.9.10/24");
+    ipAddrAdd(net, a, "192.168.5.10/24");
+    routeAdd(net, "10.77.0.0/16", null, a); // on-link, added by hand
+    ipAddrAdd(net, a, "192.168.9.10/24");
     expect(net.ipv4.routes.dump()).toEqual([
       "127.0.0.0/8 dev lo metric 0",
       "10.77.0.0/16 dev eth0 metric 0",
@@ -168,10 +170,10 @@ describe("routes of a stack", () => {
 
   it("routeOutput picks the device, the next hop and the source address", () => {
     const { net, a, b } = twoDevices();
-    net.ipAddrAdd(a, "192.168.5.10/24");
-    net.ipAddrAdd(b, "10.9.0.2/16");
-    net.setDefaultGateway("192.168.5.1");
-    net.routeAdd("172.16.0.0/12", "10.9.0.1", b);
+    ipAddrAdd(net, a, "192.168.5.10/24");
+    ipAddrAdd(net, b, "10.9.0.2/16");
+    setDefaultGateway(net, "192.168.5.1");
+    routeAdd(net, "172.16.0.0/12", "10.9.0.1", b);
     const rt = net.ipv4.rt;
     const out = (d: string, s = 0): [string, number, number] | null =>
       net.ipv4.routeOutput(ip(d), s) ? [rt.dev?.name ?? "", rt.nexthop, rt.saddr] : null;
@@ -184,7 +186,7 @@ describe("routes of a stack", () => {
     expect(out("127.3.4.5")).toEqual(["lo", ip("127.3.4.5"), ip("127.0.0.1")]);
     // Limited broadcast: the first configured interface that is up.
     expect(out("255.255.255.255")).toEqual(["eth0", 0xffffffff, ip("192.168.5.10")]);
-    net.devClose(a);
+    devClose(a);
     expect(out("8.8.8.8")).toBeNull(); // the default route's device is down
     expect(out("255.255.255.255")).toEqual(["eth1", 0xffffffff, ip("10.9.0.2")]);
   });
@@ -193,46 +195,46 @@ describe("routes of a stack", () => {
 describe("addresses and gateways a stack refuses (net.ipAddrAdd, net.setDefaultGateway)", () => {
   it("ipAddrAdd refuses multicast, limited broadcast, network 0 and 127/8 off loopback, naming the text", () => {
     const { net, a } = twoDevices();
-    net.ipAddrAdd(a, "192.168.5.10/24");
+    ipAddrAdd(net, a, "192.168.5.10/24");
     const before = net.ipv4.routes.dump();
     for (const cidr of ["224.0.0.1/24", "239.1.2.3/8", "255.255.255.255/32", "0.0.0.0/0", "0.1.2.3/8", "127.0.0.2/8", "127.1.1.1/16"]) {
-      expect(() => net.ipAddrAdd(a, cidr), cidr).toThrow(TypeError);
-      expect(() => net.ipAddrAdd(a, cidr), cidr).toThrow(cidr);
+      expect(() => ipAddrAdd(net, a, cidr), cidr).toThrow(TypeError);
+      expect(() => ipAddrAdd(net, a, cidr), cidr).toThrow(cidr);
     }
     // Nothing changed: the old address and its connected route stay.
     expect(a.inDev.addr).toBe(ip("192.168.5.10"));
     expect(net.ipv4.routes.dump()).toEqual(before);
     // 127/8 is for the loopback device.
-    net.ipAddrAdd(net.loopback, "127.0.0.1/8");
+    ipAddrAdd(net, net.loopback, "127.0.0.1/8");
     expect(net.loopback.inDev.addr).toBe(ip("127.0.0.1"));
     // An ordinary host address (even the first of a /8) is fine.
-    net.ipAddrAdd(a, "10.0.0.1/8");
+    ipAddrAdd(net, a, "10.0.0.1/8");
     expect(a.inDev.addr).toBe(ip("10.0.0.1"));
   });
 
   it("setDefaultGateway refuses 0.0.0.0, broadcast, multicast and loopback gateways", () => {
     const { net, a } = twoDevices();
-    net.ipAddrAdd(a, "192.168.5.10/24");
+    ipAddrAdd(net, a, "192.168.5.10/24");
     for (const gw of ["0.0.0.0", "0.0.0.1", "224.0.0.1", "239.255.255.250", "255.255.255.255", "127.0.0.1"]) {
-      expect(() => net.setDefaultGateway(gw, a), gw).toThrow(TypeError);
-      expect(() => net.setDefaultGateway(gw), gw).toThrow(TypeError);
+      expect(() => setDefaultGateway(net, gw, a), gw).toThrow(TypeError);
+      expect(() => setDefaultGateway(net, gw), gw).toThrow(TypeError);
     }
     expect(net.ipv4.routes.lookup(ip("8.8.8.8"))).toBe(-1);
   });
 
   it("setDefaultGateway refuses a gateway that is not on the subnet of the device given", () => {
     const { net, a, b } = twoDevices();
-    net.ipAddrAdd(a, "192.168.5.10/24");
-    net.ipAddrAdd(b, "10.9.0.2/16");
-    expect(() => net.setDefaultGateway("10.9.0.1", a)).toThrow(TypeError);
-    expect(() => net.setDefaultGateway("10.9.0.1", a)).toThrow(/not on the subnet of eth0/);
-    expect(() => net.setDefaultGateway("172.16.0.1", b)).toThrow(/not on the subnet of eth1/);
+    ipAddrAdd(net, a, "192.168.5.10/24");
+    ipAddrAdd(net, b, "10.9.0.2/16");
+    expect(() => setDefaultGateway(net, "10.9.0.1", a)).toThrow(TypeError);
+    expect(() => setDefaultGateway(net, "10.9.0.1", a)).toThrow(/not on the subnet of eth0/);
+    expect(() => setDefaultGateway(net, "172.16.0.1", b)).toThrow(/not on the subnet of eth1/);
     expect(net.ipv4.routes.lookup(ip("8.8.8.8"))).toBe(-1);
     // A device without an address has no subnet at all.
     const { net: net2, a: bare } = twoDevices();
-    expect(() => net2.setDefaultGateway("192.168.5.1", bare)).toThrow(TypeError);
+    expect(() => setDefaultGateway(net2, "192.168.5.1", bare)).toThrow(TypeError);
     // On the right device it is taken.
-    net.setDefaultGateway("10.9.0.1", b);
+    setDefaultGateway(net, "10.9.0.1", b);
     expect(net.ipv4.routes.dump()).toContain("default via 10.9.0.1 dev eth1 metric 0");
   });
 });
@@ -240,16 +242,16 @@ describe("addresses and gateways a stack refuses (net.ipAddrAdd, net.setDefaultG
 describe("multicast output with a default route (routeOutput)", () => {
   it("sends to the group itself, never to the gateway", () => {
     const { net, a, b } = twoDevices();
-    net.ipAddrAdd(a, "192.168.5.10/24");
-    net.ipAddrAdd(b, "10.9.0.2/16");
-    net.setDefaultGateway("192.168.5.1");
+    ipAddrAdd(net, a, "192.168.5.10/24");
+    ipAddrAdd(net, b, "10.9.0.2/16");
+    setDefaultGateway(net, "192.168.5.1");
     const rt = net.ipv4.rt;
     expect(net.ipv4.routeOutput(ip("239.1.2.3"), 0)).toBe(true);
     expect([rt.dev?.name, rt.nexthop, rt.saddr]).toEqual(["eth0", ip("239.1.2.3"), ip("192.168.5.10")]);
     expect(net.ipv4.routeOutput(ip("224.0.0.251"), 0)).toBe(true);
     expect(rt.nexthop).toBe(ip("224.0.0.251"));
     // A route for 224/4 through a gateway chooses the device, not the next hop.
-    net.routeAdd("224.0.0.0/4", "10.9.0.1", b);
+    routeAdd(net, "224.0.0.0/4", "10.9.0.1", b);
     expect(net.ipv4.routeOutput(ip("239.1.2.3"), 0)).toBe(true);
     expect([rt.dev?.name, rt.nexthop]).toEqual(["eth1", ip("239.1.2.3")]);
     // Unicast still goes through the gateway.
@@ -259,7 +261,7 @@ describe("multicast output with a default route (routeOutput)", () => {
 
   it("a datagram to a group leaves to its multicast MAC, with no ARP for the gateway", () => {
     const b = makeBench({}, { peer: false });
-    b.net.setDefaultGateway("10.0.0.254");
+    setDefaultGateway(b.net, "10.0.0.254");
     const skb = b.net.pool.alloc() as SkBuff;
     b.net.pool.buf.fill(0x33, skb.put(8), skb.tail);
     expect(ipSend(b.net, skb, 0, ip("239.1.2.3"), 253, 0, 1, false)).toBe(0);

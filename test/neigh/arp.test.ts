@@ -8,6 +8,8 @@ import {
   addFakeDevice, arpPacket, BCAST_MAC, type Bench, concat, ethFrame, HOST_IP, HOST_MAC, ip, isIp, mac, makeBench,
   PEER_IP, PEER_MAC, runUntilIdle,
 } from "../testbed";
+import { ipAddrAdd } from "../../src/ipv4/devinet";
+import { devOpen, netifCarrierOff, netifCarrierOn } from "../../src/core/link";
 
 const ZERO_MAC = new Uint8Array(6);
 const PEER_MAC2 = mac("02:00:00:00:00:22");
@@ -188,8 +190,8 @@ describe("ARP receive (arp_rcv / arp_process)", () => {
   it("an interface without an address answers nothing (ARP_NOT_FOR_US)", () => {
     const { net } = makeNet();
     const { dev, drv } = addFakeDevice(net, "eth0", HOST_MAC);
-    net.devOpen(dev);
-    net.netifCarrierOn(dev);
+    devOpen(dev);
+    netifCarrierOn(dev);
     drv.inject(request(PEER_MAC, PEER_IP, HOST_IP));
     runUntilIdle(net);
     expect(drv.sent).toEqual([]);
@@ -203,18 +205,18 @@ describe("ARP announcements (gratuitous ARP)", () => {
   it("announces on link up, on a new address, and when the carrier returns", () => {
     const { net } = makeNet();
     const { dev, drv } = addFakeDevice(net, "eth0", HOST_MAC);
-    net.devOpen(dev);
-    net.netifCarrierOn(dev);
+    devOpen(dev);
+    netifCarrierOn(dev);
     runUntilIdle(net);
     expect(drv.take()).toEqual([]); // no address yet: nothing to announce
-    net.ipAddrAdd(dev, "10.0.0.1/24");
+    ipAddrAdd(net, dev, "10.0.0.1/24");
     runUntilIdle(net);
     expect(drv.take()).toEqual([announce(HOST_IP)]);
-    net.ipAddrAdd(dev, "10.0.0.7/24");
+    ipAddrAdd(net, dev, "10.0.0.7/24");
     runUntilIdle(net);
     expect(drv.take()).toEqual([announce(ip("10.0.0.7"))]);
-    net.netifCarrierOff(dev);
-    net.netifCarrierOn(dev);
+    netifCarrierOff(dev);
+    netifCarrierOn(dev);
     runUntilIdle(net);
     expect(drv.take()).toEqual([announce(ip("10.0.0.7"))]);
   });
@@ -222,11 +224,11 @@ describe("ARP announcements (gratuitous ARP)", () => {
   it("announces once when the device opens with its link already up", () => {
     const { net } = makeNet();
     const { dev, drv } = addFakeDevice(net, "eth0", HOST_MAC);
-    net.ipAddrAdd(dev, "10.0.0.1/24");
-    net.netifCarrierOn(dev); // down: no announcement yet
+    ipAddrAdd(net, dev, "10.0.0.1/24");
+    netifCarrierOn(dev); // down: no announcement yet
     runUntilIdle(net);
     expect(drv.take()).toEqual([]);
-    net.devOpen(dev);
+    devOpen(dev);
     runUntilIdle(net);
     expect(drv.take()).toEqual([announce(HOST_IP)]);
   });
@@ -234,11 +236,11 @@ describe("ARP announcements (gratuitous ARP)", () => {
   it("an address added while the device is down is announced when it comes up, once", () => {
     const { net } = makeNet();
     const { dev, drv } = addFakeDevice(net, "eth0", HOST_MAC);
-    net.ipAddrAdd(dev, "10.0.0.1/24");
-    net.devOpen(dev);
+    ipAddrAdd(net, dev, "10.0.0.1/24");
+    devOpen(dev);
     runUntilIdle(net);
     expect(drv.take()).toEqual([]); // no carrier
-    net.netifCarrierOn(dev);
+    netifCarrierOn(dev);
     runUntilIdle(net);
     expect(drv.take()).toEqual([announce(HOST_IP)]);
   });

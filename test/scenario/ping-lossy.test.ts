@@ -9,6 +9,7 @@ import { ETH_P_ARP, ETH_P_IP, ethType } from "../../src/wire/ethernet";
 import { ICMP_ECHO, ICMP_ECHOREPLY } from "../../src/wire/icmp";
 import { IPPROTO_ICMP, ipFragField, ipIhlBytes, ipProto } from "../../src/wire/ipv4";
 import { makeWorld, seedFrom, withSeed } from "../helpers";
+import { addTap } from "../../src/core/link";
 
 /** Counts frames a stack sends and receives, by kind, from an ETH_P_ALL tap. */
 class FrameCounter {
@@ -19,7 +20,7 @@ class FrameCounter {
   txEchoReply = 0;
   rxEchoReply = 0;
   constructor(net: Net) {
-    net.addTap((_dev: NetDevice, skb: SkBuff, outgoing: boolean) => {
+    addTap(net, (_dev: NetDevice, skb: SkBuff, outgoing: boolean) => {
       const buf = net.pool.buf;
       // Outgoing frames start at the Ethernet header; incoming ones too (taps run before eth_type_trans).
       const eth = skb.data;

@@ -1,10 +1,10 @@
 // pfifo_fast: three FIFO bands, band 0 served first; the band comes from skb.priority
 // through Linux's priomap. One limit (the device's txqueuelen) covers all bands.
 
-import { kfreeSkbReason } from "../core/free";
-import type { Net } from "../core/net";
-import { SkbQueue, type SkBuff } from "../core/skb";
-import { SKB_DROP } from "../core/drop";
+import { kfreeSkbReason } from "./free";
+import type { Net } from "./net";
+import { SkbQueue, type SkBuff } from "./skb";
+import { SKB_DROP } from "./drop";
 import { NET_XMIT_DROP, NET_XMIT_SUCCESS, QdiscStats, type Qdisc } from "./qdisc";
 
 const BANDS = 3;

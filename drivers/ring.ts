@@ -2,7 +2,7 @@
 // lengths and status words with an OWN bit. The driver hands a descriptor to the hardware
 // by setting OWN; the hardware gives it back by clearing it. Both walk the ring in order.
 
-import type { SkBuff, SkbPool } from "./skb";
+import type { SkBuff, SkbPool } from "../src/core/skb";
 
 /** the descriptor belongs to the hardware */
 export const DESC_OWN = 0x8000;

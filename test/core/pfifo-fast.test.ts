@@ -3,13 +3,14 @@ import { devQueueXmit, netifStopQueue, netifWakeQueue } from "../../src/core/dev
 import { SKB_DROP } from "../../src/core/drop";
 import type { Net } from "../../src/core/net";
 import type { SkBuff } from "../../src/core/skb";
-import { PfifoFast } from "../../src/sched/pfifo-fast";
+import { PfifoFast } from "../../src/core/pfifo-fast";
 import {
   NET_XMIT_DROP, NET_XMIT_SUCCESS, TC_PRIO_BESTEFFORT, TC_PRIO_BULK, TC_PRIO_CONTROL, TC_PRIO_FILLER,
   TC_PRIO_INTERACTIVE, TC_PRIO_INTERACTIVE_BULK, tosToPriority,
-} from "../../src/sched/qdisc";
+} from "../../src/core/qdisc";
 import { makeNet } from "../helpers";
 import { addFakeDevice, ethFrame, mac, PEER_MAC } from "../testbed";
+import { devOpen, netifCarrierOn } from "../../src/core/link";
 
 /** An skb of `len` bytes whose first byte is `marker`. */
 function skbOf(net: Net, marker: number, priority: number, len = 60): SkBuff {
@@ -129,8 +130,8 @@ describe("pfifo_fast", () => {
   it("orders a device's frames on the wire by band once the driver has room", () => {
     const { net } = makeNet({ txQueueLen: 16 });
     const { dev, drv } = addFakeDevice(net, "eth0", mac("02:00:00:00:00:01"));
-    net.devOpen(dev);
-    net.netifCarrierOn(dev);
+    devOpen(dev);
+    netifCarrierOn(dev);
     netifStopQueue(dev);
     const send = (marker: number, priority: number): void => {
       const skb = net.pool.alloc() as SkBuff;
@@ -146,7 +147,7 @@ describe("pfifo_fast", () => {
     send(4, TC_PRIO_BULK);
     send(5, TC_PRIO_INTERACTIVE);
     netifWakeQueue(dev);
-    net.run();
+    net.softnet.run();
     expect(drv.sent.map((f) => f[14])).toEqual([3, 5, 2, 1, 4]);
   });
 });

@@ -1,7 +1,7 @@
 // The queueing-discipline interface (struct Qdisc_ops). dev_queue_xmit and qdisc_run in
 // src/core/dev.ts call only this, so another discipline plugs in without touching them.
 
-import type { SkBuff } from "../core/skb";
+import type { SkBuff } from "./skb";
 
 export const NET_XMIT_SUCCESS = 0;
 /** the qdisc dropped the skb (already freed with a reason) */

@@ -1,0 +1,97 @@
+// IPv4 configuration of interfaces (net/ipv4/devinet.c, and the route and multicast calls
+// an application makes): each device's address, mask and broadcast (in_device), the
+// connected route that comes with an address, routes and the default gateway added by
+// hand, and the multicast groups a device listens to.
+
+import { NETDEV_REGISTER, registerNetdevNotifier } from "../core/link";
+import type { Net } from "../core/net";
+import { IFF_LOOPBACK, IFF_NOARP, type NetDevice } from "../core/netdevice";
+import { arpAnnounce } from "../neigh/arp";
+import { INADDR_BROADCAST, ipIsLoopback, ipIsMulticast, ipIsZeronet, parseCidr, parseIpv4, prefixMask } from "../wire/ipv4";
+
+/** IPv4 configuration of an interface (in_device / in_ifaddr) */
+export class InDevice {
+  addr = 0;
+  prefixLen = 0;
+  mask = 0;
+  broadcast = 0;
+  configured = false;
+}
+
+declare module "../core/netdevice" {
+  interface NetDevice {
+    /** IPv4 configuration (Linux dev->ip_ptr), made when the device registers */
+    inDev: InDevice;
+  }
+}
+
+/** Every device, registered now or later, gets its IPv4 configuration record. */
+export function devinetInit(net: Net): void {
+  for (let i = 0; i < net.devices.length; i++) net.devices[i].inDev = new InDevice();
+  registerNetdevNotifier(net, inetdevEvent);
+}
+
+function inetdevEvent(_net: Net, event: number, dev: NetDevice): void {
+  if (event === NETDEV_REGISTER) dev.inDev = new InDevice();
+}
+
+/** Give an interface its IPv4 address ("169.254.77.2/24") and the connected route. */
+export function ipAddrAdd(net: Net, dev: NetDevice, cidr: string): void {
+  const { addr, prefixLen } = parseCidr(cidr);
+  // A host address: not multicast, broadcast or network 0; 127/8 only on loopback.
+  if (ipIsMulticast(addr) || addr === INADDR_BROADCAST || ipIsZeronet(addr) || (ipIsLoopback(addr) && (dev.flags & IFF_LOOPBACK) === 0)) {
+    throw new TypeError(`${cidr} is not a usable address for ${dev.name}`);
+  }
+  const inDev = dev.inDev;
+  if (inDev.configured) net.ipv4.routes.delConnected(dev);
+  inDev.addr = addr;
+  inDev.prefixLen = prefixLen;
+  inDev.mask = prefixMask(prefixLen);
+  inDev.broadcast = prefixLen >= 31 ? INADDR_BROADCAST : ((addr & inDev.mask) | ~inDev.mask) >>> 0;
+  inDev.configured = true;
+  net.ipv4.routes.add((addr & inDev.mask) >>> 0, prefixLen, 0, dev, 0);
+  // A new address is announced at once on a working link (gratuitous ARP, RFC 5227 3).
+  if (dev.isUp && dev.hasCarrier && (dev.flags & IFF_NOARP) === 0) arpAnnounce(net, dev);
+}
+
+/** A route: "10.0.0.0/8" via "10.1.0.1" (or null for on-link) through dev. */
+export function routeAdd(net: Net, destCidr: string, gateway: string | null, dev: NetDevice, metric = 0): void {
+  const { addr, prefixLen } = parseCidr(destCidr);
+  const gw = gateway === null ? 0 : parseIpv4(gateway);
+  // Not "connected": a route added by hand stays when the interface's address changes.
+  net.ipv4.routes.add((addr & prefixMask(prefixLen)) >>> 0, prefixLen, gw, dev, metric, false);
+}
+
+/** The default route through a gateway on one of the interfaces. */
+export function setDefaultGateway(net: Net, gateway: string, dev?: NetDevice): void {
+  const gw = parseIpv4(gateway);
+  if (ipIsMulticast(gw) || gw === INADDR_BROADCAST || ipIsZeronet(gw) || ipIsLoopback(gw)) throw new TypeError(`gateway ${gateway} is not a unicast address`);
+  const onLink = (d: NetDevice): boolean => d.inDev.configured && ((gw & d.inDev.mask) >>> 0) === ((d.inDev.addr & d.inDev.mask) >>> 0);
+  const out = dev ?? net.devices.find(onLink);
+  if (!out || !onLink(out)) throw new TypeError(`gateway ${gateway} is not on the subnet of ${dev ? dev.name : "any interface"}`);
+  net.ipv4.routes.add(0, 0, gw, out, 0);
+}
+
+/**
+ * ip_mc_join_group: receive datagrams for a multicast group on dev (no IGMP reports are
+ * sent: the group is joined locally and in the MAC's filter).
+ */
+export function ipMcJoin(dev: NetDevice, group: string): void {
+  const g = parseIpv4(group);
+  if (!ipIsMulticast(g)) throw new TypeError(`${group} is not a multicast address`);
+  for (let i = 0; i < dev.mcCount; i++) if (dev.mcList[i] === g) return;
+  if (dev.mcCount >= dev.mcList.length) throw new RangeError(`device ${dev.name}: multicast list full (${dev.mcList.length} groups)`);
+  dev.mcList[dev.mcCount++] = g;
+  dev.ops.setRxMode(dev);
+}
+
+export function ipMcLeave(dev: NetDevice, group: string): void {
+  const g = parseIpv4(group);
+  for (let i = 0; i < dev.mcCount; i++) {
+    if (dev.mcList[i] === g) {
+      dev.mcList[i] = dev.mcList[--dev.mcCount];
+      dev.ops.setRxMode(dev);
+      return;
+    }
+  }
+}
