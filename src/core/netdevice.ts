@@ -2,6 +2,7 @@
 
 import type { NetDeviceOps } from "../../drivers/netdev";
 import type { Qdisc } from "../sched/qdisc";
+import { ETH_HLEN } from "../wire/ethernet";
 import type { Net } from "./net";
 import type { SkBuff } from "./skb";
 
@@ -76,7 +77,7 @@ export class NetDevice {
   readonly name: string;
   readonly ifindex: number;
   mtu: number;
-  readonly hardHeaderLen = 14;
+  readonly hardHeaderLen = ETH_HLEN;
   /** our MAC address */
   readonly addr: Uint8Array;
   readonly broadcastAddr: Uint8Array;
