@@ -47,7 +47,7 @@ const TCPOLEN_SACK_PERBLOCK = 8;
 /** Most SACK blocks one option can carry: 2 + 4 * 8 = 34 of the 40 option bytes. */
 const TCP_SACK_BLOCKS_MAX = 4;
 /** Largest window shift (RFC 7323 section 2.3). */
-const TCP_MAX_WSCALE = 14;
+export const TCP_MAX_WSCALE = 14;
 
 // ---- Getters ----
 
