@@ -10,8 +10,9 @@
 import { NETDEV_TX_OK } from "./netdevice";
 import { NET_XMIT_DROP, NET_XMIT_SUCCESS } from "./qdisc";
 import {
-  ETH_HLEN, ETH_P_8021Q, ethType, macEqual, macIsBroadcast, macIsMulticast,
+  ETH_HLEN, ETH_P_8021Q, ethCheckLen, ethType, macEqual, macIsBroadcast, macIsMulticast,
 } from "../wire/ethernet";
+import { WIRE_OK } from "../wire/bytes";
 import { SKB_DROP } from "./drop";
 import { consumeSkb, kfreeSkbReason } from "./free";
 import type { Net } from "./net";
@@ -260,7 +261,7 @@ export function netifReceiveSkb(skb: SkBuff): void {
   dev.stats.rxBytes += len;
   const taps = net.taps;
   for (let i = 0; i < taps.length; i++) taps[i](dev, skb, false);
-  if (len < ETH_HLEN) {
+  if (ethCheckLen(net.pool.buf, skb.data, len) !== WIRE_OK) {
     dev.stats.rxLengthErrors++;
     dev.stats.rxErrors++;
     kfreeSkbReason(net, skb, SKB_DROP.PKT_TOO_SMALL);

@@ -1,6 +1,7 @@
 // struct net_device and struct napi_struct: what the core knows of an interface.
 
 import type { Qdisc } from "./qdisc";
+import { ETH_HLEN } from "../wire/ethernet";
 import type { Net } from "./net";
 import type { SkBuff } from "./skb";
 
@@ -102,7 +103,7 @@ export class NetDevice {
   readonly name: string;
   readonly ifindex: number;
   mtu: number;
-  readonly hardHeaderLen = 14;
+  readonly hardHeaderLen = ETH_HLEN;
   /** our MAC address */
   readonly addr: Uint8Array;
   readonly broadcastAddr: Uint8Array;

@@ -9,15 +9,17 @@ import type { Net } from "../core/net";
 import { CHECKSUM_UNNECESSARY, PACKET_HOST, skbChecksum, skbCopyBits, type SkBuff } from "../core/skb";
 import type { NetDevice } from "../core/netdevice";
 import { copyBytes } from "../core/bytes";
+import { WIRE_LEN_BEYOND, WIRE_OK } from "../wire/bytes";
 import { csumFold, csumPartial, csumReduce, csumReplace16 } from "../wire/checksum";
 import {
   ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_FRAG_NEEDED, ICMP_HLEN, ICMP_HOST_UNREACH,
-  ICMP_PARAMETERPROB, ICMP_REDIRECT, ICMP_SOURCE_QUENCH, ICMP_TIME_EXCEEDED,
-  icmpBuildHeader, icmpCheck, icmpCode, icmpIsError, icmpType, setIcmpCheck, setIcmpType,
+  ICMP_PARAMETERPROB, ICMP_QUOTE_DATA_LEN, ICMP_REDIRECT, ICMP_SOURCE_QUENCH, ICMP_TIME_EXCEEDED, NR_ICMP_TYPES,
+  icmpBuildHeader, icmpCheck, icmpCheckLen, icmpCode, icmpIsError, icmpMtu, icmpType, setIcmpCheck, setIcmpType,
 } from "../wire/icmp";
 import {
-  IPPROTO_ICMP, IP_OFFMASK, ipDaddr, ipFragField, ipIhlBytes, ipIsLoopback, ipIsMulticast, ipIsZeronet,
-  ipProto, ipSaddr, ipTos, ipTotLen,
+  INADDR_BROADCAST, IPPROTO_ICMP, IPTOS_PREC_INTERNETCONTROL, IPTOS_TOS_MASK, IPV4_HLEN, IP_OFFMASK, ipDaddr,
+  ipFragField, ipIhlBytes, ipIsLoopback, ipIsMulticast, ipIsZeronet, ipProto, ipSaddr, ipTos, ipTotLen, ipVersion,
+  ipv4CheckLen,
 } from "../wire/ipv4";
 import { ipAllocDatagram, ipSend } from "./output";
 
@@ -83,19 +85,21 @@ export class Icmp {
     const net = this.#net;
     const buf = net.pool.buf;
     const iph = skbIn.networkHeader;
-    if (skbIn.pktType !== PACKET_HOST || iph < skbIn.head || iph + 20 > skbIn.tail) return;
+    if (skbIn.pktType !== PACKET_HOST || iph < skbIn.head) return;
+    // The quote needs a whole header; the datagram may go on in later pieces (skbIn.fragNext).
+    const fault = ipv4CheckLen(buf, iph, skbIn.tail - iph);
+    if (fault !== WIRE_OK && fault !== WIRE_LEN_BEYOND) return;
     const saddr = ipSaddr(buf, iph);
     const daddr = ipDaddr(buf, iph);
-    if (ipIsMulticast(daddr) || daddr === 0xffffffff || this.#isSubnetBroadcast(daddr)) return;
-    if (ipIsZeronet(saddr) || ipIsMulticast(saddr) || saddr === 0xffffffff || this.#isSubnetBroadcast(saddr)) return;
+    if (ipIsMulticast(daddr) || daddr === INADDR_BROADCAST || this.#isSubnetBroadcast(daddr)) return;
+    if (ipIsZeronet(saddr) || ipIsMulticast(saddr) || saddr === INADDR_BROADCAST || this.#isSubnetBroadcast(saddr)) return;
     if ((ipFragField(buf, iph) & IP_OFFMASK) !== 0) return;
-    const ihl = ipIhlBytes(buf, iph);
     if (ipProto(buf, iph) === IPPROTO_ICMP) {
       // Only informational messages may be answered with an error.
-      const inner = iph + ihl;
+      const inner = iph + ipIhlBytes(buf, iph);
       if (inner >= skbIn.tail) return;
-      const innerType = buf[inner];
-      if (icmpIsError(innerType) || innerType > 18) return;
+      const innerType = icmpType(buf, inner);
+      if (icmpIsError(innerType) || innerType > NR_ICMP_TYPES) return;
     }
     if (!this.#allow()) {
       this.stats.outRateLimited++;
@@ -111,7 +115,7 @@ export class Icmp {
     for (let f = skbIn.fragNext; f !== null; f = f.fragNext) avail += f.tail - f.data;
     const totLen = ipTotLen(buf, iph);
     if (avail > totLen) avail = totLen;
-    const room = ICMP_ERROR_MAX_IP_LEN - 20 - ICMP_HLEN;
+    const room = ICMP_ERROR_MAX_IP_LEN - IPV4_HLEN - ICMP_HLEN;
     const quote = avail < room ? avail : room;
     const at = reply.put(ICMP_HLEN + quote);
     let rest = 0;
@@ -129,7 +133,7 @@ export class Icmp {
     // Answer from the address the datagram was sent to when it is ours, so the sender
     // can match it; otherwise the route chooses (a router's outgoing interface).
     const src = net.ipv4.localDev(daddr) !== null ? daddr : 0;
-    const tos = (ipTos(buf, iph) & 0x1e) | 0xc0; // precedence: internetwork control
+    const tos = (ipTos(buf, iph) & IPTOS_TOS_MASK) | IPTOS_PREC_INTERNETCONTROL;
     this.stats.outMsgs++;
     if (type === ICMP_DEST_UNREACH) this.stats.outDestUnreachs++;
     else if (type === ICMP_TIME_EXCEEDED) this.stats.outTimeExcds++;
@@ -159,7 +163,7 @@ export function icmpRcv(net: Net, skb: SkBuff): void {
   const stats = icmp.stats;
   const buf = net.pool.buf;
   stats.inMsgs++;
-  if (skb.len < ICMP_HLEN) {
+  if (icmpCheckLen(buf, skb.data, skb.len) !== WIRE_OK) {
     stats.inErrors++;
     kfreeSkbReason(net, skb, SKB_DROP.ICMP_INVALID);
     return;
@@ -207,20 +211,24 @@ export function icmpRcv(net: Net, skb: SkBuff): void {
 /**
  * icmp_unreach: an error about a datagram we sent goes to the raw sockets of its protocol
  * and to the transport that sent it (RFC 1122 3.2.2.1: MUST pass it up), found by the
- * quoted IP header's protocol. The quote must hold the IP header and 8 bytes of the
- * transport header (ports), and be about a datagram we could have sent: from one of our
- * addresses, and an initial fragment (no error is ever sent about a later one, RFC 1122
- * 3.2.2). Otherwise the message is dropped (ICMP_INVALID, InErrors), as Linux does with a
- * short quote; false then, and the skb is freed here.
+ * quoted IP header's protocol. The quote must hold a whole IP header (ipv4CheckLen: IHL,
+ * and a total length not below it) and 8 bytes of the transport header (ports, RFC 792),
+ * and be about a datagram we could have sent: from one of our addresses, and an initial
+ * fragment (no error is ever sent about a later one, RFC 1122 3.2.2). Otherwise the
+ * message is dropped (ICMP_INVALID, InErrors), as Linux does with a short quote; false
+ * then, and the skb is freed here.
  */
 function icmpUnreach(net: Net, skb: SkBuff): boolean {
   const ip = net.ipv4;
   const buf = net.pool.buf;
   const at = skb.data;
   const inner = at + ICMP_HLEN;
-  let ok = skb.len >= ICMP_HLEN + 20 + 8;
+  // The quote is cut short on purpose, so its total length may run past it (WIRE_LEN_BEYOND).
+  const quoteLen = skb.len - ICMP_HLEN;
+  const fault = ipv4CheckLen(buf, inner, quoteLen);
+  let ok = fault === WIRE_OK || fault === WIRE_LEN_BEYOND;
   const ihl = ok ? ipIhlBytes(buf, inner) : 0;
-  if (ok) ok = (buf[inner] >> 4) === 4 && ihl >= 20 && skb.len >= ICMP_HLEN + ihl + 8;
+  if (ok) ok = ipVersion(buf, inner) === 4 && quoteLen >= ihl + ICMP_QUOTE_DATA_LEN;
   if (ok) {
     const saddr = ipSaddr(buf, inner);
     ok = (ipFragField(buf, inner) & IP_OFFMASK) === 0 && (ip.localDev(saddr) !== null || ipIsLoopback(saddr));
@@ -230,7 +238,7 @@ function icmpUnreach(net: Net, skb: SkBuff): boolean {
   const code = icmpCode(buf, at);
   if (ok) {
     const handler = ip.errProtos[ipProto(buf, inner)];
-    if (handler !== null && handler(net, type, code, (buf[at + 6] << 8) | buf[at + 7], inner, inner + ihl, from) === false) ok = false;
+    if (handler !== null && handler(net, type, code, icmpMtu(buf, at), inner, inner + ihl, from) === false) ok = false;
     else ip.raw.icmpError(type, code, inner, from);
   }
   if (!ok) {

@@ -8,10 +8,11 @@ import { consumeSkb, kfreeSkbReason } from "../core/free";
 import type { Net } from "../core/net";
 import { IFF_LOOPBACK, type NetDevice } from "../core/netdevice";
 import { PACKET_HOST, type SkBuff } from "../core/skb";
+import { WIRE_BAD_HLEN, WIRE_HLEN_BEYOND, WIRE_LEN_BEYOND, WIRE_OK, WIRE_TRUNCATED } from "../wire/bytes";
 import { csumVerify } from "../wire/checksum";
 import {
-  IPV4_HLEN, IP_MF, IP_OFFMASK, ipDaddr, ipFragField, ipIhlBytes, ipIsLoopback, ipIsMulticast, ipProto,
-  ipSaddr, ipTotLen, ipVersion,
+  INADDR_BROADCAST, IPOPT_END, IPOPT_NOOP, IPV4_HLEN, IP_MF, IP_OFFMASK, ipDaddr, ipFragField, ipIhlBytes,
+  ipIsLoopback, ipIsMulticast, ipProto, ipSaddr, ipTotLen, ipVersion, ipv4CheckLen,
 } from "../wire/ipv4";
 import { ICMP_DEST_UNREACH, ICMP_PARAMETERPROB, ICMP_PROT_UNREACH } from "../wire/icmp";
 import { ipForward } from "./forward";
@@ -28,46 +29,48 @@ export function ipRcv(net: Net, skb: SkBuff): void {
   const len = skb.len;
   stats.inReceives++;
   // RFC 1122 3.2.1.1-3: version 4, IHL >= 5, the header inside the frame, a good checksum,
-  // total length covering the header and inside the frame.
-  if (len < IPV4_HLEN) {
+  // total length covering the header and inside the frame. One gate measures them all; its
+  // faults are taken in this order (the checksum before the total length, as Linux).
+  const fault = ipv4CheckLen(buf, iph, len);
+  if (fault === WIRE_TRUNCATED) {
+    stats.inTruncatedPkts++;
+    kfreeSkbReason(net, skb, SKB_DROP.PKT_TOO_SMALL);
+    return;
+  }
+  if (ipVersion(buf, iph) !== 4 || fault === WIRE_BAD_HLEN) {
+    stats.inHdrErrors++;
+    kfreeSkbReason(net, skb, SKB_DROP.IP_INHDR);
+    return;
+  }
+  if (fault === WIRE_HLEN_BEYOND) {
     stats.inTruncatedPkts++;
     kfreeSkbReason(net, skb, SKB_DROP.PKT_TOO_SMALL);
     return;
   }
   const ihl = ipIhlBytes(buf, iph);
-  if (ipVersion(buf, iph) !== 4 || ihl < IPV4_HLEN) {
-    stats.inHdrErrors++;
-    kfreeSkbReason(net, skb, SKB_DROP.IP_INHDR);
-    return;
-  }
-  if (len < ihl) {
-    stats.inTruncatedPkts++;
-    kfreeSkbReason(net, skb, SKB_DROP.PKT_TOO_SMALL);
-    return;
-  }
   if (!csumVerify(buf, iph, ihl, 0)) {
     stats.inCsumErrors++;
     kfreeSkbReason(net, skb, SKB_DROP.IP_CSUM);
     return;
   }
-  const totLen = ipTotLen(buf, iph);
-  if (totLen > len) {
+  if (fault === WIRE_LEN_BEYOND) {
     stats.inTruncatedPkts++;
     kfreeSkbReason(net, skb, SKB_DROP.PKT_TOO_SMALL);
     return;
   }
-  if (totLen < ihl) {
+  if (fault !== WIRE_OK) {
+    // WIRE_LEN_SHORT: a total length below the header
     stats.inHdrErrors++;
     kfreeSkbReason(net, skb, SKB_DROP.IP_INHDR);
     return;
   }
-  skb.trim(totLen);
+  skb.trim(ipTotLen(buf, iph));
   // Martian sources (RFC 1122 3.2.1.3): never a multicast or broadcast sender, and 127/8
   // only from our own loopback.
   // Our own address as the source of a frame from the wire is a spoof or a loop.
   const saddr = ipSaddr(buf, iph);
   const fromWire = (dev.flags & IFF_LOOPBACK) === 0;
-  if (ipIsMulticast(saddr) || saddr === 0xffffffff || (fromWire && (ipIsLoopback(saddr) || ip.localDev(saddr) !== null))) {
+  if (ipIsMulticast(saddr) || saddr === INADDR_BROADCAST || (fromWire && (ipIsLoopback(saddr) || ip.localDev(saddr) !== null))) {
     stats.inAddrErrors++;
     kfreeSkbReason(net, skb, SKB_DROP.IP_INVALID_SOURCE);
     return;
@@ -107,8 +110,8 @@ function badOptionOffset(buf: Uint8Array, off: number, len: number): number {
   let i = 0;
   while (i < len) {
     const kind = buf[off + i];
-    if (kind === 0) return -1;
-    if (kind === 1) {
+    if (kind === IPOPT_END) return -1;
+    if (kind === IPOPT_NOOP) {
       i++;
       continue;
     }

@@ -4,7 +4,9 @@
 import type { Net } from "../core/net";
 import { IFF_LOOPBACK, type NetDevice } from "../core/netdevice";
 import type { SkBuff } from "../core/skb";
-import { ipIsLoopback, ipIsMulticast, ipIsZeronet } from "../wire/ipv4";
+import {
+  INADDR_ALLHOSTS_GROUP, INADDR_BROADCAST, INADDR_LOOPBACK, ipIsLoopback, ipIsMulticast, ipIsZeronet,
+} from "../wire/ipv4";
 import { Icmp } from "./icmp";
 import { Netfilter } from "./netfilter";
 import { RawTable } from "./raw";
@@ -123,7 +125,7 @@ export class Ipv4 {
 
   /** Is a multicast group joined on dev (224.0.0.1 always is, RFC 1112 4). */
   mcJoined(dev: NetDevice, group: number): boolean {
-    if (group === 0xe0000001) return true;
+    if (group === INADDR_ALLHOSTS_GROUP) return true;
     for (let i = 0; i < dev.mcCount; i++) if (dev.mcList[i] === group) return true;
     return false;
   }
@@ -140,7 +142,7 @@ export class Ipv4 {
     if (this.localDev(daddr) !== null) return RTN_LOCAL;
     // The broadcast address of any of our subnets is ours, as in Linux's local table: a
     // directed broadcast is received, never forwarded (RFC 2644).
-    if (daddr === 0xffffffff || this.#isBroadcast(daddr)) return RTN_BROADCAST;
+    if (daddr === INADDR_BROADCAST || this.#isBroadcast(daddr)) return RTN_BROADCAST;
     if (ipIsMulticast(daddr)) return this.mcJoined(dev, daddr) ? RTN_MULTICAST : RTN_UNREACHABLE;
     return this.#net.config.ipForward ? RTN_FORWARD : RTN_UNREACHABLE;
   }
@@ -155,12 +157,12 @@ export class Ipv4 {
     if (ipIsLoopback(daddr) || this.localDev(daddr) !== null) {
       rt.dev = net.loopback;
       rt.nexthop = daddr;
-      rt.saddr = saddr !== 0 ? saddr : ipIsLoopback(daddr) ? 0x7f000001 : daddr;
+      rt.saddr = saddr !== 0 ? saddr : ipIsLoopback(daddr) ? INADDR_LOOPBACK : daddr;
       return true;
     }
     let dev: NetDevice | null = null;
     let nexthop = daddr;
-    if (daddr === 0xffffffff) {
+    if (daddr === INADDR_BROADCAST) {
       dev = this.#firstConfigured();
     } else {
       const i = this.routes.lookup(daddr);

@@ -13,8 +13,8 @@ import { skbCopyBits, type SkBuff } from "../core/skb";
 import { tosToPriority } from "../core/qdisc";
 import { ETH_HLEN, ETH_P_IP } from "../wire/ethernet";
 import {
-  IPV4_HLEN, IPV4_MAX_LEN, IP_DF, IP_MF, IP_OFFMASK, OFF_IP_VER_IHL, ipBuildHeader, ipFragField, ipIhlBytes,
-  ipSendCheck, setIpFragField, setIpTotLen,
+  IPV4_HLEN, IPV4_MAX_LEN, IP_DF, IP_MF, IP_OFFMASK, ipBuildHeader, ipFragField, ipIhlBytes,
+  ipSendCheck, setIpFragField, setIpTotLen, setIpVersionIhl,
 } from "../wire/ipv4";
 import { copyBytes } from "../core/bytes";
 import { NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING } from "./netfilter";
@@ -118,7 +118,7 @@ export function ipFragment(net: Net, skb: SkBuff, nexthop: number, dev: NetDevic
   // way before the others are built.
   const hdr = ip.fragHeader;
   copyBytes(hdr, 0, buf, iph, IPV4_HLEN);
-  hdr[OFF_IP_VER_IHL] = 0x45;
+  setIpVersionIhl(hdr, 0, IPV4_HLEN); // options are not carried into fragments
   const mtu = dev.mtu;
   // The first fragment may be freed once handed on: keep what the others copy from it.
   const priority = skb.priority;

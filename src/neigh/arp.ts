@@ -13,10 +13,12 @@ import { IFF_NOARP, type NetDevice } from "../core/netdevice";
 import { PACKET_HOST, type SkBuff } from "../core/skb";
 import { TC_PRIO_CONTROL } from "../core/qdisc";
 import {
-  ARPOP_REPLY, ARPOP_REQUEST, ARP_HLEN, OFF_ARP_SHA, OFF_ARP_THA, arpBuild, arpIsEthernetIpv4, arpOp, arpSpa, arpTpa,
+  ARPOP_REPLY, ARPOP_REQUEST, ARP_HLEN, OFF_ARP_SHA, OFF_ARP_THA, arpBuild, arpCheckLen, arpIsEthernetIpv4, arpOp,
+  arpSpa, arpTpa,
 } from "../wire/arp";
+import { WIRE_OK } from "../wire/bytes";
 import { ETH_HLEN, ETH_P_ARP, ethBuildHeader, macCopy, macEqual, macIsMulticast } from "../wire/ethernet";
-import { ipIsLoopback, ipIsMulticast } from "../wire/ipv4";
+import { INADDR_BROADCAST, ipIsLoopback, ipIsMulticast } from "../wire/ipv4";
 import { NeighTable } from "./neigh";
 
 /** arp_rcv + arp_process. skb.data at the ARP header. */
@@ -24,7 +26,7 @@ export function arpRcv(net: Net, skb: SkBuff): void {
   const dev = skb.dev as NetDevice;
   const buf = net.pool.buf;
   const arp = skb.data;
-  if (skb.len < ARP_HLEN || !arpIsEthernetIpv4(buf, arp) || (dev.flags & IFF_NOARP) !== 0) {
+  if (arpCheckLen(buf, arp, skb.len) !== WIRE_OK || !arpIsEthernetIpv4(buf, arp) || (dev.flags & IFF_NOARP) !== 0) {
     kfreeSkbReason(net, skb, SKB_DROP.ARP_INVALID);
     return;
   }
@@ -34,7 +36,7 @@ export function arpRcv(net: Net, skb: SkBuff): void {
   const sha = arp + OFF_ARP_SHA;
   // A sender claiming a multicast or loopback address, or a multicast hardware address, is bogus.
   if ((op !== ARPOP_REQUEST && op !== ARPOP_REPLY) || ipIsMulticast(tip) || ipIsMulticast(sip) ||
-      ipIsLoopback(sip) || sip === 0xffffffff || macIsMulticast(buf, sha)) {
+      ipIsLoopback(sip) || sip === INADDR_BROADCAST || macIsMulticast(buf, sha)) {
     kfreeSkbReason(net, skb, SKB_DROP.ARP_INVALID);
     return;
   }

@@ -13,8 +13,8 @@ import type { Net } from "../core/net";
 import { IFF_NOARP, type NetDevice } from "../core/netdevice";
 import { SkbQueue, type SkBuff } from "../core/skb";
 import type { Timer } from "../core/timer";
-import { ETH_ALEN, ETH_HLEN, ETH_P_IP, OFF_ETH_DST, OFF_ETH_SRC, OFF_ETH_TYPE, ipv4MulticastToMac, macCopy, macEqual } from "../wire/ethernet";
-import { ipIsMulticast } from "../wire/ipv4";
+import { ETH_ALEN, ETH_HLEN, ETH_P_IP, OFF_ETH_DST, OFF_ETH_SRC, ipv4MulticastToMac, macCopy, macEqual, setEthType } from "../wire/ethernet";
+import { INADDR_BROADCAST, ipIsMulticast } from "../wire/ipv4";
 
 export const NUD_NONE = 0x00;
 export const NUD_INCOMPLETE = 0x01;
@@ -228,7 +228,7 @@ export class NeighTable {
       devQueueXmit(skb);
       return;
     }
-    if (nexthop === 0xffffffff || nexthop === dev.inDev.broadcast) {
+    if (nexthop === INADDR_BROADCAST || nexthop === dev.inDev.broadcast) {
       const eth = skb.push(ETH_HLEN);
       macCopy(buf, eth + OFF_ETH_DST, dev.broadcastAddr, 0);
       writeEthTail(buf, eth, dev);
@@ -466,6 +466,5 @@ export class NeighTable {
 /** Source MAC and ethertype of an Ethernet header whose destination is already written. */
 function writeEthTail(buf: Uint8Array, eth: number, dev: NetDevice): void {
   macCopy(buf, eth + OFF_ETH_SRC, dev.addr, 0);
-  buf[eth + OFF_ETH_TYPE] = ETH_P_IP >> 8;
-  buf[eth + OFF_ETH_TYPE + 1] = ETH_P_IP & 0xff;
+  setEthType(buf, eth, ETH_P_IP);
 }

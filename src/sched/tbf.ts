@@ -11,6 +11,7 @@ import type { Net } from "../core/net";
 import type { NetDevice } from "../core/netdevice";
 import { SkbQueue, type SkBuff } from "../core/skb";
 import type { Timer } from "../core/timer";
+import { ETH_HLEN } from "../wire/ethernet";
 import { NET_XMIT_DROP, NET_XMIT_SUCCESS, QdiscStats, type Qdisc } from "../core/qdisc";
 
 export interface TbfOptions {
@@ -37,8 +38,8 @@ export class Tbf implements Qdisc {
   constructor(net: Net, dev: NetDevice, options: TbfOptions) {
     const { rateBytesPerSec, burstBytes, limit } = options;
     if (!(rateBytesPerSec > 0)) throw new RangeError(`tbf: rateBytesPerSec must be > 0, got ${rateBytesPerSec}`);
-    if (!Number.isInteger(burstBytes) || burstBytes < dev.mtu + 14) {
-      throw new RangeError(`tbf: burstBytes must hold one full frame (>= ${dev.mtu + 14}), got ${burstBytes}`);
+    if (!Number.isInteger(burstBytes) || burstBytes < dev.mtu + ETH_HLEN) {
+      throw new RangeError(`tbf: burstBytes must hold one full frame (>= ${dev.mtu + ETH_HLEN}), got ${burstBytes}`);
     }
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`tbf: limit must be a positive integer, got ${limit}`);
     this.#net = net;

@@ -11,10 +11,15 @@ import { SKB_DROP } from "../core/drop";
 import { consumeSkb, kfreeSkbReason } from "../core/free";
 import { registerPernetExit, type Net } from "../core/net";
 import { CHECKSUM_UNNECESSARY, PACKET_HOST, SkbQueue, skbChecksum, skbCopyBits, skbStoreBits, type SkBuff } from "../core/skb";
+import { WIRE_LEN_BEYOND, WIRE_OK } from "../wire/bytes";
 import { csumFold, csumPseudoHeader, csumReduce } from "../wire/checksum";
-import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PARAMETERPROB, ICMP_PORT_UNREACH, ICMP_TIME_EXCEEDED } from "../wire/icmp";
-import { IPPROTO_UDP, IPV4_HLEN, IPV4_MAX_LEN, ipDaddr, ipIsMulticast, ipSaddr } from "../wire/ipv4";
-import { OFF_UDP_CHECK, UDP_HLEN, udpBuildHeader, udpCheck, udpDport, udpLen, udpSport } from "../wire/udp";
+import {
+  ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PARAMETERPROB, ICMP_PORT_UNREACH, ICMP_QUOTE_DATA_LEN, ICMP_TIME_EXCEEDED,
+} from "../wire/icmp";
+import { INADDR_BROADCAST, IPPROTO_UDP, IPV4_HLEN, IPV4_MAX_LEN, ipDaddr, ipIsLoopback, ipIsMulticast, ipSaddr } from "../wire/ipv4";
+import {
+  UDP_CSUM_MANGLED_0, UDP_HLEN, setUdpCheck, udpBuildHeader, udpCheck, udpCheckLen, udpDport, udpLen, udpSport,
+} from "../wire/udp";
 import { ENETUNREACH, ENOBUFS, ipAllocDatagram, ipSend } from "../ipv4/output";
 import type { NetDevice } from "../core/netdevice";
 
@@ -115,7 +120,7 @@ export class UdpTable {
 
   /** Bind a socket to (addr, port); port 0 picks an ephemeral one. Returns the socket index. */
   bind(addr: number, port: number, owner: UdpOwner, wantsBroadcast: boolean, wantsErrors = false): number {
-    if (addr !== 0 && this.#net.ipv4.localDev(addr) === null && (addr >>> 24) !== 127) {
+    if (addr !== 0 && this.#net.ipv4.localDev(addr) === null && !ipIsLoopback(addr)) {
       throw new TypeError(`UDP: address is not one of this host's`);
     }
     let i = 0;
@@ -215,8 +220,7 @@ export class UdpTable {
     skbStoreBits(net.pool, skb, UDP_HLEN, src, srcOff, len);
     // RFC 768: a computed 0 is sent as all ones (0 means "no checksum").
     const check = csumFold(skbChecksum(net.pool, skb, csumPseudoHeader(saddr, daddr, IPPROTO_UDP, UDP_HLEN + len)));
-    buf[skb.data + OFF_UDP_CHECK] = check === 0 ? 0xff : check >> 8;
-    buf[skb.data + OFF_UDP_CHECK + 1] = check === 0 ? 0xff : check & 0xff;
+    setUdpCheck(buf, skb.data, check === 0 ? UDP_CSUM_MANGLED_0 : check);
     this.stats.outDatagrams++;
     return ipSend(net, skb, saddr, daddr, IPPROTO_UDP, 0, ttl, false);
   }
@@ -242,17 +246,13 @@ export function udpRcv(net: Net, skb: SkBuff): void {
   const buf = net.pool.buf;
   const total = skb.chainLen();
   const uh = skb.data;
-  if (skb.len < UDP_HLEN) {
+  // The gate measures the whole datagram; the header itself must lie in the first piece.
+  if (skb.len < UDP_HLEN || udpCheckLen(buf, uh, total) !== WIRE_OK) {
     stats.inErrors++;
     kfreeSkbReason(net, skb, SKB_DROP.UDP_INVALID);
     return;
   }
   const ulen = udpLen(buf, uh);
-  if (ulen < UDP_HLEN || ulen > total) {
-    stats.inErrors++;
-    kfreeSkbReason(net, skb, SKB_DROP.UDP_INVALID);
-    return;
-  }
   if (ulen < total) chainTrim(skb, ulen);
   const iph = skb.networkHeader;
   const saddr = ipSaddr(buf, iph);
@@ -266,8 +266,8 @@ export function udpRcv(net: Net, skb: SkBuff): void {
     return;
   }
   const dport = udpDport(buf, uh);
-  const toGroup = skb.pktType !== PACKET_HOST || daddr === 0xffffffff || ipIsMulticast(daddr) ||
-    (net.ipv4.localDev(daddr) === null && (daddr >>> 24) !== 127);
+  const toGroup = skb.pktType !== PACKET_HOST || daddr === INADDR_BROADCAST || ipIsMulticast(daddr) ||
+    (net.ipv4.localDev(daddr) === null && !ipIsLoopback(daddr));
   if (!toGroup) {
     for (let i = 0; i < udp.size; i++) {
       if (udp.inUse[i] !== 0 && udp.localPort[i] === dport && (udp.localAddr[i] === 0 || udp.localAddr[i] === daddr)) {
@@ -325,8 +325,11 @@ export function udpErr(net: Net, type: number, code: number, _info: number, iph:
   const stats = udp.stats;
   const buf = net.pool.buf;
   const daddr = ipDaddr(buf, iph);
-  // RFC 1122 3.2.2: no error is sent about a broadcast or multicast datagram.
-  if (udpLen(buf, l4) < UDP_HLEN || daddr === 0xffffffff || ipIsMulticast(daddr)) {
+  // icmpUnreach vouches for the 8 quoted bytes; the UDP length goes on past them (a quote is
+  // cut short), never below the header. RFC 1122 3.2.2: no error is sent about a broadcast
+  // or multicast datagram.
+  const fault = udpCheckLen(buf, l4, ICMP_QUOTE_DATA_LEN);
+  if ((fault !== WIRE_OK && fault !== WIRE_LEN_BEYOND) || daddr === INADDR_BROADCAST || ipIsMulticast(daddr)) {
     stats.icmpInvalid++;
     return false;
   }

@@ -2,7 +2,7 @@
 // layout whose fields sit at fixed offsets. Views over (buf, off) where off is
 // the start of the ARP packet (after the Ethernet header).
 
-import { read16, read32, write16, write32 } from "./bytes";
+import { WIRE_BAD_ALEN, WIRE_OK, WIRE_TRUNCATED, read16, read32, write16, write32 } from "./bytes";
 import { ETH_ALEN, ETH_P_IP, macCopy } from "./ethernet";
 
 /** 8 fixed bytes + 2 * (6 + 4) addresses. */
@@ -12,17 +12,29 @@ export const ARPHRD_ETHER = 1;
 export const ARPOP_REQUEST = 1;
 export const ARPOP_REPLY = 2;
 
-export const OFF_ARP_HTYPE = 0;
-export const OFF_ARP_PTYPE = 2;
-export const OFF_ARP_HLEN = 4;
-export const OFF_ARP_PLEN = 5;
-export const OFF_ARP_OP = 6;
+const OFF_ARP_HTYPE = 0;
+const OFF_ARP_PTYPE = 2;
+const OFF_ARP_HLEN = 4;
+const OFF_ARP_PLEN = 5;
+const OFF_ARP_OP = 6;
 export const OFF_ARP_SHA = 8;
-export const OFF_ARP_SPA = 14;
+const OFF_ARP_SPA = 14;
 export const OFF_ARP_THA = 18;
 export const OFF_ARP_TPA = 24;
 
 const IPV4_ALEN = 4;
+
+/**
+ * The one check before the getters and the OFF_ARP_* offsets are trusted: `len` bytes from
+ * off hold the 8 fixed bytes, hardware and protocol addresses of 6 and 4 bytes (the only
+ * sizes these fixed offsets describe), and the four addresses (RFC 826).
+ */
+export function arpCheckLen(buf: Uint8Array, off: number, len: number): number {
+  if (len < OFF_ARP_SHA) return WIRE_TRUNCATED;
+  if (buf[off + OFF_ARP_HLEN] !== ETH_ALEN || buf[off + OFF_ARP_PLEN] !== IPV4_ALEN) return WIRE_BAD_ALEN;
+  if (len < ARP_HLEN) return WIRE_TRUNCATED;
+  return WIRE_OK;
+}
 
 export function arpHtype(buf: Uint8Array, off: number): number {
   return read16(buf, off + OFF_ARP_HTYPE);

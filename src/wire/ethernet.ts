@@ -1,7 +1,7 @@
 // Ethernet II framing (IEEE 802.3 with an EtherType, RFC 894), 6-byte MAC
 // addresses. Stateless views over (buf, off) where off is the frame start.
 
-import { read16, write16 } from "./bytes";
+import { WIRE_OK, WIRE_TRUNCATED, read16, write16 } from "./bytes";
 
 export const ETH_ALEN = 6;
 /** Header: destination, source, EtherType. */
@@ -16,12 +16,16 @@ export const ETH_FRAME_LEN = 1514;
 export const ETH_P_ALL = 0x0003; // taps: every protocol (Linux packet socket value)
 export const ETH_P_IP = 0x0800;
 export const ETH_P_ARP = 0x0806;
-export const ETH_P_IPV6 = 0x86dd;
 export const ETH_P_8021Q = 0x8100;
 
 export const OFF_ETH_DST = 0;
 export const OFF_ETH_SRC = 6;
 export const OFF_ETH_TYPE = 12;
+
+/** The one check before the getters are trusted: `len` bytes from off hold the 14-byte header. */
+export function ethCheckLen(_buf: Uint8Array, _off: number, len: number): number {
+  return len < ETH_HLEN ? WIRE_TRUNCATED : WIRE_OK;
+}
 
 export function ethType(buf: Uint8Array, off: number): number {
   return read16(buf, off + OFF_ETH_TYPE);

@@ -3,22 +3,24 @@
 // the caller computes it once the data is in place:
 //   setIcmpCheck(buf, off, 0); setIcmpCheck(buf, off, csumFold(csumPartial(buf, off, len, 0)))
 
-import { read16, write16, write32 } from "./bytes";
+import { WIRE_OK, WIRE_TRUNCATED, read16, write16, write32 } from "./bytes";
 
 /** Type, code, checksum, and the 4-byte "rest of header". */
 export const ICMP_HLEN = 8;
+/** An error quotes the datagram's IP header and at least its first 64 bits of data (RFC 792). */
+export const ICMP_QUOTE_DATA_LEN = 8;
 
-export const OFF_ICMP_TYPE = 0;
-export const OFF_ICMP_CODE = 1;
+const OFF_ICMP_TYPE = 0;
+const OFF_ICMP_CODE = 1;
 export const OFF_ICMP_CHECK = 2;
 /** Echo identifier (RFC 792 Echo message). */
-export const OFF_ICMP_ID = 4;
+const OFF_ICMP_ID = 4;
 /** Echo sequence number. */
-export const OFF_ICMP_SEQ = 6;
+const OFF_ICMP_SEQ = 6;
 /** Next-hop MTU in Destination Unreachable / fragmentation needed (RFC 1191 section 4). */
-export const OFF_ICMP_MTU = 6;
+const OFF_ICMP_MTU = 6;
 /** Octet that caused a Parameter Problem (RFC 792). */
-export const OFF_ICMP_POINTER = 4;
+const OFF_ICMP_POINTER = 4;
 
 // Types (RFC 792)
 export const ICMP_ECHOREPLY = 0;
@@ -30,6 +32,8 @@ export const ICMP_TIME_EXCEEDED = 11;
 export const ICMP_PARAMETERPROB = 12;
 export const ICMP_TIMESTAMP = 13;
 export const ICMP_TIMESTAMPREPLY = 14;
+/** The last type defined (address mask reply, RFC 950); Linux NR_ICMP_TYPES. */
+export const NR_ICMP_TYPES = 18;
 
 // Codes for ICMP_DEST_UNREACH
 export const ICMP_NET_UNREACH = 0;
@@ -40,6 +44,14 @@ export const ICMP_FRAG_NEEDED = 4;
 // Codes for ICMP_TIME_EXCEEDED
 export const ICMP_EXC_TTL = 0;
 export const ICMP_EXC_FRAGTIME = 1;
+
+/**
+ * The one check before the getters are trusted: `len` bytes from off hold the 8-byte
+ * header. An error's quote is checked on its own, with ipv4CheckLen.
+ */
+export function icmpCheckLen(_buf: Uint8Array, _off: number, len: number): number {
+  return len < ICMP_HLEN ? WIRE_TRUNCATED : WIRE_OK;
+}
 
 export function icmpType(buf: Uint8Array, off: number): number {
   return buf[off + OFF_ICMP_TYPE];
@@ -119,7 +131,6 @@ export function icmpIsError(type: number): boolean {
 export function icmpBuildHeader(buf: Uint8Array, off: number, type: number, code: number, rest32: number): void {
   buf[off + OFF_ICMP_TYPE] = type;
   buf[off + OFF_ICMP_CODE] = code;
-  buf[off + OFF_ICMP_CHECK] = 0;
-  buf[off + OFF_ICMP_CHECK + 1] = 0;
+  write16(buf, off + OFF_ICMP_CHECK, 0);
   write32(buf, off + OFF_ICMP_ID, rest32);
 }

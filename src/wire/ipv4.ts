@@ -2,21 +2,18 @@
 // start of the IP header. Addresses are uint32 host numbers: a.b.c.d is
 // (a << 24 | b << 16 | c << 8 | d) >>> 0.
 
-import { read16, read32, write16, write32 } from "./bytes";
+import {
+  WIRE_BAD_HLEN, WIRE_HLEN_BEYOND, WIRE_LEN_BEYOND, WIRE_LEN_SHORT, WIRE_OK, WIRE_TRUNCATED, read16, read32, write16,
+  write32,
+} from "./bytes";
 import { csumFold, csumPartial } from "./checksum";
-
-// The byte helpers live in bytes.ts; re-exported so IP users need one import.
-export { read16, read32, write16, write32 } from "./bytes";
 
 /** Header without options (IHL 5). */
 export const IPV4_HLEN = 20;
 /** Total Length is 16 bits. */
 export const IPV4_MAX_LEN = 65535;
-/** Largest header: IHL 15. */
-export const IPV4_HLEN_MAX = 60;
 
 export const IPPROTO_ICMP = 1;
-export const IPPROTO_IGMP = 2;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 
@@ -25,16 +22,25 @@ export const IP_DF = 0x4000;
 export const IP_MF = 0x2000;
 export const IP_OFFMASK = 0x1fff;
 
-export const OFF_IP_VER_IHL = 0;
-export const OFF_IP_TOS = 1;
-export const OFF_IP_TOT_LEN = 2;
-export const OFF_IP_ID = 4;
-export const OFF_IP_FRAG = 6;
+const OFF_IP_VER_IHL = 0;
+const OFF_IP_TOS = 1;
+const OFF_IP_TOT_LEN = 2;
+const OFF_IP_ID = 4;
+const OFF_IP_FRAG = 6;
 export const OFF_IP_TTL = 8;
-export const OFF_IP_PROTO = 9;
+const OFF_IP_PROTO = 9;
 export const OFF_IP_CHECK = 10;
-export const OFF_IP_SADDR = 12;
+const OFF_IP_SADDR = 12;
 export const OFF_IP_DADDR = 16;
+
+// Option kinds that carry no length byte (RFC 791 3.1).
+export const IPOPT_END = 0;
+export const IPOPT_NOOP = 1;
+
+// Type of service (RFC 1349): an ICMP error keeps the TOS of the datagram it reports
+// (RFC 1122 3.2.2) with precedence 6, internetwork control (RFC 1812 4.3.2.5).
+export const IPTOS_PREC_INTERNETCONTROL = 0xc0;
+export const IPTOS_TOS_MASK = 0x1e;
 
 export const INADDR_ANY = 0;
 export const INADDR_BROADCAST = 0xffffffff;
@@ -103,7 +109,32 @@ export function ipDaddr(buf: Uint8Array, off: number): number {
   return read32(buf, off + OFF_IP_DADDR);
 }
 
+// ---- Length gate ----
+
+/**
+ * The one check before the getters above are trusted (RFC 1122 3.2.1.1-3): `len` bytes
+ * from off hold the 20 fixed bytes, IHL >= 5, the options, and a total length covering the
+ * header and inside the packet. WIRE_LEN_BEYOND leaves the header itself whole (a quote in
+ * an ICMP error is cut short). Checked in this order, so the first fault is the one named.
+ * The version is the caller's to check.
+ */
+export function ipv4CheckLen(buf: Uint8Array, off: number, len: number): number {
+  if (len < IPV4_HLEN) return WIRE_TRUNCATED;
+  const ihl = ipIhlBytes(buf, off);
+  if (ihl < IPV4_HLEN) return WIRE_BAD_HLEN;
+  if (ihl > len) return WIRE_HLEN_BEYOND;
+  const totLen = ipTotLen(buf, off);
+  if (totLen < ihl) return WIRE_LEN_SHORT;
+  if (totLen > len) return WIRE_LEN_BEYOND;
+  return WIRE_OK;
+}
+
 // ---- Setters (none touches the checksum; call ipSendCheck after) ----
+
+/** Version 4 and the header length (a multiple of 4, 20..60) in one byte. */
+export function setIpVersionIhl(buf: Uint8Array, off: number, ihlBytes: number): void {
+  buf[off + OFF_IP_VER_IHL] = 0x40 | ((ihlBytes >>> 2) & 0x0f);
+}
 
 export function setIpTos(buf: Uint8Array, off: number, tos: number): void {
   buf[off + OFF_IP_TOS] = tos;
@@ -123,10 +154,6 @@ export function setIpFragField(buf: Uint8Array, off: number, field: number): voi
 
 export function setIpTtl(buf: Uint8Array, off: number, ttl: number): void {
   buf[off + OFF_IP_TTL] = ttl;
-}
-
-export function setIpProto(buf: Uint8Array, off: number, proto: number): void {
-  buf[off + OFF_IP_PROTO] = proto;
 }
 
 export function setIpCheck(buf: Uint8Array, off: number, check: number): void {
@@ -155,8 +182,7 @@ export function ipHeaderChecksum(buf: Uint8Array, off: number, ihlBytes: number)
 
 /** Zeroes the checksum field, computes the checksum over IHL, stores it (Linux ip_send_check). */
 export function ipSendCheck(buf: Uint8Array, off: number): void {
-  buf[off + OFF_IP_CHECK] = 0;
-  buf[off + OFF_IP_CHECK + 1] = 0;
+  write16(buf, off + OFF_IP_CHECK, 0);
   write16(buf, off + OFF_IP_CHECK, csumFold(csumPartial(buf, off, ipIhlBytes(buf, off), 0)));
 }
 
@@ -173,15 +199,14 @@ export function ipBuildHeader(
   saddr: number,
   daddr: number,
 ): void {
-  buf[off + OFF_IP_VER_IHL] = 0x45;
+  setIpVersionIhl(buf, off, IPV4_HLEN);
   buf[off + OFF_IP_TOS] = tos;
   write16(buf, off + OFF_IP_TOT_LEN, totLen);
   write16(buf, off + OFF_IP_ID, id);
   write16(buf, off + OFF_IP_FRAG, fragField);
   buf[off + OFF_IP_TTL] = ttl;
   buf[off + OFF_IP_PROTO] = proto;
-  buf[off + OFF_IP_CHECK] = 0;
-  buf[off + OFF_IP_CHECK + 1] = 0;
+  write16(buf, off + OFF_IP_CHECK, 0);
   write32(buf, off + OFF_IP_SADDR, saddr);
   write32(buf, off + OFF_IP_DADDR, daddr);
   write16(buf, off + OFF_IP_CHECK, csumFold(csumPartial(buf, off, IPV4_HLEN, 0)));

@@ -3,20 +3,20 @@
 // where off is the start of the TCP header. Sequence numbers are returned as
 // uint32; compare them only with before()/after().
 
-import { read16, read32, write16, write32 } from "./bytes";
+import { WIRE_BAD_HLEN, WIRE_HLEN_BEYOND, WIRE_OK, WIRE_TRUNCATED, read16, read32, write16, write32 } from "./bytes";
 
 export const TCP_HLEN = 20;
 /** Data offset is 4 bits of 32-bit words. */
 export const TCP_HLEN_MAX = 60;
 
-export const OFF_TCP_SPORT = 0;
-export const OFF_TCP_DPORT = 2;
-export const OFF_TCP_SEQ = 4;
-export const OFF_TCP_ACK = 8;
+const OFF_TCP_SPORT = 0;
+const OFF_TCP_DPORT = 2;
+const OFF_TCP_SEQ = 4;
+const OFF_TCP_ACK = 8;
 /** Data offset in the high nibble; the low nibble is reserved. */
 export const OFF_TCP_DOFF = 12;
-export const OFF_TCP_FLAGS = 13;
-export const OFF_TCP_WINDOW = 14;
+const OFF_TCP_FLAGS = 13;
+const OFF_TCP_WINDOW = 14;
 export const OFF_TCP_CHECK = 16;
 export const OFF_TCP_URG = 18;
 
@@ -38,14 +38,14 @@ export const TCPOPT_SACK = 5;
 export const TCPOPT_TIMESTAMP = 8;
 
 // Option lengths, kind and length bytes included.
-export const TCPOLEN_MSS = 4;
-export const TCPOLEN_WINDOW = 3;
-export const TCPOLEN_SACK_PERM = 2;
-export const TCPOLEN_TIMESTAMP = 10;
-export const TCPOLEN_SACK_BASE = 2;
-export const TCPOLEN_SACK_PERBLOCK = 8;
+const TCPOLEN_MSS = 4;
+const TCPOLEN_WINDOW = 3;
+const TCPOLEN_SACK_PERM = 2;
+const TCPOLEN_TIMESTAMP = 10;
+const TCPOLEN_SACK_BASE = 2;
+const TCPOLEN_SACK_PERBLOCK = 8;
 /** Most SACK blocks one option can carry: 2 + 4 * 8 = 34 of the 40 option bytes. */
-export const TCP_SACK_BLOCKS_MAX = 4;
+const TCP_SACK_BLOCKS_MAX = 4;
 /** Largest window shift (RFC 7323 section 2.3). */
 export const TCP_MAX_WSCALE = 14;
 
@@ -88,6 +88,22 @@ export function tcpCheck(buf: Uint8Array, off: number): number {
 
 export function tcpUrgPtr(buf: Uint8Array, off: number): number {
   return read16(buf, off + OFF_TCP_URG);
+}
+
+// ---- Length gate ----
+
+/**
+ * The one check before the getters above and the option bytes are trusted: `len` bytes
+ * from off (the segment, or the part of it in one buffer) hold the 20 fixed bytes, and the
+ * data offset is at least 5 words and inside them (RFC 9293 3.1). Options then lie at
+ * off + 20 .. off + tcpDoffBytes, the data after.
+ */
+export function tcpCheckLen(buf: Uint8Array, off: number, len: number): number {
+  if (len < TCP_HLEN) return WIRE_TRUNCATED;
+  const doff = tcpDoffBytes(buf, off);
+  if (doff < TCP_HLEN) return WIRE_BAD_HLEN;
+  if (doff > len) return WIRE_HLEN_BEYOND;
+  return WIRE_OK;
 }
 
 // ---- Setters ----
@@ -153,10 +169,8 @@ export function tcpBuildHeader(
   buf[off + OFF_TCP_DOFF] = (doffBytes << 2) & 0xf0;
   buf[off + OFF_TCP_FLAGS] = flags;
   write16(buf, off + OFF_TCP_WINDOW, window);
-  buf[off + OFF_TCP_CHECK] = 0;
-  buf[off + OFF_TCP_CHECK + 1] = 0;
-  buf[off + OFF_TCP_URG] = 0;
-  buf[off + OFF_TCP_URG + 1] = 0;
+  write16(buf, off + OFF_TCP_CHECK, 0);
+  write16(buf, off + OFF_TCP_URG, 0);
 }
 
 // ---- Options ----

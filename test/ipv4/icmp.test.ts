@@ -127,6 +127,38 @@ describe("ICMP receive checks", () => {
     expect(nonZero(b.net.ipv4.icmp.stats)).toEqual({ inMsgs: 1, inErrors: 1 });
   });
 
+  it("drops a message cut anywhere inside its 8-byte header (ICMP_INVALID)", () => {
+    const b = makeBench();
+    const req = echoRequest(1, 1, new Uint8Array(0));
+    for (let len = 0; len < 8; len++) b.rx(icmpIn(req.subarray(0, len)));
+    expect(b.take()).toEqual([]);
+    expect(b.net.drops.snapshot()).toEqual({ ICMP_INVALID: 8 });
+    expect(nonZero(b.net.ipv4.icmp.stats)).toEqual({ inMsgs: 8, inErrors: 8 });
+  });
+
+  it("drops an error whose quoted IP header is cut, impossible or short of 8 data bytes, whatever its protocol (ICMP_INVALID)", () => {
+    const b = makeBench();
+    // Our TCP segment 40000 -> 80 as a router would quote it: IP header and 8 bytes of TCP.
+    const tcp = new Uint8Array(20);
+    tcp.set([0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02]);
+    const segment = ipv4Packet({ src: HOST_IP, dst: PEER_IP, proto: 6, payload: tcp });
+    const bad: [string, Uint8Array][] = [];
+    for (let len = 0; len < 28; len++) bad.push([`quote of ${len} bytes`, segment.subarray(0, len)]);
+    bad.push(["IHL under 5", ipv4Packet({ src: HOST_IP, dst: PEER_IP, proto: 6, payload: tcp, ihlWords: 4 })]);
+    bad.push(["options past the quote", ipv4Packet({ src: HOST_IP, dst: PEER_IP, proto: 6, payload: tcp, ihlWords: 8 }).subarray(0, 30)]);
+    bad.push(["total length below the header", ipv4Packet({ src: HOST_IP, dst: PEER_IP, proto: 6, payload: tcp, totLen: 19 })]);
+    bad.push(["total length 0", ipv4Packet({ src: HOST_IP, dst: PEER_IP, proto: 17, payload: tcp, totLen: 0 })]);
+    for (const [, quote] of bad) b.rx(icmpIn(icmpMessage(3, 3, 0, quote)));
+    expect(b.take()).toEqual([]);
+    expect(b.net.drops.snapshot()).toEqual({ ICMP_INVALID: bad.length });
+    expect(nonZero(b.net.ipv4.icmp.stats)).toEqual({ inMsgs: bad.length, inDestUnreachs: bad.length, inErrors: bad.length });
+    // Cut to the header and 8 bytes of TCP (total length past the quote, as routers send) it is passed up.
+    b.rx(icmpIn(icmpMessage(3, 3, 0, segment.subarray(0, 28))));
+    expect(b.net.drops.snapshot()).toEqual({ ICMP_INVALID: bad.length });
+    expect(b.net.ipv4.icmp.stats.inErrors).toBe(bad.length);
+    expect(b.net.pool.inUse).toBe(0);
+  });
+
   it("counts errors and replies it receives, and drops types it does not answer", () => {
     const b = makeBench();
     // A UDP header from port 12345 to 53, length 8: no socket of ours, so only counted.

@@ -49,6 +49,21 @@ describe("ipRcv validation (RFC 1122 3.2.1)", () => {
     expectOnly(b, { inReceives: 1, inTruncatedPkts: 1 }, { PKT_TOO_SMALL: 1 });
   });
 
+  it("drops a datagram cut anywhere inside its 20 fixed bytes (PKT_TOO_SMALL)", () => {
+    const b = makeBench();
+    const p = fromPeer();
+    for (let len = 0; len < 20; len++) rxIp(b, p.subarray(0, len));
+    expectOnly(b, { inReceives: 20, inTruncatedPkts: 20 }, { PKT_TOO_SMALL: 20 });
+  });
+
+  it("drops a datagram cut anywhere after its header short of its total length (PKT_TOO_SMALL)", () => {
+    const b = makeBench();
+    const p = fromPeer({ ihlWords: 6, payload: new Uint8Array(8) }); // 24-byte header, total 32
+    for (let len = 20; len < 32; len++) rxIp(b, p.subarray(0, len));
+    expectOnly(b, { inReceives: 12, inTruncatedPkts: 12 }, { PKT_TOO_SMALL: 12 });
+    expect(b.net.pool.inUse).toBe(0);
+  });
+
   it("drops a header longer than the frame (PKT_TOO_SMALL)", () => {
     const b = makeBench();
     const p = fromPeer({ ihlWords: 15, payload: new Uint8Array(40) }); // 60-byte header

@@ -105,7 +105,7 @@ describe("ARP receive (arp_rcv / arp_process)", () => {
       a.set(bytes, at);
       variants.push([name, ethFrame(BCAST_MAC, PEER_MAC, 0x0806, a)]);
     };
-    variants.push(["short", ethFrame(BCAST_MAC, PEER_MAC, 0x0806, good.subarray(0, 27))]);
+    for (let len = 0; len < 28; len++) variants.push([`cut to ${len} bytes`, ethFrame(BCAST_MAC, PEER_MAC, 0x0806, good.subarray(0, len))]);
     patched("htype 6 (IEEE 802)", 0, [0, 6]);
     patched("ptype IPv6", 2, [0x86, 0xdd]);
     patched("hlen 5", 4, [5]);

@@ -54,6 +54,12 @@ describe("UDP receive (udp_rcv)", () => {
     b.rx(udpFrame(9, new Uint8Array(10), "zero", HOST_IP, HOST_MAC, 7)); // under the header
     b.rx(udpFrame(9, new Uint8Array(10), "zero", HOST_IP, HOST_MAC, 40)); // past the datagram
     expect(b.net.drops.snapshot()).toEqual({ UDP_INVALID: 2 });
+    // An IP payload cut inside the 8-byte UDP header, at every length.
+    for (let len = 0; len < 8; len++) {
+      b.rx(ipFrame(HOST_MAC, PEER_MAC, { src: PEER_IP, dst: HOST_IP, proto: 17, payload: new Uint8Array([0x30, 0x39, 0, 9, 0, 8, 0, 0]).subarray(0, len) }));
+    }
+    expect(b.net.drops.snapshot()).toEqual({ UDP_INVALID: 10 });
+    expect(b.net.udp.stats).toMatchObject({ inErrors: 10, inDatagrams: 0 });
     b.rx(udpFrame(9, new Uint8Array([9, 8, 7, 6]), "zero", HOST_IP, HOST_MAC, 10)); // 2 bytes of data
     expect([...new Uint8Array(s.read() as ArrayBuffer)]).toEqual([9, 8]);
     s.close();
@@ -192,6 +198,23 @@ describe("ICMP errors to UDP sockets (__udp4_lib_err)", () => {
     // The good quote still gets through afterwards.
     b.rx(icmpAbout(3, 3, good));
     expect(calls).toBe(1);
+    expect(b.net.pool.inUse).toBe(0);
+    s.close();
+  });
+
+  it("takes a quote cut anywhere after 8 bytes of UDP (its total and UDP lengths run past it), drops one cut before", () => {
+    const b = makeBench();
+    const UDP = udpSocketClass(b.net);
+    let calls = 0;
+    const s = new UDP({ port: 5000, onError() { calls++; } });
+    const whole = quoted(5000, 53, {}, 1200); // a 1200-byte datagram; the quote holds 32 bytes of it
+    for (let len = 0; len < 28; len++) b.rx(icmpAbout(3, 3, whole.subarray(0, len)));
+    expect(calls).toBe(0);
+    expect(b.net.drops.snapshot()).toEqual({ ICMP_INVALID: 28 });
+    for (let len = 28; len <= whole.length; len++) b.rx(icmpAbout(3, 3, whole.subarray(0, len)));
+    expect(calls).toBe(whole.length - 28 + 1);
+    expect(s.readError()).toMatchObject({ reason: "ECONNREFUSED", port: 53 });
+    expect(b.net.udp.stats).toMatchObject({ icmpErrors: whole.length - 28 + 1, icmpInvalid: 0 });
     expect(b.net.pool.inUse).toBe(0);
     s.close();
   });

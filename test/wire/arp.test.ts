@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import {
   ARP_HLEN, ARPHRD_ETHER, ARPOP_REPLY, ARPOP_REQUEST, OFF_ARP_SHA, OFF_ARP_THA, OFF_ARP_TPA, arpBuild, arpHlen,
-  arpHtype, arpIsEthernetIpv4, arpOp, arpPlen, arpPtype, arpSpa, arpTpa,
+  arpHtype, arpIsEthernetIpv4, arpOp, arpPlen, arpPtype, arpSpa, arpTpa, arpCheckLen,
 } from "../../src/wire/arp";
-import { ETH_HLEN, ETH_P_IP, macEqual, macIsZero } from "../../src/wire/ethernet";
-import { ARP_REPLY, ARP_REQUEST, IP_A, IP_B, MAC_A, MAC_B, poisoned } from "./fixtures";
+import { WIRE_BAD_ALEN, WIRE_OK, WIRE_TRUNCATED } from "../../src/wire/bytes";
+import { ETH_HLEN, ETH_P_IP, ETH_ZLEN, macEqual, macIsMulticast, macIsZero } from "../../src/wire/ethernet";
+import { ARP_REPLY, ARP_REQUEST, IP_A, IP_B, MAC_A, MAC_B, poisoned, readTracker } from "./fixtures";
 
 const L3 = ETH_HLEN;
 
@@ -62,5 +63,43 @@ describe("ARP (RFC 826)", () => {
       copy[L3 + offset] = value;
       expect(arpIsEthernetIpv4(copy, L3), `byte ${offset} = ${value}`).toBe(false);
     }
+  });
+});
+
+describe("arpCheckLen (the one gate before the getters and address offsets)", () => {
+  it("passes the captured request and reply, and a request padded to the minimum frame", () => {
+    expect(arpCheckLen(ARP_REQUEST, L3, ARP_HLEN)).toBe(WIRE_OK);
+    expect(arpCheckLen(ARP_REPLY, L3, ARP_HLEN)).toBe(WIRE_OK);
+    const padded = new Uint8Array(ETH_ZLEN);
+    padded.set(ARP_REQUEST);
+    expect(arpCheckLen(padded, L3, ETH_ZLEN - L3)).toBe(WIRE_OK);
+  });
+
+  it("calls a packet cut anywhere before its last address byte truncated", () => {
+    for (let len = 0; len < ARP_HLEN; len++) expect(arpCheckLen(ARP_REQUEST, L3, len), `len ${len}`).toBe(WIRE_TRUNCATED);
+  });
+
+  it("rejects address lengths other than 6 and 4, which the fixed offsets would misread", () => {
+    for (const [hlen, plen] of [[0, 4], [8, 4], [6, 0], [6, 16], [4, 6]]) {
+      const copy = ARP_REQUEST.slice(L3);
+      copy[4] = hlen;
+      copy[5] = plen;
+      expect(arpCheckLen(copy, 0, copy.length), `hlen ${hlen} plen ${plen}`).toBe(WIRE_BAD_ALEN);
+    }
+  });
+
+  it("leaves the hardware and protocol types to arpIsEthernetIpv4", () => {
+    const copy = ARP_REQUEST.slice(L3);
+    copy[0] = 6; // IEEE 802 hardware
+    expect(arpCheckLen(copy, 0, ARP_HLEN)).toBe(WIRE_OK);
+    expect(arpIsEthernetIpv4(copy, 0)).toBe(false);
+  });
+
+  it("keeps every getter and address inside the 28 bytes it passed", () => {
+    const { buf, maxRead } = readTracker(ARP_REPLY.slice(L3));
+    expect(arpCheckLen(buf, 0, ARP_HLEN)).toBe(WIRE_OK);
+    arpHtype(buf, 0); arpPtype(buf, 0); arpHlen(buf, 0); arpPlen(buf, 0); arpOp(buf, 0); arpSpa(buf, 0); arpTpa(buf, 0);
+    macIsMulticast(buf, OFF_ARP_SHA); macIsZero(buf, OFF_ARP_THA);
+    expect(maxRead()).toBe(ARP_HLEN - 1);
   });
 });

@@ -2,9 +2,10 @@ import { describe, expect, it } from "vitest";
 import {
   ETH_ALEN, ETH_DATA_LEN, ETH_FRAME_LEN, ETH_HLEN, ETH_P_ARP, ETH_P_IP, ETH_ZLEN, OFF_ETH_DST, OFF_ETH_SRC,
   OFF_ETH_TYPE, ethBuildHeader, ethType, formatMac, ipv4MulticastToMac, macCopy, macEqual, macIsBroadcast,
-  macIsMulticast, macIsZero, macSetBroadcast, parseMac, setEthType,
+  macIsMulticast, macIsZero, macSetBroadcast, parseMac, setEthType, ethCheckLen,
 } from "../../src/wire/ethernet";
-import { ARP_REQUEST, hex, ICMP_ECHO_REQUEST, MAC_A, MAC_B, poisoned } from "./fixtures";
+import { WIRE_OK, WIRE_TRUNCATED } from "../../src/wire/bytes";
+import { ARP_REQUEST, hex, ICMP_ECHO_REQUEST, MAC_A, MAC_B, poisoned, readTracker } from "./fixtures";
 
 describe("Ethernet header", () => {
   it("has the Linux sizes and field offsets", () => {
@@ -100,5 +101,20 @@ describe("parseMac / formatMac", () => {
       expect(() => parseMac(text), text).toThrow(TypeError);
       expect(() => parseMac(text)).toThrow(`invalid MAC address '${text}'`);
     }
+  });
+});
+
+describe("ethCheckLen (the one gate before the getters)", () => {
+  it("passes the captured frames and a bare header, and calls anything shorter truncated", () => {
+    expect(ethCheckLen(ARP_REQUEST, 0, ARP_REQUEST.length)).toBe(WIRE_OK);
+    expect(ethCheckLen(ICMP_ECHO_REQUEST, 0, ETH_HLEN)).toBe(WIRE_OK);
+    for (let len = 0; len < ETH_HLEN; len++) expect(ethCheckLen(ARP_REQUEST, 0, len), `len ${len}`).toBe(WIRE_TRUNCATED);
+  });
+
+  it("keeps the getters inside the 14 bytes it passed", () => {
+    const { buf, maxRead } = readTracker(ICMP_ECHO_REQUEST.slice(0, ETH_HLEN));
+    expect(ethCheckLen(buf, 0, ETH_HLEN)).toBe(WIRE_OK);
+    ethType(buf, 0); macIsBroadcast(buf, OFF_ETH_DST); macEqual(buf, OFF_ETH_SRC, MAC_A, 0);
+    expect(maxRead()).toBe(ETH_HLEN - 1);
   });
 });

@@ -101,3 +101,22 @@ export function referenceChecksum(buf: Uint8Array, off: number, len: number, ini
   }
   return ~sum & 0xffff;
 }
+
+/**
+ * A copy of `bytes` that records the highest index read through it, to show that after a
+ * length gate says WIRE_OK no accessor reads past the bytes the gate was given.
+ */
+export function readTracker(bytes: Uint8Array): { buf: Uint8Array; maxRead: () => number } {
+  let max = -1;
+  const target = bytes.slice();
+  const buf = new Proxy(target, {
+    get(t, key) {
+      if (typeof key === "string" && /^\d+$/.test(key)) {
+        max = Math.max(max, Number(key));
+        return t[Number(key)];
+      }
+      return Reflect.get(t, key, t);
+    },
+  });
+  return { buf, maxRead: () => max };
+}

@@ -4,10 +4,11 @@ import {
   ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_FRAG_NEEDED, ICMP_HLEN, ICMP_PARAMETERPROB, ICMP_REDIRECT,
   ICMP_SOURCE_QUENCH, ICMP_TIME_EXCEEDED, ICMP_TIMESTAMP, ICMP_TIMESTAMPREPLY, OFF_ICMP_CHECK, icmpBuildHeader,
   icmpCheck, icmpCode, icmpId, icmpIsError, icmpMtu, icmpPointer, icmpSeq, icmpType, setIcmpCheck, setIcmpCode,
-  setIcmpId, setIcmpMtu, setIcmpPointer, setIcmpSeq, setIcmpType,
+  setIcmpId, setIcmpMtu, setIcmpPointer, setIcmpSeq, setIcmpType, icmpCheckLen,
 } from "../../src/wire/icmp";
+import { WIRE_OK, WIRE_TRUNCATED } from "../../src/wire/bytes";
 import { ipTotLen } from "../../src/wire/ipv4";
-import { hex, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, L3, L4, poisoned } from "./fixtures";
+import { hex, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, L3, L4, poisoned, readTracker } from "./fixtures";
 
 describe("ICMP (RFC 792)", () => {
   it("parses the captured echo request and verifies its checksum", () => {
@@ -78,5 +79,27 @@ describe("ICMP (RFC 792)", () => {
     for (const t of [ICMP_ECHOREPLY, ICMP_ECHO, ICMP_TIMESTAMP, ICMP_TIMESTAMPREPLY, 1, 2, 6, 9, 10, 255]) {
       expect(icmpIsError(t), `type ${t}`).toBe(false);
     }
+  });
+});
+
+describe("icmpCheckLen (the one gate before the getters)", () => {
+  it("passes the captured echo messages and a bare 8-byte header", () => {
+    expect(icmpCheckLen(ICMP_ECHO_REQUEST, L4, 64)).toBe(WIRE_OK);
+    expect(icmpCheckLen(ICMP_ECHO_REPLY, L4, 64)).toBe(WIRE_OK);
+    expect(icmpCheckLen(ICMP_ECHO_REQUEST, L4, ICMP_HLEN)).toBe(WIRE_OK);
+  });
+
+  it("calls a message shorter than 8 bytes truncated", () => {
+    for (let len = 0; len < ICMP_HLEN; len++) {
+      expect(icmpCheckLen(ICMP_ECHO_REQUEST, L4, len), `len ${len}`).toBe(WIRE_TRUNCATED);
+    }
+  });
+
+  it("keeps every getter inside the 8 bytes it passed", () => {
+    const { buf, maxRead } = readTracker(ICMP_ECHO_REQUEST.slice(L4, L4 + ICMP_HLEN));
+    expect(icmpCheckLen(buf, 0, ICMP_HLEN)).toBe(WIRE_OK);
+    icmpType(buf, 0); icmpCode(buf, 0); icmpCheck(buf, 0); icmpId(buf, 0); icmpSeq(buf, 0); icmpMtu(buf, 0);
+    icmpPointer(buf, 0);
+    expect(maxRead()).toBe(ICMP_HLEN - 1);
   });
 });

@@ -6,11 +6,15 @@ import {
   ipDaddr, ipDecreaseTtl, ipDontFrag, ipFragField, ipFragOffsetBytes, ipHeaderChecksum, ipId, ipIhlBytes, ipInSubnet,
   ipIsLbcastOrZero, ipIsLimitedBroadcast, ipIsLinkLocal, ipIsLocalMulticast, ipIsLoopback, ipIsMulticast,
   ipIsReserved, ipIsZeronet, ipMoreFrags, ipProto, ipSaddr, ipSendCheck, ipTos, ipTotLen, ipTtl, ipVersion,
-  parseCidr, parseIpv4, prefixMask, read16, setIpCheck, setIpDaddr, setIpFragField, setIpId, setIpSaddr,
-  setIpTos, setIpTotLen, setIpTtl, write32,
+  parseCidr, parseIpv4, prefixMask, setIpCheck, setIpDaddr, setIpFragField, setIpId, setIpSaddr,
+  setIpTos, setIpTotLen, setIpTtl, setIpVersionIhl, ipv4CheckLen,
 } from "../../src/wire/ipv4";
 import {
-  ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, IP_A, IP_B, L3, poisoned, TCP_SYN_FRAME, TCP_SYN_ACK_FRAME, UDP_DNS_QUERY, xorshift32,
+  WIRE_BAD_HLEN, WIRE_HLEN_BEYOND, WIRE_LEN_BEYOND, WIRE_LEN_SHORT, WIRE_OK, WIRE_TRUNCATED, read16, write32,
+} from "../../src/wire/bytes";
+import {
+  ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, IP_A, IP_B, L3, poisoned, readTracker, TCP_PSH_ACK_FRAME, TCP_SYN_FRAME,
+  TCP_SYN_ACK_FRAME, UDP_DNS_QUERY, xorshift32,
 } from "./fixtures";
 
 describe("IPv4 header (RFC 791)", () => {
@@ -75,6 +79,14 @@ describe("IPv4 header (RFC 791)", () => {
     expect(buf).toEqual(ICMP_ECHO_REQUEST.subarray(L3, L3 + IPV4_HLEN));
     setIpCheck(buf, 0, 0x1234);
     expect(ipCheck(buf, 0)).toBe(0x1234);
+  });
+
+  it("setIpVersionIhl writes version 4 and the header length in the first byte only", () => {
+    const buf = poisoned(3);
+    setIpVersionIhl(buf, 1, IPV4_HLEN);
+    expect(Array.from(buf)).toEqual([0xa5, 0x45, 0xa5]);
+    setIpVersionIhl(buf, 1, 60);
+    expect([ipVersion(buf, 1), ipIhlBytes(buf, 1)]).toEqual([4, 60]);
   });
 
   it("computes the checksum over options too (IHL 6)", () => {
@@ -207,5 +219,91 @@ describe("IPv4 addresses", () => {
     expect([p("240.0.0.1"), p("255.255.255.255"), p("239.0.0.1")].map(ipIsReserved)).toEqual([true, true, false]);
     expect([p("255.255.255.255"), p("0.0.0.0"), p("0.0.0.1")].map(ipIsLbcastOrZero)).toEqual([true, true, false]);
     expect(ipIsLimitedBroadcast(-1)).toBe(true); // signed form of the same bits
+  });
+});
+
+describe("ipv4CheckLen (the one gate before the getters)", () => {
+  const FRAMES = [ICMP_ECHO_REQUEST, ICMP_ECHO_REPLY, TCP_SYN_FRAME, TCP_SYN_ACK_FRAME, TCP_PSH_ACK_FRAME, UDP_DNS_QUERY];
+
+  /** The captured DNS query's IP datagram, alone in its buffer (37 bytes of UDP after the header). */
+  function datagram(): Uint8Array {
+    return UDP_DNS_QUERY.slice(L3);
+  }
+
+  it("passes every captured datagram, with or without link padding after it", () => {
+    for (const f of FRAMES) {
+      expect(ipv4CheckLen(f, L3, f.length - L3)).toBe(WIRE_OK);
+      expect(ipv4CheckLen(f, L3, f.length - L3 + 6)).toBe(WIRE_OK); // the caller trims to the total length
+    }
+  });
+
+  it("calls a datagram cut inside its 20 fixed bytes truncated, and cut after them short of its total length", () => {
+    const b = datagram();
+    const total = ipTotLen(b, 0);
+    for (let len = 0; len < IPV4_HLEN; len++) expect(ipv4CheckLen(b, 0, len), `len ${len}`).toBe(WIRE_TRUNCATED);
+    for (let len = IPV4_HLEN; len < total; len++) expect(ipv4CheckLen(b, 0, len), `len ${len}`).toBe(WIRE_LEN_BEYOND);
+    expect(ipv4CheckLen(b, 0, total)).toBe(WIRE_OK);
+  });
+
+  it("rejects IHL below 5 (RFC 1122 3.2.1.2) whatever the lengths", () => {
+    const b = datagram();
+    for (let ihl = 0; ihl < 5; ihl++) {
+      b[0] = 0x40 | ihl;
+      expect(ipv4CheckLen(b, 0, b.length), `IHL ${ihl}`).toBe(WIRE_BAD_HLEN);
+    }
+  });
+
+  it("rejects an IHL whose options run past the buffer", () => {
+    const b = new Uint8Array(60);
+    for (let words = 6; words <= 15; words++) {
+      ipBuildHeader(b, 0, 0, words * 4, 1, 0, 64, IPPROTO_UDP, IP_A, IP_B);
+      b[0] = 0x40 | words;
+      for (let len = IPV4_HLEN; len < words * 4; len++) {
+        expect(ipv4CheckLen(b, 0, len), `IHL ${words} len ${len}`).toBe(WIRE_HLEN_BEYOND);
+      }
+      expect(ipv4CheckLen(b, 0, words * 4)).toBe(WIRE_OK);
+    }
+  });
+
+  it("rejects a total length below IHL * 4 or past the buffer", () => {
+    const b = datagram();
+    for (const totLen of [0, 1, 19]) {
+      setIpTotLen(b, 0, totLen);
+      expect(ipv4CheckLen(b, 0, b.length), `total ${totLen}`).toBe(WIRE_LEN_SHORT);
+    }
+    b[0] = 0x46; // IHL 6: a total of 20 no longer covers the header
+    setIpTotLen(b, 0, 20);
+    expect(ipv4CheckLen(b, 0, b.length)).toBe(WIRE_LEN_SHORT);
+    b[0] = 0x45;
+    for (const totLen of [b.length + 1, 0xffff]) {
+      setIpTotLen(b, 0, totLen);
+      expect(ipv4CheckLen(b, 0, b.length), `total ${totLen}`).toBe(WIRE_LEN_BEYOND);
+    }
+    setIpTotLen(b, 0, IPV4_HLEN); // a header alone is a datagram
+    expect(ipv4CheckLen(b, 0, IPV4_HLEN)).toBe(WIRE_OK);
+  });
+
+  it("keeps every getter and the option bytes inside what it passed (random headers)", () => {
+    const next = xorshift32(791);
+    let passed = 0;
+    for (let round = 0; round < 3000; round++) {
+      const len = next() % 72;
+      const bytes = new Uint8Array(len);
+      for (let i = 0; i < len; i++) bytes[i] = next();
+      if (len > 3 && (next() & 1) === 0) setIpTotLen(bytes, 0, len - (next() % 4)); // often plausible
+      const { buf, maxRead } = readTracker(bytes);
+      if (ipv4CheckLen(buf, 0, len) !== WIRE_OK) continue;
+      passed++;
+      const ihl = ipIhlBytes(buf, 0);
+      ipVersion(buf, 0); ipTos(buf, 0); ipTotLen(buf, 0); ipId(buf, 0); ipFragField(buf, 0); ipFragOffsetBytes(buf, 0);
+      ipMoreFrags(buf, 0); ipDontFrag(buf, 0); ipTtl(buf, 0); ipProto(buf, 0); ipCheck(buf, 0); ipSaddr(buf, 0);
+      ipDaddr(buf, 0); ipHeaderChecksum(buf, 0, ihl);
+      expect(maxRead()).toBeLessThan(len);
+      expect(maxRead()).toBe(ihl - 1); // the checksum read the options too
+    }
+    expect(passed).toBeGreaterThan(100);
+    const short = readTracker(new Uint8Array(4)); // the tracker does see reads past the end
+    ipDaddr(short.buf, 0);
+    expect(short.maxRead()).toBe(19);
   });
 });

@@ -7,9 +7,12 @@ import {
   TcpOptions, setTcpAckSeq, setTcpCheck, setTcpDoffBytes, setTcpDport, setTcpFlags, setTcpSeq, setTcpSport,
   setTcpUrgPtr, setTcpWindow, tcpAckSeq, tcpBuildHeader, tcpCheck, tcpDoffBytes, tcpDport, tcpFlags,
   tcpParseOptions, tcpSeq, tcpSport, tcpUrgPtr, tcpWindow, tcpWriteOptMss, tcpWriteOptSack, tcpWriteOptSackPerm,
-  tcpWriteOptSackPermTimestamp, tcpWriteOptTimestamp, tcpWriteOptWscale,
+  tcpWriteOptSackPermTimestamp, tcpWriteOptTimestamp, tcpWriteOptWscale, tcpCheckLen,
 } from "../../src/wire/tcp";
-import { hex, IP_A, IP_B, L3, L4, poisoned, TCP_PSH_ACK_FRAME, TCP_SYN_ACK_FRAME, TCP_SYN_FRAME } from "./fixtures";
+import { WIRE_BAD_HLEN, WIRE_HLEN_BEYOND, WIRE_OK, WIRE_TRUNCATED } from "../../src/wire/bytes";
+import {
+  hex, IP_A, IP_B, L3, L4, poisoned, readTracker, TCP_PSH_ACK_FRAME, TCP_SYN_ACK_FRAME, TCP_SYN_FRAME, xorshift32,
+} from "./fixtures";
 
 function segLen(frame: Uint8Array): number {
   return ipTotLen(frame, L3) - 20;
@@ -121,6 +124,56 @@ describe("TCP header (RFC 9293 3.1)", () => {
     tcpBuildHeader(buf, 0, 1, 2, 3, 4, 20, TCP_ACK, 5);
     expect(buf[OFF_TCP_DOFF]).toBe(0x50);
     expect([buf[OFF_TCP_URG], buf[OFF_TCP_URG + 1]]).toEqual([0, 0]);
+  });
+});
+
+describe("tcpCheckLen (the one gate before the getters and options)", () => {
+  const FRAMES = [TCP_SYN_FRAME, TCP_SYN_ACK_FRAME, TCP_PSH_ACK_FRAME];
+
+  it("passes every captured segment", () => {
+    for (const f of FRAMES) expect(tcpCheckLen(f, L4, segLen(f))).toBe(WIRE_OK);
+  });
+
+  it("calls a segment cut inside its 20 fixed bytes truncated, and cut inside its options beyond", () => {
+    const b = TCP_SYN_FRAME; // 40-byte header: 20 option bytes
+    for (let len = 0; len < TCP_HLEN; len++) expect(tcpCheckLen(b, L4, len), `len ${len}`).toBe(WIRE_TRUNCATED);
+    for (let len = TCP_HLEN; len < 40; len++) expect(tcpCheckLen(b, L4, len), `len ${len}`).toBe(WIRE_HLEN_BEYOND);
+    expect(tcpCheckLen(b, L4, 40)).toBe(WIRE_OK); // a SYN carries no data
+  });
+
+  it("rejects a data offset below 5 words, and one past the segment", () => {
+    const b = TCP_PSH_ACK_FRAME.slice(L4); // 32-byte header, 3 data bytes
+    for (let words = 0; words < 5; words++) {
+      setTcpDoffBytes(b, 0, words * 4);
+      expect(tcpCheckLen(b, 0, b.length), `doff ${words}`).toBe(WIRE_BAD_HLEN);
+    }
+    for (const words of [9, 15]) { // 36 and 60 bytes: past the 35-byte segment
+      setTcpDoffBytes(b, 0, words * 4);
+      expect(tcpCheckLen(b, 0, b.length), `doff ${words}`).toBe(WIRE_HLEN_BEYOND);
+    }
+    setTcpDoffBytes(b, 0, 32);
+    expect(tcpCheckLen(b, 0, b.length)).toBe(WIRE_OK);
+    expect(tcpCheckLen(b, 0, 32)).toBe(WIRE_OK); // the header alone, no data
+  });
+
+  it("keeps every getter and the option list inside what it passed (random headers)", () => {
+    const next = xorshift32(9293);
+    const o = new TcpOptions();
+    let passed = 0;
+    for (let round = 0; round < 3000; round++) {
+      const len = next() % 72;
+      const bytes = new Uint8Array(len);
+      for (let i = 0; i < len; i++) bytes[i] = next();
+      const { buf, maxRead } = readTracker(bytes);
+      if (tcpCheckLen(buf, 0, len) !== WIRE_OK) continue;
+      passed++;
+      const doff = tcpDoffBytes(buf, 0);
+      tcpSport(buf, 0); tcpDport(buf, 0); tcpSeq(buf, 0); tcpAckSeq(buf, 0); tcpFlags(buf, 0); tcpWindow(buf, 0);
+      tcpCheck(buf, 0); tcpUrgPtr(buf, 0);
+      tcpParseOptions(buf, TCP_HLEN, doff - TCP_HLEN, o);
+      expect(maxRead()).toBeLessThan(len);
+    }
+    expect(passed).toBeGreaterThan(100);
   });
 });
 

@@ -3,9 +3,10 @@ import { csumFold, csumPartial, csumPseudoHeader, csumVerify } from "../../src/w
 import { IPPROTO_UDP, ipDaddr, ipSaddr, ipTotLen } from "../../src/wire/ipv4";
 import {
   OFF_UDP_CHECK, UDP_HLEN, setUdpCheck, setUdpDport, setUdpLen, setUdpSport, udpBuildHeader, udpCheck, udpDport,
-  udpLen, udpSport,
+  udpCheckLen, udpLen, udpSport,
 } from "../../src/wire/udp";
-import { hex, IP_A, IP_B, L3, L4, poisoned, UDP_DNS_QUERY } from "./fixtures";
+import { WIRE_LEN_BEYOND, WIRE_LEN_SHORT, WIRE_OK, WIRE_TRUNCATED } from "../../src/wire/bytes";
+import { hex, IP_A, IP_B, L3, L4, poisoned, readTracker, UDP_DNS_QUERY, xorshift32 } from "./fixtures";
 
 describe("UDP (RFC 768)", () => {
   it("parses the captured DNS query and verifies its checksum", () => {
@@ -39,5 +40,53 @@ describe("UDP (RFC 768)", () => {
     expect(buf).toEqual(hex("ad 37 00 35 ff ff a5 a5"));
     setUdpCheck(buf, 0, 0xffff); // a computed 0 goes out as 0xffff (RFC 768)
     expect([buf[OFF_UDP_CHECK], buf[OFF_UDP_CHECK + 1]]).toEqual([0xff, 0xff]);
+  });
+});
+
+describe("udpCheckLen (the one gate before the getters)", () => {
+  it("passes the captured datagram, and one with bytes after it (trimmed by the caller)", () => {
+    expect(udpCheckLen(UDP_DNS_QUERY, L4, 37)).toBe(WIRE_OK);
+    expect(udpCheckLen(UDP_DNS_QUERY.slice(L4), 0, 37)).toBe(WIRE_OK);
+    const padded = new Uint8Array(46);
+    padded.set(UDP_DNS_QUERY.subarray(L4));
+    expect(udpCheckLen(padded, 0, padded.length)).toBe(WIRE_OK);
+  });
+
+  it("calls a datagram cut inside its 8-byte header truncated, and cut after it short of its UDP length", () => {
+    const b = UDP_DNS_QUERY.slice(L4);
+    for (let len = 0; len < UDP_HLEN; len++) expect(udpCheckLen(b, 0, len), `len ${len}`).toBe(WIRE_TRUNCATED);
+    for (let len = UDP_HLEN; len < 37; len++) expect(udpCheckLen(b, 0, len), `len ${len}`).toBe(WIRE_LEN_BEYOND);
+  });
+
+  it("rejects a UDP length below 8 or past the datagram (RFC 768)", () => {
+    const b = UDP_DNS_QUERY.slice(L4);
+    for (let ulen = 0; ulen < UDP_HLEN; ulen++) {
+      setUdpLen(b, 0, ulen);
+      expect(udpCheckLen(b, 0, b.length), `length ${ulen}`).toBe(WIRE_LEN_SHORT);
+    }
+    for (const ulen of [38, 0xffff]) {
+      setUdpLen(b, 0, ulen);
+      expect(udpCheckLen(b, 0, b.length), `length ${ulen}`).toBe(WIRE_LEN_BEYOND);
+    }
+    setUdpLen(b, 0, UDP_HLEN); // an empty datagram
+    expect(udpCheckLen(b, 0, UDP_HLEN)).toBe(WIRE_OK);
+  });
+
+  it("keeps every getter and the UDP length inside what it passed (random headers)", () => {
+    const next = xorshift32(768);
+    let passed = 0;
+    for (let round = 0; round < 2000; round++) {
+      const len = next() % 24;
+      const bytes = new Uint8Array(len);
+      for (let i = 0; i < len; i++) bytes[i] = next();
+      if (len >= UDP_HLEN && (next() & 1) === 0) setUdpLen(bytes, 0, next() % 26);
+      const { buf, maxRead } = readTracker(bytes);
+      if (udpCheckLen(buf, 0, len) !== WIRE_OK) continue;
+      passed++;
+      udpSport(buf, 0); udpDport(buf, 0); udpCheck(buf, 0);
+      csumPartial(buf, 0, udpLen(buf, 0), 0);
+      expect(maxRead()).toBeLessThan(len);
+    }
+    expect(passed).toBeGreaterThan(100);
   });
 });
