@@ -21,8 +21,10 @@ import { SkbPool } from "./skb";
 import { NET_RX_SOFTIRQ, NET_TX_SOFTIRQ, Softnet } from "./softirq";
 import { TimerWheel, type Timer } from "./timer";
 
-/** Work an upper layer does at the end of each receive batch (as GRO's flush). */
-export type RxBatchEndHook = () => void;
+/** An upper layer with work for the end of each receive batch (as GRO's flush). */
+export interface RxBatchEndHook {
+  rxBatchEnd(): void;
+}
 /** What an upper layer returns to the pool at shutdown (pernet_operations.exit). */
 export type PernetExit = () => void;
 
@@ -34,7 +36,7 @@ export class Net {
   readonly drops = new DropStats();
   readonly timers: TimerWheel;
   /** the loop and its queues */
-  readonly softnet: Softnet;
+  readonly softnet: Softnet<Net>;
   /** every registered device, loopback first (dev_base_head) */
   readonly devices: NetDevice[] = [];
   readonly loopback: NetDevice;
@@ -56,9 +58,9 @@ export class Net {
       options.memory, options.memoryOffset,
     );
     this.timers = new TimerWheel(config.timersMax, config.timerWheelSlots, config.timerTickMs);
-    this.softnet = new Softnet(platform, this.timers, config.softirqRoundsMax);
-    this.softnet.open(NET_RX_SOFTIRQ, () => netRxAction(this));
-    this.softnet.open(NET_TX_SOFTIRQ, () => netTxAction(this));
+    this.softnet = new Softnet<Net>(this, platform, this.timers, config.softirqRoundsMax);
+    this.softnet.open(NET_RX_SOFTIRQ, netRxAction);
+    this.softnet.open(NET_TX_SOFTIRQ, netTxAction);
     this.loopback = registerNetdev(this, "lo", new LoopbackOps(this), new Uint8Array(6), {
       mtu: config.mtuMaxBytes, noQueue: true, flags: IFF_LOOPBACK | IFF_NOARP,
     });
@@ -71,11 +73,13 @@ export class Net {
 
   /** mod_timer: arm t for `expires` (platform ms); the loop asks the host to wake it then. */
   modTimer(t: Timer, expires: number): void {
-    this.softnet.modTimer(t, expires);
+    this.timers.mod(t, expires);
+    const sn = this.softnet;
+    if (!sn.running) sn.requestRun(expires - this.platform.now());
   }
 
   delTimer(t: Timer): void {
-    this.softnet.delTimer(t);
+    this.timers.del(t);
   }
 
   /**
@@ -91,7 +95,7 @@ export class Net {
   }
 }
 
-/** Work for the end of every receive batch (net_rx_action's end). */
+/** Work for the end of every receive batch (net_rx_action's end): hook.rxBatchEnd(). */
 export function registerRxBatchEnd(net: Net, fn: RxBatchEndHook): void {
   hookAdd(net.rxBatchEndHooks, fn, "rx batch end hook");
 }

@@ -330,16 +330,26 @@ export class SkbQueue {
   }
 }
 
-/** Copy the bytes of an skb chain from `offset` (relative to skb.data) into `dst`. */
-export function skbCopyBits(pool: SkbPool, skb: SkBuff, offset: number, dst: Uint8Array, dstOff: number, len: number): void {
+// What skbCopyChain does at each piece of the chain.
+const COPY_TO_BYTES = 0;
+const COPY_TO_VIEW = 1;
+const STORE_FROM_BYTES = 2;
+
+/**
+ * Walk an skb chain from `offset` (relative to skb.data) for `len` bytes, copying each
+ * piece to or from `other` at otherOff as `mode` says. One walk for the three copies below.
+ */
+function skbCopyChain(pool: SkbPool, skb: SkBuff, offset: number, other: Uint8Array | DataView, otherOff: number, len: number, mode: number): void {
   let s: SkBuff | null = skb;
   const buf = pool.buf;
   while (s !== null && len > 0) {
     const have = s.tail - s.data;
     if (offset < have) {
       const n = have - offset < len ? have - offset : len;
-      copyBytes(dst, dstOff, buf, s.data + offset, n);
-      dstOff += n;
+      if (mode === COPY_TO_BYTES) copyBytes(other as Uint8Array, otherOff, buf, s.data + offset, n);
+      else if (mode === COPY_TO_VIEW) copyView(other as DataView, otherOff, pool.view, s.data + offset, n);
+      else copyBytes(buf, s.data + offset, other as Uint8Array, otherOff, n);
+      otherOff += n;
       len -= n;
       offset = 0;
     } else {
@@ -347,46 +357,22 @@ export function skbCopyBits(pool: SkbPool, skb: SkBuff, offset: number, dst: Uin
     }
     s = s.fragNext;
   }
-  if (len > 0) throw new RangeError("skbCopyBits past the end of the skb");
+  if (len > 0) throw new RangeError(`${mode === STORE_FROM_BYTES ? "skbStoreBits" : "skbCopyBits"} past the end of the skb`);
+}
+
+/** Copy the bytes of an skb chain from `offset` (relative to skb.data) into `dst`. */
+export function skbCopyBits(pool: SkbPool, skb: SkBuff, offset: number, dst: Uint8Array, dstOff: number, len: number): void {
+  skbCopyChain(pool, skb, offset, dst, dstOff, len, COPY_TO_BYTES);
 }
 
 /** skbCopyBits to a DataView (an application's buffer): word copies, nothing allocated. */
 export function skbCopyBitsView(pool: SkbPool, skb: SkBuff, offset: number, dst: DataView, dstOff: number, len: number): void {
-  let s: SkBuff | null = skb;
-  while (s !== null && len > 0) {
-    const have = s.tail - s.data;
-    if (offset < have) {
-      const n = have - offset < len ? have - offset : len;
-      copyView(dst, dstOff, pool.view, s.data + offset, n);
-      dstOff += n;
-      len -= n;
-      offset = 0;
-    } else {
-      offset -= have;
-    }
-    s = s.fragNext;
-  }
-  if (len > 0) throw new RangeError("skbCopyBits past the end of the skb");
+  skbCopyChain(pool, skb, offset, dst, dstOff, len, COPY_TO_VIEW);
 }
 
 /** Copy len bytes from src into an skb chain at `offset` (relative to skb.data). */
 export function skbStoreBits(pool: SkbPool, skb: SkBuff, offset: number, src: Uint8Array, srcOff: number, len: number): void {
-  let s: SkBuff | null = skb;
-  const buf = pool.buf;
-  while (s !== null && len > 0) {
-    const have = s.tail - s.data;
-    if (offset < have) {
-      const n = have - offset < len ? have - offset : len;
-      copyBytes(buf, s.data + offset, src, srcOff, n);
-      srcOff += n;
-      len -= n;
-      offset = 0;
-    } else {
-      offset -= have;
-    }
-    s = s.fragNext;
-  }
-  if (len > 0) throw new RangeError("skbStoreBits past the end of the skb");
+  skbCopyChain(pool, skb, offset, src, srcOff, len, STORE_FROM_BYTES);
 }
 
 /**

@@ -9,7 +9,7 @@
 import type { Platform } from "./platform";
 import type { SkBuff } from "./skb";
 import type { Napi, NetDevice } from "./netdevice";
-import type { Timer, TimerWheel } from "./timer";
+import type { TimerWheel } from "./timer";
 
 export const TIMER_SOFTIRQ = 1 << 0;
 export const NET_RX_SOFTIRQ = 1 << 1;
@@ -24,10 +24,10 @@ export class SoftirqStats {
   timeSqueeze = 0;
 }
 
-/** A softirq action (net_rx_action, net_tx_action). */
-export type SoftirqAction = () => void;
+/** A softirq action (net_rx_action, net_tx_action), given the stack it serves. */
+export type SoftirqAction<N> = (net: N) => void;
 
-export class Softnet {
+export class Softnet<N = unknown> {
   readonly stats = new SoftirqStats();
   /** pending softirq bits */
   pending = 0;
@@ -45,22 +45,25 @@ export class Softnet {
   readonly #platform: Platform;
   readonly #timers: TimerWheel;
   readonly #roundsMax: number;
-  #rxAction: SoftirqAction | null = null;
-  #txAction: SoftirqAction | null = null;
-  #inRun = false;
+  readonly #net: N;
+  #rxAction: SoftirqAction<N> | null = null;
+  #txAction: SoftirqAction<N> | null = null;
+  /** inside run(): what is raised or armed now is served before run() returns (set by run() only) */
+  running = false;
   #soonRequested = false;
   /** the earliest future wake-up already asked of the host */
   #wakeAt = Infinity;
   #stopped = false;
 
-  constructor(platform: Platform, timers: TimerWheel, roundsMax: number) {
+  constructor(net: N, platform: Platform, timers: TimerWheel, roundsMax: number) {
+    this.#net = net;
     this.#platform = platform;
     this.#timers = timers;
     this.#roundsMax = roundsMax;
   }
 
   /** open_softirq: the action for NET_RX_SOFTIRQ or NET_TX_SOFTIRQ. */
-  open(bit: number, action: SoftirqAction): void {
+  open(bit: number, action: SoftirqAction<N>): void {
     if (bit === NET_RX_SOFTIRQ) this.#rxAction = action;
     else if (bit === NET_TX_SOFTIRQ) this.#txAction = action;
     else throw new RangeError(`open_softirq: no action slot for bit ${bit}`);
@@ -68,24 +71,14 @@ export class Softnet {
 
   raise(bit: number): void {
     this.pending |= bit;
-    if (!this.#inRun) this.#requestRun(0);
-  }
-
-  /** mod_timer, and make sure the host wakes us for it. */
-  modTimer(t: Timer, expires: number): void {
-    this.#timers.mod(t, expires);
-    if (!this.#inRun) this.#requestRun(expires - this.#platform.now());
-  }
-
-  delTimer(t: Timer): void {
-    this.#timers.del(t);
+    if (!this.running) this.requestRun(0);
   }
 
   /**
    * Ask the host for a run, once: one "soon" request until the next run, and one wake-up
    * per earlier deadline (a later one is already covered by the pending wake-up).
    */
-  #requestRun(delayMs: number): void {
+  requestRun(delayMs: number): void {
     if (this.#stopped) return;
     if (delayMs <= 0) {
       if (this.#soonRequested) return;
@@ -107,8 +100,8 @@ export class Softnet {
    * its next deadline, which the host may have folded into the wake-up just done.
    */
   run(woken = false): void {
-    if (this.#inRun) return;
-    this.#inRun = true;
+    if (this.running) return;
+    this.running = true;
     this.#soonRequested = false;
     const platform = this.#platform;
     const timers = this.#timers;
@@ -123,17 +116,17 @@ export class Softnet {
       rounds--;
       stats.rounds++;
       if ((p & TIMER_SOFTIRQ) !== 0) timers.run(platform.now());
-      if ((p & NET_RX_SOFTIRQ) !== 0 && this.#rxAction !== null) this.#rxAction();
-      if ((p & NET_TX_SOFTIRQ) !== 0 && this.#txAction !== null) this.#txAction();
+      if ((p & NET_RX_SOFTIRQ) !== 0 && this.#rxAction !== null) this.#rxAction(this.#net);
+      if ((p & NET_TX_SOFTIRQ) !== 0 && this.#txAction !== null) this.#txAction(this.#net);
       if (timers.nextExpiry() <= platform.now()) this.pending |= TIMER_SOFTIRQ;
     }
-    this.#inRun = false;
+    this.running = false;
     if (this.pending !== 0) {
       stats.yields++;
-      this.#requestRun(0);
+      this.requestRun(0);
     } else {
       const next = timers.nextExpiry();
-      if (next !== Infinity) this.#requestRun(next - platform.now());
+      if (next !== Infinity) this.requestRun(next - platform.now());
     }
   }
 

@@ -14,11 +14,12 @@ import { ipRcv } from "./input";
 import { Ipv4 } from "./ipv4";
 
 export function inetInit(net: Net): void {
+  // IP first in the packet-type table: it is looked up for nearly every frame.
+  devAddPack(net, ETH_P_IP, ipRcv);
   arpInit(net);
   net.ipv4 = new Ipv4(net);
   devinetInit(net);
   net.ipv4.addProtocol(IPPROTO_ICMP, icmpRcv);
-  devAddPack(net, ETH_P_IP, ipRcv);
   registerPernetExit(net, () => net.ipv4.flush());
   ipAddrAdd(net, net.loopback, "127.0.0.1/8");
 }

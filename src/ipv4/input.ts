@@ -29,39 +29,17 @@ export function ipRcv(net: Net, skb: SkBuff): void {
   const len = skb.len;
   stats.inReceives++;
   // RFC 1122 3.2.1.1-3: version 4, IHL >= 5, the header inside the frame, a good checksum,
-  // total length covering the header and inside the frame. One gate measures them all; its
-  // faults are taken in this order (the checksum before the total length, as Linux).
+  // total length covering the header and inside the frame. One gate measures the lengths;
+  // a datagram that fails it or the version is sorted out off the fast path.
   const fault = ipv4CheckLen(buf, iph, len);
-  if (fault === WIRE_TRUNCATED) {
-    stats.inTruncatedPkts++;
-    kfreeSkbReason(net, skb, SKB_DROP.PKT_TOO_SMALL);
-    return;
-  }
-  if (ipVersion(buf, iph) !== 4 || fault === WIRE_BAD_HLEN) {
-    stats.inHdrErrors++;
-    kfreeSkbReason(net, skb, SKB_DROP.IP_INHDR);
-    return;
-  }
-  if (fault === WIRE_HLEN_BEYOND) {
-    stats.inTruncatedPkts++;
-    kfreeSkbReason(net, skb, SKB_DROP.PKT_TOO_SMALL);
+  if (fault !== WIRE_OK || ipVersion(buf, iph) !== 4) {
+    ipRcvBadHeader(net, skb, fault);
     return;
   }
   const ihl = ipIhlBytes(buf, iph);
   if (!csumVerify(buf, iph, ihl, 0)) {
     stats.inCsumErrors++;
     kfreeSkbReason(net, skb, SKB_DROP.IP_CSUM);
-    return;
-  }
-  if (fault === WIRE_LEN_BEYOND) {
-    stats.inTruncatedPkts++;
-    kfreeSkbReason(net, skb, SKB_DROP.PKT_TOO_SMALL);
-    return;
-  }
-  if (fault !== WIRE_OK) {
-    // WIRE_LEN_SHORT: a total length below the header
-    stats.inHdrErrors++;
-    kfreeSkbReason(net, skb, SKB_DROP.IP_INHDR);
     return;
   }
   skb.trim(ipTotLen(buf, iph));
@@ -99,6 +77,33 @@ export function ipRcv(net: Net, skb: SkBuff): void {
     return;
   }
   ipLocalDeliver(net, skb);
+}
+
+/**
+ * A header that failed the length gate or the version: dropped and counted as Linux's
+ * ip_rcv_core takes its faults, the checksum before the total length.
+ */
+function ipRcvBadHeader(net: Net, skb: SkBuff, fault: number): void {
+  const stats = net.ipv4.stats;
+  const buf = net.pool.buf;
+  const iph = skb.data;
+  if (fault === WIRE_TRUNCATED || (fault === WIRE_HLEN_BEYOND && ipVersion(buf, iph) === 4)) {
+    stats.inTruncatedPkts++;
+    kfreeSkbReason(net, skb, SKB_DROP.PKT_TOO_SMALL);
+  } else if (ipVersion(buf, iph) !== 4 || fault === WIRE_BAD_HLEN) {
+    stats.inHdrErrors++;
+    kfreeSkbReason(net, skb, SKB_DROP.IP_INHDR);
+  } else if (!csumVerify(buf, iph, ipIhlBytes(buf, iph), 0)) {
+    stats.inCsumErrors++;
+    kfreeSkbReason(net, skb, SKB_DROP.IP_CSUM);
+  } else if (fault === WIRE_LEN_BEYOND) {
+    stats.inTruncatedPkts++;
+    kfreeSkbReason(net, skb, SKB_DROP.PKT_TOO_SMALL);
+  } else {
+    // WIRE_LEN_SHORT: a total length below the header
+    stats.inHdrErrors++;
+    kfreeSkbReason(net, skb, SKB_DROP.IP_INHDR);
+  }
 }
 
 /**

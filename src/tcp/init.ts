@@ -17,6 +17,6 @@ declare module "../core/net" {
 export function tcpInit(net: Net): void {
   const tcp = (net.tcp = new Tcp(net));
   net.ipv4.addProtocol(IPPROTO_TCP, tcpV4Rcv, tcpV4Err);
-  registerRxBatchEnd(net, () => tcp.rxBatchEnd());
+  registerRxBatchEnd(net, tcp);
   registerPernetExit(net, () => tcp.flush());
 }

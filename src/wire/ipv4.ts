@@ -120,10 +120,11 @@ export function ipDaddr(buf: Uint8Array, off: number): number {
  */
 export function ipv4CheckLen(buf: Uint8Array, off: number, len: number): number {
   if (len < IPV4_HLEN) return WIRE_TRUNCATED;
-  const ihl = ipIhlBytes(buf, off);
+  // The fields read in place (not through ipIhlBytes/ipTotLen): this runs for every datagram.
+  const ihl = (buf[off + OFF_IP_VER_IHL] & 0x0f) << 2;
   if (ihl < IPV4_HLEN) return WIRE_BAD_HLEN;
   if (ihl > len) return WIRE_HLEN_BEYOND;
-  const totLen = ipTotLen(buf, off);
+  const totLen = (buf[off + OFF_IP_TOT_LEN] << 8) | buf[off + OFF_IP_TOT_LEN + 1];
   if (totLen < ihl) return WIRE_LEN_SHORT;
   if (totLen > len) return WIRE_LEN_BEYOND;
   return WIRE_OK;
