@@ -23,3 +23,10 @@ export { udpSocketClass, type UdpSocket, type UdpSocketClass, type UdpOptions, t
 export type { IcmpErrorReport } from "./socket/common";
 export { rawSocketClass, RAW_PAYLOAD_MAX, type RawSocket, type RawSocketClass, type RawOptions, type RawPacket } from "./socket/raw";
 export { tcpSocketClasses, type TcpSocket, type TcpListener, type TcpOptions, type ListenerOptions } from "./socket/tcp";
+export { AppBuffers, CHARGEN_PERIOD, MOD, chargenByte, type AppBufferNeeds, type AppBufferSizes } from "./apps/buffers";
+export { TcpService, type TcpClasses, type ServiceOptions, type ServiceErrorHook } from "./apps/service";
+export { EchoServer, DiscardServer, ChargenServer, PORT_ECHO, PORT_DISCARD, PORT_CHARGEN, type StreamStats } from "./apps/echo";
+export { UdpEchoServer, PORT_UDP_ECHO, type UdpEchoStats } from "./apps/udp-echo";
+export { IperfServer, PORT_IPERF, type IperfOptions, type IperfStats } from "./apps/iperf";
+export { HttpServer, PORT_HTTP, type HttpOptions, type HttpStats } from "./apps/http-server";
+export { parseHttpRequest, httpHeadEnd, httpEmptyLines, type HttpRequest } from "./apps/http-parse";

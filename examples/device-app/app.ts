@@ -1,25 +1,26 @@
-// The device app: what a board running xsnet serves, written against the public socket API
-// only (tcpSocketClasses and udpSocketClass from src/index.ts) and Node-free, so the same
-// module runs on XS. The clock is the stack's (net.now(), from the injected platform).
+// The device app: what a board running xsnet serves, wired from the services of src/apps
+// over the public socket API only (tcpSocketClasses and udpSocketClass from src/index.ts),
+// Node-free, so the same module runs on XS. The clock is the stack's (net.now(), from the
+// injected platform).
 //
 //   ICMP echo          the stack itself
-//   TCP 7   echo       RFC 862: reads only what it can write back, so the window closes
-//                      when the peer outruns it (as lwIP's tcpecho_raw)
+//   TCP 7   echo       RFC 862 (src/apps/echo.ts)
 //   TCP 9   discard    RFC 863
-//   TCP 19  chargen    RFC 864, byte for byte as lwIP's anchor device (buffers.ts)
-//   UDP 7   echo       RFC 862
-//   TCP 5001 iperf     an iperf 2 server (iperf.ts)
-//   TCP 80  HTTP/1.1   the status as JSON at /, N bytes of i % 251 at /bytes/N (http.ts)
+//   TCP 19  chargen    RFC 864
+//   UDP 7   echo       RFC 862 (src/apps/udp-echo.ts)
+//   TCP 5001 iperf     an iperf 2 server (src/apps/iperf.ts)
+//   TCP 80  HTTP/1.1   the status below as JSON at /, N bytes of i % 251 at /bytes/N
+//                      (src/apps/http-server.ts)
 //
-// Every callback runs inside the stack's loop: an exception there is caught, counted
-// (errors) and ends only its own connection.
+// The services share one arena (AppBuffers), which the client mode (client.ts) uses too.
+// An exception in a callback is caught, counted (errors) and logged, and ends only its own
+// connection.
 
-import { DEVICE_STAT_NAMES, tcpSocketClasses, udpSocketClass, type Net, type TcpListener, type TcpSocket, type UdpSocket } from "../../src/index";
-import { AppBuffers, CHARGEN_PERIOD, closeConn as closeStream, discardBytes } from "./buffers";
-import { HttpServer } from "./http";
-import { IperfServer } from "./iperf";
+import {
+  AppBuffers, ChargenServer, DEVICE_STAT_NAMES, DiscardServer, EchoServer, HttpServer, IperfServer, UdpEchoServer, tcpSocketClasses, udpSocketClass,
+  type HttpStats, type IperfStats, type Net, type StreamStats, type TcpClasses, type TcpSocket, type UdpEchoStats,
+} from "../../src/index";
 
-export type TcpClasses = ReturnType<typeof tcpSocketClasses>;
 export type Log = (line: string) => void;
 
 export interface DeviceAppOptions {
@@ -37,54 +38,14 @@ export interface DeviceAppOptions {
   log?: Log;
 }
 
-export const PORT_ECHO = 7;
-export const PORT_DISCARD = 9;
-export const PORT_CHARGEN = 19;
-export const PORT_IPERF = 5001;
-export const PORT_HTTP = 80;
-
-/** Counters of one TCP stream service. */
-export interface StreamStats {
-  connections: number;
-  bytesIn: number;
-  bytesOut: number;
-}
-
+/** The services' counters (each service's own stats object). */
 export interface AppStats {
   echo: StreamStats;
   discard: StreamStats;
   chargen: StreamStats;
-  udpEcho: { datagrams: number; bytes: number; sendErrors: number };
-  iperf: { connections: number; bytesIn: number; bytesOut: number; reverse: number; connectBack: number; refused: number };
-  http: {
-    connections: number; requests: number; bytesOut: number; busy: number;
-    s200: number; s400: number; s404: number; s405: number; s431: number; s501: number; s505: number;
-  };
-  /** exceptions caught in callbacks (each ended its connection) */
-  errors: number;
-}
-
-const ECHO = 0;
-const DISCARD = 1;
-const CHARGEN = 2;
-
-/** One connection of echo, discard or chargen: its state rides on the socket's target. */
-class StreamConn {
-  readonly app: DeviceApp;
-  readonly kind: number;
-  readonly stats: StreamStats;
-  sock: TcpSocket | null = null;
-  /** bytes the stack holds for us (onReadable reports the total; reads take from it) */
-  avail = 0;
-  /** chargen: position in the stream */
-  pos = 0;
-  closed = false;
-
-  constructor(app: DeviceApp, kind: number, stats: StreamStats) {
-    this.app = app;
-    this.kind = kind;
-    this.stats = stats;
-  }
+  udpEcho: UdpEchoStats;
+  iperf: IperfStats;
+  http: HttpStats;
 }
 
 export class DeviceApp {
@@ -96,26 +57,21 @@ export class DeviceApp {
   readonly address: string;
   readonly startedMs: number;
   readonly log: Log;
-  readonly stats: AppStats = {
-    echo: { connections: 0, bytesIn: 0, bytesOut: 0 },
-    discard: { connections: 0, bytesIn: 0, bytesOut: 0 },
-    chargen: { connections: 0, bytesIn: 0, bytesOut: 0 },
-    udpEcho: { datagrams: 0, bytes: 0, sendErrors: 0 },
-    iperf: { connections: 0, bytesIn: 0, bytesOut: 0, reverse: 0, connectBack: 0, refused: 0 },
-    http: { connections: 0, requests: 0, bytesOut: 0, busy: 0, s200: 0, s400: 0, s404: 0, s405: 0, s431: 0, s501: 0, s505: 0 },
-    errors: 0,
-  };
-  readonly #listeners: TcpListener[] = [];
-  readonly #open = new Set<TcpSocket>();
-  #udp: UdpSocket | null = null;
-  readonly http: HttpServer;
+  readonly echo: EchoServer;
+  readonly discard: DiscardServer;
+  readonly chargen: ChargenServer;
+  readonly udpEcho: UdpEchoServer;
   readonly iperf: IperfServer;
+  readonly http: HttpServer;
+  readonly stats: AppStats;
+  /** sockets of the app's own (the client mode's) */
+  readonly #open = new Set<TcpSocket>();
 
   constructor(net: Net, options: DeviceAppOptions) {
     this.net = net;
-    const { TCP, Listener } = tcpSocketClasses(net);
-    this.TCP = TCP;
-    this.Listener = Listener;
+    const classes = tcpSocketClasses(net);
+    this.TCP = classes.TCP;
+    this.Listener = classes.Listener;
     this.hostname = options.hostname ?? "xsnet";
     this.address = options.address;
     this.log = options.log ?? (() => {});
@@ -125,36 +81,31 @@ export class DeviceApp {
     if (!Number.isInteger(chunkBytes) || chunkBytes < 512) throw new RangeError(`device app: chunkBytes must be an integer >= 512, got ${chunkBytes}`);
     if (!Number.isInteger(httpConnsMax) || httpConnsMax < 1) throw new RangeError(`device app: httpConnsMax must be an integer >= 1, got ${httpConnsMax}`);
     if (!Number.isInteger(httpRequestMax) || httpRequestMax < 64) throw new RangeError(`device app: httpRequestMax must be an integer >= 64, got ${httpRequestMax}`);
-    this.buffers = new AppBuffers({ chunkBytes, httpConnsMax, httpRequestMax });
+    const buffers = new AppBuffers({ chunkBytes, chargen: true, mod: true, requestBuffers: httpConnsMax, requestBytes: httpRequestMax });
+    this.buffers = buffers;
     this.startedMs = net.now();
-    this.http = new HttpServer(this);
-    this.iperf = new IperfServer(this);
+    const onError = (where: string, err: unknown): void => this.log(`device app: ${where}: ${err instanceof Error ? err.message : String(err)}`);
+    this.echo = new EchoServer(classes, { buffers, onError });
+    this.discard = new DiscardServer(classes, { buffers, onError });
+    this.chargen = new ChargenServer(classes, { buffers, onError });
+    this.iperf = new IperfServer(classes, { buffers, onError, now: () => net.now() });
+    this.http = new HttpServer(classes, { buffers, onError, status: () => this.statusJson() });
+    this.udpEcho = new UdpEchoServer(udpSocketClass(net));
+    this.stats = {
+      echo: this.echo.stats, discard: this.discard.stats, chargen: this.chargen.stats, udpEcho: this.udpEcho.stats,
+      iperf: this.iperf.stats, http: this.http.stats,
+    };
   }
 
   /** Open every service's socket. */
   start(): this {
-    this.#listen(PORT_ECHO, (l) => acceptStream(this, l, ECHO, this.stats.echo));
-    this.#listen(PORT_DISCARD, (l) => acceptStream(this, l, DISCARD, this.stats.discard));
-    this.#listen(PORT_CHARGEN, (l) => acceptStream(this, l, CHARGEN, this.stats.chargen));
-    this.#listen(PORT_IPERF, (l) => this.iperf.accept(l));
-    this.#listen(PORT_HTTP, (l) => this.http.accept(l));
-    this.#udp = new (udpSocketClass(this.net))({ port: PORT_ECHO, onReadable: udpEchoReadable, target: this });
+    this.echo.start();
+    this.discard.start();
+    this.chargen.start();
+    this.iperf.start();
+    this.http.start();
+    this.udpEcho.start();
     return this;
-  }
-
-  #listen(port: number, accept: (listener: TcpListener) => void): void {
-    const app = this;
-    this.#listeners.push(new this.Listener({
-      port,
-      backlog: 8,
-      onReadable() {
-        try {
-          accept(this);
-        } catch (err) {
-          app.error(`accept on port ${port}`, err);
-        }
-      },
-    }));
   }
 
   now(): number {
@@ -171,17 +122,13 @@ export class DeviceApp {
   }
 
   get openConnections(): number {
-    return this.#open.size;
+    return this.#open.size + this.echo.openConnections + this.discard.openConnections + this.chargen.openConnections +
+      this.iperf.openConnections + this.http.openConnections;
   }
 
-  /** Let go of connections that ended without telling the app (see HttpServer.reap); done at each HTTP accept. */
-  reap(): void {
-    this.http.reap();
-  }
-
-  error(where: string, err: unknown): void {
-    this.stats.errors++;
-    this.log(`device app: ${where}: ${err instanceof Error ? err.message : String(err)}`);
+  /** exceptions caught in the services' callbacks (each ended its connection) */
+  get errors(): number {
+    return this.echo.errors + this.discard.errors + this.chargen.errors + this.iperf.errors + this.http.errors;
   }
 
   /** Counters per service, flat numbers. */
@@ -189,11 +136,11 @@ export class DeviceApp {
     const s = this.stats;
     return {
       echo: { ...s.echo }, discard: { ...s.discard }, chargen: { ...s.chargen }, udpEcho: { ...s.udpEcho },
-      iperf: { ...s.iperf }, http: { ...s.http }, app: { errors: s.errors, open: this.#open.size },
+      iperf: { ...s.iperf }, http: { ...s.http }, app: { errors: this.errors, open: this.openConnections },
     };
   }
 
-  /** The status page: who we are, uptime, the app's and the stack's counters (ASCII JSON). */
+  /** The status page: who we are, uptime, the app's and the stack's counters (the HTTP server makes it ASCII). */
   statusJson(): string {
     const net = this.net;
     const devices: Record<string, Record<string, number>> = {};
@@ -202,7 +149,7 @@ export class DeviceApp {
       for (const [key, name] of DEVICE_STAT_NAMES) d[name] = dev.stats[key];
       devices[dev.name] = d;
     }
-    const status = {
+    return JSON.stringify({
       hostname: this.hostname,
       address: this.address,
       uptimeMs: Math.floor(net.now() - this.startedMs),
@@ -213,20 +160,19 @@ export class DeviceApp {
       tcp: numbers(net.tcp.stats),
       udp: numbers(net.udp.stats),
       pool: numbers(net.pool.stats()),
-    };
-    return asciiOnly(JSON.stringify(status));
+    });
   }
 
   /** Close every socket of the app (before the stack shuts down). */
   close(): void {
-    for (const l of this.#listeners) l.close();
-    this.#listeners.length = 0;
-    for (const s of this.#open) s.close();
-    this.#open.clear();
+    this.echo.close();
+    this.discard.close();
+    this.chargen.close();
     this.iperf.close();
     this.http.close();
-    this.#udp?.close();
-    this.#udp = null;
+    for (const s of this.#open) s.close();
+    this.#open.clear();
+    this.udpEcho.close();
   }
 }
 
@@ -238,109 +184,4 @@ function numbers(obj: object): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(obj)) if (typeof v === "number") out[k] = v;
   return out;
-}
-
-/** JSON with every character past ASCII escaped, so its length is its byte count. */
-export function asciiOnly(json: string): string {
-  return json.replace(/[\u007f-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
-
-// ---------------------------------------------------------------- echo, discard, chargen
-
-function acceptStream(app: DeviceApp, listener: TcpListener, kind: number, stats: StreamStats): void {
-  for (;;) {
-    const from = listener.read();
-    if (from === undefined) return;
-    const conn = new StreamConn(app, kind, stats);
-    const sock = new app.TCP({ from, onReadable: streamReadable, onWritable: streamWritable, onError: streamError, target: conn });
-    conn.sock = sock;
-    app.track(sock);
-    stats.connections++;
-  }
-}
-
-function streamReadable(this: TcpSocket, bytes: number): void {
-  const conn = this.target as StreamConn;
-  if (conn.closed) return;
-  conn.avail = bytes;
-  try {
-    if (conn.kind === ECHO) echoPump(this, conn);
-    else {
-      // discard, and whatever a chargen client sends (RFC 864: ignored)
-      conn.stats.bytesIn += conn.avail;
-      discardBytes(conn.app.buffers, this, conn.avail);
-      conn.avail = 0;
-    }
-  } catch (err) {
-    failStream(this, conn, err);
-  }
-}
-
-function streamWritable(this: TcpSocket, room: number): void {
-  const conn = this.target as StreamConn;
-  if (conn.closed) return;
-  try {
-    if (conn.kind === ECHO) echoPump(this, conn);
-    else if (conn.kind === CHARGEN) chargenFill(this, conn, room);
-  } catch (err) {
-    failStream(this, conn, err);
-  }
-}
-
-/** The peer closed (everything was read) or the connection failed: close our side too. */
-function streamError(this: TcpSocket): void {
-  const conn = this.target as StreamConn;
-  closeStream(this, conn);
-}
-
-/** Echo what fits in the send buffer; the rest stays in the receive queue, closing the window. */
-function echoPump(sock: TcpSocket, conn: StreamConn): void {
-  const b = conn.app.buffers;
-  if (conn.avail === 0) return;
-  let room = sock.write(b.empty);
-  while (conn.avail > 0 && room > 0) {
-    let n = conn.avail < room ? conn.avail : room;
-    if (n > b.chunk) n = b.chunk;
-    const view = b.scratchView(n);
-    sock.read(view);
-    conn.avail -= n;
-    room = sock.write(view);
-    conn.stats.bytesIn += n;
-    conn.stats.bytesOut += n;
-  }
-}
-
-/** Fill the send buffer with the chargen stream, straight from the pattern. */
-function chargenFill(sock: TcpSocket, conn: StreamConn, room: number): void {
-  const b = conn.app.buffers;
-  while (room > 0) {
-    const n = room < b.chunk ? room : b.chunk;
-    const off = conn.pos % CHARGEN_PERIOD;
-    room = sock.write(b.chargen.subarray(off, off + n));
-    conn.pos += n;
-    conn.stats.bytesOut += n;
-  }
-}
-
-function failStream(sock: TcpSocket, conn: StreamConn, err: unknown): void {
-  conn.app.error("tcp " + (conn.kind === ECHO ? "echo" : conn.kind === DISCARD ? "discard" : "chargen"), err);
-  closeStream(sock, conn);
-}
-
-// ---------------------------------------------------------------- UDP echo
-
-function udpEchoReadable(this: UdpSocket, packets: number): void {
-  const app = this.target as DeviceApp;
-  const s = app.stats.udpEcho;
-  for (let i = 0; i < packets; i++) {
-    const packet = this.read();
-    if (packet === undefined) return;
-    s.datagrams++;
-    s.bytes += packet.byteLength;
-    try {
-      this.write(packet, packet.address, packet.port);
-    } catch {
-      s.sendErrors++; // no packet buffers or no route: the datagram is lost, as on a wire
-    }
-  }
 }

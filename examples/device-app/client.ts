@@ -5,9 +5,8 @@
 // (its offset, what came, what was expected), more than N bytes back, or the connection
 // refused, reset or closed before N bytes came back.
 
-import type { TcpSocket } from "../../src/index";
+import { MOD, type TcpSocket } from "../../src/index";
 import type { DeviceApp } from "./app";
-import { MOD } from "./buffers";
 
 export interface ClientOptions {
   address: string;

@@ -23,11 +23,14 @@
 //                        the amount (at once for -d, after the client's test for -r),
 //                        with no header, as iperf's own reverse client does
 // A header asking for a permit key (HEADER_KEYCHECK) or a bounce-back test is refused:
-// the connection is closed at once. Data is the i % 251 pattern.
+// the connection is closed at once. Data is the i % 251 pattern. Usage:
+//   new IperfServer(tcpSocketClasses(net), { now: () => net.now() }).start()
 
-import type { TcpListener, TcpSocket } from "../../src/index";
-import type { DeviceApp } from "./app";
+import type { TcpSocket } from "../socket/tcp";
 import { closeConn as close, discardBytes, MOD } from "./buffers";
+import { TcpService, type ServiceOptions, type TcpClasses } from "./service";
+
+export const PORT_IPERF = 5001;
 
 export const HEADER_VERSION1 = 0x80000000;
 export const HEADER_EXTEND = 0x40000000;
@@ -54,7 +57,7 @@ const DEFAULT_TIME_MS = 10_000;
 
 /** Data sent by this server on one connection, for a number of bytes or a time. */
 class Sender {
-  readonly app: DeviceApp;
+  readonly service: IperfServer;
   sock: TcpSocket | null = null;
   /** bytes to send; 0: send for timeMs */
   readonly bytes: number;
@@ -66,20 +69,20 @@ class Sender {
   avail = 0;
   closed = false;
 
-  constructor(app: DeviceApp, amount: number) {
-    this.app = app;
+  constructor(service: IperfServer, amount: number) {
+    this.service = service;
     this.bytes = amount > 0 ? amount : 0;
     this.timeMs = amount < 0 ? -amount * 10 : amount === 0 ? DEFAULT_TIME_MS : 0;
   }
 
   /** Write as much as fits; true once the amount is sent (or the time is up). */
   pump(sock: TcpSocket): boolean {
-    const app = this.app;
-    const b = app.buffers;
-    if (this.endMs < 0) this.endMs = this.timeMs > 0 ? app.now() + this.timeMs : Infinity;
+    const service = this.service;
+    const b = service.buffers;
+    if (this.endMs < 0) this.endMs = this.timeMs > 0 ? service.now() + this.timeMs : Infinity;
     let room = sock.write(b.empty);
     while (!this.done && room > 0) {
-      if (app.now() >= this.endMs) {
+      if (service.now() >= this.endMs) {
         this.done = true;
         break;
       }
@@ -88,7 +91,7 @@ class Sender {
       const off = this.sent % MOD;
       room = sock.write(b.mod.subarray(off, off + n));
       this.sent += n;
-      app.stats.iperf.bytesOut += n;
+      service.stats.bytesOut += n;
       if (this.bytes > 0 && this.sent >= this.bytes) this.done = true;
     }
     return this.done;
@@ -97,8 +100,7 @@ class Sender {
 
 /** One client connection: its header, then data. */
 class IperfConn {
-  readonly app: DeviceApp;
-  sock: TcpSocket | null = null;
+  readonly service: IperfServer;
   readonly hdr = new Uint8Array(MAX_HEADER_LEN);
   hdrLen = 0;
   /** header bytes wanted: 4 (the flags), then the length they give; 0 once read */
@@ -113,44 +115,56 @@ class IperfConn {
   peerClosed = false;
   closed = false;
 
-  constructor(app: DeviceApp) {
-    this.app = app;
+  constructor(service: IperfServer) {
+    this.service = service;
   }
 }
 
-export class IperfServer {
-  readonly app: DeviceApp;
+export interface IperfStats {
+  connections: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** tests where the server sent on the client's connection (-R, --full-duplex) */
+  reverse: number;
+  /** connections made back to the client (-d, -r) */
+  connectBack: number;
+  /** headers refused (bounce-back, permit key) */
+  refused: number;
+}
+
+export interface IperfOptions extends ServiceOptions {
+  /** the stack's clock, ms (net.now()): -R and -d for a time */
+  now: () => number;
+}
+
+export class IperfServer extends TcpService {
+  readonly now: () => number;
+  readonly stats: IperfStats = { connections: 0, bytesIn: 0, bytesOut: 0, reverse: 0, connectBack: 0, refused: 0 };
   readonly #backs = new Set<Sender>();
 
-  constructor(app: DeviceApp) {
-    this.app = app;
+  constructor(classes: TcpClasses, options: IperfOptions) {
+    super("iperf", classes, options, PORT_IPERF, { mod: true });
+    if (typeof options.now !== "function") throw new TypeError("iperf: options.now must be the stack's clock (a function)");
+    this.now = options.now;
   }
 
-  accept(listener: TcpListener): void {
-    const app = this.app;
-    for (;;) {
-      const from = listener.read();
-      if (from === undefined) return;
-      const conn = new IperfConn(app);
-      const sock = new app.TCP({ from, onReadable: iperfReadable, onWritable: iperfWritable, onError: iperfError, target: conn });
-      conn.sock = sock;
-      app.track(sock);
-      app.stats.iperf.connections++;
-    }
+  protected adopt(from: TcpSocket): TcpSocket {
+    const sock = new this.TCP({ from, onReadable: iperfReadable, onWritable: iperfWritable, onError: iperfError, target: new IperfConn(this) });
+    this.stats.connections++;
+    return sock;
   }
 
   /** -d, -r: connect to the client's listener and send for the amount. */
   connectBack(address: string, port: number, amount: number): void {
-    const app = this.app;
-    const sender = new Sender(app, amount);
+    const sender = new Sender(this, amount);
     try {
-      const sock = new app.TCP({ address, port, onWritable: backWritable, onReadable: backReadable, onError: backError, target: sender });
+      const sock = new this.TCP({ address, port, onWritable: backWritable, onReadable: backReadable, onError: backError, target: sender });
       sender.sock = sock;
       this.#backs.add(sender);
-      app.track(sock);
-      app.stats.iperf.connectBack++;
+      this.track(sock);
+      this.stats.connectBack++;
     } catch (err) {
-      app.error("iperf connect back", err);
+      this.error("iperf connect back", err);
     }
   }
 
@@ -158,7 +172,8 @@ export class IperfServer {
     this.#backs.delete(sender);
   }
 
-  close(): void {
+  override close(): void {
+    super.close();
     for (const s of this.#backs) s.sock?.close();
     this.#backs.clear();
   }
@@ -220,15 +235,15 @@ function iperfError(this: TcpSocket): void {
   // The client's FIN ends its test. -r: now the server's turn, on a new connection.
   if (conn.backPort !== 0) {
     const address = this.remoteAddress;
-    if (address !== undefined) conn.app.iperf.connectBack(address, conn.backPort, conn.backAmount);
+    if (address !== undefined) conn.service.connectBack(address, conn.backPort, conn.backAmount);
     conn.backPort = 0;
   }
   close(this, conn);
 }
 
 function receive(sock: TcpSocket, conn: IperfConn): void {
-  const app = conn.app;
-  const b = app.buffers;
+  const service = conn.service;
+  const b = service.buffers;
   while (conn.need > 0 && conn.avail > 0) {
     let n = conn.need - conn.hdrLen;
     if (conn.avail < n) n = conn.avail;
@@ -237,12 +252,12 @@ function receive(sock: TcpSocket, conn: IperfConn): void {
     conn.hdr.set(view, conn.hdrLen);
     conn.hdrLen += n;
     conn.avail -= n;
-    app.stats.iperf.bytesIn += n;
+    service.stats.bytesIn += n;
     if (conn.hdrLen === conn.need && !header(sock, conn)) return;
   }
   if (conn.avail > 0) {
-    app.stats.iperf.bytesIn += conn.avail;
-    discardBytes(app.buffers, sock, conn.avail);
+    service.stats.bytesIn += conn.avail;
+    discardBytes(b, sock, conn.avail);
     conn.avail = 0;
   }
 }
@@ -270,7 +285,7 @@ function header(sock: TcpSocket, conn: IperfConn): boolean {
     if (port > 0 && port <= 65535) {
       if ((flags & RUN_NOW) !== 0) {
         const address = sock.remoteAddress;
-        if (address !== undefined) conn.app.iperf.connectBack(address, port, amount);
+        if (address !== undefined) conn.service.connectBack(address, port, amount);
       } else {
         conn.backPort = port;
         conn.backAmount = amount;
@@ -281,8 +296,8 @@ function header(sock: TcpSocket, conn: IperfConn): boolean {
     const upper = (h[32] << 8) | h[33];
     if ((upper & (HEADER_REVERSE | HEADER_FULLDUPLEX)) !== 0) {
       conn.duplex = (upper & HEADER_FULLDUPLEX) !== 0;
-      conn.tx = new Sender(conn.app, amount);
-      conn.app.stats.iperf.reverse++;
+      conn.tx = new Sender(conn.service, amount);
+      conn.service.stats.reverse++;
     }
   }
   if (((flags & HEADER_VERSION2) === 0 && (flags & HEADER_EXTEND) !== 0) || (flags & HEADER_V2PEERDETECT) !== 0) sendAck(sock, conn);
@@ -292,7 +307,7 @@ function header(sock: TcpSocket, conn: IperfConn): boolean {
 
 /** client_hdr_ack: type, length, flags, version_u, version_l, two reserved words. */
 function sendAck(sock: TcpSocket, conn: IperfConn): void {
-  const b = conn.app.buffers;
+  const b = conn.service.buffers;
   if (sock.write(b.empty) < ACK_BYTES) return;
   const ack = b.scratchView(ACK_BYTES);
   ack.fill(0);
@@ -301,7 +316,7 @@ function sendAck(sock: TcpSocket, conn: IperfConn): void {
   putU32(ack, 12, VERSION_U);
   putU32(ack, 16, VERSION_L);
   sock.write(ack);
-  conn.app.stats.iperf.bytesOut += ACK_BYTES;
+  conn.service.stats.bytesOut += ACK_BYTES;
 }
 
 /** -R is over once its amount is sent; --full-duplex once the client's side is over too. */
@@ -310,13 +325,13 @@ function txDone(sock: TcpSocket, conn: IperfConn): void {
 }
 
 function refuse(sock: TcpSocket, conn: IperfConn): boolean {
-  conn.app.stats.iperf.refused++;
+  conn.service.stats.refused++;
   close(sock, conn);
   return false;
 }
 
 function fail(sock: TcpSocket, conn: IperfConn, err: unknown): void {
-  conn.app.error("iperf", err);
+  conn.service.error("iperf", err);
   close(sock, conn);
 }
 
@@ -328,7 +343,7 @@ function backWritable(this: TcpSocket): void {
   try {
     if (s.pump(this)) backClose(this, s);
   } catch (err) {
-    s.app.error("iperf connect back", err);
+    s.service.error("iperf connect back", err);
     backClose(this, s);
   }
 }
@@ -338,10 +353,10 @@ function backReadable(this: TcpSocket, bytes: number): void {
   if (s.closed) return;
   s.avail = bytes;
   try {
-    discardBytes(s.app.buffers, this, bytes);
+    discardBytes(s.service.buffers, this, bytes);
     s.avail = 0;
   } catch (err) {
-    s.app.error("iperf connect back", err);
+    s.service.error("iperf connect back", err);
     backClose(this, s);
   }
 }
@@ -352,14 +367,6 @@ function backError(this: TcpSocket): void {
 
 function backClose(sock: TcpSocket, s: Sender): void {
   if (s.closed) return;
-  s.closed = true;
-  try {
-    discardBytes(s.app.buffers, sock, s.avail);
-  } catch {
-    // reset: nothing to read
-  }
-  s.avail = 0;
-  sock.close();
-  s.app.untrack(sock);
-  s.app.iperf.forget(s);
+  close(sock, s);
+  s.service.forget(s);
 }
