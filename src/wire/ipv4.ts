@@ -183,7 +183,9 @@ export function ipHeaderChecksum(buf: Uint8Array, off: number, ihlBytes: number)
 
 /** Zeroes the checksum field, computes the checksum over IHL, stores it (Linux ip_send_check). */
 export function ipSendCheck(buf: Uint8Array, off: number): void {
-  write16(buf, off + OFF_IP_CHECK, 0);
+  // Byte stores, not write16: this runs for every datagram sent.
+  buf[off + OFF_IP_CHECK] = 0;
+  buf[off + OFF_IP_CHECK + 1] = 0;
   write16(buf, off + OFF_IP_CHECK, csumFold(csumPartial(buf, off, ipIhlBytes(buf, off), 0)));
 }
 
@@ -200,14 +202,16 @@ export function ipBuildHeader(
   saddr: number,
   daddr: number,
 ): void {
-  setIpVersionIhl(buf, off, IPV4_HLEN);
+  // Version 4, IHL 5 (setIpVersionIhl's byte, stored here without a call).
+  buf[off + OFF_IP_VER_IHL] = 0x45;
   buf[off + OFF_IP_TOS] = tos;
   write16(buf, off + OFF_IP_TOT_LEN, totLen);
   write16(buf, off + OFF_IP_ID, id);
   write16(buf, off + OFF_IP_FRAG, fragField);
   buf[off + OFF_IP_TTL] = ttl;
   buf[off + OFF_IP_PROTO] = proto;
-  write16(buf, off + OFF_IP_CHECK, 0);
+  buf[off + OFF_IP_CHECK] = 0;
+  buf[off + OFF_IP_CHECK + 1] = 0;
   write32(buf, off + OFF_IP_SADDR, saddr);
   write32(buf, off + OFF_IP_DADDR, daddr);
   write16(buf, off + OFF_IP_CHECK, csumFold(csumPartial(buf, off, IPV4_HLEN, 0)));
