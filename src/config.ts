@@ -4,7 +4,8 @@
 // forgotten in another. A product overrides what it needs with `makeConfig({...})`;
 // `init(config)` sizes every pool and table from it once, and nothing grows after that.
 // makeConfig also makes the cross-checks lwIP's init.c makes at build time (a table too
-// small for what init takes from it, values out of order, a header that cannot fit).
+// small for what init takes from it, values out of order, a header that cannot fit), and
+// ramBudget(config) lists what init allocates (lwIP's memp_std.h, printed by bench/ram.ts).
 // Units are last in the names.
 
 /** A numeric key: an integer in min..max. */
@@ -317,4 +318,174 @@ function crossCheck(c: NetConfig): void {
         `TCP needs 3 beside them (a full-size segment of config.tcpRcvBufBytes, two of config.tcpSndBufBytes)`,
     );
   }
+}
+
+// ------------------------------------------------------------ RAM budget
+
+/** One fixed table of the stack and its bytes. */
+export interface RamRow {
+  readonly name: string;
+  readonly bytes: number;
+  readonly note: string;
+}
+
+export interface RamBudget {
+  readonly rows: readonly RamRow[];
+  /** sum of the rows' bytes */
+  readonly total: number;
+  /** the exact part: typed arrays and the packet pool (what init allocates as buffers) */
+  readonly typedArrayBytes: number;
+  /** the estimated part, in XS heap slots (objects, typed-array and array headers) */
+  readonly xsSlots: number;
+}
+
+// XS on a 32-bit MCU: a slot is 16 bytes. Measured in xsnap (slot counts do not depend on the
+// word size): an object takes one slot plus one per field (and one more when its class has
+// #private fields); a typed array 7 slots plus its bytes; an array 2 slots plus 16 bytes per
+// item. Field counts below are those of the classes named (test/config.test.ts checks them).
+export const XS_SLOT_BYTES = 16;
+export const XS_TYPED_ARRAY_SLOTS = 7;
+const XS_ARRAY_SLOTS = 2;
+const XS_ARRAY_ITEM_BYTES = 16;
+/** SkBuff (src/core/skb.ts): 18 fields, and its cb typed array */
+export const SKB_FIELDS = 18;
+/** Timer (src/core/timer.ts) */
+export const TIMER_FIELDS = 8;
+/** SkbQueue (src/core/skb.ts) */
+export const SKB_QUEUE_FIELDS = 4;
+/** Tcb (src/tcp/tcb.ts): typed arrays with one element per connection, and their bytes per connection */
+export const TCB_ARRAYS = 38;
+export const TCB_BYTES_PER_CONNECTION = 117;
+/**
+ * Per stack beside the connections (src/tcp): the SACK blocks being sent (8 words), the
+ * SipHash state (4 words), and TcpOptions (8 fields) with its SACK blocks (8 words).
+ */
+const TCP_SCRATCH_BYTES = 32 + 16 + 32;
+const TCP_OPTIONS_SLOTS = 9;
+// Typed-array bytes per entry, and typed arrays per table, as the constructors make them.
+/** key, state, MAC, probes, four times (src/neigh/neigh.ts); with the all-zero MAC, 9 arrays */
+const NEIGH_ENTRY_BYTES = 4 + 1 + 6 + 1 + 4 * 8;
+const NEIGH_TYPED_ARRAYS = 9;
+/** destination, mask, prefix length, gateway, metric, connected (src/ipv4/route.ts) */
+const ROUTE_ENTRY_BYTES = 4 + 4 + 1 + 4 + 4 + 1;
+const ROUTE_TYPED_ARRAYS = 6;
+/** in use, addresses, id, protocol, bytes, total, created, count (src/ipv4/reassembly.ts) */
+const REASM_SLOT_BYTES = 1 + 4 + 4 + 2 + 1 + 4 + 4 + 8 + 2;
+const REASM_TYPED_ARRAYS = 9;
+/** protocol, IP_RECVERR, the last ICMP error (src/ipv4/raw.ts) */
+const RAW_ENTRY_BYTES = 2 + 1 + 1 + 1 + 1 + 4 + 4;
+const RAW_TYPED_ARRAYS = 7;
+/** in use, address, port, broadcast, IP_RECVERR, the last ICMP error (src/udp/udp.ts) */
+const UDP_ENTRY_BYTES = 1 + 4 + 2 + 1 + 1 + 1 + 1 + 1 + 4 + 2 + 4;
+const UDP_TYPED_ARRAYS = 11;
+/** DROP_REASON_NAMES (src/core/drop.ts): one 32-bit counter each */
+export const DROP_REASONS = 52;
+/** Netfilter hook points (src/ipv4/netfilter.ts NF_INET_NUMHOOKS) */
+const NF_HOOK_POINTS = 5;
+/** IP protocol numbers: Ipv4's handler and error handler tables (src/ipv4/ipv4.ts) */
+const IP_PROTOCOLS = 256;
+/**
+ * A NetDevice (src/core/netdevice.ts: 21 fields) with its Napi (6), DeviceStats (15) and
+ * InDevice (5), and its three typed arrays (MAC, broadcast MAC, multicast list: 44 bytes).
+ */
+const DEVICE_SLOTS = 22 + 7 + 16 + 6 + 3 * XS_TYPED_ARRAY_SLOTS;
+const DEVICE_TYPED_BYTES = 6 + 6 + 8 * 4;
+/** pfifo_fast (src/core/pfifo-fast.ts: 7 fields, private) with its QdiscStats (5), bands array and three queues */
+const PFIFO_BANDS = 3;
+const PFIFO_SLOTS = 9 + 6 + XS_ARRAY_SLOTS + PFIFO_BANDS * (1 + SKB_QUEUE_FIELDS);
+/** LoopbackOps (src/core/loopback.ts: 3 private fields) and its backlog queue */
+const LOOPBACK_OPS_SLOTS = 5 + 1 + SKB_QUEUE_FIELDS;
+/**
+ * The objects every stack has whatever its configuration: Net and its copy of the
+ * configuration, the table objects, their counters (TcpStats alone has 40), the handlers
+ * and their closures. Measured in xsnap (bench/ram.ts: the heap slots init adds, less the
+ * other rows); with it the estimate meets the measurement for the default, the minimal and
+ * the device configuration alike.
+ */
+const STACK_OBJECT_SLOTS = 578;
+
+/** Bytes of one packet-pool slot: headroom, the largest frame, tailroom, rounded to 8 (src/core/skb.ts). */
+export function slotBytes(c: Readonly<NetConfig>): number {
+  return (c.skbHeadroomBytes + c.mtuMaxBytes + 14 + c.skbTailroomBytes + 7) & ~7;
+}
+
+/**
+ * Every fixed table init(config) allocates, and its bytes on a 32-bit XS device: typed
+ * arrays exactly, JS objects at the per-object sizes above (an estimate; the note says
+ * which). Devices other than loopback are registered after init; their row counts
+ * config.devicesMax - 1 of them. Driver rings are the driver's and not counted.
+ */
+export function ramBudget(config: Partial<NetConfig> | Readonly<NetConfig>): RamBudget {
+  const c = makeConfig(config);
+  const rows: RamRow[] = [];
+  let typedTotal = 0;
+  let slotTotal = 0;
+  /** typed: exact bytes; slots: XS heap slots; items: array items (16 bytes each) */
+  const row = (name: string, typed: number, slots: number, items: number, note: string): void => {
+    const objects = slots * XS_SLOT_BYTES + items * XS_ARRAY_ITEM_BYTES;
+    typedTotal += typed;
+    slotTotal += slots;
+    rows.push(Object.freeze({ name, bytes: typed + objects, note: objects === 0 ? note : `${note}; objects ~${objects} B (estimate)` }));
+  };
+  const queueSlots = 1 + SKB_QUEUE_FIELDS;
+  const arrays = (count: number, itemsEach: number): [number, number] => [count * XS_ARRAY_SLOTS, count * itemsEach];
+  const t = XS_TYPED_ARRAY_SLOTS;
+
+  const pool = slotBytes(c) * c.skbSlots;
+  row("packet pool", pool, 0, 0,
+    `${c.skbSlots} slots x ${slotBytes(c)} B (headroom ${c.skbHeadroomBytes} + MTU ${c.mtuMaxBytes} + 14 + tailroom ${c.skbTailroomBytes}, to 8); init's memory option may place it`);
+
+  const cb = c.skbRecords * c.skbCbWords * 4;
+  const lists = c.skbSlots * 3 + c.skbRecords * 2;
+  // The pool's views (a byte view and a DataView) and its three free lists count here.
+  row("skb records", cb + lists, c.skbRecords * (1 + SKB_FIELDS + t) + 5 * t + XS_ARRAY_SLOTS, c.skbRecords,
+    `${c.skbRecords} records, control blocks ${cb} B (${c.skbCbWords} words each), free lists ${lists} B`);
+
+  const timers = initTimers(c);
+  row("timer wheel and timers", 0, timers * (1 + TIMER_FIELDS) + XS_ARRAY_SLOTS, c.timerWheelSlots,
+    `${c.timerWheelSlots} wheel slots; ${timers} of config.timersMax ${c.timersMax} timers made at init (neighbour ${c.neighEntriesMax}, reassembly ${c.reasmSlots}, TCP ${TCP_TIMERS_PER_CONNECTION} x ${c.tcpSocketsMax})`);
+
+  const n = c.neighEntriesMax;
+  let [aSlots, aItems] = arrays(3, n);
+  row("neighbour table", NEIGH_ENTRY_BYTES * n + 6, n * queueSlots + NEIGH_TYPED_ARRAYS * t + aSlots, aItems,
+    `${n} entries x ${NEIGH_ENTRY_BYTES} B (address, state, MAC, probes, four timestamps), each with a queue and a timer`);
+
+  [aSlots, aItems] = arrays(1, c.routesMax);
+  row("routing table", ROUTE_ENTRY_BYTES * c.routesMax, ROUTE_TYPED_ARRAYS * t + aSlots, aItems, `${c.routesMax} routes x ${ROUTE_ENTRY_BYTES} B`);
+
+  [aSlots, aItems] = arrays(2, c.reasmSlots);
+  row("IP reassembly", REASM_SLOT_BYTES * c.reasmSlots, REASM_TYPED_ARRAYS * t + aSlots, aItems,
+    `${c.reasmSlots} slots x ${REASM_SLOT_BYTES} B; holds at most config.reasmSkbsMax ${c.reasmSkbsMax} skbs of the pool`);
+
+  [aSlots, aItems] = arrays(1, NF_HOOK_POINTS * c.nfHooksPerPoint);
+  const [pSlots, pItems] = arrays(2, IP_PROTOCOLS);
+  // netfilter's hook counts (a byte each) and verdict counters (3 words each), Ipv4's fragment header (60)
+  row("IP protocols and netfilter hooks", NF_HOOK_POINTS + NF_HOOK_POINTS * 3 * 4 + 60, 3 * t + aSlots + pSlots, aItems + pItems,
+    `handlers for ${IP_PROTOCOLS} protocols, ${NF_HOOK_POINTS} hook points x ${c.nfHooksPerPoint} hooks, verdict counters, a fragment header`);
+
+  const r = c.rawHandlersMax;
+  [aSlots, aItems] = arrays(3, r);
+  row("raw sockets", RAW_ENTRY_BYTES * r, r * queueSlots + RAW_TYPED_ARRAYS * t + aSlots, aItems, `${r} handlers x ${RAW_ENTRY_BYTES} B, each with a queue`);
+
+  const u = c.udpSocketsMax;
+  [aSlots, aItems] = arrays(2, u);
+  row("UDP sockets", UDP_ENTRY_BYTES * u, u * queueSlots + UDP_TYPED_ARRAYS * t + aSlots, aItems, `${u} sockets x ${UDP_ENTRY_BYTES} B, each with a queue`);
+
+  const k = c.tcpSocketsMax;
+  [aSlots, aItems] = arrays(10, k);
+  row("TCP connections", (TCB_BYTES_PER_CONNECTION + 2) * k + TCP_SCRATCH_BYTES, 3 * k * queueSlots + (TCB_ARRAYS + 4) * t + TCP_OPTIONS_SLOTS + aSlots, aItems,
+    `${k} x ${TCB_BYTES_PER_CONNECTION + 2} B of state (${TCB_ARRAYS} typed arrays and the ACK batch), three queues each (their ${TCP_TIMERS_PER_CONNECTION} timers each count with the timers)`);
+
+  row("loopback device", DEVICE_TYPED_BYTES, DEVICE_SLOTS + LOOPBACK_OPS_SLOTS, 0, `its backlog holds at most config.loopbackBacklog ${c.loopbackBacklog} skbs of the pool`);
+
+  const devices = c.devicesMax - 1;
+  row("other devices and their qdiscs", devices * DEVICE_TYPED_BYTES, devices * (DEVICE_SLOTS + PFIFO_SLOTS), devices * PFIFO_BANDS,
+    `${devices} (config.devicesMax less loopback), registered after init, each with a pfifo_fast of 3 bands; qdiscs hold at most config.txQueueLen ${c.txQueueLen} skbs of the pool each`);
+
+  row("stack objects and counters", DROP_REASONS * 4, t + STACK_OBJECT_SLOTS, 0,
+    `${DROP_REASONS} drop-reason counters; Net, the table objects, their counters and handlers (${STACK_OBJECT_SLOTS} slots, measured on XS)`);
+
+  let total = 0;
+  for (const each of rows) total += each.bytes;
+  return Object.freeze({ rows: Object.freeze(rows), total, typedArrayBytes: typedTotal, xsSlots: slotTotal });
 }

@@ -1,11 +1,20 @@
 // The configuration table (src/config.ts): makeConfig's defaults with overrides, each refusal
 // (unknown key and wrong type a TypeError, out of bounds and each cross-check a RangeError,
-// every message naming the key), and the configurations the repository runs.
+// every message naming the key), the configurations the repository runs, and ramBudget
+// against what init really allocates.
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { CONFIG_KEYS, CONFIG_TABLE, DEFAULT_CONFIG, makeConfig, MINIMAL_CONFIG, type NetConfig } from "../src/config";
+import {
+  CONFIG_KEYS, CONFIG_TABLE, DEFAULT_CONFIG, DROP_REASONS, makeConfig, MINIMAL_CONFIG, ramBudget, SKB_FIELDS, SKB_QUEUE_FIELDS,
+  TCB_ARRAYS, TCB_BYTES_PER_CONNECTION, TIMER_FIELDS, type NetConfig,
+} from "../src/config";
+import { DROP_REASON_NAMES } from "../src/core/drop";
+import { poolBytes } from "../src/core/net";
 import { init } from "../src/stack";
+import { SkBuff, SkbQueue } from "../src/core/skb";
+import { Timer } from "../src/core/timer";
 import { DEVICE_CONFIG } from "../host-sim/device";
 import { BOARD_STACK_CONFIG } from "../examples/device-app/board";
+import { typedArrayBytesAtInit } from "../bench/ram";
 import { ManualPlatform } from "./helpers";
 
 /** DEFAULT_CONFIG as it was before the table (every value, written out). */
@@ -229,5 +238,64 @@ describe("makeConfig", () => {
     expect(() => init({ skbHeadroomBytes: 20 }, new ManualPlatform())).toThrow(/config\.skbHeadroomBytes/);
     expect(() => init({ skbCbWords: 1 }, new ManualPlatform())).toThrow(/config\.skbCbWords/);
     expect(() => init({ tcpSndbufBytes: 1 } as Partial<NetConfig>, new ManualPlatform())).toThrow(TypeError);
+  });
+});
+
+describe("ramBudget", () => {
+  const configs: Record<string, Partial<NetConfig>> = { default: DEFAULT_CONFIG, minimal: MINIMAL_CONFIG, device: DEVICE_CONFIG, board: BOARD_STACK_CONFIG };
+
+  it("lists frozen rows that sum to the total; its pool row is poolBytes()", () => {
+    for (const [name, config] of Object.entries(configs)) {
+      const budget = ramBudget(config);
+      expect(Object.isFrozen(budget) && Object.isFrozen(budget.rows), name).toBe(true);
+      let sum = 0;
+      for (const row of budget.rows) {
+        expect(Object.isFrozen(row), `${name}: ${row.name}`).toBe(true);
+        expect(Number.isInteger(row.bytes) && row.bytes > 0, `${name}: ${row.name}`).toBe(true);
+        expect(row.note.length, `${name}: ${row.name}`).toBeGreaterThan(0);
+        sum += row.bytes;
+      }
+      expect(sum, name).toBe(budget.total);
+      const pool = budget.rows.find((r) => r.name === "packet pool");
+      expect(pool?.bytes, name).toBe(poolBytes(config));
+      expect(budget.typedArrayBytes, name).toBeLessThan(budget.total);
+    }
+  });
+
+  it("counts exactly the typed-array bytes init (and the devices up to devicesMax) allocate", () => {
+    // + 6: the loopback's all-zero MAC argument, made and dropped by init
+    for (const [name, config] of Object.entries(configs)) expect(typedArrayBytesAtInit(config), name).toBe(ramBudget(config).typedArrayBytes + 6);
+  });
+
+  it("grows with skbSlots and with tcpSocketsMax, and with nothing else held still", () => {
+    let last = 0;
+    for (const skbSlots of [8, 16, 32, 64, 128, 256, 1024]) {
+      const total = ramBudget({ skbSlots, skbRecords: skbSlots + (skbSlots >> 2), reasmSkbsMax: skbSlots >> 1 }).total;
+      expect(total, `skbSlots ${skbSlots}`).toBeGreaterThan(last);
+      last = total;
+    }
+    last = 0;
+    for (const tcpSocketsMax of [1, 2, 4, 16, 64, 256]) {
+      const total = ramBudget({ tcpSocketsMax, timersMax: 64 + 4 * tcpSocketsMax }).total;
+      expect(total, `tcpSocketsMax ${tcpSocketsMax}`).toBeGreaterThan(last);
+      last = total;
+    }
+    expect(ramBudget({ timersMax: 4096 }).total).toBe(ramBudget({}).total); // timers are counted as made, not as allowed
+  });
+
+  it("refuses a configuration makeConfig refuses", () => {
+    expect(() => ramBudget({ skbSlots: 0 })).toThrow(/config\.skbSlots/);
+  });
+
+  it("sizes its records from the classes as they are (field counts, TCP state bytes, drop reasons)", () => {
+    expect(Object.keys(new SkBuff(0, 8)).length).toBe(SKB_FIELDS);
+    expect(Object.keys(new Timer(() => {}, 0)).length).toBe(TIMER_FIELDS);
+    expect(Object.keys(new SkbQueue()).length).toBe(SKB_QUEUE_FIELDS);
+    expect(DROP_REASON_NAMES.length).toBe(DROP_REASONS);
+    const net = init({}, new ManualPlatform());
+    const tcb = net.tcp.tcb;
+    expect(tcb.stateBytesPerEntry()).toBe(TCB_BYTES_PER_CONNECTION);
+    expect(Object.values(tcb).filter((v) => ArrayBuffer.isView(v) && (v as Uint8Array).length === tcb.size).length).toBe(TCB_ARRAYS);
+    net.shutdown();
   });
 });
