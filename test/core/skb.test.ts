@@ -276,12 +276,13 @@ describe("chain copies and checksum", () => {
 
 describe("the stack's pool", () => {
   it("is sized by the configuration: slots of headroom + MTU + Ethernet header + tailroom", () => {
-    const { net } = makeNet({ skbSlots: 10, skbRecords: 12, reasmSkbsMax: 4, skbHeadroomBytes: 40, mtuMaxBytes: 576, skbTailroomBytes: 8 });
+    // 66 bytes: the least headroom makeConfig takes with TCP timestamps on (Ethernet, IPv4, TCP headers and the option).
+    const { net } = makeNet({ skbSlots: 10, skbRecords: 12, reasmSkbsMax: 4, skbHeadroomBytes: 66, mtuMaxBytes: 576, skbTailroomBytes: 8 });
     expect(net.pool.slotCount).toBe(10);
     expect(net.pool.records.length).toBe(12);
-    expect(net.pool.slotBytes).toBe((40 + 576 + 14 + 8 + 7) & ~7);
+    expect(net.pool.slotBytes).toBe((66 + 576 + 14 + 8 + 7) & ~7);
     const s = net.pool.alloc() as SkBuff;
-    expect(s.headroom()).toBe(40);
+    expect(s.headroom()).toBe(66);
     expect(s.tailroom()).toBeGreaterThanOrEqual(576 + 14);
     net.pool.free(s);
   });
