@@ -18,12 +18,12 @@ function cpuMs(): number {
 }
 
 function benchPing(dataBytes: number, window: number): { echoes: number; wallMs: number; cpuMs: number; frames: number } {
-  const world = new SimWorld(42);
-  const lan = world.addLan("bench", {}, 4096);
-  const a = world.addHost("a", { skbSlots: 256, skbRecords: 300 });
-  const b = world.addHost("b", { skbSlots: 256, skbRecords: 300 });
-  world.attach(a, lan, "10.0.0.1/24", { lineRateBps: 0, rxRingSize: 64, txRingSize: 64 });
-  world.attach(b, lan, "10.0.0.2/24", { lineRateBps: 0, rxRingSize: 64, txRingSize: 64 });
+  const { world, a } = new SimWorld(42).twoHosts({
+    lanName: "bench",
+    framesMax: 4096,
+    config: { skbSlots: 256, skbRecords: 300 },
+    mac: { lineRateBps: 0, rxRingSize: 64, txRingSize: 64 },
+  });
   const ping = new Pinger(a.net);
   const dst = 0x0a000002;
   // Warm up (ARP, JIT).

@@ -55,15 +55,14 @@ interface Run {
 }
 
 function benchTcp(): Run {
-  const world = new SimWorld(42, 1 << 16, 16 << 20);
-  const lan = world.addLan("bench", { delayMs }, 4096);
-  if (!keepHash) lan.onWire = null;
-  const config = { skbSlots: 512, skbRecords: 600, tcpSndBufBytes: bufBytes, tcpRcvBufBytes: bufBytes };
-  const a = world.addHost("a", config);
-  const b = world.addHost("b", config);
-  const mac = { lineRateBps: 0, rxRingSize: 128, txRingSize: 128 };
-  world.attach(a, lan, "10.0.0.1/24", mac);
-  world.attach(b, lan, "10.0.0.2/24", mac);
+  const { world, lan, a, b } = new SimWorld(42, 1 << 16, 16 << 20).twoHosts({
+    lanName: "bench",
+    faults: { delayMs },
+    framesMax: 4096,
+    frameHash: keepHash,
+    config: { skbSlots: 512, skbRecords: 600, tcpSndBufBytes: bufBytes, tcpRcvBufBytes: bufBytes },
+    mac: { lineRateBps: 0, rxRingSize: 128, txRingSize: 128 },
+  });
   const SA = tcpSocketClasses(a.net);
   const SB = tcpSocketClasses(b.net);
   const total = warmup + volume;

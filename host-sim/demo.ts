@@ -16,7 +16,6 @@ import { mb, sizeText, runBulk, runRequestResponse, type BulkResult, type Progre
 import { PcapWriter } from "./pcap";
 import { SimWorld, type SimHost } from "./sim/world";
 import { addTap } from "../src/core/link";
-import { setDefaultGateway } from "../src/ipv4/devinet";
 
 export interface DemoOptions {
   count: number;
@@ -48,22 +47,19 @@ const REPLY_BYTES = 256;
 
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const { log } = options;
-  const world = new SimWorld(options.seed);
-  const lan1 = world.addLan("lan1", { lossRate: options.lossRate, delayMs: 2, jitterMs: 1, rateBps: 100_000_000 });
-  const lan2 = world.addLan("lan2", { delayMs: 5, rateBps: 10_000_000, mtu: 576 });
-  // 8,000 bytes over MTU 576 is 15 fragments each way; 256 buffers leave room for bursts.
-  const config = { skbSlots: 256, skbRecords: 288, reasmSkbsMax: 128 };
-  const a = world.addHost("A", config);
-  const r = world.addHost("R", { ...config, ipForward: true });
-  const b = world.addHost("B", config);
   const pcap = new PcapWriter(options.pcapPath);
-  addTap(a.net, (_dev, skb) => pcap.write(world.now, a.net.pool.buf, skb.data, skb.len));
-  world.attach(a, lan1, "10.0.1.2/24");
-  world.attach(r, lan1, "10.0.1.1/24");
-  world.attach(r, lan2, "10.0.2.1/24", { mtu: 576 });
-  world.attach(b, lan2, "10.0.2.2/24", { mtu: 576 });
-  setDefaultGateway(a.net, "10.0.1.1");
-  setDefaultGateway(b.net, "10.0.2.1");
+  const { world, lan1, lan2, a, r, b } = new SimWorld(options.seed).routedHosts({
+    faults1: { lossRate: options.lossRate, delayMs: 2, jitterMs: 1, rateBps: 100_000_000 },
+    faults2: { delayMs: 5, rateBps: 10_000_000, mtu: 576 },
+    // 8,000 bytes over MTU 576 is 15 fragments each way; 256 buffers leave room for bursts.
+    config: { skbSlots: 256, skbRecords: 288, reasmSkbsMax: 128 },
+    mtu2: 576,
+    a: { name: "A" },
+    r: { name: "R" },
+    b: { name: "B" },
+    // A's capture from before its interface comes up: its announcement is in the file.
+    beforeAttach: ([host]) => addTap(host.net, (_dev, skb) => pcap.write(host.net.now(), host.net.pool.buf, skb.data, skb.len)),
+  });
 
   log(`xsnet demo: seed ${world.seed}, ${options.count} pings A 10.0.1.2 -> B 10.0.2.2 through router R`);
   log(`  lan1: ${(options.lossRate * 100).toFixed(1)}% loss, 2 ms delay, 100 Mbit/s   lan2: MTU 576, 5 ms delay, 10 Mbit/s`);

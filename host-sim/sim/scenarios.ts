@@ -15,7 +15,6 @@ import { TCP_CLOSED, TCP_LISTEN, seqGt, seqLt } from "../../src/tcp/tcb";
 import type { LinkFaults, SimLan } from "./lan";
 import type { SimMacOptions } from "./dma-mac-hw";
 import { SimWorld, type SimHost } from "./world";
-import { setDefaultGateway } from "../../src/ipv4/devinet";
 
 export interface ScenarioReport {
   name: string;
@@ -71,12 +70,7 @@ function report(name: string, world: SimWorld, pings: Pinger[], extra: Record<st
 
 /** ARP with packets waiting, then steady pings, on a clean LAN. */
 function arp(seed: number): ScenarioReport {
-  const world = new SimWorld(seed);
-  const lan = world.addLan("lan", { delayMs: 1, jitterMs: 0.5 });
-  const a = world.addHost("a", { neighQueueMax: 3 });
-  const b = world.addHost("b");
-  world.attach(a, lan, "10.0.0.1/24");
-  world.attach(b, lan, "10.0.0.2/24");
+  const { world, a } = new SimWorld(seed).twoHosts({ faults: { delayMs: 1, jitterMs: 0.5 }, a: { config: { neighQueueMax: 3 } } });
   const ping = new Pinger(a.net, 0x1234);
   for (let i = 0; i < 5; i++) ping.send("10.0.0.2", 64 + i);
   world.runFor(100);
@@ -92,12 +86,10 @@ function arp(seed: number): ScenarioReport {
 
 /** Pings of every size up to 65,000 bytes over a link with loss, reordering, duplication. */
 function pingFragLossy(seed: number): ScenarioReport {
-  const world = new SimWorld(seed);
-  const lan = world.addLan("lossy", { lossRate: 0.05, delayMs: 2, jitterMs: 1, reorderRate: 0.02, reorderDelayMs: 3, duplicateRate: 0.01, corruptRate: 0.001 });
-  const a = world.addHost("a");
-  const b = world.addHost("b");
-  world.attach(a, lan, "10.0.0.1/24");
-  world.attach(b, lan, "10.0.0.2/24");
+  const { world, a } = new SimWorld(seed).twoHosts({
+    lanName: "lossy",
+    faults: { lossRate: 0.05, delayMs: 2, jitterMs: 1, reorderRate: 0.02, reorderDelayMs: 3, duplicateRate: 0.01, corruptRate: 0.001 },
+  });
   const ping = new Pinger(a.net, 0x2345);
   const sizes = [56, 1472, 1473, 4000, 9000, 65000];
   for (let i = 0; i < 120; i++) {
@@ -110,12 +102,10 @@ function pingFragLossy(seed: number): ScenarioReport {
 
 /** A host with 24 buffers receives datagrams that cannot fit, then recovers. */
 function poolExhaustion(seed: number): ScenarioReport {
-  const world = new SimWorld(seed);
-  const lan = world.addLan("lan", { delayMs: 1 });
-  const a = world.addHost("a");
-  const b = world.addHost("b", { skbSlots: 24, skbRecords: 28, reasmSkbsMax: 12 });
-  world.attach(a, lan, "10.0.0.1/24");
-  world.attach(b, lan, "10.0.0.2/24", { rxRingSize: 8 });
+  const { world, a } = new SimWorld(seed).twoHosts({
+    faults: { delayMs: 1 },
+    b: { config: { skbSlots: 24, skbRecords: 28, reasmSkbsMax: 12 }, mac: { rxRingSize: 8 } },
+  });
   const ping = new Pinger(a.net, 0x3456);
   ping.send("10.0.0.2", 56);
   world.runFor(50);
@@ -133,19 +123,12 @@ function poolExhaustion(seed: number): ScenarioReport {
 
 /** The demo's network: two LANs joined by a router, one lossy, one with MTU 576. */
 function router(seed: number): ScenarioReport {
-  const world = new SimWorld(seed);
-  const lan1 = world.addLan("lan1", { lossRate: 0.03, delayMs: 2, jitterMs: 1, rateBps: 100_000_000 });
-  const lan2 = world.addLan("lan2", { delayMs: 5, rateBps: 10_000_000, mtu: 576 });
-  const config = { skbSlots: 256, skbRecords: 288, reasmSkbsMax: 128 };
-  const a = world.addHost("a", config);
-  const r = world.addHost("r", { ...config, ipForward: true });
-  const b = world.addHost("b", config);
-  world.attach(a, lan1, "10.0.1.2/24");
-  world.attach(r, lan1, "10.0.1.1/24");
-  world.attach(r, lan2, "10.0.2.1/24", { mtu: 576 });
-  world.attach(b, lan2, "10.0.2.2/24", { mtu: 576 });
-  setDefaultGateway(a.net, "10.0.1.1");
-  setDefaultGateway(b.net, "10.0.2.1");
+  const { world, a } = new SimWorld(seed).routedHosts({
+    faults1: { lossRate: 0.03, delayMs: 2, jitterMs: 1, rateBps: 100_000_000 },
+    faults2: { delayMs: 5, rateBps: 10_000_000, mtu: 576 },
+    config: { skbSlots: 256, skbRecords: 288, reasmSkbsMax: 128 },
+    mtu2: 576,
+  });
   const ping = new Pinger(a.net, 0x4567);
   const sizes = [56, 512, 1472, 4000, 8000];
   for (let i = 0; i < 60; i++) {
@@ -157,14 +140,12 @@ function router(seed: number): ScenarioReport {
   return report("router", world, [ping]);
 }
 
+/** 3 % loss with reordering and duplication (the echo scenarios' link) */
+const LOSSY_REORDERING: Partial<LinkFaults> = Object.freeze({ lossRate: 0.03, delayMs: 2, jitterMs: 1, reorderRate: 0.02, reorderDelayMs: 3, duplicateRate: 0.01 });
+
 /** UDP echo through the socket API over a lossy, reordering link, datagrams up to 8,000 bytes. */
 function udpEcho(seed: number): ScenarioReport {
-  const world = new SimWorld(seed);
-  const lan = world.addLan("lossy", { lossRate: 0.03, delayMs: 2, jitterMs: 1, reorderRate: 0.02, reorderDelayMs: 3, duplicateRate: 0.01 });
-  const a = world.addHost("a");
-  const b = world.addHost("b");
-  world.attach(a, lan, "10.0.0.1/24");
-  world.attach(b, lan, "10.0.0.2/24");
+  const { world, a, b } = new SimWorld(seed).twoHosts({ lanName: "lossy", faults: LOSSY_REORDERING });
   const UdpA = udpSocketClass(a.net);
   const UdpB = udpSocketClass(b.net);
   const scratch = new Uint8Array(8000);
@@ -197,13 +178,7 @@ function udpEcho(seed: number): ScenarioReport {
 
 /** TCP echo through the socket API, 200 KB, over a link with loss, reordering and duplication. */
 function tcpEcho(seed: number): ScenarioReport {
-  const world = new SimWorld(seed);
-  const lan = world.addLan("lossy", { lossRate: 0.03, delayMs: 2, jitterMs: 1, reorderRate: 0.02, reorderDelayMs: 3, duplicateRate: 0.01 });
-  const config = { tcpTimeWaitMs: 2000 };
-  const a = world.addHost("a", config);
-  const b = world.addHost("b", config);
-  world.attach(a, lan, "10.0.0.1/24");
-  world.attach(b, lan, "10.0.0.2/24");
+  const { world, a, b } = new SimWorld(seed).twoHosts({ lanName: "lossy", faults: LOSSY_REORDERING, config: { tcpTimeWaitMs: 2000 } });
   const SA = tcpSocketClasses(a.net);
   const SB = tcpSocketClasses(b.net);
   const total = 200_000;
@@ -462,13 +437,7 @@ function connections(net: Net): number {
  * in flight), the LAN's fault counts, and whether each pool is back to its idle level.
  */
 export function tcpBulk(name: string, seed: number, o: TcpBulkOptions): ScenarioReport {
-  const world = new SimWorld(seed);
-  const lan = world.addLan("lan", o.faults);
-  const config: Partial<NetConfig> = { tcpTimeWaitMs: 1000, ...o.config };
-  const a = world.addHost("a", config);
-  const b = world.addHost("b", config);
-  world.attach(a, lan, "10.0.0.1/24", o.mac);
-  world.attach(b, lan, "10.0.0.2/24", o.mac);
+  const { world, lan, a, b } = new SimWorld(seed).twoHosts({ faults: o.faults, config: { tcpTimeWaitMs: 1000, ...o.config }, mac: o.mac });
   // The pools' idle level: the receive rings filled, the announcements of attach sent.
   world.runFor(5);
   const idle = [a.net.pool.inUse, b.net.pool.inUse, a.net.pool.recordsInUse, b.net.pool.recordsInUse];
@@ -733,13 +702,8 @@ interface CornerPair {
 
 /** a (10.0.0.1) and b (10.0.0.2) on one LAN. */
 function cornerPair(seed: number, faults: Partial<LinkFaults>, config: Partial<NetConfig>): CornerPair {
-  const world = new SimWorld(seed);
-  const lan = world.addLan("lan", faults);
-  const a = world.addHost("a", config);
-  const b = world.addHost("b", config);
-  world.attach(a, lan, "10.0.0.1/24");
-  world.attach(b, lan, "10.0.0.2/24");
-  return { world, lan, a, b, SA: tcpSocketClasses(a.net), SB: tcpSocketClasses(b.net) };
+  const hosts = new SimWorld(seed).twoHosts({ faults, config });
+  return { ...hosts, SA: tcpSocketClasses(hosts.a.net), SB: tcpSocketClasses(hosts.b.net) };
 }
 
 /**
@@ -1177,12 +1141,12 @@ function craftSyn(frame: Uint8Array, dstMac: Uint8Array, srcMac: Uint8Array, src
  */
 function tcpSynflood(seed: number): ScenarioReport {
   const FLOOD = 500;
-  const world = new SimWorld(seed);
-  const lan = world.addLan("lan", { delayMs: 1 });
-  const server = world.addHost("server", { tcpSocketsMax: 8, tcpTimeWaitMs: 1000 });
-  const client = world.addHost("client", { tcpTimeWaitMs: 1000 });
-  const devS = world.attach(server, lan, "10.0.0.1/24");
-  world.attach(client, lan, "10.0.0.2/24");
+  const { world, lan, a: server, b: client, devA: devS } = new SimWorld(seed).twoHosts({
+    faults: { delayMs: 1 },
+    config: { tcpTimeWaitMs: 1000 },
+    a: { name: "server", config: { tcpSocketsMax: 8 } },
+    b: { name: "client" },
+  });
   const attacker = lan.attach({ onFrame() {} });
   const attackerMac = new Uint8Array([0x02, 0x66, 0x66, 0x66, 0x66, 0x66]);
   const S = tcpSocketClasses(server.net);
@@ -1306,17 +1270,10 @@ export class SteadyPing {
   readonly #dst = 0x0a000002;
 
   constructor(seed: number) {
-    this.world = new SimWorld(seed);
-    const lan = this.world.addLan("steady");
-    // The frame hash (a byte loop per frame) is the determinism check's, not the stack's work.
-    lan.onWire = null;
-    const a = this.world.addHost("a");
-    const b = this.world.addHost("b");
-    const devA = this.world.attach(a, lan, "10.0.0.1/24", { lineRateBps: 0 });
-    const devB = this.world.attach(b, lan, "10.0.0.2/24", { lineRateBps: 0 });
-    // Static neighbours: no ARP cycle (REACHABLE -> STALE -> PROBE) inside a measurement.
-    a.net.neigh.addPermanent(0x0a000002, devA, devB.addr);
-    b.net.neigh.addPermanent(0x0a000001, devB, devA.addr);
+    // No frame hash (a byte loop per frame: the determinism check's work, not the stack's);
+    // static neighbours: no ARP cycle (REACHABLE -> STALE -> PROBE) inside a measurement.
+    const { world, a } = new SimWorld(seed).twoHosts({ lanName: "steady", frameHash: false, staticNeighbours: true, mac: { lineRateBps: 0 } });
+    this.world = world;
     // The data check is the application's work, not the stack's: checksums only here.
     this.ping = new Pinger(a.net, 0x5678, false);
     this.ping.send(this.#dst, 1472);
@@ -1379,16 +1336,15 @@ export class SteadyTcp {
 
   /** `readBuffers`: the reader takes each segment as a new ArrayBuffer (read(n)), not into its view */
   constructor(seed: number, loopback = false, readBuffers = false, mss = 1448) {
-    this.world = new SimWorld(seed);
-    const lan = this.world.addLan("steady-tcp", { delayMs: 0.05 });
-    lan.onWire = null;
-    const config: Partial<NetConfig> = { skbSlots: 256, skbRecords: 320, tcpSndBufBytes: 65536, tcpRcvBufBytes: 65536 };
-    const a = this.world.addHost("a", config);
-    const b = this.world.addHost("b", config);
-    const devA = this.world.attach(a, lan, "10.0.0.1/24", { lineRateBps: 0, rxRingSize: 64 });
-    const devB = this.world.attach(b, lan, "10.0.0.2/24", { lineRateBps: 0, rxRingSize: 64 });
-    a.net.neigh.addPermanent(0x0a000002, devA, devB.addr);
-    b.net.neigh.addPermanent(0x0a000001, devB, devA.addr);
+    const { world, a, b } = new SimWorld(seed).twoHosts({
+      lanName: "steady-tcp",
+      faults: { delayMs: 0.05 },
+      frameHash: false,
+      staticNeighbours: true,
+      config: { skbSlots: 256, skbRecords: 320, tcpSndBufBytes: 65536, tcpRcvBufBytes: 65536 },
+      mac: { lineRateBps: 0, rxRingSize: 64 },
+    });
+    this.world = world;
     this.#a = a.net;
     const pattern = new Uint8Array(mss);
     for (let i = 0; i < mss; i++) pattern[i] = i & 0xff;

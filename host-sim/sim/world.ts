@@ -14,7 +14,7 @@ import { EventLoop, type SimEventHandler } from "./event-loop";
 import { SimLan, type LinkFaults } from "./lan";
 import { SimDmaMac, type SimMacOptions } from "./dma-mac-hw";
 import { Prng } from "./prng";
-import { ipAddrAdd } from "../../src/ipv4/devinet";
+import { ipAddrAdd, setDefaultGateway } from "../../src/ipv4/devinet";
 import { devOpen } from "../../src/core/link";
 
 const SOON = 0;
@@ -73,6 +73,82 @@ export interface SimHost {
   readonly net: Net;
   readonly macs: SimDmaMac[];
   readonly devices: NetDevice[];
+}
+
+/** A host's simulated MAC (rings, line rate, offloads) and its interface (MTU, name, qdisc). */
+export type AttachOptions = SimMacOptions & { mtu?: number; name?: string; qdisc?: DeviceOptions["qdisc"] };
+
+/** One host of a set-up: what differs from the defaults. */
+export interface HostSpec {
+  /** the host's name (default "a", "b", "r") */
+  name?: string;
+  /** its configuration, over the one the set-up gives every host */
+  config?: Partial<NetConfig>;
+  /** its address (two hosts: 10.0.0.1/24 and 10.0.0.2/24) */
+  cidr?: string;
+  /** its MAC and interface, over the ones the set-up gives every host */
+  mac?: AttachOptions;
+}
+
+export interface TwoHostsOptions {
+  /** the LAN's name (default "lan") */
+  lanName?: string;
+  faults?: Partial<LinkFaults>;
+  /** frames the LAN holds (default 1024) */
+  framesMax?: number;
+  /** every host's configuration */
+  config?: Partial<NetConfig>;
+  /** every host's MAC and interface */
+  mac?: AttachOptions;
+  a?: HostSpec;
+  b?: HostSpec;
+  /**
+   * Hash every frame on the LAN (default true). Off for steady-state measurements: the
+   * hash is the determinism check's work, not the stack's.
+   */
+  frameHash?: boolean;
+  /** permanent neighbour entries both ways: no ARP cycle inside a measurement */
+  staticNeighbours?: boolean;
+}
+
+/** Hosts a and b on one LAN, each with one interface. */
+export interface TwoHosts {
+  world: SimWorld;
+  lan: SimLan;
+  a: SimHost;
+  b: SimHost;
+  devA: NetDevice;
+  devB: NetDevice;
+}
+
+export interface RoutedHostsOptions {
+  /** faults of lan1 (a and r) and lan2 (r and b) */
+  faults1?: Partial<LinkFaults>;
+  faults2?: Partial<LinkFaults>;
+  /** every host's configuration (r forwards over it unless its own says not) */
+  config?: Partial<NetConfig>;
+  /** the MTU of the interfaces on lan2 (r's second and b's; default 1500) */
+  mtu2?: number;
+  a?: Omit<HostSpec, "cidr">;
+  r?: Omit<HostSpec, "cidr">;
+  b?: Omit<HostSpec, "cidr">;
+  /** runs once the hosts exist and before their interfaces come up (a tap added here sees the announcements) */
+  beforeAttach?: (hosts: readonly SimHost[]) => void;
+}
+
+/** a (10.0.1.2) - lan1 - r (10.0.1.1, 10.0.2.1) - lan2 - b (10.0.2.2), the default routes through r. */
+export interface RoutedHosts {
+  world: SimWorld;
+  lan1: SimLan;
+  lan2: SimLan;
+  a: SimHost;
+  r: SimHost;
+  b: SimHost;
+  devA: NetDevice;
+  /** r's interfaces on lan1 and lan2 */
+  r0: NetDevice;
+  r1: NetDevice;
+  devB: NetDevice;
 }
 
 /** FNV-1a over a frame: the determinism check hashes every frame on every LAN in order. */
@@ -151,7 +227,7 @@ export class SimWorld {
    * Plug a host into a LAN through a new simulated DMA MAC: registers the interface,
    * gives it `cidr` ("10.0.1.2/24") and brings it up.
    */
-  attach(host: SimHost, lan: SimLan, cidr: string, options: SimMacOptions & { mtu?: number; name?: string; qdisc?: DeviceOptions["qdisc"] } = {}): NetDevice {
+  attach(host: SimHost, lan: SimLan, cidr: string, options: AttachOptions = {}): NetDevice {
     const hw = new SimDmaMac(this.loop, lan, options);
     const driver = new DmaMacDriver(hw);
     const serial = this.#macSerial++;
@@ -162,6 +238,43 @@ export class SimWorld {
     host.macs.push(hw);
     host.devices.push(dev);
     return dev;
+  }
+
+  /**
+   * The common set-up: hosts a and b on one LAN, each with one interface, in the order
+   * every scenario and test made them (LAN, host a, host b, a's interface, b's), so the
+   * random draws and the frames are the same for the same seed.
+   */
+  twoHosts(o: TwoHostsOptions = {}): TwoHosts {
+    const lan = this.addLan(o.lanName ?? "lan", o.faults, o.framesMax);
+    if (o.frameHash === false) lan.onWire = null;
+    const a = this.addHost(o.a?.name ?? "a", { ...o.config, ...o.a?.config });
+    const b = this.addHost(o.b?.name ?? "b", { ...o.config, ...o.b?.config });
+    const devA = this.attach(a, lan, o.a?.cidr ?? "10.0.0.1/24", { ...o.mac, ...o.a?.mac });
+    const devB = this.attach(b, lan, o.b?.cidr ?? "10.0.0.2/24", { ...o.mac, ...o.b?.mac });
+    if (o.staticNeighbours === true) {
+      a.net.neigh.addPermanent(devB.inDev.addr, devA, devB.addr);
+      b.net.neigh.addPermanent(devA.inDev.addr, devB, devA.addr);
+    }
+    return { world: this, lan, a, b, devA, devB };
+  }
+
+  /** Two LANs joined by a router that forwards (RoutedHosts), made in the order the scenarios made them. */
+  routedHosts(o: RoutedHostsOptions = {}): RoutedHosts {
+    const lan1 = this.addLan("lan1", o.faults1);
+    const lan2 = this.addLan("lan2", o.faults2);
+    const a = this.addHost(o.a?.name ?? "a", { ...o.config, ...o.a?.config });
+    const r = this.addHost(o.r?.name ?? "r", { ...o.config, ipForward: true, ...o.r?.config });
+    const b = this.addHost(o.b?.name ?? "b", { ...o.config, ...o.b?.config });
+    if (o.beforeAttach !== undefined) o.beforeAttach([a, r, b]);
+    const mtu2 = o.mtu2 ?? 1500;
+    const devA = this.attach(a, lan1, "10.0.1.2/24", o.a?.mac);
+    const r0 = this.attach(r, lan1, "10.0.1.1/24", o.r?.mac);
+    const r1 = this.attach(r, lan2, "10.0.2.1/24", { ...o.r?.mac, mtu: mtu2 });
+    const devB = this.attach(b, lan2, "10.0.2.2/24", { ...o.b?.mac, mtu: mtu2 });
+    setDefaultGateway(a.net, "10.0.1.1");
+    setDefaultGateway(b.net, "10.0.2.1");
+    return { world: this, lan1, lan2, a, r, b, devA, r0, r1, devB };
   }
 
   get now(): number {

@@ -143,12 +143,7 @@ describe("closing a device with a poll pending", () => {
 
   it("a DMA driver closed with an interrupt pending keeps no buffer from the pool", () =>
     withSeed(seedFrom(31), (seed) => {
-      const world = makeWorld(seed);
-      const lan = world.addLan("lan0");
-      const a = world.addHost("a");
-      const b = world.addHost("b");
-      const devA = world.attach(a, lan, "10.0.0.1/24");
-      world.attach(b, lan, "10.0.0.2/24");
+      const { world, a, b, devA } = makeWorld(seed).twoHosts({ lanName: "lan0" });
       const ping = new Pinger(b.net, 1);
       ping.send("10.0.0.1", 56);
       world.runFor(100);

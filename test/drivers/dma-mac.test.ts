@@ -11,12 +11,7 @@ import { ipMcJoin, ipMcLeave } from "../../src/ipv4/devinet";
 describe("DMA MAC driver over the simulated MAC", () => {
   it("with RX checksum offload, good frames arrive marked and bad ones are still caught in software", () =>
     withSeed(seedFrom(21), (seed) => {
-      const world = makeWorld(seed);
-      const lan = world.addLan("lan");
-      const a = world.addHost("a");
-      const b = world.addHost("b");
-      world.attach(a, lan, "10.0.0.1/24");
-      const devB = world.attach(b, lan, "10.0.0.2/24", { rxChecksumOffload: true });
+      const { world, lan, a, b, devB } = makeWorld(seed).twoHosts({ b: { mac: { rxChecksumOffload: true } } });
       expect(devB.features & NETIF_F_RXCSUM).toBe(NETIF_F_RXCSUM);
       let marked = 0;
       let echoes = 0;
@@ -58,12 +53,7 @@ describe("DMA MAC driver over the simulated MAC", () => {
 
   it("pulling the cable drops the carrier and what waits to be sent; plugging it back resumes", () =>
     withSeed(seedFrom(22), (seed) => {
-      const world = makeWorld(seed);
-      const lan = world.addLan("lan");
-      const a = world.addHost("a");
-      const b = world.addHost("b");
-      const devA = world.attach(a, lan, "10.0.0.1/24", { txRingSize: 2, lineRateBps: 1_000_000 });
-      world.attach(b, lan, "10.0.0.2/24");
+      const { world, a, devA } = makeWorld(seed).twoHosts({ a: { mac: { txRingSize: 2, lineRateBps: 1_000_000 } } });
       const ping = new Pinger(a.net);
       ping.send("10.0.0.2", 56);
       world.runFor(50);
@@ -91,12 +81,7 @@ describe("DMA MAC driver over the simulated MAC", () => {
 describe("multicast filter", () => {
   it("a joined group reaches the stack through the MAC filter; others are filtered in hardware", () =>
     withSeed(seedFrom(23), (seed) => {
-      const world = makeWorld(seed);
-      const lan = world.addLan("lan");
-      const a = world.addHost("a", { icmpEchoIgnoreBroadcasts: false });
-      const b = world.addHost("b");
-      const devA = world.attach(a, lan, "10.0.0.1/24");
-      world.attach(b, lan, "10.0.0.2/24");
+      const { world, a, b, devA } = makeWorld(seed).twoHosts({ a: { config: { icmpEchoIgnoreBroadcasts: false } } });
       world.runFor(10);
       const ping = new Pinger(b.net);
       ping.send("239.1.2.3", 56);
@@ -120,12 +105,7 @@ describe("multicast filter", () => {
 describe("DMA MAC receive errors and refill failures", () => {
   it("a frame the MAC flags too long is counted rx_length_errors and dropped as RX_HW_ERROR; its buffer goes back", () =>
     withSeed(seedFrom(24), (seed) => {
-      const world = makeWorld(seed);
-      const lan = world.addLan("lan");
-      const a = world.addHost("a");
-      const b = world.addHost("b");
-      const devA = world.attach(a, lan, "10.0.0.1/24", { rxRingSize: 8 });
-      world.attach(b, lan, "10.0.0.2/24");
+      const { world, a, b, devA } = makeWorld(seed).twoHosts({ a: { mac: { rxRingSize: 8 } } });
       world.runFor(10);
       const inUse = a.net.pool.inUse;
       const rxPackets = devA.stats.rxPackets;
@@ -156,12 +136,7 @@ describe("DMA MAC receive errors and refill failures", () => {
 
   it("a frame that finds no buffer to refill its descriptor is dropped as NOMEM, keeping the ring whole", () =>
     withSeed(seedFrom(25), (seed) => {
-      const world = makeWorld(seed);
-      const lan = world.addLan("lan");
-      const a = world.addHost("a");
-      const b = world.addHost("b");
-      const devA = world.attach(a, lan, "10.0.0.1/24", { rxRingSize: 8 });
-      world.attach(b, lan, "10.0.0.2/24");
+      const { world, a, b, devA } = makeWorld(seed).twoHosts({ a: { mac: { rxRingSize: 8 } } });
       const ping = new Pinger(b.net);
       ping.send("10.0.0.1", 56);
       world.runFor(20);

@@ -8,7 +8,6 @@ import { ipSend } from "../../src/ipv4/output";
 import { makeWorld, seedFrom, withSeed } from "../helpers";
 import { BCAST_MAC, checksum, echoRequest, ip, ipFrame, ipOf, mac, patternBytes, RawPort } from "../testbed";
 import { addTap } from "../../src/core/link";
-import { setDefaultGateway } from "../../src/ipv4/devinet";
 
 const A_IP = ip("10.0.1.2");
 const R1_IP = ip("10.0.1.1");
@@ -16,20 +15,7 @@ const B_IP = ip("10.0.2.2");
 
 /** A - lan1 - R - lan2 - B, R forwarding (unless told not to), routes through R both ways. */
 function topology(seed: number, options: { forward?: boolean; mtu2?: number } = {}) {
-  const world = makeWorld(seed);
-  const lan1 = world.addLan("lan1");
-  const lan2 = world.addLan("lan2");
-  const a = world.addHost("a");
-  const r = world.addHost("r", { ipForward: options.forward ?? true });
-  const b = world.addHost("b");
-  const mtu2 = options.mtu2 ?? 1500;
-  world.attach(a, lan1, "10.0.1.2/24");
-  const r0 = world.attach(r, lan1, "10.0.1.1/24");
-  world.attach(r, lan2, "10.0.2.1/24", { mtu: mtu2 });
-  world.attach(b, lan2, "10.0.2.2/24", { mtu: mtu2 });
-  setDefaultGateway(a.net, "10.0.1.1");
-  setDefaultGateway(b.net, "10.0.2.1");
-  return { world, lan1, lan2, a, r, b, r0 };
+  return makeWorld(seed).routedHosts({ mtu2: options.mtu2, r: { config: { ipForward: options.forward ?? true } } });
 }
 
 /** IP frames a host receives (copies), through a tap. */
@@ -251,19 +237,7 @@ describe("IPv4 forwarding (RFC 1812)", () => {
 describe("IPv4 forwarding: what a router must not forward, and errors it must not lose", () => {
   /** The same A - R - B topology, R with its own configuration. */
   function topologyWith(seed: number, rConfig: Partial<NetConfig>) {
-    const world = makeWorld(seed);
-    const lan1 = world.addLan("lan1");
-    const lan2 = world.addLan("lan2");
-    const a = world.addHost("a");
-    const r = world.addHost("r", { ipForward: true, ...rConfig });
-    const b = world.addHost("b");
-    world.attach(a, lan1, "10.0.1.2/24");
-    const r0 = world.attach(r, lan1, "10.0.1.1/24");
-    world.attach(r, lan2, "10.0.2.1/24");
-    world.attach(b, lan2, "10.0.2.2/24");
-    setDefaultGateway(a.net, "10.0.1.1");
-    setDefaultGateway(b.net, "10.0.2.1");
-    return { world, lan1, lan2, a, r, b, r0 };
+    return makeWorld(seed).routedHosts({ r: { config: rConfig } });
   }
 
   it("a promiscuous router does not forward a frame sent to another MAC (OTHERHOST)", () =>

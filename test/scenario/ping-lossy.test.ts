@@ -54,12 +54,7 @@ function delta<T extends object>(now: T, before: T): T {
 describe("ping over a simulated LAN", () => {
   it("1,000 pings over a 5% loss link: every loss accounted for", () =>
     withSeed(seedFrom(5), (seed) => {
-      const world = makeWorld(seed);
-      const lan = world.addLan("lossy", { lossRate: 0.05, delayMs: 1 });
-      const a = world.addHost("a");
-      const b = world.addHost("b");
-      world.attach(a, lan, "10.0.0.1/24");
-      world.attach(b, lan, "10.0.0.2/24");
+      const { world, lan, a, b } = makeWorld(seed).twoHosts({ lanName: "lossy", faults: { lossRate: 0.05, delayMs: 1 } });
       // Let the link-up announcements settle, then count from a quiet start.
       world.runFor(10);
       const ab0 = { ...lan.stats(0, 1) };
@@ -102,12 +97,7 @@ describe("ping over a simulated LAN", () => {
 
   it("packets wait in the neighbour queue while ARP resolves, bounded", () =>
     withSeed(seedFrom(7), (seed) => {
-      const world = makeWorld(seed);
-      const lan = world.addLan("lan", { delayMs: 5 });
-      const a = world.addHost("a", { neighQueueMax: 3 });
-      const b = world.addHost("b");
-      world.attach(a, lan, "10.0.0.1/24");
-      world.attach(b, lan, "10.0.0.2/24");
+      const { world, a } = makeWorld(seed).twoHosts({ faults: { delayMs: 5 }, a: { config: { neighQueueMax: 3 } } });
       const ping = new Pinger(a.net);
       for (let i = 0; i < 5; i++) expect(ping.send("10.0.0.2", 100)).toBe(i);
       expect(a.net.neigh.dump()[0]).toMatchObject({ state: "INCOMPLETE", queued: 3 });
@@ -122,12 +112,7 @@ describe("ping over a simulated LAN", () => {
 
   it("pings of 4,000 and 65,000 bytes are fragmented and reassembled both ways", () =>
     withSeed(seedFrom(11), (seed) => {
-      const world = makeWorld(seed);
-      const lan = world.addLan("lan", { delayMs: 1 });
-      const a = world.addHost("a");
-      const b = world.addHost("b");
-      world.attach(a, lan, "10.0.0.1/24");
-      world.attach(b, lan, "10.0.0.2/24");
+      const { world, a, b } = makeWorld(seed).twoHosts({ faults: { delayMs: 1 } });
       const ping = new Pinger(a.net);
       const rtts: number[] = [];
       ping.onReply = (_seq, rtt, bytes) => rtts.push(bytes);
@@ -150,13 +135,11 @@ describe("ping over a simulated LAN", () => {
 
   it("pool exhaustion is counted, and the stack recovers", () =>
     withSeed(seedFrom(13), (seed) => {
-      const world = makeWorld(seed);
-      const lan = world.addLan("lan", { delayMs: 1 });
-      const a = world.addHost("a");
       // b: 24 packet buffers, 8 of them in the RX ring: a 65,000-byte datagram (45 fragments) cannot fit.
-      const b = world.addHost("b", { skbSlots: 24, skbRecords: 28, reasmSkbsMax: 12 });
-      world.attach(a, lan, "10.0.0.1/24");
-      world.attach(b, lan, "10.0.0.2/24", { rxRingSize: 8 });
+      const { world, a, b } = makeWorld(seed).twoHosts({
+        faults: { delayMs: 1 },
+        b: { config: { skbSlots: 24, skbRecords: 28, reasmSkbsMax: 12 }, mac: { rxRingSize: 8 } },
+      });
       const ping = new Pinger(a.net);
       ping.send("10.0.0.2", 56);
       world.runFor(50);
@@ -182,13 +165,8 @@ describe("ping over a simulated LAN", () => {
 
   it("a full TX ring holds packets in the qdisc and loses none", () =>
     withSeed(seedFrom(17), (seed) => {
-      const world = makeWorld(seed);
-      const lan = world.addLan("lan");
-      const a = world.addHost("a");
-      const b = world.addHost("b");
       // 2 TX descriptors at 1 Mbit/s: a burst of 30 pings must wait in pfifo_fast.
-      const devA = world.attach(a, lan, "10.0.0.1/24", { txRingSize: 2, lineRateBps: 1_000_000 });
-      world.attach(b, lan, "10.0.0.2/24");
+      const { world, a, devA } = makeWorld(seed).twoHosts({ a: { mac: { txRingSize: 2, lineRateBps: 1_000_000 } } });
       const ping = new Pinger(a.net);
       ping.send("10.0.0.2", 56);
       world.runFor(50);

@@ -5,12 +5,7 @@ import { makeWorld, seedFrom, withSeed } from "../helpers";
 describe("two hosts on one LAN", () => {
   it("resolve each other with ARP and ping", () =>
     withSeed(seedFrom(1), (seed) => {
-      const world = makeWorld(seed);
-      const lan = world.addLan("lan0");
-      const a = world.addHost("a");
-      const b = world.addHost("b");
-      world.attach(a, lan, "10.0.0.1/24");
-      world.attach(b, lan, "10.0.0.2/24");
+      const { world, a } = makeWorld(seed).twoHosts({ lanName: "lan0" });
       const ping = new Pinger(a.net);
       expect(ping.send("10.0.0.2", 56)).toBe(0);
       world.runFor(100);

@@ -9,13 +9,11 @@ import { makeWorld, seedFrom, withSeed } from "../helpers";
 describe("pool pressure", () => {
   it("a burst to a neighbour that answers ARP late: waiting packets give way, the reply gets through", () =>
     withSeed(seedFrom(51), (seed) => {
-      const world = makeWorld(seed);
-      const lan = world.addLan("lan", { delayMs: 20 });
       // a: 40 buffers, 8 of them in the RX ring, a queue long enough to hold them all.
-      const a = world.addHost("a", { skbSlots: 40, skbRecords: 48, reasmSkbsMax: 8, neighQueueMax: 48 });
-      const b = world.addHost("b");
-      world.attach(a, lan, "10.0.0.1/24", { rxRingSize: 8 });
-      world.attach(b, lan, "10.0.0.2/24");
+      const { world, a, b } = makeWorld(seed).twoHosts({
+        faults: { delayMs: 20 },
+        a: { config: { skbSlots: 40, skbRecords: 48, reasmSkbsMax: 8, neighQueueMax: 48 }, mac: { rxRingSize: 8 } },
+      });
       world.runFor(100); // the link-up announcements come and go
       expect(a.net.neigh.dump()).toEqual([]);
       expect(a.net.pool.inUse).toBe(8);
@@ -61,14 +59,12 @@ describe("pool pressure", () => {
 
   it("a pool that runs dry: refill failures are counted as NOMEM, and the stack recovers", () =>
     withSeed(seedFrom(52), (seed) => {
-      const world = makeWorld(seed);
-      const lan = world.addLan("lan", { delayMs: 1 });
-      const a = world.addHost("a");
       // b: 24 buffers, 8 in the RX ring, and a slow line: its echo replies pile up in the
       // qdisc, each holding a buffer, until none is left to refill the ring.
-      const b = world.addHost("b", { skbSlots: 24, skbRecords: 28, reasmSkbsMax: 8 });
-      world.attach(a, lan, "10.0.0.1/24");
-      const devB = world.attach(b, lan, "10.0.0.2/24", { rxRingSize: 8, txRingSize: 2, lineRateBps: 1_000_000 });
+      const { world, a, b, devB } = makeWorld(seed).twoHosts({
+        faults: { delayMs: 1 },
+        b: { config: { skbSlots: 24, skbRecords: 28, reasmSkbsMax: 8 }, mac: { rxRingSize: 8, txRingSize: 2, lineRateBps: 1_000_000 } },
+      });
       const ping = new Pinger(a.net);
       ping.send("10.0.0.2", 56); // ARP both ways first
       world.runFor(100);

@@ -6,15 +6,10 @@ import { makeWorld, seedFrom, withSeed } from "../helpers";
 describe("tbf qdisc", () => {
   it("paces a burst at the configured rate and loses nothing", () =>
     withSeed(seedFrom(3), (seed) => {
-      const world = makeWorld(seed);
-      const lan = world.addLan("lan");
-      const a = world.addHost("a");
-      const b = world.addHost("b");
       // 125,000 bytes/s with a 3,000-byte bucket: two 1,042-byte frames go at once, then one per 8.3 ms.
-      const devA = world.attach(a, lan, "10.0.0.1/24", {
-        qdisc: (net, dev) => new Tbf(net, dev, { rateBytesPerSec: 125_000, burstBytes: 3000, limit: 64 }),
+      const { world, lan, a, devA } = makeWorld(seed).twoHosts({
+        a: { mac: { qdisc: (net, dev) => new Tbf(net, dev, { rateBytesPerSec: 125_000, burstBytes: 3000, limit: 64 }) } },
       });
-      world.attach(b, lan, "10.0.0.2/24");
       const ping = new Pinger(a.net);
       ping.send("10.0.0.2", 56);
       world.runFor(100);
@@ -39,14 +34,9 @@ describe("tbf qdisc", () => {
 
   it("drops over its limit, counted as QDISC_DROP", () =>
     withSeed(seedFrom(4), (seed) => {
-      const world = makeWorld(seed);
-      const lan = world.addLan("lan");
-      const a = world.addHost("a");
-      const b = world.addHost("b");
-      world.attach(a, lan, "10.0.0.1/24", {
-        qdisc: (net, dev) => new Tbf(net, dev, { rateBytesPerSec: 10_000, burstBytes: 1600, limit: 4 }),
+      const { world, a } = makeWorld(seed).twoHosts({
+        a: { mac: { qdisc: (net, dev) => new Tbf(net, dev, { rateBytesPerSec: 10_000, burstBytes: 1600, limit: 4 }) } },
       });
-      world.attach(b, lan, "10.0.0.2/24");
       const ping = new Pinger(a.net);
       ping.send("10.0.0.2", 56);
       world.runFor(100);

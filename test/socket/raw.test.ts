@@ -82,12 +82,7 @@ class AppPing {
 describe("raw IP sockets", () => {
   it("an app's ping over a raw ICMP socket: small and fragmented echoes, over a lossy link", () =>
     withSeed(seedFrom(41), (seed) => {
-      const world = makeWorld(seed);
-      const lan = world.addLan("lan", { delayMs: 1, lossRate: 0.02 });
-      const a = world.addHost("a");
-      const b = world.addHost("b");
-      world.attach(a, lan, "10.0.0.1/24");
-      world.attach(b, lan, "10.0.0.2/24");
+      const { world, a } = makeWorld(seed).twoHosts({ faults: { delayMs: 1, lossRate: 0.02 } });
       const ping = new AppPing(rawSocketClass(a.net), 0x4242);
       const sizes = [0, 56, 1472, 1473, 4000];
       for (let i = 0; i < 40; i++) {
@@ -108,12 +103,7 @@ describe("raw IP sockets", () => {
 
   it("reads a request as it came while the stack answers it from the same buffers", () =>
     withSeed(seedFrom(42), (seed) => {
-      const world = makeWorld(seed);
-      const lan = world.addLan("lan", { delayMs: 1 });
-      const a = world.addHost("a");
-      const b = world.addHost("b");
-      world.attach(a, lan, "10.0.0.1/24");
-      world.attach(b, lan, "10.0.0.2/24");
+      const { world, a, b } = makeWorld(seed).twoHosts({ faults: { delayMs: 1 } });
       const ping = new AppPing(rawSocketClass(a.net), 7);
       // b's socket reads only after b answered: it held clones of the requests meanwhile.
       const RawB = rawSocketClass(b.net);
@@ -217,12 +207,7 @@ describe("raw IP sockets", () => {
 
   it("an ICMP error about its datagrams reaches a socket that asked, and only that one", () =>
     withSeed(seedFrom(43), (seed) => {
-      const world = makeWorld(seed);
-      const lan = world.addLan("lan", { delayMs: 1 });
-      const a = world.addHost("a");
-      const b = world.addHost("b");
-      world.attach(a, lan, "10.0.0.1/24");
-      world.attach(b, lan, "10.0.0.2/24");
+      const { world, a } = makeWorld(seed).twoHosts({ faults: { delayMs: 1 } });
       const Raw = rawSocketClass(a.net);
       const errors: string[] = [];
       const asks = new Raw({ protocol: 253, onError() { errors.push("asks"); } });

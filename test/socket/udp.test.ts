@@ -6,12 +6,7 @@ import { makeWorld, seedFrom, withSeed } from "../helpers";
 describe("UDP sockets (ECMA-419)", () => {
   it("echo between two hosts, small and fragmented datagrams, over a lossy link", () =>
     withSeed(seedFrom(31), (seed) => {
-      const world = makeWorld(seed);
-      const lan = world.addLan("lan", { delayMs: 1, lossRate: 0.02 });
-      const a = world.addHost("a");
-      const b = world.addHost("b");
-      world.attach(a, lan, "10.0.0.1/24");
-      world.attach(b, lan, "10.0.0.2/24");
+      const { world, a, b } = makeWorld(seed).twoHosts({ faults: { delayMs: 1, lossRate: 0.02 } });
       const UdpA = udpSocketClass(a.net);
       const UdpB = udpSocketClass(b.net);
       const echo = new UdpB({
@@ -70,12 +65,7 @@ describe("UDP sockets (ECMA-419)", () => {
 
   it("ICMP port unreachable reaches the sender's onError with the reason and the peer; the socket stays open", () =>
     withSeed(seedFrom(32), (seed) => {
-      const world = makeWorld(seed);
-      const lan = world.addLan("lan", { delayMs: 1 });
-      const a = world.addHost("a");
-      const b = world.addHost("b");
-      world.attach(a, lan, "10.0.0.1/24");
-      world.attach(b, lan, "10.0.0.2/24");
+      const { world, a, b } = makeWorld(seed).twoHosts({ faults: { delayMs: 1 } });
       const UdpA = udpSocketClass(a.net);
       const UdpB = udpSocketClass(b.net);
       const calls: unknown[] = [];
