@@ -4,7 +4,7 @@
 //
 //   node --expose-gc --trace-gc --import tsx host-sim/v8-steady.ts 10000
 
-import { SteadyPing } from "./sim/scenarios";
+import { SteadyPing } from "./sim/scenarios/steady";
 
 const n = Number(process.argv[2] ?? 10_000);
 const steady = new SteadyPing(9);

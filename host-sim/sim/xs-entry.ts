@@ -4,7 +4,7 @@
 import { DEFAULT_CONFIG, MINIMAL_CONFIG } from "../../src/config";
 import { init } from "../../src/stack";
 import { DescRing } from "../../drivers/ring";
-import { SCENARIOS, SteadyPing, SteadyTcp, runScenario, tcpSegmentFloor } from "./scenarios";
+import { SCENARIOS, SteadyPing, SteadyTcp, runScenario, tcpSegmentFloor } from "./scenarios/index";
 
 export { SteadyPing, SteadyTcp, runScenario, tcpSegmentFloor };
 

@@ -1,0 +1,44 @@
+// Scenarios that run the same on V8 and inside the XS engine: each builds a simulated
+// network from a seed, runs it in virtual time and reports what happened, including a
+// hash of every frame put on any LAN, in order. Same seed, same bytes: the determinism
+// check compares these reports between the engines. Node-free (bundled for XS).
+
+import { arp } from "./arp";
+import { tcpEcho, udpEcho } from "./echo";
+import { pingFragLossy, poolExhaustion, router } from "./ping";
+import type { ScenarioReport } from "./report";
+import { bulkScenario } from "./tcp-bulk";
+import { tcpConnectFail, tcpKeepalive, tcpZeroWindow } from "./tcp-protocol";
+import { tcpReqResp } from "./tcp-reqresp";
+import { tcpSynflood } from "./tcp-synflood";
+
+export { PatternStream, type ScenarioReport } from "./report";
+export { BULK_PRESETS, XS_BULK_BYTES, tcpBulk, type BulkPreset, type TcpBulkOptions } from "./tcp-bulk";
+export { SteadyPing, SteadyTcp, tcpSegmentFloor } from "./steady";
+
+export const SCENARIOS: Readonly<Record<string, (seed: number) => ScenarioReport>> = {
+  arp,
+  "ping-frag-lossy": pingFragLossy,
+  "pool-exhaustion": poolExhaustion,
+  router,
+  "udp-echo": udpEcho,
+  "tcp-echo": tcpEcho,
+  "tcp-bulk-clean": bulkScenario("clean"),
+  "tcp-bulk-loss1": bulkScenario("loss1"),
+  "tcp-bulk-loss5": bulkScenario("loss5"),
+  "tcp-bulk-rtt100loss1": bulkScenario("rtt100loss1"),
+  "tcp-bulk-rtt100": bulkScenario("rtt100"),
+  "tcp-bulk-wscale": bulkScenario("wscale"),
+  "tcp-bulk-sack": bulkScenario("sack"),
+  "tcp-zero-window": tcpZeroWindow,
+  "tcp-keepalive": tcpKeepalive,
+  "tcp-connect-fail": tcpConnectFail,
+  "tcp-reqresp": tcpReqResp,
+  "tcp-synflood": tcpSynflood,
+};
+
+export function runScenario(name: string, seed: number): ScenarioReport {
+  const fn = SCENARIOS[name];
+  if (fn === undefined) throw new TypeError(`no scenario named '${name}'`);
+  return fn(seed);
+}
