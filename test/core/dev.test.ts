@@ -11,7 +11,8 @@ import type { PfifoFast } from "../../src/core/pfifo-fast";
 import { NET_XMIT_DROP, NET_XMIT_SUCCESS } from "../../src/core/qdisc";
 import { Pinger } from "../../src/apps/ping";
 import { makeNet, makeWorld, seedFrom, withSeed } from "../helpers";
-import { addFakeDevice, BCAST_MAC, ethFrame, FakeDriver, mac, PEER_MAC } from "../testbed";
+import { BCAST_MAC, ethFrame, mac } from "../packets";
+import { addFakeDevice, FakeDriver, PEER_MAC } from "../testbed";
 import { addTap, devAddPack, devClose, devOpen, netifCarrierOff, netifCarrierOn, registerNetdev, removeTap } from "../../src/core/link";
 
 const ETH_P_TEST = 0x88b5; // IEEE local experimental ethertype

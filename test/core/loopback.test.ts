@@ -3,7 +3,8 @@ import { Pinger } from "../../src/apps/ping";
 import { IFF_LOOPBACK, IFF_NOARP, type NetDevice } from "../../src/core/netdevice";
 import type { SkBuff } from "../../src/core/skb";
 import { makeNet } from "../helpers";
-import { addFakeDevice, HOST_MAC, ipOf, runUntilIdle } from "../testbed";
+import { ipOf } from "../packets";
+import { addFakeDevice, HOST_MAC, runUntilIdle } from "../testbed";
 import { addTap, devClose, devOpen, netifCarrierOn } from "../../src/core/link";
 import { ipAddrAdd } from "../../src/ipv4/devinet";
 

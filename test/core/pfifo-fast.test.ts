@@ -9,7 +9,8 @@ import {
   TC_PRIO_INTERACTIVE, TC_PRIO_INTERACTIVE_BULK, tosToPriority,
 } from "../../src/core/qdisc";
 import { makeNet } from "../helpers";
-import { addFakeDevice, ethFrame, mac, PEER_MAC } from "../testbed";
+import { ethFrame, mac } from "../packets";
+import { addFakeDevice, PEER_MAC } from "../testbed";
 import { devOpen, netifCarrierOn } from "../../src/core/link";
 
 /** An skb of `len` bytes whose first byte is `marker`. */

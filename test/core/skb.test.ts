@@ -5,7 +5,7 @@ import {
 } from "../../src/core/skb";
 import { csumPartial, csumReduce } from "../../src/wire/checksum";
 import { makeNet } from "../helpers";
-import { patternBytes } from "../testbed";
+import { patternBytes } from "../packets";
 
 /** 4 slots, 6 records, headroom 16, 100 data bytes, tailroom 4, 2 cb words. */
 function smallPool(): SkbPool {

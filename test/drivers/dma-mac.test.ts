@@ -4,7 +4,9 @@ import { CHECKSUM_UNNECESSARY, type SkBuff } from "../../src/core/skb";
 import type { DmaMacDriver } from "../../drivers/dma-mac";
 import { NETIF_F_RXCSUM } from "../../src/core/netdevice";
 import { csumVerify } from "../../src/wire/checksum";
+import { ETH_HLEN, ETH_P_IP } from "../../src/wire/ethernet";
 import { makeWorld, seedFrom, withSeed } from "../helpers";
+import { BCAST_MAC, ethFrame, mac } from "../packets";
 import { addTap } from "../../src/core/link";
 import { ipMcJoin, ipMcLeave } from "../../src/ipv4/devinet";
 
@@ -110,10 +112,7 @@ describe("DMA MAC receive errors and refill failures", () => {
       const inUse = a.net.pool.inUse;
       const rxPackets = devA.stats.rxPackets;
       // 2000 bytes to the broadcast address: past the MAC filter, longer than any RX buffer.
-      const big = new Uint8Array(2000);
-      big.fill(0xff, 0, 6);
-      big.set([0x02, 0, 0, 0, 0, 0x42], 6);
-      big[12] = 0x08;
+      const big = ethFrame(BCAST_MAC, mac("02:00:00:00:00:42"), ETH_P_IP, new Uint8Array(2000 - ETH_HLEN));
       a.macs[0].onFrame(big, 0, 2000);
       world.runFor(1);
       expect(a.macs[0].stats.rxOversize).toBe(1);

@@ -2,6 +2,9 @@ import { describe, expect, it } from "vitest";
 import { EventLoop } from "../../host-sim/sim/event-loop";
 import { NO_FAULTS, SimLan, type LanEndpoint, type LinkFaults, type LinkStats } from "../../host-sim/sim/lan";
 import { Prng } from "../../host-sim/sim/prng";
+import { write32 } from "../../src/wire/bytes";
+import { ETH_HLEN } from "../../src/wire/ethernet";
+import { ethFrame } from "../packets";
 
 const BROADCAST = 0xff;
 
@@ -9,16 +12,11 @@ function mac(i: number): number[] {
   return [0x02, 0, 0, 0, 0, i];
 }
 
-/** Build an Ethernet frame: dst, src, ethertype 0x88b5 (local experimental), a 4-byte seq, filler. */
+/** An Ethernet frame of ethertype 0x88b5 (local experimental): a 4-byte seq, then filler. */
 function frame(dst: number[], src: number[], seq: number, len = 64): Uint8Array {
-  const f = new Uint8Array(len);
-  f.set(dst, 0);
-  f.set(src, 6);
-  f[12] = 0x88;
-  f[13] = 0xb5;
-  new DataView(f.buffer).setUint32(14, seq);
-  for (let i = 18; i < len; i++) f[i] = (seq + i) & 0xff;
-  return f;
+  const payload = new Uint8Array(len - ETH_HLEN).map((_, k) => (seq + ETH_HLEN + k) & 0xff);
+  write32(payload, 0, seq);
+  return ethFrame(Uint8Array.from(dst), Uint8Array.from(src), 0x88b5, payload);
 }
 
 function seqOf(f: Uint8Array): number {

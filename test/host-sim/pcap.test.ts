@@ -4,6 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { PcapWriter } from "../../host-sim/pcap";
+import { ARPOP_REQUEST } from "../../src/wire/arp";
+import { ETH_HLEN } from "../../src/wire/ethernet";
+import { arpFrame, BCAST_MAC, ethFrame, ip, mac, padFrame } from "../packets";
 
 const dir = mkdtempSync(join(tmpdir(), "xsnet-pcap-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,22 +20,17 @@ function onPath(tool: string): boolean {
   }
 }
 
-/** An ARP request from 02:00:00:00:00:01 (10.0.0.1) for 10.0.0.2, padded to 60 bytes. */
-function arpRequest(): Uint8Array {
-  const f = new Uint8Array(60);
-  f.fill(0xff, 0, 6);
-  f.set([0x02, 0, 0, 0, 0, 1], 6);
-  f.set([0x08, 0x06], 12);
-  f.set([0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01], 14);
-  f.set([0x02, 0, 0, 0, 0, 1, 10, 0, 0, 1], 22);
-  f.set([0, 0, 0, 0, 0, 0, 10, 0, 0, 2], 32);
-  return f;
-}
+const MAC1 = mac("02:00:00:00:00:01");
+const MAC2 = mac("02:00:00:00:00:02");
+const ETH_P_TEST = 0x88b5; // IEEE local experimental ethertype
 
 function writeThree(path: string, snaplen?: number): Uint8Array[] {
-  const frames = [arpRequest(), new Uint8Array(100).fill(0x5a), new Uint8Array(1514).fill(0x33)];
-  frames[1].set([0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x88, 0xb5], 0);
-  frames[2].set([0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x88, 0xb5], 0);
+  const frames = [
+    // An ARP request from 02:00:00:00:00:01 (10.0.0.1) for 10.0.0.2, padded to 60 bytes.
+    padFrame(arpFrame(BCAST_MAC, ARPOP_REQUEST, MAC1, ip("10.0.0.1"), new Uint8Array(6), ip("10.0.0.2"))),
+    ethFrame(MAC2, MAC1, ETH_P_TEST, new Uint8Array(100 - ETH_HLEN).fill(0x5a)),
+    ethFrame(MAC1, MAC2, ETH_P_TEST, new Uint8Array(1514 - ETH_HLEN).fill(0x33)),
+  ];
   const w = new PcapWriter(path, snaplen);
   // the middle frame sits at an offset inside a larger buffer
   const big = new Uint8Array(300);

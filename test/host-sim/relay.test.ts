@@ -6,6 +6,9 @@ import {
   FaultDecider, NO_RELAY_FAULTS, RelayDirection, TO_DEVICE, TO_LINUX, UdpRelay, formatRelayStats, parseRelayLine, relayFaults,
   type RelayFaults, type RelayStats, type RelayTimers,
 } from "../../host-sim/relay";
+import { write32 } from "../../src/wire/bytes";
+import { ETH_HLEN } from "../../src/wire/ethernet";
+import { ethFrame } from "../packets";
 
 /** Timers that fire only when the test advances the clock, in (due time, order set) order. */
 class FakeTimers implements RelayTimers {
@@ -37,15 +40,13 @@ class FakeTimers implements RelayTimers {
   }
 }
 
-/** A 64-byte frame numbered k (bytes 14..17), the rest a filler that depends on k. */
+const ANY_MAC = new Uint8Array(6).fill(0xee);
+
+/** A 64-byte frame (ethertype 0x88b5, local experimental) numbered k (bytes 14..17), the rest a filler that depends on k. */
 function frame(k: number, len = 64): Uint8Array {
-  const f = new Uint8Array(len);
-  f.fill(0xee, 0, 12);
-  f[12] = 0x88;
-  f[13] = 0xb5;
-  new DataView(f.buffer).setUint32(14, k);
-  for (let i = 18; i < len; i++) f[i] = (k * 7 + i) & 0xff;
-  return f;
+  const payload = new Uint8Array(len - ETH_HLEN).map((_, i) => (k * 7 + ETH_HLEN + i) & 0xff);
+  write32(payload, 0, k);
+  return ethFrame(ANY_MAC, ANY_MAC, 0x88b5, payload);
 }
 
 function numberOf(f: Uint8Array): number {

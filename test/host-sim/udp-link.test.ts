@@ -13,22 +13,15 @@ import { UdpLinkDriver } from "../../host-sim/udp-link";
 import { freeUdpPort } from "../helpers";
 import { ipAddrAdd } from "../../src/ipv4/devinet";
 import { devClose, devOpen } from "../../src/core/link";
+import { ARPOP_REPLY, ARPOP_REQUEST } from "../../src/wire/arp";
+import { arpFrame, arpOf, BCAST_MAC, ip, isArp, mac } from "../packets";
 
 const DEVICE_MAC = new Uint8Array([0x02, 0x78, 0x73, 0x6e, 0x65, 0x74]);
-const PEER_MAC = [0x02, 0, 0, 0, 0, 0x01];
+const PEER_MAC = mac("02:00:00:00:00:01");
 const BURST = 100;
 
-function arpRequest(seq: number): Uint8Array {
-  const f = new Uint8Array(42);
-  f.fill(0xff, 0, 6); // broadcast
-  f.set(PEER_MAC, 6);
-  f[12] = 0x08; f[13] = 0x06;
-  f.set([0, 1, 0x08, 0x00, 6, 4, 0, 1], 14); // Ethernet/IPv4, request
-  f.set(PEER_MAC, 22);
-  f.set([169, 254, 77, 1], 28);
-  f.set([169, 254, 77, 2], 38);
-  return f;
-}
+/** The peer (169.254.77.1) asks who has the device's address. */
+const ARP_REQUEST = arpFrame(BCAST_MAC, ARPOP_REQUEST, PEER_MAC, ip("169.254.77.1"), new Uint8Array(6), ip("169.254.77.2"));
 
 interface Setup {
   net: Net;
@@ -53,7 +46,7 @@ async function setUp(directIo: boolean): Promise<Setup> {
   ipAddrAdd(net, dev, "169.254.77.2/24");
   const s: Setup = { net, dev, driver, peer, replies: 0, platform };
   peer.on("message", (m) => {
-    if (m.length >= 42 && m[12] === 0x08 && m[13] === 0x06 && m[21] === 2) s.replies++;
+    if (isArp(m) && arpOf(m).op === ARPOP_REPLY) s.replies++;
   });
   devOpen(dev);
   await driver.whenUp();
@@ -68,7 +61,7 @@ async function burst(s: Setup): Promise<number> {
   const txBefore = s.dev.stats.txPackets;
   for (let i = 0; i < BURST; i++) {
     if (i === BURST / 2) s.peer.send(new Uint8Array(2000)); // longer than any frame (1514)
-    s.peer.send(arpRequest(i));
+    s.peer.send(ARP_REQUEST);
   }
   const end = Date.now() + 5000;
   while (Date.now() < end) {

@@ -6,7 +6,8 @@ import { IFF_PROMISC, type NetDevice } from "../../src/core/netdevice";
 import type { SkBuff } from "../../src/core/skb";
 import { ipSend } from "../../src/ipv4/output";
 import { makeWorld, seedFrom, withSeed } from "../helpers";
-import { BCAST_MAC, checksum, echoRequest, ip, ipFrame, ipOf, mac, patternBytes, RawPort } from "../testbed";
+import { BCAST_MAC, checksum, echoRequest, ip, ipFrame, ipOf, mac, patternBytes } from "../packets";
+import { RawPort } from "../testbed";
 import { addTap } from "../../src/core/link";
 
 const A_IP = ip("10.0.1.2");

@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { PACKET_BROADCAST, PACKET_HOST, PACKET_MULTICAST, type SkBuff } from "../../src/core/skb";
 import { ICMP_DEST_UNREACH, ICMP_PROT_UNREACH } from "../../src/wire/icmp";
+import { TCP_SYN } from "../../src/wire/tcp";
 import { advance } from "../helpers";
 import {
-  BCAST_MAC, type Bench, checksum, echoRequest, HOST_IP, HOST_MAC, icmpMessage, ip, ipFrame, ipOf,
-  type Ipv4Fields, ipv4Packet, joinFragments, mac, makeBench, patternBytes, PEER_IP, PEER_MAC,
-} from "../testbed";
+  BCAST_MAC, checksum, echoRequest, icmpMessage, ip, ipFrame, ipOf, type Ipv4Fields, ipv4Packet, joinFragments, mac,
+  patternBytes, tcpSegment,
+} from "../packets";
+import { type Bench, HOST_IP, HOST_MAC, makeBench, PEER_IP, PEER_MAC } from "../testbed";
 import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, IP_A, IP_B, MAC_A, MAC_B } from "../wire/fixtures";
 
 function nonZero(o: object): Record<string, number> {
@@ -139,8 +141,7 @@ describe("ICMP receive checks", () => {
   it("drops an error whose quoted IP header is cut, impossible or short of 8 data bytes, whatever its protocol (ICMP_INVALID)", () => {
     const b = makeBench();
     // Our TCP segment 40000 -> 80 as a router would quote it: IP header and 8 bytes of TCP.
-    const tcp = new Uint8Array(20);
-    tcp.set([0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02]);
+    const tcp = tcpSegment({ src: HOST_IP, dst: PEER_IP, sport: 40000, dport: 80, seq: 1, flags: TCP_SYN, window: 0, check: "zero" });
     const segment = ipv4Packet({ src: HOST_IP, dst: PEER_IP, proto: 6, payload: tcp });
     const bad: [string, Uint8Array][] = [];
     for (let len = 0; len < 28; len++) bad.push([`quote of ${len} bytes`, segment.subarray(0, len)]);

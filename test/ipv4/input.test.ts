@@ -2,10 +2,11 @@ import { describe, expect, it } from "vitest";
 import type { NetDevice } from "../../src/core/netdevice";
 import type { SkBuff } from "../../src/core/skb";
 import { ipSend } from "../../src/ipv4/output";
+import { ETH_P_IP } from "../../src/wire/ethernet";
 import {
-  BCAST_MAC, type Bench, checksum, concat, echoRequest, ethFrame, HOST_IP, HOST_MAC, ip, ipFrame, ipOf, type Ipv4Fields,
-  ipv4Packet, makeBench, PEER_IP, PEER_MAC,
-} from "../testbed";
+  BCAST_MAC, checksum, concat, echoRequest, ethFrame, ip, ipFrame, ipOf, type Ipv4Fields, ipv4Packet,
+} from "../packets";
+import { type Bench, HOST_IP, HOST_MAC, makeBench, PEER_IP, PEER_MAC } from "../testbed";
 
 /** The non-zero fields of a counter object. */
 function nonZero(o: object): Record<string, number> {
@@ -20,7 +21,7 @@ function fromPeer(f: Partial<Ipv4Fields> = {}): Uint8Array {
 }
 
 function rxIp(b: Bench, packet: Uint8Array, dst = HOST_MAC): void {
-  b.rx(ethFrame(dst, PEER_MAC, 0x0800, packet));
+  b.rx(ethFrame(dst, PEER_MAC, ETH_P_IP, packet));
 }
 
 /** Check the exact IP MIB counters and drop reasons, and that nothing was sent. */
@@ -156,15 +157,7 @@ describe("ipRcv validation (RFC 1122 3.2.1)", () => {
   });
 
   it("answers a malformed option list with a parameter problem pointing at the bad byte, and drops it (IP_INHDR)", () => {
-    const withOptions = (opts: number[]): Uint8Array => {
-      const p = fromPeer({ ihlWords: 6 });
-      p.set(opts, 20);
-      p[10] = p[11] = 0;
-      const c = checksum(p.subarray(0, 24));
-      p[10] = c >> 8;
-      p[11] = c & 0xff;
-      return p;
-    };
+    const withOptions = (options: number[]): Uint8Array => fromPeer({ ihlWords: 6, options });
     const cases: [number[], number][] = [
       [[0x83, 0x00, 0, 0], 21], // length 0
       [[0x83, 0x01, 0, 0], 21], // length 1
@@ -208,7 +201,7 @@ describe("ipLocalDeliver: no handler for the protocol", () => {
     rxIp(b, p);
     const out = b.take();
     expect(out.length).toBe(1);
-    expect(out[0].subarray(0, 14)).toEqual(ethFrame(PEER_MAC, HOST_MAC, 0x0800, new Uint8Array(0)));
+    expect(out[0].subarray(0, 14)).toEqual(ethFrame(PEER_MAC, HOST_MAC, ETH_P_IP, new Uint8Array(0)));
     const r = ipOf(out[0]);
     expect([r.src, r.dst, r.proto, r.ttl, r.tos, r.csumOk, r.df]).toEqual([HOST_IP, PEER_IP, 1, 64, 0xd0, true, false]);
     expect(r.totLen).toBe(20 + 8 + p.length);

@@ -7,7 +7,8 @@ import {
   NF_ACCEPT, NF_DROP, NF_HOOK_NAMES, NF_INET_FORWARD, NF_INET_LOCAL_IN, NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING,
   NF_INET_PRE_ROUTING, NF_STOLEN, type NfHookFn,
 } from "../../src/ipv4/netfilter";
-import { echoRequest, HOST_IP, HOST_MAC, ip, ipFrame, ipOf, makeBench, PEER_IP, PEER_MAC } from "../testbed";
+import { echoRequest, ip, ipFrame, ipOf } from "../packets";
+import { HOST_IP, HOST_MAC, makeBench, PEER_IP, PEER_MAC } from "../testbed";
 
 const POINTS = [NF_INET_PRE_ROUTING, NF_INET_LOCAL_IN, NF_INET_FORWARD, NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING];
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { consumeSkb } from "../../src/core/free";
 import type { RawHandler } from "../../src/ipv4/raw";
-import { echoRequest, HOST_IP, HOST_MAC, ipFrame, ipOf, makeBench, patternBytes, PEER_IP, PEER_MAC, skbBytes } from "../testbed";
+import { echoRequest, ipFrame, ipOf, patternBytes } from "../packets";
+import { HOST_IP, HOST_MAC, makeBench, PEER_IP, PEER_MAC, skbBytes } from "../testbed";
 
 describe("raw delivery (raw_local_deliver)", () => {
   it("a raw handler sees the datagram before L4, and L4 still runs", () => {

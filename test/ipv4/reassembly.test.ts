@@ -2,10 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { NetConfig } from "../../src/config";
 import { Prng } from "../../host-sim/sim/prng";
 import { advance } from "../helpers";
-import {
-  type Bench, checksum, HOST_IP, HOST_MAC, ipFrame, ipOf, ipv4Packet, makeBench, patternBytes, PEER_IP, PEER_MAC,
-  skbBytes,
-} from "../testbed";
+import { checksum, ipFrame, ipOf, ipv4Packet, patternBytes } from "../packets";
+import { type Bench, HOST_IP, HOST_MAC, makeBench, PEER_IP, PEER_MAC, skbBytes } from "../testbed";
 
 const PROTO = 99;
 

@@ -3,7 +3,8 @@ import type { SkBuff } from "../../src/core/skb";
 import { ipSend } from "../../src/ipv4/output";
 import { RouteTable } from "../../src/ipv4/route";
 import { makeNet } from "../helpers";
-import { addFakeDevice, ip, ipOf, isIp, mac, makeBench } from "../testbed";
+import { ip, ipOf, isIp, mac } from "../packets";
+import { addFakeDevice, makeBench } from "../testbed";
 import { ipAddrAdd, routeAdd, setDefaultGateway } from "../../src/ipv4/devinet";
 import { devClose, devOpen } from "../../src/core/link";
 

@@ -4,10 +4,10 @@ import type { SkBuff } from "../../src/core/skb";
 import { ipSend } from "../../src/ipv4/output";
 import { nudStateName } from "../../src/neigh/neigh";
 import { makeNet } from "../helpers";
-import {
-  addFakeDevice, arpPacket, BCAST_MAC, type Bench, concat, ethFrame, HOST_IP, HOST_MAC, ip, isIp, mac, makeBench,
-  PEER_IP, PEER_MAC, runUntilIdle,
-} from "../testbed";
+import { arpFrame, arpPacket, BCAST_MAC, ethFrame, ip, isIp, mac, padFrame } from "../packets";
+import { ARPOP_REPLY, ARPOP_REQUEST } from "../../src/wire/arp";
+import { ETH_P_ARP } from "../../src/wire/ethernet";
+import { addFakeDevice, type Bench, HOST_IP, HOST_MAC, makeBench, PEER_IP, PEER_MAC, runUntilIdle } from "../testbed";
 import { ipAddrAdd } from "../../src/ipv4/devinet";
 import { devOpen, netifCarrierOff, netifCarrierOn } from "../../src/core/link";
 
@@ -16,13 +16,12 @@ const PEER_MAC2 = mac("02:00:00:00:00:22");
 const OTHER_IP = ip("10.0.0.3");
 
 /** An ARP frame as it comes off the wire: padded to 60 bytes with non-zero padding. */
-function arpFrame(dst: Uint8Array, src: Uint8Array, arp: Uint8Array): Uint8Array {
-  const f = ethFrame(dst, src, 0x0806, arp);
-  return f.length >= 60 ? f : concat(f, new Uint8Array(60 - f.length).fill(0xee));
+function fromWire(dst: Uint8Array, op: number, sha: Uint8Array, spa: number, tha: Uint8Array, tpa: number): Uint8Array {
+  return padFrame(arpFrame(dst, op, sha, spa, tha, tpa), 0xee);
 }
 
 function request(sha: Uint8Array, spa: number, tpa: number, dst = BCAST_MAC): Uint8Array {
-  return arpFrame(dst, sha, arpPacket(1, sha, spa, ZERO_MAC, tpa));
+  return fromWire(dst, ARPOP_REQUEST, sha, spa, ZERO_MAC, tpa);
 }
 
 function state(b: Bench, addr: number): string {
@@ -49,7 +48,7 @@ describe("ARP receive (arp_rcv / arp_process)", () => {
     b.run();
     expect(b.drv.sentIds).toEqual([id]); // the request's record went back out as the reply
     const out = b.take();
-    expect(out).toEqual([ethFrame(PEER_MAC, HOST_MAC, 0x0806, arpPacket(2, HOST_MAC, HOST_IP, PEER_MAC, PEER_IP))]);
+    expect(out).toEqual([arpFrame(PEER_MAC, ARPOP_REPLY, HOST_MAC, HOST_IP, PEER_MAC, PEER_IP)]);
     expect(out[0].length).toBe(42); // the wire padding was trimmed
     const skb2 = b.drv.inject(request(PEER_MAC, PEER_IP, HOST_IP));
     const id2 = skb2.id;
@@ -79,7 +78,7 @@ describe("ARP receive (arp_rcv / arp_process)", () => {
     // A resolved, REACHABLE entry for the peer.
     send(b.net, PEER_IP);
     b.run();
-    b.rx(arpFrame(HOST_MAC, PEER_MAC, arpPacket(2, PEER_MAC, PEER_IP, HOST_MAC, HOST_IP)));
+    b.rx(fromWire(HOST_MAC, ARPOP_REPLY, PEER_MAC, PEER_IP, HOST_MAC, HOST_IP));
     expect(state(b, PEER_IP)).toBe("REACHABLE");
     b.take();
     // Same address asking for someone else: nothing changes.
@@ -103,9 +102,9 @@ describe("ARP receive (arp_rcv / arp_process)", () => {
     const patched = (name: string, at: number, bytes: number[]): void => {
       const a = good.slice();
       a.set(bytes, at);
-      variants.push([name, ethFrame(BCAST_MAC, PEER_MAC, 0x0806, a)]);
+      variants.push([name, ethFrame(BCAST_MAC, PEER_MAC, ETH_P_ARP, a)]);
     };
-    for (let len = 0; len < 28; len++) variants.push([`cut to ${len} bytes`, ethFrame(BCAST_MAC, PEER_MAC, 0x0806, good.subarray(0, len))]);
+    for (let len = 0; len < 28; len++) variants.push([`cut to ${len} bytes`, ethFrame(BCAST_MAC, PEER_MAC, ETH_P_ARP, good.subarray(0, len))]);
     patched("htype 6 (IEEE 802)", 0, [0, 6]);
     patched("ptype IPv6", 2, [0x86, 0xdd]);
     patched("hlen 5", 4, [5]);
@@ -132,7 +131,7 @@ describe("ARP receive (arp_rcv / arp_process)", () => {
   it("answers an address probe (sender 0.0.0.0) for our address without learning it", () => {
     const b = makeBench({}, { peer: false });
     b.rx(request(PEER_MAC, 0, HOST_IP));
-    expect(b.take()).toEqual([ethFrame(PEER_MAC, HOST_MAC, 0x0806, arpPacket(2, HOST_MAC, HOST_IP, PEER_MAC, 0))]);
+    expect(b.take()).toEqual([arpFrame(PEER_MAC, ARPOP_REPLY, HOST_MAC, HOST_IP, PEER_MAC, 0)]);
     expect(b.net.neigh.dump()).toEqual([]);
     // A probe for another address: not answered.
     b.rx(request(PEER_MAC, 0, OTHER_IP));
@@ -144,7 +143,7 @@ describe("ARP receive (arp_rcv / arp_process)", () => {
   it("counts someone else claiming our address as a conflict, and keeps nothing of it", () => {
     const b = makeBench({}, { peer: false });
     b.rx(request(PEER_MAC, HOST_IP, HOST_IP)); // a gratuitous ARP for our address
-    b.rx(arpFrame(BCAST_MAC, PEER_MAC, arpPacket(2, PEER_MAC, HOST_IP, ZERO_MAC, HOST_IP)));
+    b.rx(fromWire(BCAST_MAC, ARPOP_REPLY, PEER_MAC, HOST_IP, ZERO_MAC, HOST_IP));
     b.rx(request(PEER_MAC, HOST_IP, OTHER_IP)); // asking as us
     expect(b.net.neigh.stats.addressConflicts).toBe(3);
     expect(b.net.drops.count("ARP_INVALID")).toBe(3);
@@ -154,7 +153,7 @@ describe("ARP receive (arp_rcv / arp_process)", () => {
 
   it("an unsolicited reply does not create an entry", () => {
     const b = makeBench({}, { peer: false });
-    b.rx(arpFrame(HOST_MAC, PEER_MAC, arpPacket(2, PEER_MAC, PEER_IP, HOST_MAC, HOST_IP)));
+    b.rx(fromWire(HOST_MAC, ARPOP_REPLY, PEER_MAC, PEER_IP, HOST_MAC, HOST_IP));
     expect(state(b, PEER_IP)).toBe("none");
     expect(b.net.neigh.stats.arpRepliesReceived).toBe(1);
     expect(b.net.drops.total).toBe(0);
@@ -167,7 +166,7 @@ describe("ARP receive (arp_rcv / arp_process)", () => {
     send(b.net, PEER_IP);
     b.run();
     b.take();
-    b.rx(arpFrame(BCAST_MAC, PEER_MAC, arpPacket(2, PEER_MAC, PEER_IP, HOST_MAC, HOST_IP)));
+    b.rx(fromWire(BCAST_MAC, ARPOP_REPLY, PEER_MAC, PEER_IP, HOST_MAC, HOST_IP));
     expect(state(b, PEER_IP)).toBe("STALE");
     const out = b.take();
     expect(out.length).toBe(1); // the queued datagram went
@@ -200,7 +199,7 @@ describe("ARP receive (arp_rcv / arp_process)", () => {
 });
 
 describe("ARP announcements (gratuitous ARP)", () => {
-  const announce = (addr: number): Uint8Array => ethFrame(BCAST_MAC, HOST_MAC, 0x0806, arpPacket(1, HOST_MAC, addr, ZERO_MAC, addr));
+  const announce = (addr: number): Uint8Array => arpFrame(BCAST_MAC, ARPOP_REQUEST, HOST_MAC, addr, ZERO_MAC, addr);
 
   it("announces on link up, on a new address, and when the carrier returns", () => {
     const { net } = makeNet();

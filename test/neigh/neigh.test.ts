@@ -4,10 +4,9 @@ import type { SkBuff } from "../../src/core/skb";
 import { ipSend } from "../../src/ipv4/output";
 import { nudStateName } from "../../src/neigh/neigh";
 import { advance } from "../helpers";
-import {
-  arpOf, arpPacket, BCAST_MAC, type Bench, ethFrame, HOST_IP, HOST_MAC, ip, ipOf, isArp, isIp, mac, makeBench,
-  PEER_IP, PEER_MAC,
-} from "../testbed";
+import { ARPOP_REPLY, ARPOP_REQUEST } from "../../src/wire/arp";
+import { arpFrame, arpOf, BCAST_MAC, ip, ipOf, isArp, isIp, mac } from "../packets";
+import { type Bench, HOST_IP, HOST_MAC, makeBench, PEER_IP, PEER_MAC } from "../testbed";
 
 const PROTO_TEST = 253; // RFC 3692 experimental
 
@@ -33,7 +32,7 @@ function entry(b: Bench, addr: number): number {
 
 /** `who` (at `hw`) answers our request, unicast to us. */
 function reply(b: Bench, who: number, hw: Uint8Array): void {
-  b.rx(ethFrame(HOST_MAC, hw, 0x0806, arpPacket(2, hw, who, HOST_MAC, HOST_IP)));
+  b.rx(arpFrame(HOST_MAC, ARPOP_REPLY, hw, who, HOST_MAC, HOST_IP));
 }
 
 const ZERO_MAC = new Uint8Array(6);
@@ -53,7 +52,7 @@ describe("neighbour resolution", () => {
     b.run();
     const out = b.take();
     expect(out.length).toBe(1);
-    expect(out[0]).toEqual(ethFrame(BCAST_MAC, HOST_MAC, 0x0806, arpPacket(1, HOST_MAC, HOST_IP, ZERO_MAC, PEER_IP)));
+    expect(out[0]).toEqual(arpFrame(BCAST_MAC, ARPOP_REQUEST, HOST_MAC, HOST_IP, ZERO_MAC, PEER_IP));
     expect(state(b, PEER_IP)).toBe("INCOMPLETE");
     expect(b.net.neigh.queue[entry(b, PEER_IP)].qlen).toBe(3);
     expect(b.net.neigh.stats.arpRequestsSent).toBe(1);
@@ -177,7 +176,7 @@ describe("neighbour resolution", () => {
     const probe = b.take();
     expect(probe.length).toBe(1);
     // PROBE asks the address it has (RFC 1122 2.3.2.1): unicast.
-    expect(probe[0]).toEqual(ethFrame(PEER_MAC, HOST_MAC, 0x0806, arpPacket(1, HOST_MAC, HOST_IP, ZERO_MAC, PEER_IP)));
+    expect(probe[0]).toEqual(arpFrame(PEER_MAC, ARPOP_REQUEST, HOST_MAC, HOST_IP, ZERO_MAC, PEER_IP));
     send(b.net, PEER_IP, 3); // PROBE still sends to the cached address
     b.run();
     expect(ipMarkers(b.take(), PEER_MAC)).toEqual([3]);
@@ -289,7 +288,7 @@ describe("neighbour resolution", () => {
       advance(b.net, b.platform, 10);
     }
     // 10.0.0.11 announces a new MAC (a request for someone else): its entry turns STALE.
-    b.rx(ethFrame(BCAST_MAC, hw(7), 0x0806, arpPacket(1, hw(7), addr(1), ZERO_MAC, ip("10.0.0.99"))));
+    b.rx(arpFrame(BCAST_MAC, ARPOP_REQUEST, hw(7), addr(1), ZERO_MAC, ip("10.0.0.99")));
     expect(state(b, addr(1))).toBe("STALE");
     expect(state(b, addr(0))).toBe("REACHABLE"); // used longest ago, but still confirmed
     // Out of the 5 s in which an entry in use is kept.

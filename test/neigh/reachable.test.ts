@@ -1,7 +1,9 @@
 // Regression tests of the neighbour REACHABLE timer.
 import { describe, expect, it } from "vitest";
 import { udpSocketClass } from "../../src/socket/udp";
-import { arpPacket, ethFrame, HOST_IP, HOST_MAC, isArp, makeBench, PEER_IP, PEER_MAC, runUntilIdle } from "../testbed";
+import { ARPOP_REPLY } from "../../src/wire/arp";
+import { arpFrame, isArp } from "../packets";
+import { HOST_IP, HOST_MAC, makeBench, PEER_IP, PEER_MAC, runUntilIdle } from "../testbed";
 
 describe("neighbour REACHABLE timer", () => {
   // Was a bug (src/neigh/neigh.ts, #timerHandler, NUD_REACHABLE), found by the TCP stress
@@ -23,7 +25,7 @@ describe("neighbour REACHABLE timer", () => {
     const t = 1023.5042;
     expect(t + 0.5 - t).toBeLessThan(0.5);
     bench.platform.time = t;
-    bench.rx(ethFrame(HOST_MAC, PEER_MAC, 0x0806, arpPacket(2, PEER_MAC, PEER_IP, HOST_MAC, HOST_IP)));
+    bench.rx(arpFrame(HOST_MAC, ARPOP_REPLY, PEER_MAC, PEER_IP, HOST_MAC, HOST_IP));
     expect(bench.take()).toHaveLength(1); // the datagram that waited
     bench.platform.time = t + 0.5;
     expect(() => runUntilIdle(bench.net)).not.toThrow();

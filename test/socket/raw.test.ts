@@ -3,19 +3,11 @@
 // and fragmentation, the bounded queue, ICMP errors, and bad arguments.
 import { describe, expect, it } from "vitest";
 import { rawSocketClass, type RawPacket, type RawSocket } from "../../src/socket/raw";
-import { formatIpv4 } from "../../src/wire/ipv4";
+import { ICMP_ECHOREPLY, icmpId, icmpSeq, icmpType } from "../../src/wire/icmp";
+import { formatIpv4, ipIhlBytes, ipProto, ipSaddr, ipTotLen, ipVersion } from "../../src/wire/ipv4";
 import { makeWorld, seedFrom, withSeed } from "../helpers";
-import {
-  checksum, HOST_IP, HOST_MAC, ip, ipFrame, ipOf, joinFragments, makeBench, patternBytes, PEER_IP, PEER_MAC,
-} from "../testbed";
-
-/** Internet checksum, as an app computes it (no stack helper). */
-function inetChecksum(b: Uint8Array): number {
-  let sum = 0;
-  for (let i = 0; i < b.length; i += 2) sum += (b[i] << 8) | (i + 1 < b.length ? b[i + 1] : 0);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}
+import { checksum, echoRequest, ip, ipFrame, ipOf, joinFragments, patternBytes } from "../packets";
+import { HOST_IP, HOST_MAC, makeBench, PEER_IP, PEER_MAC } from "../testbed";
 
 /**
  * The example: a ping client an app writes over a raw ICMP socket, as iputils ping does
@@ -45,35 +37,28 @@ class AppPing {
 
   send(address: string, dataBytes: number): number {
     const seq = this.#seq++;
-    const m = new Uint8Array(8 + dataBytes);
-    m[0] = 8; // echo request
-    m[4] = this.id >> 8; m[5] = this.id & 0xff;
-    m[6] = seq >> 8; m[7] = seq & 0xff;
-    for (let i = 8; i < m.length; i++) m[i] = (i * 31 + seq) & 0xff;
-    const c = inetChecksum(m);
-    m[2] = c >> 8; m[3] = c & 0xff;
-    this.sent.set(seq, m.slice(8));
-    this.socket.write(m, address);
+    const data = new Uint8Array(dataBytes).map((_, k) => ((8 + k) * 31 + seq) & 0xff);
+    this.sent.set(seq, data);
+    this.socket.write(echoRequest(this.id, seq, data), address);
     return seq;
   }
 
   #onPacket(p: RawPacket): void {
     const b = new Uint8Array(p);
-    const ihl = (b[0] & 15) * 4;
-    const icmp = b.subarray(ihl);
+    const icmp = b.subarray(ipIhlBytes(b, 0));
     // Linux SOCK_RAW gives every ICMP message for this host: keep only our echo replies.
-    if (icmp[0] !== 0 || ((icmp[4] << 8) | icmp[5]) !== this.id) {
+    if (icmpType(icmp, 0) !== ICMP_ECHOREPLY || icmpId(icmp, 0) !== this.id) {
       this.others++;
       return;
     }
-    const seq = (icmp[6] << 8) | icmp[7];
+    const seq = icmpSeq(icmp, 0);
     const data = this.sent.get(seq);
-    if (data === undefined || inetChecksum(icmp) !== 0 || icmp.length - 8 !== data.length || icmp.subarray(8).some((v, k) => v !== data[k])) {
+    if (data === undefined || checksum(icmp) !== 0 || icmp.length - 8 !== data.length || icmp.subarray(8).some((v, k) => v !== data[k])) {
       this.bad++;
       return;
     }
     // The IP header is the one the reply came with.
-    expect([b[0] >> 4, b[9], ((b[2] << 8) | b[3]), formatIpv4(((b[12] << 24) | (b[13] << 16) | (b[14] << 8) | b[15]) >>> 0)]).toEqual([4, 1, b.length, p.address]);
+    expect([ipVersion(b, 0), ipProto(b, 0), ipTotLen(b, 0), formatIpv4(ipSaddr(b, 0))]).toEqual([4, 1, b.length, p.address]);
     expect(p.protocol).toBe(1);
     this.replies.set(seq, { from: p.address, bytes: data.length });
   }
