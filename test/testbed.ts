@@ -114,6 +114,27 @@ export function addFakeDevice(net: Net, name: string, hwaddr: Uint8Array, option
   return { dev, drv };
 }
 
+/**
+ * A stack on a manual clock with fake interfaces eth0, eth1, ... at `macs`, each opened
+ * and, unless told not, with carrier (no addresses).
+ */
+export function fakeStack(config: Partial<NetConfig>, macs: Uint8Array[], options: { carrier?: boolean; label?: string } = {}) {
+  const { net, platform } = makeNet(config, options.label);
+  const devs = macs.map((hwaddr, i) => {
+    const d = addFakeDevice(net, `eth${i}`, hwaddr);
+    devOpen(d.dev);
+    if (options.carrier !== false) netifCarrierOn(d.dev);
+    return d;
+  });
+  return { net, platform, devs };
+}
+
+/** A stack with two fake interfaces eth0 and eth1, up without carrier (routing asks only isUp). */
+export function twoDevices() {
+  const { net, devs } = fakeStack({ routesMax: 16 }, [mac("02:00:00:00:00:01"), mac("02:00:00:00:00:02")], { carrier: false });
+  return { net, a: devs[0].dev, b: devs[1].dev };
+}
+
 export interface Bench {
   net: Net;
   platform: ManualPlatform;

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { TimerWheel, type Timer } from "../../src/core/timer";
-import { advance, makeNet } from "../helpers";
 
 /** A wheel whose callbacks log (arg, time of the run) into `fired`. */
 function wheel(capacity = 16, slots = 16, tickMs = 1) {
@@ -167,46 +166,5 @@ describe("TimerWheel", () => {
     expect(run(28)).toBe(0);
     expect(run(29.5)).toBe(1);
     expect(fired).toEqual([[1, 25], [2, 29.5]]);
-  });
-});
-
-describe("timers on the stack's loop", () => {
-  it("modTimer asks the platform to run at the expiry, and the loop fires it then", () => {
-    const { net, platform } = makeNet();
-    let firedAt = -1;
-    const t = net.timers.create(() => {
-      firedAt = platform.now();
-    });
-    platform.requests.length = 0;
-    net.modTimer(t, 250);
-    expect(platform.requests).toEqual([250]);
-    net.modTimer(t, 300); // later than the wake-up already asked for: no new request
-    expect(platform.requests).toEqual([250]);
-    advance(net, platform, 299);
-    expect(firedAt).toBe(-1);
-    advance(net, platform, 1);
-    expect(firedAt).toBe(300);
-    expect(net.timers.fired).toBeGreaterThanOrEqual(1);
-    net.delTimer(t);
-  });
-
-  it("does not spin when two timers share a millisecond", () => {
-    const { net, platform } = makeNet();
-    const order: number[] = [];
-    const a = net.timers.create(() => order.push(1));
-    const b = net.timers.create(() => order.push(2));
-    platform.time = 5;
-    net.softnet.run();
-    net.modTimer(a, 10.25);
-    net.modTimer(b, 10.75);
-    platform.time = 10.25;
-    net.softnet.run();
-    expect(order).toEqual([1]);
-    const yields = net.softnet.stats.yields;
-    platform.time = 10.75;
-    net.softnet.run();
-    expect(order).toEqual([1, 2]);
-    expect(net.softnet.stats.yields).toBe(yields);
-    expect(net.softnet.nextWakeup()).toBe(Infinity);
   });
 });

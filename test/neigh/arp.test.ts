@@ -7,7 +7,7 @@ import { makeNet } from "../helpers";
 import { arpFrame, arpPacket, BCAST_MAC, ethFrame, ip, isIp, mac, padFrame } from "../packets";
 import { ARPOP_REPLY, ARPOP_REQUEST } from "../../src/wire/arp";
 import { ETH_P_ARP } from "../../src/wire/ethernet";
-import { addFakeDevice, type Bench, HOST_IP, HOST_MAC, makeBench, PEER_IP, PEER_MAC, runUntilIdle } from "../testbed";
+import { addFakeDevice, type Bench, fakeStack, HOST_IP, HOST_MAC, makeBench, PEER_IP, PEER_MAC, runUntilIdle } from "../testbed";
 import { ipAddrAdd } from "../../src/ipv4/devinet";
 import { devOpen, netifCarrierOff, netifCarrierOn } from "../../src/core/link";
 
@@ -187,10 +187,8 @@ describe("ARP receive (arp_rcv / arp_process)", () => {
   });
 
   it("an interface without an address answers nothing (ARP_NOT_FOR_US)", () => {
-    const { net } = makeNet();
-    const { dev, drv } = addFakeDevice(net, "eth0", HOST_MAC);
-    devOpen(dev);
-    netifCarrierOn(dev);
+    const { net, devs } = fakeStack({}, [HOST_MAC]);
+    const { drv } = devs[0];
     drv.inject(request(PEER_MAC, PEER_IP, HOST_IP));
     runUntilIdle(net);
     expect(drv.sent).toEqual([]);
