@@ -259,6 +259,14 @@ export class SimWorld {
     return { world: this, lan, a, b, devA, devB };
   }
 
+  /** One host alone on a LAN (default: "a", 10.0.0.1/24), for tests that put a raw endpoint beside it. */
+  oneHost(o: { lanName?: string; faults?: Partial<LinkFaults>; host?: HostSpec } = {}): { world: SimWorld; lan: SimLan; host: SimHost; dev: NetDevice } {
+    const lan = this.addLan(o.lanName ?? "lan", o.faults);
+    const host = this.addHost(o.host?.name ?? "a", o.host?.config);
+    const dev = this.attach(host, lan, o.host?.cidr ?? "10.0.0.1/24", o.host?.mac);
+    return { world: this, lan, host, dev };
+  }
+
   /** Two LANs joined by a router that forwards (RoutedHosts), made in the order the scenarios made them. */
   routedHosts(o: RoutedHostsOptions = {}): RoutedHosts {
     const lan1 = this.addLan("lan1", o.faults1);

@@ -13,11 +13,11 @@
 import { describe, expect, it } from "vitest";
 import type { SkBuff } from "../../src/core/skb";
 import { NF_ACCEPT, NF_DROP, NF_INET_LOCAL_IN } from "../../src/ipv4/netfilter";
-import { tcpSocketClasses, type TcpSocket } from "../../src/socket/tcp";
-import { makeWorld, seedFrom, withSeed } from "../helpers";
+import type { TcpSocket } from "../../src/socket/tcp";
+import { seedFrom, withSeed } from "../helpers";
 import { get32 } from "../testbed";
 import { ACK, B_IP, FIN, makePair, PSH, RST, sha256, Sink, streamBytes, tapLan, tcpOf, tcpTable, type TcpView } from "./harness";
-import { RawPeer } from "./rawpeer";
+import { hostAndPeer } from "./rawpeer";
 
 const RAW_IP = "10.0.0.9";
 const RAW_MAC = new Uint8Array([2, 0, 0, 0, 0, 0x99]);
@@ -32,19 +32,14 @@ interface Seen extends TcpView {
 
 /** Host b with a server on port 80, a raw peer as the client, and b's segments as it sent them. */
 function setup(seed: number) {
-  const world = makeWorld(seed);
-  const lan = world.addLan("lan", { delayMs: 1 });
-  const b = world.addHost("b", { tcpTimeWaitMs: WAIT });
-  world.attach(b, lan, `${B_IP}/24`);
-  const B = tcpSocketClasses(b.net);
-  const peer = new RawPeer(world, lan, RAW_IP, RAW_MAC);
+  const { world, lan, b, B, peer, bMac } = hostAndPeer(seed, { tcpTimeWaitMs: WAIT }, RAW_IP, RAW_MAC);
   const fromB: Seen[] = [];
   const stateOf = (): string => tcpTable(b.net).find((x) => x.endsWith(`->${peer.sport}`))?.split(" ")[0] ?? "CLOSED";
   tapLan(lan, world, (t, port, frame) => {
     const v = tcpOf(frame);
     if (v !== null && port === 0) fromB.push({ ...v, t, state: stateOf() });
   });
-  return { world, lan, b, B, peer, fromB, stateOf, bMac: b.devices[0].addr };
+  return { world, lan, b, B, peer, fromB, stateOf, bMac };
 }
 
 describe("TCP half-close: the peer's FIN first", () => {

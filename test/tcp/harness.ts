@@ -8,7 +8,7 @@ import type { NetConfig } from "../../src/config";
 import type { Net } from "../../src/core/net";
 import type { SimLan, LinkFaults } from "../../host-sim/sim/lan";
 import type { SimMacOptions } from "../../host-sim/sim/dma-mac-hw";
-import type { SimHost, SimWorld } from "../../host-sim/sim/world";
+import type { SimWorld, TwoHosts } from "../../host-sim/sim/world";
 import { tcpSocketClasses, type TcpSocket } from "../../src/socket/tcp";
 import { TCP_CLOSED, TCP_STATE_NAMES } from "../../src/tcp/tcb";
 import { makeWorld } from "../helpers";
@@ -19,24 +19,15 @@ export type Classes = ReturnType<typeof tcpSocketClasses>;
 export const A_IP = "10.0.0.1";
 export const B_IP = "10.0.0.2";
 
-export interface Pair {
-  world: SimWorld;
-  lan: SimLan;
-  a: SimHost;
-  b: SimHost;
+export interface Pair extends TwoHosts {
   A: Classes;
   B: Classes;
 }
 
-/** Hosts a (10.0.0.1) and b (10.0.0.2) on one LAN with `faults`, each with `config`. */
+/** Hosts a (10.0.0.1) and b (10.0.0.2) on one LAN with `faults`, a with `config`, b with `configB`. */
 export function makePair(seed: number, faults: Partial<LinkFaults> = {}, config: Partial<NetConfig> = {}, configB: Partial<NetConfig> = config, mac: SimMacOptions = {}): Pair {
-  const world = makeWorld(seed);
-  const lan = world.addLan("lan", faults);
-  const a = world.addHost("a", config);
-  const b = world.addHost("b", configB);
-  world.attach(a, lan, `${A_IP}/24`, mac);
-  world.attach(b, lan, `${B_IP}/24`, mac);
-  return { world, lan, a, b, A: tcpSocketClasses(a.net), B: tcpSocketClasses(b.net) };
+  const hosts = makeWorld(seed).twoHosts({ faults, mac, a: { config }, b: { config: configB } });
+  return { ...hosts, A: tcpSocketClasses(hosts.a.net), B: tcpSocketClasses(hosts.b.net) };
 }
 
 /** The bytes of a stream, a function of (length, seed): what senders write and receivers check. */

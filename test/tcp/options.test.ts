@@ -4,13 +4,12 @@
 // bad one count, nothing after it, as Linux tcp_parse_options), and a data offset that
 // points past the segment (dropped, counted). The odd peers are a raw endpoint on the LAN.
 import { describe, expect, it } from "vitest";
-import type { LinkFaults } from "../../host-sim/sim/lan";
 import type { NetConfig } from "../../src/config";
 import { tcpSocketClasses, type TcpSocket } from "../../src/socket/tcp";
 import { makeWorld, seedFrom, withSeed } from "../helpers";
 import { ipOf, isIp } from "../testbed";
 import { ACK, B_IP, FIN, PSH, RST, sha256, Sink, streamBytes, SYN, tapLan, tcpOf, tcpTable, type TcpView } from "./harness";
-import { parseOptions, RawPeer } from "./rawpeer";
+import { hostAndPeer, parseOptions } from "./rawpeer";
 
 const RAW_IP = "10.0.0.9";
 const RAW_MAC = new Uint8Array([2, 0, 0, 0, 0, 0x99]);
@@ -19,12 +18,7 @@ const BIG_RCVBUF = 256 * 1024; // large enough that b scales its window when the
 
 /** Host b (10.0.0.2) with a server on port 80, and a raw peer (10.0.0.9) on one LAN. */
 function setup(seed: number, config: Partial<NetConfig> = {}) {
-  const world = makeWorld(seed);
-  const lan = world.addLan("lan", { delayMs: 1 });
-  const b = world.addHost("b", config);
-  world.attach(b, lan, `${B_IP}/24`);
-  const B = tcpSocketClasses(b.net);
-  const peer = new RawPeer(world, lan, RAW_IP, RAW_MAC);
+  const { world, lan, b, B, peer, bMac } = hostAndPeer(seed, config, RAW_IP, RAW_MAC);
   const got = new Sink(1 << 16);
   const srv = { socket: null as TcpSocket | null, errors: 0 };
   const listener = new B.Listener({
@@ -46,7 +40,6 @@ function setup(seed: number, config: Partial<NetConfig> = {}) {
     const v = tcpOf(frame);
     if (v !== null && port === 0) fromB.push({ ...v, t });
   });
-  const bMac = b.devices[0].addr;
   return { world, lan, b, B, peer, got, srv, listener, fromB, bMac };
 }
 
@@ -165,13 +158,12 @@ describe("TCP MSS and the route MTU", () => {
     it(`an MTU of 1000 on the ${smallIsClient ? "client" : "server"}: its SYN says MSS 960, and no segment either way is larger`, () =>
       withSeed(seedFrom(smallIsClient ? 411 : 412), (seed) => {
         const TOTAL = 200_000;
-        const world = makeWorld(seed);
-        const faults: Partial<LinkFaults> = { delayMs: 1, mtu: 1000 };
-        const lan = world.addLan("lan", faults);
-        const a = world.addHost("a", { tcpTimeWaitMs: 500 });
-        const b = world.addHost("b", { tcpTimeWaitMs: 500 });
-        world.attach(a, lan, "10.0.0.1/24", { mtu: smallIsClient ? 1000 : 1500 });
-        world.attach(b, lan, `${B_IP}/24`, { mtu: smallIsClient ? 1500 : 1000 });
+        const { world, lan, a, b } = makeWorld(seed).twoHosts({
+          faults: { delayMs: 1, mtu: 1000 },
+          config: { tcpTimeWaitMs: 500 },
+          a: { mac: { mtu: smallIsClient ? 1000 : 1500 } },
+          b: { mac: { mtu: smallIsClient ? 1500 : 1000 } },
+        });
         const A = tcpSocketClasses(a.net);
         const B = tcpSocketClasses(b.net);
         const wire: [number, TcpView][] = [];

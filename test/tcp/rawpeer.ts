@@ -8,7 +8,10 @@
 import type { SimLan } from "../../host-sim/sim/lan";
 import type { SimWorld } from "../../host-sim/sim/world";
 import { arpOf, arpPacket, checksum, ethFrame, ip, ipv4Packet, isArp, put32 } from "../testbed";
-import { ACK, FIN, RST, Sink, SYN, tcpOf, type TcpView } from "./harness";
+import type { NetConfig } from "../../src/config";
+import { tcpSocketClasses } from "../../src/socket/tcp";
+import { makeWorld } from "../helpers";
+import { ACK, B_IP, FIN, RST, Sink, SYN, tcpOf, type TcpView } from "./harness";
 
 export interface RawSegment {
   flags: number;
@@ -94,6 +97,16 @@ export function parseOptions(o: Uint8Array): ParsedOptions {
     i += len;
   }
   return out;
+}
+
+/**
+ * Host b (10.0.0.2) alone on a LAN (1 ms delay) with `config`, and a raw peer at
+ * (peerIp, peerMac) beside it.
+ */
+export function hostAndPeer(seed: number, config: Partial<NetConfig>, peerIp: string, peerMac: Uint8Array) {
+  const { world, lan, host: b, dev } = makeWorld(seed).oneHost({ faults: { delayMs: 1 }, host: { name: "b", cidr: `${B_IP}/24`, config } });
+  const peer = new RawPeer(world, lan, peerIp, peerMac);
+  return { world, lan, b, B: tcpSocketClasses(b.net), peer, bMac: dev.addr };
 }
 
 export interface Received extends TcpView {

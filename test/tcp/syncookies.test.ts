@@ -24,12 +24,11 @@ function synFrame(srcMac: Uint8Array, dstMac: Uint8Array, src: number, dst: numb
 describe("SYN cookies", () => {
   it("real clients connect during a SYN flood; the flood holds no connection state", () =>
     withSeed(seedFrom(41), (seed) => {
-      const world = makeWorld(seed);
-      const lan = world.addLan("lan", { delayMs: 1 });
-      const server = world.addHost("server", { tcpSocketsMax: 8, tcpTimeWaitMs: 1000 });
-      const client = world.addHost("client");
-      const devS = world.attach(server, lan, "10.0.0.1/24");
-      world.attach(client, lan, "10.0.0.2/24");
+      const { world, lan, a: server, b: client, devA: devS } = makeWorld(seed).twoHosts({
+        faults: { delayMs: 1 },
+        a: { name: "server", config: { tcpSocketsMax: 8, tcpTimeWaitMs: 1000 } },
+        b: { name: "client" },
+      });
       const attacker = lan.attach({ onFrame() {} });
       const attackerMac = mac("02:66:66:66:66:66");
       const S = tcpSocketClasses(server.net);
