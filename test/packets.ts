@@ -12,9 +12,8 @@ import {
   ipId, ipIhlBytes, ipProto, ipSaddr, ipTos, ipTotLen, ipTtl, parseIpv4, setIpCheck, setIpVersionIhl,
 } from "../src/wire/ipv4";
 import {
-  TCP_HLEN, TcpOptions, setTcpCheck, setTcpDoffBytes, tcpAckSeq, tcpBuildHeader, tcpDoffBytes, tcpDport, tcpFlags,
-  tcpParseOptions, tcpSeq, tcpSport, tcpWindow, tcpWriteOptMss, tcpWriteOptSack, tcpWriteOptSackPerm, tcpWriteOptTimestamp,
-  tcpWriteOptWscale,
+  TCP_ACK, TCP_FIN, TCP_HLEN, TCP_PSH, TCP_RST, TCP_SYN, TcpOptions, setTcpCheck, setTcpDoffBytes, tcpAckSeq, tcpBuildHeader, tcpDoffBytes, tcpDport, tcpFlags,
+  tcpParseOptions, tcpSeq, tcpSport, tcpWindow, tcpWriteOptMss, tcpWriteOptSackPerm, tcpWriteOptTimestamp,
 } from "../src/wire/tcp";
 import { UDP_CSUM_MANGLED_0, UDP_HLEN, setUdpCheck, udpBuildHeader } from "../src/wire/udp";
 import { xorshift32 } from "./wire/fixtures";
@@ -169,6 +168,13 @@ export function udpFrame(dstMac: Uint8Array, srcMac: Uint8Array, f: UdpFields): 
 
 // ---------------------------------------------------------------- TCP
 
+// TCP flags under short names, for the tests that script segments.
+export const FIN = TCP_FIN;
+export const SYN = TCP_SYN;
+export const RST = TCP_RST;
+export const PSH = TCP_PSH;
+export const ACK = TCP_ACK;
+
 export interface TcpFields {
   src: number;
   dst: number;
@@ -218,11 +224,6 @@ export function optMss(mss: number): number[] {
   return option(4, (b) => tcpWriteOptMss(b, 0, mss));
 }
 
-/** NOP + window scale (RFC 7323 2.2). */
-export function optWscale(shift: number): number[] {
-  return option(4, (b) => tcpWriteOptWscale(b, 0, shift));
-}
-
 /** NOP NOP + SACK-permitted (RFC 2018 2). */
 export function optSackPerm(): number[] {
   return option(4, (b) => tcpWriteOptSackPerm(b, 0));
@@ -231,12 +232,6 @@ export function optSackPerm(): number[] {
 /** NOP NOP + timestamps (RFC 7323 3.2). */
 export function optTimestamp(tsVal: number, tsEcr: number): number[] {
   return option(12, (b) => tcpWriteOptTimestamp(b, 0, tsVal >>> 0, tsEcr >>> 0));
-}
-
-/** NOP NOP + SACK blocks, [left, right) pairs (RFC 2018 3). */
-export function optSack(blocks: [number, number][]): number[] {
-  const edges = new Uint32Array(blocks.flat());
-  return option(4 + 8 * blocks.length, (b) => tcpWriteOptSack(b, 0, edges, blocks.length));
 }
 
 // ---------------------------------------------------------------- readers
@@ -366,16 +361,45 @@ export function optionsOf(v: TcpView): TcpOptions {
 
 /** The kinds of the options of a segment, in order (NOP and EOL left out). */
 export function optionKinds(v: TcpView): number[] {
-  const kinds: number[] = [];
-  const b = v.options;
-  for (let i = 0; i < b.length; ) {
-    if (b[i] === 0) break;
-    if (b[i] === 1) {
+  return parseOptions(v.options).kinds;
+}
+
+/** The options of a segment, parsed the plain way, apart from the stack's parser (for checking what a stack sent). */
+export interface ParsedOptions {
+  /** kinds in order, NOP and EOL left out */
+  kinds: number[];
+  mss?: number;
+  wscale?: number;
+  sackPermitted: boolean;
+  /** SACK blocks, [left, right) pairs */
+  sack: number[];
+  timestamp: boolean;
+}
+
+export function parseOptions(o: Uint8Array): ParsedOptions {
+  const out: ParsedOptions = { kinds: [], sackPermitted: false, sack: [], timestamp: false };
+  let i = 0;
+  while (i < o.length) {
+    const kind = o[i];
+    if (kind === 0) break;
+    if (kind === 1) {
       i++;
       continue;
     }
-    kinds.push(b[i]);
-    i += b[i + 1];
+    const len = o[i + 1];
+    if (len === undefined || len < 2 || i + len > o.length) throw new Error(`malformed options from the stack: ${Array.from(o)}`);
+    out.kinds.push(kind);
+    if (kind === 2) out.mss = (o[i + 2] << 8) | o[i + 3];
+    if (kind === 3) out.wscale = o[i + 2];
+    if (kind === 4) out.sackPermitted = true;
+    if (kind === 8) out.timestamp = true;
+    if (kind === 5) {
+      for (let p = i + 2; p + 8 <= i + len; p += 8) {
+        out.sack.push(((o[p] << 24) | (o[p + 1] << 16) | (o[p + 2] << 8) | o[p + 3]) >>> 0);
+        out.sack.push(((o[p + 4] << 24) | (o[p + 5] << 16) | (o[p + 6] << 8) | o[p + 7]) >>> 0);
+      }
+    }
+    i += len;
   }
-  return kinds;
+  return out;
 }

@@ -208,10 +208,13 @@ export class RawPort {
   readonly arpAnswers = new Map<number, Uint8Array>();
   readonly #world: SimWorld;
   readonly #lan: SimLan;
+  readonly #then: ((bytes: Uint8Array) => void) | null;
 
-  constructor(world: SimWorld, lan: SimLan) {
+  /** `then` sees every frame that reaches the port, after the ARP answer if any. */
+  constructor(world: SimWorld, lan: SimLan, then?: (bytes: Uint8Array) => void) {
     this.#world = world;
     this.#lan = lan;
+    this.#then = then ?? null;
     this.port = lan.attach({ onFrame: (buf, off, len) => this.#onFrame(buf, off, len) });
   }
 
@@ -223,6 +226,7 @@ export class RawPort {
       const answer = this.arpAnswers.get(a.tpa);
       if (answer !== undefined) this.send(arpFrame(a.sha, ARPOP_REPLY, answer, a.tpa, a.sha, a.spa));
     }
+    if (this.#then !== null) this.#then(bytes);
   }
 
   send(frame: Uint8Array): void {
@@ -245,23 +249,4 @@ export function skbBytes(net: Net, skb: SkBuff): Uint8Array {
     at += s.len;
   }
   return out;
-}
-
-// ---------------------------------------------------------------- until test/tcp moves to test/packets.ts
-
-export { arpOf, arpPacket, checksum, ethFrame, ip, ipOf, ipv4Packet, isArp, isIp, mac } from "./packets";
-
-export function put32(b: Uint8Array, off: number, v: number): void {
-  b[off] = v >>> 24;
-  b[off + 1] = (v >>> 16) & 0xff;
-  b[off + 2] = (v >>> 8) & 0xff;
-  b[off + 3] = v & 0xff;
-}
-
-export function get16(b: Uint8Array, off: number): number {
-  return (b[off] << 8) | b[off + 1];
-}
-
-export function get32(b: Uint8Array, off: number): number {
-  return ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
 }

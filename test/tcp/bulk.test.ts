@@ -8,8 +8,8 @@ import { MINIMAL_CONFIG } from "../../src/config";
 import type { TcpSocket } from "../../src/socket/tcp";
 import { TCP_TIME_WAIT } from "../../src/tcp/tcb";
 import { seedFrom, withSeed } from "../helpers";
-import { ipOf, isIp } from "../testbed";
-import { findConn, makePair, RST, sha256, Sink, streamBytes, tapLan, tcpOf, tcpTable } from "./harness";
+import { ipOf, isIp, RST, tcpOf } from "../packets";
+import { findConn, makePair, sha256, Sink, streamBytes, tapLan, tcpTable } from "./harness";
 
 const BULK = 1 << 20;
 const TIME_WAIT_MS = 500;

@@ -7,8 +7,9 @@ import type { SkBuff } from "../../src/core/skb";
 import { NF_ACCEPT, NF_DROP, NF_INET_LOCAL_IN } from "../../src/ipv4/netfilter";
 import type { TcpSocket } from "../../src/socket/tcp";
 import { seedFrom, withSeed } from "../helpers";
-import { RawPort, ip } from "../testbed";
-import { ACK, B_IP, makePair, RST, SYN, tapLan, tcpOf, tcpTable, type TcpView } from "./harness";
+import { ACK, ip, RST, SYN, tcpOf, type TcpView } from "../packets";
+import { RawPort } from "../testbed";
+import { B_IP, makePair, tapLan, tcpTable } from "./harness";
 
 describe("TCP connect", () => {
   it("to a closed port: the peer answers RST, onError once, AttemptFails 1", () =>

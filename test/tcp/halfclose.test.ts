@@ -13,10 +13,12 @@
 import { describe, expect, it } from "vitest";
 import type { SkBuff } from "../../src/core/skb";
 import { NF_ACCEPT, NF_DROP, NF_INET_LOCAL_IN } from "../../src/ipv4/netfilter";
+import { IPPROTO_TCP, ipProto } from "../../src/wire/ipv4";
+import { tcpAckSeq, tcpFlags } from "../../src/wire/tcp";
 import type { TcpSocket } from "../../src/socket/tcp";
 import { seedFrom, withSeed } from "../helpers";
-import { get32 } from "../testbed";
-import { ACK, B_IP, FIN, makePair, PSH, RST, sha256, Sink, streamBytes, tapLan, tcpOf, tcpTable, type TcpView } from "./harness";
+import { ACK, FIN, optMss, PSH, RST, tcpOf, type TcpView } from "../packets";
+import { B_IP, makePair, sha256, Sink, streamBytes, tapLan, tcpTable } from "./harness";
 import { hostAndPeer } from "./rawpeer";
 
 const RAW_IP = "10.0.0.9";
@@ -91,7 +93,7 @@ describe("TCP half-close: the peer's FIN first", () => {
             });
           },
         });
-        peer.connect(B_IP, bMac, PORT, new Uint8Array([2, 4, 0x05, 0xb4]));
+        peer.connect(B_IP, bMac, PORT, optMss(1460));
         world.runFor(10);
         expect(server).not.toBe(null);
         peer.send(ACK | PSH | (finWithRequest ? FIN : 0), request);
@@ -160,7 +162,7 @@ describe("TCP TIME_WAIT", () => {
           sock.close();
         },
       });
-      peer.connect(B_IP, bMac, PORT, new Uint8Array([2, 4, 0x05, 0xb4]));
+      peer.connect(B_IP, bMac, PORT, optMss(1460));
       world.runFor(50);
       expect(peer.finReceived).toBe(true);
       expect(sha256(peer.data.bytes())).toBe(sha256(data));
@@ -220,8 +222,8 @@ describe("TCP TIME_WAIT", () => {
       const buf = b.net.pool.buf;
       b.net.ipv4.netfilter.register(NF_INET_LOCAL_IN, (skb: SkBuff) => {
         const th = skb.networkHeader + 20;
-        if (buf[skb.networkHeader + 9] !== 6 || bFinSeq < 0 || dropped > 0) return NF_ACCEPT;
-        if (buf[th + 13] === ACK && get32(buf, th + 8) === ((bFinSeq + 1) >>> 0)) {
+        if (ipProto(buf, skb.networkHeader) !== IPPROTO_TCP || bFinSeq < 0 || dropped > 0) return NF_ACCEPT;
+        if (tcpFlags(buf, th) === ACK && tcpAckSeq(buf, th) === ((bFinSeq + 1) >>> 0)) {
           dropped++;
           return NF_DROP;
         }

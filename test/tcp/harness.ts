@@ -1,7 +1,7 @@
 // Shared pieces of the TCP scenario tests: two hosts on one simulated LAN with the
 // ECMA-419 classes of each, a pattern stream and its hash, a look at the connection table,
-// and builders and parsers for crafted TCP segments (a raw port on the LAN injects them).
-// Test code only: it allocates freely.
+// taps and filters on a LAN, and a connected pair a raw port injects crafted segments into
+// (built with test/packets.ts). Test code only: it allocates freely.
 
 import { createHash } from "node:crypto";
 import type { NetConfig } from "../../src/config";
@@ -12,7 +12,9 @@ import type { SimWorld, TwoHosts } from "../../host-sim/sim/world";
 import { tcpSocketClasses, type TcpSocket } from "../../src/socket/tcp";
 import { TCP_CLOSED, TCP_STATE_NAMES } from "../../src/tcp/tcb";
 import { makeWorld } from "../helpers";
-import { checksum, ethFrame, get16, get32, ip, ipv4Packet, isIp, ipOf, put32, RawPort } from "../testbed";
+import { ip, tcpFrame, tcpOf, type TcpView } from "../packets";
+import { RawPort } from "../testbed";
+import { xorshift32 } from "../wire/fixtures";
 
 export type Classes = ReturnType<typeof tcpSocketClasses>;
 
@@ -32,15 +34,9 @@ export function makePair(seed: number, faults: Partial<LinkFaults> = {}, config:
 
 /** The bytes of a stream, a function of (length, seed): what senders write and receivers check. */
 export function streamBytes(len: number, seed: number): Uint8Array {
+  const next = xorshift32((seed * 0x9e3779b1) >>> 0);
   const out = new Uint8Array(len);
-  let s = (seed * 0x9e3779b1) >>> 0 || 1;
-  for (let i = 0; i < len; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = s >>> 24;
-  }
+  for (let i = 0; i < len; i++) out[i] = next() >>> 24;
   return out;
 }
 
@@ -93,111 +89,29 @@ export function tapLan(lan: SimLan, world: SimWorld, fn: (t: number, port: numbe
   };
 }
 
-// ---------------------------------------------------------------- TCP segments
+/** What a filter does with a frame: pass it, drop it, or hold it back some milliseconds. */
+export const PASS = 0;
+export const DROP = -1;
 
-export const FIN = 1;
-export const SYN = 2;
-export const RST = 4;
-export const PSH = 8;
-export const ACK = 16;
-
-export interface TcpFields {
-  src: number;
-  dst: number;
-  sport: number;
-  dport: number;
-  seq: number;
-  ack?: number;
-  flags: number;
-  window?: number;
-  payload?: Uint8Array;
-  /** option bytes, padded with EOL to a multiple of 4 */
-  options?: number[];
-}
-
-/** A TCP segment (options if given) with its checksum over the pseudo-header. */
-export function tcpSegment(f: TcpFields): Uint8Array {
-  const payload = f.payload ?? new Uint8Array(0);
-  const opts = f.options ?? [];
-  const hlen = 20 + ((opts.length + 3) & ~3);
-  const s = new Uint8Array(hlen + payload.length);
-  s[0] = f.sport >> 8;
-  s[1] = f.sport & 0xff;
-  s[2] = f.dport >> 8;
-  s[3] = f.dport & 0xff;
-  put32(s, 4, f.seq >>> 0);
-  put32(s, 8, (f.ack ?? 0) >>> 0);
-  s[12] = (hlen / 4) << 4;
-  s[13] = f.flags;
-  const w = f.window ?? 65535;
-  s[14] = w >> 8;
-  s[15] = w & 0xff;
-  s.set(opts, 20);
-  s.set(payload, hlen);
-  // Pseudo-header (RFC 9293 3.1): source, destination, zero, protocol, TCP length.
-  const pseudo = new Uint8Array(12 + s.length);
-  put32(pseudo, 0, f.src);
-  put32(pseudo, 4, f.dst);
-  pseudo[9] = 6;
-  pseudo[10] = s.length >> 8;
-  pseudo[11] = s.length & 0xff;
-  pseudo.set(s, 12);
-  const c = checksum(pseudo);
-  s[16] = c >> 8;
-  s[17] = c & 0xff;
-  return s;
-}
-
-/** An Ethernet frame carrying a crafted TCP segment. */
-export function tcpFrame(dstMac: Uint8Array, srcMac: Uint8Array, f: TcpFields): Uint8Array {
-  return ethFrame(dstMac, srcMac, 0x0800, ipv4Packet({ src: f.src, dst: f.dst, proto: 6, payload: tcpSegment(f) }));
-}
-
-export interface TcpView {
-  src: number;
-  dst: number;
-  sport: number;
-  dport: number;
-  seq: number;
-  ack: number;
-  flags: number;
-  window: number;
-  /** options bytes */
-  options: Uint8Array;
-  payload: Uint8Array;
-  /** the checksum verifies over the pseudo-header */
-  csumOk: boolean;
-}
-
-/** The TCP segment of a frame, or null when the frame is not IPv4/TCP. */
-export function tcpOf(frame: Uint8Array): TcpView | null {
-  if (!isIp(frame)) return null;
-  const v = ipOf(frame);
-  if (v.proto !== 6 || v.offset !== 0) return null;
-  const s = v.payload;
-  const doff = (s[12] >> 4) * 4;
-  const pseudo = new Uint8Array(12 + s.length);
-  put32(pseudo, 0, v.src);
-  put32(pseudo, 4, v.dst);
-  pseudo[9] = 6;
-  pseudo[10] = s.length >> 8;
-  pseudo[11] = s.length & 0xff;
-  pseudo.set(s, 12);
-  return {
-    src: v.src,
-    dst: v.dst,
-    sport: get16(s, 0),
-    dport: get16(s, 2),
-    seq: get32(s, 4),
-    ack: get32(s, 8),
-    flags: s[13],
-    window: get16(s, 14),
-    options: s.slice(20, doff),
-    payload: s.slice(doff),
-    csumOk: checksum(pseudo) === 0,
+/**
+ * Put a filter in front of a LAN: `decide` sees every frame a port transmits (a copy, at
+ * the time it leaves) and returns PASS, DROP, or a number of milliseconds to hold it back
+ * (it then enters the LAN that much later, so frames sent after it overtake it). A dropped
+ * frame never reaches the LAN, so taps (tapLan) and the world's frame hash do not see it;
+ * a held frame is seen when it enters. Deterministic: it draws nothing at random.
+ */
+export function filterLan(lan: SimLan, world: SimWorld, decide: (t: number, port: number, frame: Uint8Array) => number): void {
+  const transmit = lan.transmit.bind(lan);
+  lan.transmit = (port: number, buf: Uint8Array, off: number, len: number): void => {
+    const frame = buf.slice(off, off + len);
+    const d = decide(world.now, port, frame);
+    if (d === PASS) {
+      transmit(port, buf, off, len);
+    } else if (d > 0) {
+      world.loop.after(d, { onSimEvent: () => transmit(port, frame, 0, frame.length) }, 0);
+    }
   };
 }
-
 
 /** The local port of `net`'s (first) connection to remote port `remotePort`, or -1. */
 export function localPortTo(net: Net, remotePort: number): number {

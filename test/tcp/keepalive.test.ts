@@ -9,8 +9,8 @@ import type { NetConfig } from "../../src/config";
 import { DEFAULT_CONFIG } from "../../src/config";
 import type { TcpSocket } from "../../src/socket/tcp";
 import { seedFrom, withSeed } from "../helpers";
-import { ip } from "../testbed";
-import { A_IP, ACK, B_IP, makePair, type Pair, RST, sha256, Sink, streamBytes, tapLan, tcpOf, tcpTable, type TcpView } from "./harness";
+import { ACK, ip, RST, tcpOf, type TcpView } from "../packets";
+import { A_IP, B_IP, makePair, type Pair, sha256, Sink, streamBytes, tapLan, tcpTable } from "./harness";
 
 const PORT = 7000;
 const HOUR = 3_600_000;

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { TcpSocket } from "../../src/socket/tcp";
 import { tcpSocketClasses } from "../../src/socket/tcp";
 import { seedFrom, withSeed } from "../helpers";
-import { isIp } from "../testbed";
+import { isIp } from "../packets";
 import { makePair, sha256, Sink, streamBytes, tapLan, tcpTable } from "./harness";
 
 const TOTAL = 300_000;

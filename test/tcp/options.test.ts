@@ -7,9 +7,9 @@ import { describe, expect, it } from "vitest";
 import type { NetConfig } from "../../src/config";
 import { tcpSocketClasses, type TcpSocket } from "../../src/socket/tcp";
 import { makeWorld, seedFrom, withSeed } from "../helpers";
-import { ipOf, isIp } from "../testbed";
-import { ACK, B_IP, FIN, PSH, RST, sha256, Sink, streamBytes, SYN, tapLan, tcpOf, tcpTable, type TcpView } from "./harness";
-import { hostAndPeer, parseOptions } from "./rawpeer";
+import { ACK, FIN, ipOf, isIp, optMss, parseOptions, PSH, RST, SYN, tcpOf, type TcpView } from "../packets";
+import { B_IP, sha256, Sink, streamBytes, tapLan, tcpTable } from "./harness";
+import { hostAndPeer } from "./rawpeer";
 
 const RAW_IP = "10.0.0.9";
 const RAW_MAC = new Uint8Array([2, 0, 0, 0, 0, 0x99]);
@@ -330,7 +330,7 @@ describe("TCP data offset", () => {
   /** b's server connected to the raw peer (MSS 1460, no other option). */
   function connected(seed: number) {
     const s = setup(seed);
-    s.peer.connect(B_IP, s.bMac, PORT, new Uint8Array([2, 4, 0x05, 0xb4]));
+    s.peer.connect(B_IP, s.bMac, PORT, optMss(1460));
     s.world.runFor(10);
     expect(tcpTable(s.b.net)).toEqual([`LISTEN ${PORT}->0`, `ESTABLISHED ${PORT}->${s.peer.sport}`]);
     return s;
@@ -388,7 +388,7 @@ describe("TCP data offset", () => {
       const { b, peer, world, got } = s;
       const before = { ...b.net.tcp.stats };
       bad(s);
-      peer.sendSegment({ flags: ACK | PSH, seq: peer.sndNxt, ack: peer.rcvNxt, payload: new Uint8Array([9, 9]), badChecksum: true });
+      peer.sendSegment({ flags: ACK | PSH, seq: peer.sndNxt, ack: peer.rcvNxt, payload: new Uint8Array([9, 9]), check: "bad" });
       world.runFor(5);
       const st = b.net.tcp.stats;
       expect(got.len).toBe(0);

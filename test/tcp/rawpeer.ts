@@ -7,97 +7,15 @@
 
 import type { SimLan } from "../../host-sim/sim/lan";
 import type { SimWorld } from "../../host-sim/sim/world";
-import { arpOf, arpPacket, checksum, ethFrame, ip, ipv4Packet, isArp, put32 } from "../testbed";
 import type { NetConfig } from "../../src/config";
 import { tcpSocketClasses } from "../../src/socket/tcp";
 import { makeWorld } from "../helpers";
-import { ACK, B_IP, FIN, RST, Sink, SYN, tcpOf, type TcpView } from "./harness";
+import { ACK, FIN, ip, RST, SYN, tcpFrame, tcpOf, type TcpFields, type TcpView } from "../packets";
+import { RawPort } from "../testbed";
+import { B_IP, Sink } from "./harness";
 
-export interface RawSegment {
-  flags: number;
-  seq: number;
-  ack?: number;
-  window?: number;
-  payload?: Uint8Array;
-  /** option bytes, padded here with EOL to a multiple of 4 */
-  options?: Uint8Array;
-  /** data offset in 32-bit words; default: the header with its options */
-  doffWords?: number;
-  /** store a checksum that does not verify */
-  badChecksum?: boolean;
-}
-
-/** A TCP segment with options (and perhaps a data offset that lies) and a good checksum. */
-export function tcpSegmentWith(src: number, dst: number, sport: number, dport: number, s: RawSegment): Uint8Array {
-  const opts = s.options ?? new Uint8Array(0);
-  const optLen = (opts.length + 3) & ~3;
-  const payload = s.payload ?? new Uint8Array(0);
-  const seg = new Uint8Array(20 + optLen + payload.length);
-  seg[0] = sport >> 8;
-  seg[1] = sport & 0xff;
-  seg[2] = dport >> 8;
-  seg[3] = dport & 0xff;
-  put32(seg, 4, s.seq >>> 0);
-  put32(seg, 8, (s.ack ?? 0) >>> 0);
-  seg[12] = (s.doffWords ?? (20 + optLen) / 4) << 4;
-  seg[13] = s.flags;
-  const w = s.window ?? 65535;
-  seg[14] = w >> 8;
-  seg[15] = w & 0xff;
-  seg.set(opts, 20);
-  seg.set(payload, 20 + optLen);
-  const pseudo = new Uint8Array(12 + seg.length);
-  put32(pseudo, 0, src);
-  put32(pseudo, 4, dst);
-  pseudo[9] = 6;
-  pseudo[10] = seg.length >> 8;
-  pseudo[11] = seg.length & 0xff;
-  pseudo.set(seg, 12);
-  const c = s.badChecksum === true ? checksum(pseudo) ^ 0x0101 : checksum(pseudo);
-  seg[16] = c >> 8;
-  seg[17] = c & 0xff;
-  return seg;
-}
-
-/** The options of a segment, parsed the plain way (for checking what a stack sent). */
-export interface ParsedOptions {
-  /** kinds in order, NOP and EOL left out */
-  kinds: number[];
-  mss?: number;
-  wscale?: number;
-  sackPermitted: boolean;
-  /** SACK blocks, [left, right) pairs */
-  sack: number[];
-  timestamp: boolean;
-}
-
-export function parseOptions(o: Uint8Array): ParsedOptions {
-  const out: ParsedOptions = { kinds: [], sackPermitted: false, sack: [], timestamp: false };
-  let i = 0;
-  while (i < o.length) {
-    const kind = o[i];
-    if (kind === 0) break;
-    if (kind === 1) {
-      i++;
-      continue;
-    }
-    const len = o[i + 1];
-    if (len === undefined || len < 2 || i + len > o.length) throw new Error(`malformed options from the stack: ${Array.from(o)}`);
-    out.kinds.push(kind);
-    if (kind === 2) out.mss = (o[i + 2] << 8) | o[i + 3];
-    if (kind === 3) out.wscale = o[i + 2];
-    if (kind === 4) out.sackPermitted = true;
-    if (kind === 8) out.timestamp = true;
-    if (kind === 5) {
-      for (let p = i + 2; p + 8 <= i + len; p += 8) {
-        out.sack.push(((o[p] << 24) | (o[p + 1] << 16) | (o[p + 2] << 8) | o[p + 3]) >>> 0);
-        out.sack.push(((o[p + 4] << 24) | (o[p + 5] << 16) | (o[p + 6] << 8) | o[p + 7]) >>> 0);
-      }
-    }
-    i += len;
-  }
-  return out;
-}
+/** A segment from the peer: what tcpSegment takes, its addresses and ports the peer's own. */
+export type RawSegment = Omit<TcpFields, "src" | "dst" | "sport" | "dport">;
 
 /**
  * Host b (10.0.0.2) alone on a LAN (1 ms delay) with `config`, and a raw peer at
@@ -128,7 +46,8 @@ export class RawPeer {
   /** the stack's data, in order */
   readonly data = new Sink(1 << 16);
   readonly #world: SimWorld;
-  readonly #lan: SimLan;
+  /** our port on the LAN: it answers ARP for us */
+  readonly #raw: RawPort;
 
   dst = 0;
   dstMac: Uint8Array = new Uint8Array(6);
@@ -152,10 +71,11 @@ export class RawPeer {
 
   constructor(world: SimWorld, lan: SimLan, ipAddr: string, mac: Uint8Array) {
     this.#world = world;
-    this.#lan = lan;
     this.ipAddr = ip(ipAddr);
     this.mac = mac;
-    this.port = lan.attach({ onFrame: (buf, off, len) => this.#onFrame(buf.slice(off, off + len)) });
+    this.#raw = new RawPort(world, lan, (frame) => this.#onFrame(frame));
+    this.#raw.arpAnswers.set(this.ipAddr, mac);
+    this.port = this.#raw.port;
   }
 
   /** The segments with data or FIN that the stack sent us. */
@@ -164,11 +84,6 @@ export class RawPeer {
   }
 
   #onFrame(frame: Uint8Array): void {
-    if (isArp(frame)) {
-      const a = arpOf(frame);
-      if (a.op === 1 && a.tpa === this.ipAddr) this.#transmit(ethFrame(a.sha, this.mac, 0x0806, arpPacket(2, this.mac, this.ipAddr, a.sha, a.spa)));
-      return;
-    }
     const v = tcpOf(frame);
     if (v === null || v.dst !== this.ipAddr) return;
     const r: Received = { ...v, t: this.#world.now };
@@ -195,19 +110,14 @@ export class RawPeer {
     }
   }
 
-  #transmit(frame: Uint8Array): void {
-    this.#lan.transmit(this.port, frame, 0, frame.length);
-  }
-
   /** Send a crafted segment from our 4-tuple (nothing of our state moves). */
   sendSegment(s: RawSegment): void {
-    const seg = tcpSegmentWith(this.ipAddr, this.dst, this.sport, this.dport, s);
     this.sentSegments++;
-    this.#transmit(ethFrame(this.dstMac, this.mac, 0x0800, ipv4Packet({ src: this.ipAddr, dst: this.dst, proto: 6, payload: seg })));
+    this.#raw.send(tcpFrame(this.dstMac, this.mac, { src: this.ipAddr, dst: this.dst, sport: this.sport, dport: this.dport, ...s }));
   }
 
   /** Open: a SYN with these options to (dst, dport); the SYN-ACK is answered with an ACK as it comes. */
-  connect(dst: string, dstMac: Uint8Array, dport: number, options?: Uint8Array, sport = this.sport): void {
+  connect(dst: string, dstMac: Uint8Array, dport: number, options?: ArrayLike<number>, sport = this.sport): void {
     this.dst = ip(dst);
     this.dstMac = dstMac;
     this.dport = dport;

@@ -13,8 +13,10 @@ import type { NetConfig } from "../../src/config";
 import type { TcpSocket } from "../../src/socket/tcp";
 import { TF_SACK } from "../../src/tcp/tcb";
 import { seedFrom, withSeed } from "../helpers";
-import { DROP, filterLan, optionsOf, PASS } from "./craft";
-import { B_IP, findConn, localPortTo, makePair, sha256, Sink, streamBytes, tcpOf, tcpTable } from "./harness";
+import { optionsOf, tcpOf } from "../packets";
+import {
+  B_IP, DROP, filterLan, findConn, localPortTo, makePair, PASS, sha256, Sink, streamBytes, tcpTable,
+} from "./harness";
 
 /** One data segment a put on the wire (or tried to: `action` says what the filter did). */
 interface Sent {

@@ -22,7 +22,8 @@ import type { NetConfig } from "../../src/config";
 import { DEFAULT_CONFIG } from "../../src/config";
 import type { TcpSocket } from "../../src/socket/tcp";
 import { seedFrom, withSeed } from "../helpers";
-import { B_IP, makePair, sha256, Sink, streamBytes, tapLan, tcpOf, tcpTable } from "./harness";
+import { tcpOf } from "../packets";
+import { B_IP, makePair, sha256, Sink, streamBytes, tapLan, tcpTable } from "./harness";
 
 const ROUNDS = 200;
 const REQ = 40;

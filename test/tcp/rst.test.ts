@@ -6,8 +6,9 @@
 import { describe, expect, it } from "vitest";
 import type { NetConfig } from "../../src/config";
 import { seedFrom, withSeed } from "../helpers";
-import { ip, RawPort } from "../testbed";
-import { ACK, B_IP, connectedPair, makePair, RST, SYN, tcpFrame, tcpOf, tcpTable } from "./harness";
+import { ACK, ip, RST, SYN, tcpFrame, tcpOf } from "../packets";
+import { RawPort } from "../testbed";
+import { B_IP, connectedPair, makePair, tcpTable } from "./harness";
 
 const RAW_MAC = new Uint8Array([2, 0, 0, 0, 0, 0x66]);
 

@@ -7,7 +7,8 @@
 import { describe, expect, it } from "vitest";
 import type { TcpSocket } from "../../src/socket/tcp";
 import { seedFrom, withSeed } from "../helpers";
-import { A_IP, ACK, B_IP, type Classes, FIN, localPortTo, makePair, SYN, tapLan, tcpOf, tcpTable, type TcpView } from "./harness";
+import { ACK, FIN, SYN, tcpOf, type TcpView } from "../packets";
+import { A_IP, B_IP, type Classes, localPortTo, makePair, tapLan, tcpTable } from "./harness";
 import type { Net } from "../../src/core/net";
 
 /** The ephemeral port the next connect of this stack will take. */

@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import type { ListenerOptions, TcpListener, TcpOptions, TcpSocket } from "../../src/socket/tcp";
 import { TCP_ESTABLISHED } from "../../src/tcp/tcb";
 import { seedFrom, withSeed } from "../helpers";
-import { A_IP, ACK, B_IP, findConn, localPortTo, makePair, RST, tapLan, tcpOf, tcpTable, type TcpView } from "./harness";
+import { ACK, RST, tcpOf, type TcpView } from "../packets";
+import { A_IP, B_IP, findConn, localPortTo, makePair, tapLan, tcpTable } from "./harness";
 
 const bytes = (b: ArrayBuffer | number | undefined): number[] => [...new Uint8Array(b as ArrayBuffer)];
 

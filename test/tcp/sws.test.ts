@@ -6,9 +6,9 @@
 // data). The peer is a raw port on the LAN, so its windows are exactly what the test says.
 import { describe, expect, it } from "vitest";
 import { seedFrom, withSeed } from "../helpers";
-import { ip, RawPort } from "../testbed";
-import { optMss, tcpFrameOpts } from "./craft";
-import { A_IP, ACK, findConn, makePair, RST, streamBytes, SYN, tcpOf, tcpTable, type TcpView } from "./harness";
+import { ACK, ip, optMss, RST, SYN, tcpFrame, tcpOf, type TcpView } from "../packets";
+import { RawPort } from "../testbed";
+import { A_IP, findConn, makePair, streamBytes, tcpTable } from "./harness";
 
 const RAW_MAC = new Uint8Array([2, 0, 0, 0, 0, 0x99]);
 const RAW_IP = "10.0.0.7";
@@ -34,7 +34,7 @@ function setup(seed: number, window: number, mss: number, total: number) {
   const lport = first[0].sport;
   const iss = first[0].seq;
   const send = (flags: number, ack: number, win: number, options: number[] = []): void => {
-    raw.send(tcpFrameOpts(a.devices[0].addr, RAW_MAC, { src: ip(RAW_IP), dst: ip(A_IP), sport: 80, dport: lport, seq: RISS + (flags & SYN ? 0 : 1), ack, flags, window: win, options }));
+    raw.send(tcpFrame(a.devices[0].addr, RAW_MAC, { src: ip(RAW_IP), dst: ip(A_IP), sport: 80, dport: lport, seq: RISS + (flags & SYN ? 0 : 1), ack, flags, window: win, options }));
   };
   send(SYN | ACK, iss + 1, window, optMss(mss));
   world.runFor(10);

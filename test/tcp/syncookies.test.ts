@@ -2,23 +2,12 @@
 // clients still connect, through cookies, and the flood leaves no state behind.
 import { describe, expect, it } from "vitest";
 import { tcpSocketClasses } from "../../src/socket/tcp";
-import { checksum, ethFrame, ip, ipv4Packet, mac, put32 } from "../testbed";
+import { ip, mac, optMss, SYN, tcpFrame } from "../packets";
 import { makeWorld, seedFrom, withSeed } from "../helpers";
 
 /** A SYN from (src, sport) to (dst, dport), with an MSS option, as a frame to `dstMac`. */
 function synFrame(srcMac: Uint8Array, dstMac: Uint8Array, src: number, dst: number, sport: number, dport: number, isn: number): Uint8Array {
-  const tcp = new Uint8Array(24);
-  tcp[0] = sport >> 8; tcp[1] = sport & 0xff; tcp[2] = dport >> 8; tcp[3] = dport & 0xff;
-  put32(tcp, 4, isn);
-  tcp[12] = 6 << 4; tcp[13] = 0x02; // SYN
-  tcp[14] = 0xff; tcp[15] = 0xff;
-  tcp.set([2, 4, 0x05, 0xb4], 20); // MSS 1460
-  const pseudo = new Uint8Array(12 + tcp.length);
-  put32(pseudo, 0, src); put32(pseudo, 4, dst); pseudo[9] = 6; pseudo[11] = tcp.length;
-  pseudo.set(tcp, 12);
-  const c = checksum(pseudo);
-  tcp[16] = c >> 8; tcp[17] = c & 0xff;
-  return ethFrame(dstMac, srcMac, 0x0800, ipv4Packet({ src, dst, proto: 6, payload: tcp }));
+  return tcpFrame(dstMac, srcMac, { src, dst, sport, dport, seq: isn, flags: SYN, options: optMss(1460) });
 }
 
 describe("SYN cookies", () => {

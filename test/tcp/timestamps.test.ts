@@ -10,10 +10,14 @@ import type { NetConfig } from "../../src/config";
 import type { TcpSocket } from "../../src/socket/tcp";
 import { TF_TSTAMP } from "../../src/tcp/tcb";
 import { seedFrom, withSeed } from "../helpers";
-import { ip, RawPort } from "../testbed";
-import { DROP, filterLan, optionKinds, optionsOf, optMss, optSackPerm, optTimestamp, PASS, tcpFrameOpts } from "./craft";
 import {
-  A_IP, ACK, B_IP, connectedPair, FIN, findConn, localPortTo, makePair, PSH, RST, sha256, Sink, streamBytes, SYN, tapLan, tcpOf, tcpTable, type TcpView,
+  ACK, FIN, ip, optionKinds, optionsOf, optMss, optSackPerm, optTimestamp, PSH, RST, SYN, tcpFrame, tcpOf,
+  type TcpView,
+} from "../packets";
+import { RawPort } from "../testbed";
+import {
+  A_IP, B_IP, connectedPair, DROP, filterLan, findConn, localPortTo, makePair, PASS, sha256, Sink, streamBytes,
+  tapLan, tcpTable,
 } from "./harness";
 
 const RAW_MAC = new Uint8Array([2, 0, 0, 0, 0, 0x77]);
@@ -321,7 +325,7 @@ describe("TCP timestamps (RFC 7323)", () => {
       raw.arpAnswers.set(ip(RAW_IP), RAW_MAC);
       const fromB = (): TcpView[] => raw.take().map((f) => tcpOf(f.bytes)).filter((v): v is TcpView => v !== null);
       const send = (flags: number, seq: number, ack: number, options: number[], payload?: Uint8Array): void => {
-        raw.send(tcpFrameOpts(b.devices[0].addr, RAW_MAC, { src: ip(RAW_IP), dst: ip(B_IP), sport: 4000, dport: 80, seq, ack, flags, window: 65535, options, payload }));
+        raw.send(tcpFrame(b.devices[0].addr, RAW_MAC, { src: ip(RAW_IP), dst: ip(B_IP), sport: 4000, dport: 80, seq, ack, flags, window: 65535, options, payload }));
         world.runFor(10);
       };
       const got: number[] = [];
@@ -382,7 +386,7 @@ describe("TCP timestamps (RFC 7323)", () => {
       expect(syn.flags).toBe(SYN);
       expect(optionsOf(syn).hasTimestamp).toBe(true);
       const lport = syn.sport;
-      raw.send(tcpFrameOpts(a.devices[0].addr, RAW_MAC, {
+      raw.send(tcpFrame(a.devices[0].addr, RAW_MAC, {
         src: ip(RAW_IP), dst: ip(A_IP), sport: 80, dport: lport, seq: 5000, ack: syn.seq + 1, flags: SYN | ACK, window: 65535, options: optMss(1460),
       }));
       world.runFor(10);
@@ -394,7 +398,7 @@ describe("TCP timestamps (RFC 7323)", () => {
       const out = fromA();
       expect(out.map((v) => [v.flags & ~PSH, v.payload.length])).toEqual([[ACK, 0], [ACK, 1460], [ACK, 1460]]);
       for (const v of out) expect(v.options.length).toBe(0);
-      raw.send(tcpFrameOpts(a.devices[0].addr, RAW_MAC, { src: ip(RAW_IP), dst: ip(A_IP), sport: 80, dport: lport, seq: 5001, flags: RST }));
+      raw.send(tcpFrame(a.devices[0].addr, RAW_MAC, { src: ip(RAW_IP), dst: ip(A_IP), sport: 80, dport: lport, seq: 5001, flags: RST }));
       world.runFor(10);
       expect(errors).toBe(1);
       expect(tcpTable(a.net)).toEqual([]);

@@ -11,9 +11,11 @@
 import { describe, expect, it } from "vitest";
 import type { TcpSocket } from "../../src/socket/tcp";
 import { seedFrom, withSeed } from "../helpers";
-import { ip, RawPort } from "../testbed";
-import { optionsOf, optMss, optSackPerm, optTimestamp, tcpFrameOpts } from "./craft";
-import { ACK, B_IP, FIN, findConn, makePair, PSH, RST, streamBytes, SYN, tcpOf, tcpTable, type TcpView } from "./harness";
+import {
+  ACK, FIN, ip, optionsOf, optMss, optSackPerm, optTimestamp, PSH, RST, SYN, tcpFrame, tcpOf, type TcpView,
+} from "../packets";
+import { RawPort } from "../testbed";
+import { B_IP, findConn, makePair, streamBytes, tcpTable } from "./harness";
 
 const RAW_MAC = new Uint8Array([2, 0, 0, 0, 0, 0x88]);
 const RAW_IP = "10.0.0.7";
@@ -38,7 +40,7 @@ function timeWait(seed: number, ts: boolean, serverBytes = 2) {
     const options: number[] = [];
     if (opts.syn === true) options.push(...optMss(1460), ...optSackPerm());
     if (opts.ts !== undefined) options.push(...optTimestamp(opts.ts, opts.ecr ?? 0));
-    raw.send(tcpFrameOpts(b.devices[0].addr, RAW_MAC, {
+    raw.send(tcpFrame(b.devices[0].addr, RAW_MAC, {
       src: ip(RAW_IP), dst: ip(B_IP), sport: RPORT, dport: 80, seq, ack, flags, window: 65535, options, payload: opts.payload,
     }));
     world.runFor(5);

@@ -4,7 +4,8 @@
 import { describe, expect, it } from "vitest";
 import type { TcpSocket } from "../../src/socket/tcp";
 import { seedFrom, withSeed } from "../helpers";
-import { ACK, B_IP, type findConn, makePair, sha256, Sink, streamBytes, tapLan, tcpOf, tcpTable } from "./harness";
+import { ACK, tcpOf } from "../packets";
+import { B_IP, type findConn, makePair, sha256, Sink, streamBytes, tapLan, tcpTable } from "./harness";
 
 /** b's connection index whose local port is `port` (the server side). */
 function findConnTo(net: Parameters<typeof findConn>[0], port: number): number {
