@@ -2,6 +2,8 @@
 // MACs joining them. One seed feeds every random choice (each LAN and each host forks
 // its own generator from it), and events run in (time, sequence) order, so a scenario
 // replays exactly from its seed. Node-free: the XS harness runs the same scenarios.
+// The set-ups every scenario, test and bench shares are here too: two hosts on a LAN, one
+// host alone, two LANs joined by a router (twoHosts, oneHost, routedHosts).
 
 import { DmaMacDriver } from "../../drivers/dma-mac";
 import type { NetConfig } from "../../src/config";
