@@ -5,10 +5,7 @@ import { makeWorld } from "../helpers";
 
 describe("ping client", () => {
   it("refuses bad arguments with errors that name them", () => {
-    const world = makeWorld(1);
-    const lan = world.addLan("lan");
-    const a = world.addHost("a");
-    world.attach(a, lan, "10.0.0.1/24");
+    const { host: a } = makeWorld(1).oneHost();
     const ping = new Pinger(a.net);
     expect(() => ping.send("10.0.0.256", 56)).toThrow(TypeError);
     expect(() => ping.send("10.0.0.256", 56)).toThrow(/10\.0\.0\.256/);
@@ -23,10 +20,7 @@ describe("ping client", () => {
   });
 
   it("reports -ENOBUFS when the pool cannot hold the datagram", () => {
-    const world = makeWorld(2);
-    const lan = world.addLan("lan");
-    const a = world.addHost("a", { skbSlots: 16, skbRecords: 20, reasmSkbsMax: 8 });
-    world.attach(a, lan, "10.0.0.1/24", { rxRingSize: 8 });
+    const { world, host: a } = makeWorld(2).oneHost({ host: { config: { skbSlots: 16, skbRecords: 20, reasmSkbsMax: 8 }, mac: { rxRingSize: 8 } } });
     world.runFor(10); // the link-up announcement is sent and freed
     const ping = new Pinger(a.net);
     expect(ping.send("10.0.0.2", 20_000)).toBe(-105);
