@@ -10,21 +10,23 @@ import type { NetDevice } from "../core/netdevice";
 import type { SkBuff } from "../core/skb";
 import { ipSend } from "../ipv4/output";
 import { csumFold, csumPartial, csumPartialView, csumPseudoHeader } from "../wire/checksum";
-import { IPPROTO_TCP } from "../wire/ipv4";
+import { IPPROTO_TCP, ipDaddr, ipSaddr } from "../wire/ipv4";
 import {
-  OFF_TCP_CHECK, TCP_ACK, TCP_FIN, TCP_HLEN, TCP_PSH, TCP_RST, TCP_SYN, tcpBuildHeader, tcpWriteOptMss, tcpWriteOptSack,
-  tcpWriteOptSackPerm, tcpWriteOptSackPermTimestamp, tcpWriteOptTimestamp, tcpWriteOptWscale,
+  OFF_TCP_CHECK, TCP_ACK, TCP_FIN, TCP_HLEN, TCP_PSH, TCP_RST, TCP_SYN, tcpBuildHeader, tcpDport, tcpSport, tcpWriteOptMss,
+  tcpWriteOptSack, tcpWriteOptSackPerm, tcpWriteOptSackPermTimestamp, tcpWriteOptTimestamp, tcpWriteOptWscale,
 } from "../wire/tcp";
 import {
-  CB_END, CB_FLAGS, CB_SENT, CB_SEQ, CB_XMIT, TF_ACK_BATCH, SEG_LAST_IN, SEG_LOST, SEG_RETRANS, SEG_SACKED, TCP_SYN_RECV, TF_NODELAY, TF_PERSIST,
-  TF_RECOVERY, TF_SACK, TF_TSTAMP, TF_WSCALE, seqGt, seqLeq, seqLt, tcpClockUs,
+  CB_ACK, CB_END, CB_FLAGS, CB_SENT, CB_SEQ, CB_XMIT, TF_ACK_BATCH, SEG_LOST, SEG_RETRANS, SEG_SACKED, TCP_SYN_RECV, TF_NODELAY,
+  TF_PERSIST, TF_RECOVERY, TF_SACK, TF_TSTAMP, TF_WSCALE, seqGt, seqLt, tcpClockUs,
 } from "./tcb";
+import { oooRanges } from "./ooo";
+import { tcpArmRtx } from "./rtt";
 
 /** The window to advertise now (bytes), never shrinking what was offered (RFC 9293 3.8.6.2.2). */
 export function rcvWindow(net: Net, c: number): number {
   const t = net.tcp.tcb;
   const buf = net.config.tcpRcvBufBytes;
-  let free = buf - t.rcvQueued[c];
+  let free = buf - t.rcvQueued[c] - t.oooQueue[c].bytes;
   if (free < 0) free = 0;
   const offered = (t.rcvAdv[c] - t.rcvNxt[c]) | 0;
   // Receiver silly-window avoidance (RFC 1122 4.2.3.3): move the right edge only by a
@@ -56,50 +58,11 @@ function offersSack(net: Net, c: number): boolean {
 }
 
 /**
- * Fill tcb.sackOut with the blocks to report (RFC 2018 4): the out-of-order queue as
- * ranges, the one holding the segment received last first, at most 4 (3 beside
- * timestamps). Returns the count.
+ * Bytes of options a segment of connection c with `flags` carries. SACK blocks (RFC 2018
+ * 4: the out-of-order queue's ranges, at most 4, 3 beside timestamps) go into `sacks`,
+ * for buildHeader to write; their count follows from the length.
  */
-function sackBlocks(net: Net, c: number): number {
-  const t = net.tcp.tcb;
-  const out = t.sackOut;
-  let n = 0;
-  let first = -1;
-  let s = t.oooQueue[c].head;
-  const max = (t.flags[c] & TF_TSTAMP) !== 0 ? 3 : 4;
-  while (s !== null && n < max) {
-    let left = s.cb[CB_SEQ];
-    let right = s.cb[CB_END];
-    let last = (s.cb[CB_FLAGS] & SEG_LAST_IN) !== 0;
-    s = s.next;
-    while (s !== null && seqLeq(s.cb[CB_SEQ], right)) {
-      if (seqGt(s.cb[CB_END], right)) right = s.cb[CB_END];
-      if ((s.cb[CB_FLAGS] & SEG_LAST_IN) !== 0) last = true;
-      s = s.next;
-    }
-    if (seqLeq(left, t.rcvNxt[c])) left = t.rcvNxt[c];
-    if (!seqGt(right, left)) continue;
-    out[n * 2] = left;
-    out[n * 2 + 1] = right;
-    if (first < 0 && last) first = n;
-    n++;
-  }
-  if (first > 0) {
-    // The most recent block first.
-    const l = out[first * 2];
-    const r = out[first * 2 + 1];
-    for (let i = first; i > 0; i--) {
-      out[i * 2] = out[i * 2 - 2];
-      out[i * 2 + 1] = out[i * 2 - 1];
-    }
-    out[0] = l;
-    out[1] = r;
-  }
-  return n;
-}
-
-/** Bytes of options a segment of connection c with `flags` carries; fills tcb.sackOut when SACK blocks go. */
-function optionsLength(net: Net, c: number, flags: number, payloadLen: number): number {
+function optionsLength(net: Net, c: number, flags: number, payloadLen: number, sacks: Uint32Array): number {
   const t = net.tcp.tcb;
   if ((flags & TCP_SYN) !== 0) {
     const ts = offersTimestamps(net, c);
@@ -108,18 +71,19 @@ function optionsLength(net: Net, c: number, flags: number, payloadLen: number): 
   }
   // Timestamps go on every segment but resets (RFC 7323 3.2).
   const ts = (t.flags[c] & TF_TSTAMP) !== 0 && (flags & TCP_RST) === 0 ? 12 : 0;
-  t.sackCount = 0;
   // SACK blocks ride pure ACKs only: a data segment is already a full MSS.
   if (payloadLen === 0 && (flags & (TCP_SYN | TCP_FIN | TCP_RST)) === 0 && (t.flags[c] & TF_SACK) !== 0 && t.oooQueue[c].qlen > 0) {
-    const n = sackBlocks(net, c);
-    t.sackCount = n;
+    const n = oooRanges(t.oooQueue[c], t.rcvNxt[c], sacks, ts > 0 ? 3 : 4);
     return ts + (n > 0 ? 4 + 8 * n : 0);
   }
   return ts;
 }
 
-/** Write a TCP header of `hlen` bytes (options included) at `at`; checksum over header + `payloadLen`. */
-function buildHeader(net: Net, c: number, at: number, hlen: number, seq: number, flags: number, payloadLen: number, saddr: number, daddr: number): void {
+/**
+ * Write a TCP header of `hlen` bytes (options included) at `at`, with the SACK blocks
+ * optionsLength put in `sacks`; checksum over header + `payloadLen`.
+ */
+function buildHeader(net: Net, c: number, at: number, hlen: number, seq: number, flags: number, payloadLen: number, saddr: number, daddr: number, sacks: Uint32Array): void {
   const t = net.tcp.tcb;
   const buf = net.pool.buf;
   let win: number;
@@ -147,10 +111,13 @@ function buildHeader(net: Net, c: number, at: number, hlen: number, seq: number,
     }
     if (offersWscale(net, c)) o += tcpWriteOptWscale(buf, o, net.tcp.rcvShift);
   } else if (hlen > TCP_HLEN) {
-    if ((t.flags[c] & TF_TSTAMP) !== 0 && (flags & TCP_RST) === 0) o += tcpWriteOptTimestamp(buf, o, net.tcp.tsVal(c), t.tsRecent[c]);
-    if (t.sackCount > 0) {
-      o += tcpWriteOptSack(buf, o, t.sackOut, t.sackCount);
-      net.tcp.stats.sackBlocksSent += t.sackCount;
+    const ts = (t.flags[c] & TF_TSTAMP) !== 0 && (flags & TCP_RST) === 0 ? 12 : 0;
+    if (ts > 0) o += tcpWriteOptTimestamp(buf, o, net.tcp.tsVal(c), t.tsRecent[c]);
+    const sackBytes = hlen - TCP_HLEN - ts;
+    if (sackBytes > 0) {
+      const n = (sackBytes - 4) >>> 3;
+      o += tcpWriteOptSack(buf, o, sacks, n);
+      net.tcp.stats.sackBlocksSent += n;
     }
   }
   let sum = csumPseudoHeader(saddr, daddr, IPPROTO_TCP, hlen + payloadLen);
@@ -168,9 +135,10 @@ export function tcpSendControl(net: Net, c: number, seq: number, flags: number):
   const saddr = ip.rt.saddr;
   const skb = net.pool.alloc();
   if (skb === null) return false;
-  const hlen = TCP_HLEN + optionsLength(net, c, flags, 0);
+  const sacks = t.sackOut;
+  const hlen = TCP_HLEN + optionsLength(net, c, flags, 0, sacks);
   const at = skb.put(hlen);
-  buildHeader(net, c, at, hlen, seq, flags, 0, saddr, t.remoteAddr[c]);
+  buildHeader(net, c, at, hlen, seq, flags, 0, saddr, t.remoteAddr[c], sacks);
   net.tcp.stats.outSegs++;
   if ((flags & TCP_RST) !== 0) net.tcp.stats.outRsts++;
   if ((flags & TCP_ACK) !== 0) afterAckSent(net, c);
@@ -221,9 +189,10 @@ export function tcpTransmitSkb(net: Net, c: number, skb: SkBuff): boolean {
   let flags = TCP_ACK;
   if ((skb.cb[CB_FLAGS] & TCP_FIN) !== 0) flags |= TCP_FIN;
   if (len > 0 && skb.next === null) flags |= TCP_PSH;
-  const hlen = TCP_HLEN + optionsLength(net, c, flags, len);
+  const sacks = t.sackOut;
+  const hlen = TCP_HLEN + optionsLength(net, c, flags, len, sacks);
   const at = out.push(hlen);
-  buildHeader(net, c, at, hlen, skb.cb[CB_SEQ], flags, len, saddr, t.remoteAddr[c]);
+  buildHeader(net, c, at, hlen, skb.cb[CB_SEQ], flags, len, saddr, t.remoteAddr[c], sacks);
   if (skb.cb[CB_SENT] > 0) net.tcp.stats.retransSegs++;
   skb.cb[CB_SENT]++;
   skb.cb[CB_XMIT] = tcpClockUs(net.now());
@@ -306,7 +275,7 @@ export function tcpWriteXmit(net: Net, c: number, force = false): void {
   }
   if (sent && ((t.flags[c] & TF_PERSIST) !== 0 || !t.rtxTimer[c].pending)) {
     t.flags[c] &= ~TF_PERSIST;
-    net.tcp.armRtx(c);
+    tcpArmRtx(net, c);
   }
 }
 
@@ -382,26 +351,30 @@ export function tcpSendSynAckStateless(net: Net, saddr: number, daddr: number, s
 }
 
 /**
- * A reset in answer to a segment that has no connection (RFC 9293 3.10.7.1): its ACK as
- * our sequence number, or an ACK of everything it occupied. saddr/sport are the segment's source.
+ * A reset in answer to a received segment that has no connection (RFC 9293 3.10.7.1): its
+ * ACK as our sequence number, or an ACK of everything it occupied. The addresses and ports
+ * are the segment's own, swapped; the rest comes from its control block.
  */
-export function tcpSendResetFor(net: Net, saddr: number, daddr: number, sport: number, dport: number, segSeq: number, segAck: number, segFlags: number, segLen: number): void {
+export function tcpSendResetFor(net: Net, seg: SkBuff): void {
   const ip = net.ipv4;
+  const buf = net.pool.buf;
+  const saddr = ipSaddr(buf, seg.networkHeader);
+  const daddr = ipDaddr(buf, seg.networkHeader);
   if (!ip.routeOutput(saddr, daddr)) return;
   const skb = net.pool.alloc();
   if (skb === null) return;
-  const buf = net.pool.buf;
+  const segFlags = seg.cb[CB_FLAGS];
   const at = skb.put(TCP_HLEN);
   let seq = 0;
   let ack = 0;
   let flags = TCP_RST;
   if ((segFlags & TCP_ACK) !== 0) {
-    seq = segAck;
+    seq = seg.cb[CB_ACK];
   } else {
-    ack = (segSeq + segLen + ((segFlags & TCP_SYN) !== 0 ? 1 : 0) + ((segFlags & TCP_FIN) !== 0 ? 1 : 0)) >>> 0;
+    ack = (seg.cb[CB_END] + ((segFlags & TCP_SYN) !== 0 ? 1 : 0) + ((segFlags & TCP_FIN) !== 0 ? 1 : 0)) >>> 0;
     flags |= TCP_ACK;
   }
-  tcpBuildHeader(buf, at, dport, sport, seq, ack, TCP_HLEN, flags, 0);
+  tcpBuildHeader(buf, at, tcpDport(buf, seg.transportHeader), tcpSport(buf, seg.transportHeader), seq, ack, TCP_HLEN, flags, 0);
   const check = csumFold(csumPartial(buf, at, TCP_HLEN, csumPseudoHeader(daddr, saddr, IPPROTO_TCP, TCP_HLEN)));
   buf[at + OFF_TCP_CHECK] = check >> 8;
   buf[at + OFF_TCP_CHECK + 1] = check & 0xff;

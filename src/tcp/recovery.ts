@@ -8,6 +8,7 @@
 
 import type { Net } from "../core/net";
 import type { SkBuff } from "../core/skb";
+import type { TcpOptions } from "../wire/tcp";
 import {
   CB_END, CB_FLAGS, CB_SEQ, CB_SENT, CB_XMIT, SEG_LOST, SEG_RETRANS, SEG_SACKED, TF_RECOVERY, seqGeq, seqGt, seqLeq, seqLt,
 } from "./tcb";
@@ -17,6 +18,8 @@ import { tcpFragment, tcpPipe, tcpTransmitSkb } from "./output";
 export const DUP_THRESH = 3;
 /** the reordering window grows to this many quarter RTTs (RFC 8985 6.2: up to SRTT) */
 const REO_MULT_MAX = 4;
+/** markLost's low bit: look again when the reordering window has passed */
+const LOST_REORDER_DUE = 1;
 
 /**
  * RACK (RFC 8985 6.2): remember the most recently sent segment known delivered. A resent
@@ -39,10 +42,9 @@ export function rackUpdate(net: Net, c: number, skb: SkBuff, nowUs: number): voi
   }
 }
 
-/** The SACK scoreboard (RFC 6675 2): mark the segments the peer holds, and feed RACK. */
-export function sackUpdate(net: Net, c: number, nowUs: number): void {
+/** The SACK scoreboard (RFC 6675 2): mark the segments the peer holds (the blocks of `opts`), and feed RACK. */
+export function sackUpdate(net: Net, c: number, opts: TcpOptions, nowUs: number): void {
   const t = net.tcp.tcb;
-  const opts = t.opts;
   const una = t.sndUna[c];
   const max = t.sndMax[c];
   for (let b = 0; b < opts.sackCount; b++) {
@@ -67,12 +69,13 @@ export function sackUpdate(net: Net, c: number, nowUs: number): void {
  * segments), or one sent more than the reordering window (a quarter RTT) before the
  * newest delivered segment (RACK, RFC 8985 6.2), lost resends included. After the
  * reorder timer, what was sent before it and has waited an RTT and the window is lost too.
- * Returns how many were newly marked; reorderDue tells whether to look again later.
+ * Returns how many were newly marked, times two, plus LOST_REORDER_DUE when a segment may
+ * prove lost once the reordering window has passed (the reorder timer should look again).
  */
 function markLost(net: Net, c: number, nowUs: number, timer: boolean): number {
   const tcp = net.tcp;
   const t = tcp.tcb;
-  reorderDue = false;
+  let due = 0;
   let sacked = 0;
   for (let s = t.writeQueue[c].head; s !== null && s !== t.sendHead[c]; s = s.next) if ((s.cb[CB_FLAGS] & SEG_SACKED) !== 0) sacked++;
   if (sacked === 0) return 0;
@@ -97,14 +100,11 @@ function markLost(net: Net, c: number, nowUs: number, timer: boolean): number {
       s.cb[CB_FLAGS] = f | SEG_LOST;
       marked++;
     } else if (sentBefore) {
-      reorderDue = true;
+      due = LOST_REORDER_DUE;
     }
   }
-  return marked;
+  return marked * 2 + due;
 }
-
-/** Set by markLost: a segment may be lost once the reordering window has passed. */
-let reorderDue = false;
 
 /** Fast recovery begins (RFC 5681 3.2, RFC 6675 5): halve, remember where it ends. */
 export function enterRecovery(net: Net, c: number): void {
@@ -129,8 +129,9 @@ export function enterRecovery(net: Net, c: number): void {
 export function sackRecovery(net: Net, c: number, nowUs: number, timer: boolean): boolean {
   const tcp = net.tcp;
   const t = tcp.tcb;
-  let marked = markLost(net, c, nowUs, timer);
-  const due = reorderDue;
+  const lost = markLost(net, c, nowUs, timer);
+  let marked = lost >>> 1;
+  const due = (lost & LOST_REORDER_DUE) !== 0;
   if (t.dupAcks[c] >= DUP_THRESH) {
     const head = t.writeQueue[c].head;
     if (head !== null && head !== t.sendHead[c] && (head.cb[CB_FLAGS] & (SEG_SACKED | SEG_LOST | SEG_RETRANS)) === 0) {

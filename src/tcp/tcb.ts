@@ -25,10 +25,16 @@ export const TCP_STATE_NAMES = Object.freeze([
   "CLOSED", "LISTEN", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2", "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT",
 ] as const);
 
-// flags[]
+// Errors a connection reports to its owner (errno values, as Linux).
+export const ECONNREFUSED = 111;
+export const ECONNRESET = 104;
+export const ETIMEDOUT = 110;
+export const EHOSTUNREACH = 113;
+/** the peer closed and everything it sent has been read */
+export const EPEERCLOSED = 0;
+
+// flags[] (bit 1 is free)
 export const TF_NODELAY = 1 << 0;
-/** send an ACK at the end of this input */
-export const TF_ACK_NOW = 1 << 1;
 /** the application closed: a FIN is queued after the data */
 export const TF_FIN_QUEUED = 1 << 2;
 /** our FIN has been sent (it occupies sequence number finSeq) */
@@ -74,6 +80,15 @@ export const SEG_RETRANS = 0x200;
 export const SEG_LOST = 0x400;
 /** out-of-order queue: the segment received last (the first SACK block reports it, RFC 2018 4) */
 export const SEG_LAST_IN = 0x800;
+
+// What a segment's processing returns: what to tell the owner afterwards, and whether
+// an ACK is due at once (bits).
+export const N_READABLE = 1;
+export const N_WRITABLE = 2;
+export const N_CONNECTED = 4;
+export const N_PEER_CLOSED = 8;
+/** not for the owner: ACK this segment now (out of order, a duplicate, a FIN; RFC 5681 4.2) */
+export const N_ACK_NOW = 16;
 
 /** What a connection tells its socket (sk_data_ready, sk_write_space, sk_error_report). */
 export interface TcpOwner {
@@ -148,17 +163,25 @@ export function seqGeq(a: number, b: number): boolean {
   return ((a - b) | 0) >= 0;
 }
 
-// skb.cb words while a segment is on a TCP queue
+// skb.cb words TCP uses (Linux TCP_SKB_CB). A received segment's are written once, in
+// tcpV4Rcv, from its header; a segment on a queue keeps its range and flags there.
+/** the first sequence number */
 export const CB_SEQ = 0;
+/** CB_SEQ + payload bytes (unlike Linux's end_seq, SYN and FIN are not counted) */
 export const CB_END = 1;
-/** TCP flags the segment carries (FIN) */
+/** received: the header's flags; queued: FIN and the SEG_* bits */
 export const CB_FLAGS = 2;
-/** times sent (0: not yet) */
+/** write queue: times sent (0: not yet) */
 export const CB_SENT = 3;
-/** when last sent, on the microsecond clock (tcpClockUs): RTT samples and RACK */
+/** write queue: when last sent, on the microsecond clock (tcpClockUs): RTT samples and RACK */
 export const CB_XMIT = 4;
-/** skb.cb words TCP uses */
+/** received: the acknowledgment number (the word of CB_SENT: a received segment is never sent) */
+export const CB_ACK = 3;
+/** received: the window field, unscaled (the word of CB_XMIT) */
+export const CB_WND = 4;
+/** skb.cb words TCP uses (config.skbCbWords is at least this) */
 export const TCP_CB_WORDS = 5;
+
 
 /** The microsecond clock of TCP, modulo 2^32 (differences hold for 71 minutes). */
 export function tcpClockUs(now: number): number {
@@ -192,7 +215,7 @@ export class Tcb {
   readonly rcvNxt: Uint32Array;
   /** right edge of the window we last advertised */
   readonly rcvAdv: Uint32Array;
-  /** bytes held for the reader (in order and out of order) */
+  /** bytes held in order for the reader (the out-of-order queue counts its own, in oooQueue.bytes) */
   readonly rcvQueued: Uint32Array;
   /** segments received since our last ACK (delayed ACK); 0: our last ACK was for rcvNxt */
   readonly rcvSegs: Uint8Array;
@@ -246,11 +269,10 @@ export class Tcb {
   /** TIME_WAIT, and deferred reports to a new owner */
   readonly waitTimer: Timer[];
   readonly keepaliveTimer: Timer[];
-  /** options of the segment being processed (one per stack) */
+  /** where tcpV4Rcv parses a segment's options (one per stack; passed on with the segment) */
   readonly opts = new TcpOptions();
-  /** SACK blocks being sent (one per stack), and how many */
+  /** where a segment's SACK blocks are gathered before they are written (one per stack) */
   readonly sackOut = new Uint32Array(8);
-  sackCount = 0;
 
   constructor(net: Net, onRtx: (c: number) => void, onDelack: (c: number) => void, onWait: (c: number) => void, onKeepalive: (c: number) => void) {
     const n = (this.size = net.config.tcpSocketsMax);

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import type { ListenerOptions, TcpListener, TcpOptions, TcpSocket } from "../../src/socket/tcp";
 import { TCP_ESTABLISHED } from "../../src/tcp/tcb";
+import { tcpLookupListener } from "../../src/tcp/table";
 import { seedFrom, withSeed } from "../helpers";
 import { ACK, RST, tcpOf, type TcpView } from "../packets";
 import { A_IP, B_IP, findConn, localPortTo, makePair, tapLan, tcpTable } from "./harness";
@@ -361,7 +362,7 @@ describe("TCP Listener (ECMA-419)", () => {
       const counts: number[] = [];
       const listener = new B.Listener({ port: 80, backlog: BACKLOG, onReadable(n) { counts.push(n); } });
       // Connections of the listener that are open and not yet read by the app.
-      const l = b.net.tcp.lookupListener(0, 80);
+      const l = tcpLookupListener(b.net.tcp.tcb, 0, 80);
       const t = b.net.tcp.tcb;
       const children = (): number => {
         let n = 0;

@@ -165,7 +165,7 @@ describe("TCP timestamps (RFC 7323)", () => {
       expect(advancing).toBeGreaterThan(10);
       // The clock: TSval - offset is the time the segment was made, which is when it goes
       // on the wire or a little before (the SYN waited for ARP, frames wait for the MAC).
-      const offA = a.net.tcp.tsOffsetFor(syn.v.src, syn.v.sport, syn.v.dst, syn.v.dport);
+      const offA = a.net.tcp.secrets.tsOffset(syn.v.src, syn.v.sport, syn.v.dst, syn.v.dport);
       for (const s of segs.filter((x) => x.port === 0)) {
         const lag = Math.floor(s.t) - ((optionsOf(s.v).tsVal - offA) | 0);
         expect(lag).toBeGreaterThanOrEqual(0);
@@ -508,7 +508,7 @@ describe("TCP timestamps (RFC 7323)", () => {
       const seen = new Set<number>();
       for (let ca = 0; ca < ta.size; ca++) {
         if (ta.state[ca] <= 1) continue;
-        expect(ta.tsOffset[ca]).toBe(a.net.tcp.tsOffsetFor(ta.localAddr[ca], ta.localPort[ca], ta.remoteAddr[ca], ta.remotePort[ca]));
+        expect(ta.tsOffset[ca]).toBe(a.net.tcp.secrets.tsOffset(ta.localAddr[ca], ta.localPort[ca], ta.remoteAddr[ca], ta.remotePort[ca]));
         seen.add(ta.tsOffset[ca]);
         const cb = findConn(b.net, 80, ta.localPort[ca]);
         seen.add(tb.tsOffset[cb]);

@@ -1,0 +1,185 @@
+// TCP timers (net/ipv4/tcp_timer.c), four per connection, made in init:
+//   rtxTimer: retransmission (RFC 6298 5), or in its place a tail loss probe (RFC 8985 7),
+//     RACK's reorder timer (RFC 8985 6.3) or the zero-window persist timer (RFC 9293 3.8.6.1),
+//     as the connection's TF_TLP, TF_REORDER and TF_PERSIST flags say
+//   delackTimer: the delayed ACK (RFC 1122 4.2.3.2)
+//   waitTimer: TIME_WAIT's 2 MSL, else a deferred report to the owner
+//   keepaliveTimer: keepalive probes (RFC 1122 4.2.3.6)
+
+import { SKB_DROP } from "../core/drop";
+import type { Net } from "../core/net";
+import type { SkBuff } from "../core/skb";
+import { TCP_ACK, TCP_SYN } from "../wire/tcp";
+import {
+  CB_FLAGS, EPEERCLOSED, ETIMEDOUT, SEG_LOST, SEG_RETRANS, SEG_SACKED, TCP_CLOSED, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV,
+  TCP_SYN_SENT, TCP_TIME_WAIT, TF_KEEPALIVE, TF_PEER_FIN, TF_PERSIST, TF_RECOVERY, TF_REORDER, TF_TLP, TF_TLP_OUT,
+  tcpClockUs,
+} from "./tcb";
+import { sackRecovery } from "./recovery";
+import { tcpSendAck, tcpSendControl, tcpTransmitSkb, tcpWriteXmit, tcpWriteXmitOne } from "./output";
+import { tcpArmReorder, tcpArmRtx, tcpPersistInterval, tcpRtoBackoff } from "./rtt";
+import { tcpAbort, tcpFree, tcpSetState } from "./table";
+
+/**
+ * Tail loss probe (RFC 8985 7.3): one new segment if the windows allow, else the last
+ * one sent again, so the peer's ACK (with SACK) shows any loss at the tail without
+ * waiting for the RTO. Then the RTO runs.
+ */
+function tailLossProbe(net: Net, c: number): void {
+  const t = net.tcp.tcb;
+  t.flags[c] |= TF_TLP_OUT;
+  net.tcp.stats.lossProbes++;
+  const before = t.sndNxt[c];
+  const head = t.sendHead[c];
+  if (head !== null) tcpWriteXmitOne(net, c);
+  if (t.sndNxt[c] === before) {
+    let last: SkBuff | null = null;
+    for (let s = t.writeQueue[c].head; s !== null && s !== t.sendHead[c]; s = s.next) last = s;
+    if (last !== null && (last.cb[CB_FLAGS] & SEG_SACKED) === 0) tcpTransmitSkb(net, c, last);
+  }
+  net.modTimer(t.rtxTimer[c], net.now() + t.rto[c]);
+}
+
+/** The zero-window persist timer (RFC 9293 3.8.6.1; RFC 1122 4.2.2.17). */
+function persistTimer(net: Net, c: number): void {
+  const t = net.tcp.tcb;
+  if (t.sndWnd[c] > 0 && t.sndUna[c] === t.sndNxt[c]) {
+    // A window too small to send into without silliness: the override (RFC 1122 4.2.3.4).
+    tcpWriteXmit(net, c, true);
+    if (t.sndNxt[c] !== t.sndUna[c]) return;
+  }
+  // Zero-window probe: an ACK one below the window's left edge draws the peer's window.
+  net.tcp.stats.persistProbes++;
+  tcpSendControl(net, c, (t.sndUna[c] - 1) >>> 0, TCP_ACK);
+  net.modTimer(t.rtxTimer[c], net.now() + tcpPersistInterval(net, c));
+}
+
+/** The retransmission timer fired: RACK's reorder look, a probe, or RFC 6298 5.4-5.7. */
+export function tcpRetransmitTimer(net: Net, c: number): void {
+  const t = net.tcp.tcb;
+  const cfg = net.config;
+  const s = t.state[c];
+  if (s === TCP_CLOSED || s === TCP_LISTEN || s === TCP_TIME_WAIT) return;
+  if ((t.flags[c] & TF_REORDER) !== 0) {
+    t.flags[c] &= ~TF_REORDER;
+    if (sackRecovery(net, c, tcpClockUs(net.now()), true)) tcpArmReorder(net, c);
+    tcpWriteXmit(net, c);
+    if (!t.rtxTimer[c].pending && t.sndUna[c] !== t.sndMax[c]) tcpArmRtx(net, c);
+    return;
+  }
+  if ((t.flags[c] & TF_TLP) !== 0) {
+    t.flags[c] &= ~TF_TLP;
+    tailLossProbe(net, c);
+    return;
+  }
+  if ((t.flags[c] & TF_PERSIST) !== 0) {
+    persistTimer(net, c);
+    return;
+  }
+  const retries = s === TCP_SYN_SENT || s === TCP_SYN_RECV ? cfg.tcpSynRetries : cfg.tcpRetries;
+  if (t.backoff[c] >= retries) {
+    if (s === TCP_SYN_SENT || s === TCP_SYN_RECV) net.tcp.stats.attemptFails++;
+    tcpAbort(net, c, ETIMEDOUT);
+    return;
+  }
+  net.tcp.stats.timeouts++;
+  tcpRtoBackoff(net, c);
+  if (s === TCP_SYN_SENT) {
+    net.tcp.stats.retransSegs++;
+    tcpSendControl(net, c, t.iss[c], TCP_SYN);
+  } else if (s === TCP_SYN_RECV) {
+    net.tcp.stats.retransSegs++;
+    tcpSendControl(net, c, t.iss[c], TCP_SYN | TCP_ACK);
+  } else {
+    const flight = (t.sndMax[c] - t.sndUna[c]) >>> 0;
+    const half = flight >>> 1;
+    t.ssthresh[c] = half > 2 * t.mss[c] ? half : 2 * t.mss[c];
+    t.cwnd[c] = t.mss[c];
+    t.dupAcks[c] = 0;
+    t.flags[c] &= ~TF_RECOVERY;
+    // Go back to the first unacknowledged segment (RFC 5681 3.1, RFC 6298 5.4); the
+    // SACK scoreboard is forgotten (RFC 2018 8: the receiver may renege).
+    for (let s = t.writeQueue[c].head; s !== null; s = s.next) s.cb[CB_FLAGS] &= ~(SEG_SACKED | SEG_RETRANS | SEG_LOST);
+    t.rackXmit[c] = 0;
+    t.sendHead[c] = t.writeQueue[c].head;
+    t.sndNxt[c] = t.sndUna[c];
+    tcpWriteXmit(net, c);
+    if (!t.rtxTimer[c].pending && t.writeQueue[c].head !== null) net.modTimer(t.rtxTimer[c], net.now() + t.rto[c]);
+    return;
+  }
+  net.modTimer(t.rtxTimer[c], net.now() + t.rto[c]);
+}
+
+/** The peer spoke: the keepalive clock starts again. */
+export function tcpKeepaliveHeard(net: Net, c: number): void {
+  const t = net.tcp.tcb;
+  if ((t.flags[c] & TF_KEEPALIVE) === 0) return;
+  t.kaProbes[c] = 0;
+  net.modTimer(t.keepaliveTimer[c], net.now() + net.config.tcpKeepaliveIdleMs);
+}
+
+/** RFC 1122 4.2.3.6: probe an idle connection (seq one below the window), give up after the probes. */
+export function tcpKeepaliveTimer(net: Net, c: number): void {
+  const t = net.tcp.tcb;
+  const s = t.state[c];
+  if ((t.flags[c] & TF_KEEPALIVE) === 0 || s < TCP_ESTABLISHED || s === TCP_TIME_WAIT) return;
+  if (t.sndUna[c] !== t.sndMax[c] || t.sendHead[c] !== null) {
+    // Data outstanding: the retransmission or persist timer watches the peer (as Linux).
+    net.modTimer(t.keepaliveTimer[c], net.now() + net.config.tcpKeepaliveIdleMs);
+    return;
+  }
+  if (t.kaProbes[c] >= net.config.tcpKeepaliveProbes) {
+    net.tcp.stats.keepaliveTimeouts++;
+    tcpAbort(net, c, ETIMEDOUT);
+    return;
+  }
+  t.kaProbes[c]++;
+  net.tcp.stats.keepaliveProbes++;
+  tcpSendControl(net, c, (t.sndUna[c] - 1) >>> 0, TCP_ACK);
+  net.modTimer(t.keepaliveTimer[c], net.now() + net.config.tcpKeepaliveIntervalMs);
+}
+
+/** The delayed ACK is due (RFC 1122 4.2.3.2: within 500 ms; config.tcpDelackMs). */
+export function tcpDelackTimer(net: Net, c: number): void {
+  const t = net.tcp.tcb;
+  if (t.state[c] <= TCP_LISTEN || t.rcvSegs[c] === 0) return;
+  net.tcp.stats.delayedAcks++;
+  tcpSendAck(net, c);
+}
+
+/** TIME_WAIT is over (the entry goes), or a deferred report to the owner is due (tcpDeferNotify). */
+export function tcpWaitTimer(net: Net, c: number): void {
+  const tcp = net.tcp;
+  const t = tcp.tcb;
+  if (t.state[c] === TCP_TIME_WAIT) {
+    tcpFree(net, c, SKB_DROP.SOCKET_CLOSE);
+    return;
+  }
+  const owner = t.owner[c];
+  if (owner === null || t.state[c] < TCP_ESTABLISHED) return;
+  const w = tcp.writable(c);
+  if (w > 0 || t.state[c] === TCP_ESTABLISHED) owner.onWritable(w);
+  if (t.owner[c] !== owner) return;
+  const r = tcp.readable(c);
+  if (r > 0) owner.onReadable(r);
+  else if ((t.flags[c] & TF_PEER_FIN) !== 0) owner.onError(EPEERCLOSED);
+}
+
+/**
+ * Report the connection's state to its owner on the next turn of the loop (a socket made
+ * with `from`, or a reader that just drained the data after the peer's FIN). The
+ * connection's wait timer does it: it only serves TIME_WAIT otherwise.
+ */
+export function tcpDeferNotify(net: Net, c: number): void {
+  const t = net.tcp.tcb;
+  if (t.state[c] === TCP_TIME_WAIT) return;
+  net.modTimer(t.waitTimer[c], net.now());
+}
+
+/** Enter TIME_WAIT (RFC 9293 3.10.7.4): no more retransmissions; the entry stays 2 MSL (config.tcpTimeWaitMs). */
+export function tcpTimeWait(net: Net, c: number): void {
+  const t = net.tcp.tcb;
+  tcpSetState(net, c, TCP_TIME_WAIT);
+  net.delTimer(t.rtxTimer[c]);
+  net.modTimer(t.waitTimer[c], net.now() + net.config.tcpTimeWaitMs);
+}
