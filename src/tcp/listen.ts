@@ -63,8 +63,16 @@ export function tcpListenRcv(net: Net, l: number, skb: SkBuff, opts: TcpOptions,
     }
     tcp.stats.syncookiesFailed++;
   }
-  if ((flags & TCP_ACK) !== 0 || (flags & TCP_SYN) === 0) {
+  if ((flags & TCP_ACK) !== 0) {
+    // An ACK to a listener acknowledges nothing it sent: reset (RFC 9293 3.10.7.2 "second").
     tcpSendResetFor(net, skb);
+    kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
+    return;
+  }
+  if ((flags & TCP_SYN) === 0) {
+    // Neither SYN, ACK nor RST (a bare FIN, a NULL or Xmas probe, data): dropped without
+    // an answer (RFC 9293 3.10.7.2 "fourth, other data or control"), as Linux and lwIP do.
+    tcp.stats.listenNoSynDrops++;
     kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
     return;
   }

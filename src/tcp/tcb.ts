@@ -141,6 +141,8 @@ export class TcpStats {
   rackLost = 0;
   /** segments with an old timestamp, dropped by PAWS (RFC 7323 5; Linux PAWSEstabRejected) */
   pawsEstabRejected = 0;
+  /** segments to a listener with neither SYN nor ACK (a bare FIN, a NULL or Xmas probe), dropped unanswered (RFC 9293 3.10.7.2) */
+  listenNoSynDrops = 0;
   zeroWindowDrops = 0;
   tableFull = 0;
   abortOnData = 0;
