@@ -200,6 +200,8 @@ function dataRcv(net: Net, c: number, skb: SkBuff): number {
         consumeSkb(net, skb);
         return N_ACK_NOW;
       }
+      // Old data with a new FIN (resent with the FIN joined): only the FIN is news.
+      skb.pull(len);
       len = 0;
     } else {
       skb.pull(dup);

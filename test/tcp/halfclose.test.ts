@@ -147,6 +147,49 @@ describe("TCP half-close: the peer's FIN first", () => {
   }
 });
 
+describe("TCP: the peer's FIN joined to data already received", () => {
+  // Linux joins its FIN to the last unacknowledged segment when it resends it (the ACK of
+  // the data was lost): the data is old, the FIN new. Was a bug (src/tcp/input.ts, dataRcv,
+  // now established.ts): the old bytes stayed in the segment, so the reader got them twice
+  // and rcvNxt went past the FIN by their length.
+  it("the reader gets each byte once, then the close; the FIN is acknowledged one past the data", () =>
+    withSeed(seedFrom(603), (seed) => {
+      const { world, B, peer, fromB, bMac, b } = setup(seed);
+      const got = new Sink(64);
+      let closed = 0;
+      const listener = new B.Listener({
+        port: PORT,
+        onReadable() {
+          new B.TCP({
+            from: this.read()!,
+            onReadable(n) { got.push(new Uint8Array(this.read(n))); },
+            onError() {
+              closed++;
+              this.close();
+            },
+          });
+        },
+      });
+      peer.connect(B_IP, bMac, PORT);
+      world.runFor(10);
+      const data = streamBytes(10, seed);
+      const seq = peer.sndNxt;
+      peer.send(ACK | PSH, data);
+      world.runFor(10);
+      expect(Array.from(got.bytes())).toEqual(Array.from(data));
+      // b acknowledged the data; the peer resends it, its FIN joined.
+      peer.sendSegment({ flags: ACK | PSH | FIN, seq, ack: peer.rcvNxt, window: peer.window, payload: data });
+      peer.sndNxt = (seq + data.length + 1) >>> 0;
+      world.runFor(50);
+      expect(Array.from(got.bytes())).toEqual(Array.from(data));
+      expect(closed).toBe(1);
+      expect(fromB.filter((v) => (v.flags & ACK) !== 0).map((v) => v.ack).at(-1)).toBe((seq + data.length + 1) >>> 0);
+      expect(peer.finReceived).toBe(true);
+      expect(tcpTable(b.net)).toEqual([`LISTEN ${PORT}->0`]);
+      listener.close();
+    }));
+});
+
 describe("TCP TIME_WAIT", () => {
   it("the active closer holds TIME_WAIT for tcpTimeWaitMs, answers a retransmitted FIN with an ACK and restarts the timer, then frees the entry", () =>
     withSeed(seedFrom(611), (seed) => {
