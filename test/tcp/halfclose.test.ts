@@ -18,7 +18,7 @@ import { tcpAckSeq, tcpFlags } from "../../src/wire/tcp";
 import type { TcpSocket } from "../../src/socket/tcp";
 import { seedFrom, withSeed } from "../helpers";
 import { ACK, FIN, optMss, PSH, RST, tcpOf, type TcpView } from "../packets";
-import { B_IP, makePair, sha256, Sink, streamBytes, tapLan, tcpTable } from "./harness";
+import { B_IP, makePair, sha256, Sink, streamBytes, tapLan, tcpTable, type Classes } from "./harness";
 import { hostAndPeer } from "./rawpeer";
 
 const RAW_IP = "10.0.0.9";
@@ -42,6 +42,23 @@ function setup(seed: number) {
     if (v !== null && port === 0) fromB.push({ ...v, t, state: stateOf() });
   });
   return { world, lan, b, B, peer, fromB, stateOf, bMac };
+}
+
+/** A server on PORT that reads everything into `got` and closes when the peer has closed (`onClosed` first). */
+function readingServer(B: Classes, got: Sink, onClosed: () => void) {
+  return new B.Listener({
+    port: PORT,
+    onReadable() {
+      new B.TCP({
+        from: this.read()!,
+        onReadable(n) { got.push(new Uint8Array(this.read(n))); },
+        onError() {
+          onClosed();
+          this.close();
+        },
+      });
+    },
+  });
 }
 
 describe("TCP half-close: the peer's FIN first", () => {
@@ -157,19 +174,7 @@ describe("TCP: the peer's FIN joined to data already received", () => {
       const { world, B, peer, fromB, bMac, b } = setup(seed);
       const got = new Sink(64);
       let closed = 0;
-      const listener = new B.Listener({
-        port: PORT,
-        onReadable() {
-          new B.TCP({
-            from: this.read()!,
-            onReadable(n) { got.push(new Uint8Array(this.read(n))); },
-            onError() {
-              closed++;
-              this.close();
-            },
-          });
-        },
-      });
+      const listener = readingServer(B, got, () => closed++);
       peer.connect(B_IP, bMac, PORT);
       world.runFor(10);
       const data = streamBytes(10, seed);
@@ -275,19 +280,7 @@ describe("TCP TIME_WAIT", () => {
       const data = streamBytes(10_000, seed);
       const got = new Sink(10_000);
       let serverErrors = 0;
-      const listener = new B.Listener({
-        port: PORT,
-        onReadable() {
-          new B.TCP({
-            from: this.read()!,
-            onReadable(n) { got.push(new Uint8Array(this.read(n))); },
-            onError() {
-              serverErrors++;
-              this.close();
-            },
-          });
-        },
-      });
+      const listener = readingServer(B, got, () => serverErrors++);
       let closed = false;
       new A.TCP({
         address: B_IP,
