@@ -15,8 +15,10 @@ import { copyBytes } from "../core/bytes";
 import { csumPseudoHeader, csumReduce } from "../wire/checksum";
 import { IPPROTO_TCP, ipDaddr, ipIsMulticast, ipSaddr } from "../wire/ipv4";
 import {
-  TCP_ACK, TCP_HLEN, TCP_RST, TCP_SYN, tcpAckSeq, tcpDoffBytes, tcpDport, tcpFlags, tcpParseOptions, tcpSeq, tcpSport, tcpWindow,
+  TCP_ACK, TCP_HLEN, TCP_RST, TCP_SYN, tcpAckSeq, tcpCheckLen, tcpDoffBytes, tcpDport, tcpFlags, tcpParseOptions, tcpSeq, tcpSport,
+  tcpWindow,
 } from "../wire/tcp";
+import { WIRE_OK } from "../wire/bytes";
 import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH } from "../wire/icmp";
 import {
   CB_ACK, CB_END, CB_FLAGS, CB_SEQ, CB_WND, ECONNREFUSED, EHOSTUNREACH, TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIME_WAIT, seqGt, seqLt,
@@ -36,17 +38,13 @@ export function tcpV4Rcv(net: Net, skb: SkBuff): void {
   let th = skb.data;
   const total = skb.chainLen();
   stats.inSegs++; // errored segments too (RFC 4022 tcpInSegs)
-  if (skb.len < TCP_HLEN) {
+  // The header and its options lie in the first piece (a fragmented segment is made one below).
+  if (tcpCheckLen(buf, th, skb.len) !== WIRE_OK) {
     stats.inErrs++;
     kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
     return;
   }
   const doff = tcpDoffBytes(buf, th);
-  if (doff < TCP_HLEN || doff > skb.len) {
-    stats.inErrs++;
-    kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
-    return;
-  }
   const iph = skb.networkHeader;
   const saddr = ipSaddr(buf, iph);
   const daddr = ipDaddr(buf, iph);

@@ -9,7 +9,7 @@ import type { Net } from "../core/net";
 import type { NetDevice } from "../core/netdevice";
 import { skbCopyBitsView, type SkBuff, type SkbPool } from "../core/skb";
 import { copyView } from "../core/bytes";
-import { TCP_FIN, TCP_SYN } from "../wire/tcp";
+import { TCP_FIN, TCP_MAX_WSCALE, TCP_SYN } from "../wire/tcp";
 import {
   CB_END, CB_FLAGS, CB_SENT, CB_SEQ, ECONNRESET, TCP_CLOSED, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_LAST_ACK,
   TCP_LISTEN, TCP_SYN_RECV, TCP_SYN_SENT, TF_ACCEPTED, TF_ACK_BATCH, TF_FIN_QUEUED, TF_KEEPALIVE, TF_NODELAY, TF_ORPHAN, Tcb,
@@ -50,7 +50,7 @@ export class Tcp {
     this.secrets = new TcpSecrets(net.platform);
     this.ephemeralNext = net.platform.random32() % EPHEMERAL_COUNT;
     let shift = 0;
-    while ((65535 << shift) < net.config.tcpRcvBufBytes && shift < 14) shift++;
+    while ((65535 << shift) < net.config.tcpRcvBufBytes && shift < TCP_MAX_WSCALE) shift++;
     this.rcvShift = shift;
     this.#ackBatch = new Int16Array(this.tcb.size);
   }
