@@ -27,12 +27,13 @@ import { tcpTimeWait } from "./timer";
 export function tcpAck(net: Net, c: number, seg: SkBuff, opts: TcpOptions): number {
   const tcp = net.tcp;
   const t = tcp.tcb;
-  const seq = seg.cb[CB_SEQ];
-  const ack = seg.cb[CB_ACK];
+  const cb = seg.cb;
+  const seq = cb[CB_SEQ];
+  const ack = cb[CB_ACK];
   let notify = 0;
   const acked = (ack - t.sndUna[c]) >>> 0;
   // Window update (RFC 9293 3.10.7.4: SND.WL1 orders the updates; the ACK is at least SND.UNA here).
-  const scaled = seg.cb[CB_WND] << t.sndWscale[c];
+  const scaled = cb[CB_WND] << t.sndWscale[c];
   const windowChanged = scaled !== t.sndWnd[c];
   if (seqGeq(seq, t.sndWl1[c])) {
     t.sndWnd[c] = scaled;
@@ -50,7 +51,7 @@ export function tcpAck(net: Net, c: number, seg: SkBuff, opts: TcpOptions): numb
   const mss = t.mss[c];
   if (acked === 0) {
     // A duplicate ACK (RFC 5681 2): nothing new, no data, same window, data outstanding.
-    if (seg.cb[CB_END] === seq && (seg.cb[CB_FLAGS] & TCP_FIN) === 0 && !windowChanged && t.sndMax[c] !== t.sndUna[c]) {
+    if (cb[CB_END] === seq && (cb[CB_FLAGS] & TCP_FIN) === 0 && !windowChanged && t.sndMax[c] !== t.sndUna[c]) {
       t.dupAcks[c]++;
       if (sack) {
         recover(net, c, nowUs);

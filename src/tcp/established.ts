@@ -189,7 +189,7 @@ function dataRcv(net: Net, c: number, skb: SkBuff): number {
   const cb = skb.cb;
   let seq = cb[CB_SEQ];
   let len = (cb[CB_END] - seq) >>> 0;
-  let fin = cb[CB_FLAGS] & TCP_FIN;
+  const fin = cb[CB_FLAGS] & TCP_FIN;
   const rcvNxt = t.rcvNxt[c];
   // Trim what we already have from the front, and what is past the window from the back.
   if (seqLt(seq, rcvNxt)) {
@@ -208,6 +208,7 @@ function dataRcv(net: Net, c: number, skb: SkBuff): number {
       len -= dup;
     }
     seq = rcvNxt;
+    cb[CB_SEQ] = seq; // the end stays: the control block keeps describing what is held
   }
   const winEnd = seqGt(t.rcvAdv[c], rcvNxt) ? t.rcvAdv[c] : rcvNxt;
   if (seqGt((seq + len) >>> 0, winEnd)) {
@@ -219,12 +220,9 @@ function dataRcv(net: Net, c: number, skb: SkBuff): number {
     }
     skb.trim(skb.len - over);
     len -= over;
-    fin = 0;
+    cb[CB_END] = (seq + len) >>> 0;
+    cb[CB_FLAGS] &= ~TCP_FIN; // the FIN lay past the window too
   }
-  // From here the control block describes what is held: the range and the FIN.
-  cb[CB_SEQ] = seq;
-  cb[CB_END] = (seq + len) >>> 0;
-  cb[CB_FLAGS] = fin;
   if (seq !== rcvNxt) {
     // Out of order: keep it (bounded) and ACK at once, a duplicate ACK (RFC 5681 4.2).
     oooInsert(net, t.oooQueue[c], skb);

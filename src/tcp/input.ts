@@ -21,7 +21,7 @@ import {
 import { WIRE_OK } from "../wire/bytes";
 import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH } from "../wire/icmp";
 import {
-  CB_ACK, CB_END, CB_FLAGS, CB_SEQ, CB_WND, ECONNREFUSED, EHOSTUNREACH, TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIME_WAIT, seqGt, seqLt,
+  CB_ACK, CB_END, CB_FLAGS, CB_SEQ, CB_WND, ECONNREFUSED, EHOSTUNREACH, TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIME_WAIT, TF_KEEPALIVE, seqGt, seqLt,
 } from "./tcb";
 import { tcpRetransmitHead, tcpSendResetFor } from "./output";
 import { tcpAbort, tcpFree, tcpLookup, tcpLookupListener } from "./table";
@@ -36,10 +36,11 @@ export function tcpV4Rcv(net: Net, skb: SkBuff): void {
   const stats = tcp.stats;
   const buf = net.pool.buf;
   let th = skb.data;
-  const total = skb.chainLen();
+  const first = skb.len;
+  const total = skb.fragNext === null ? first : skb.chainLen();
   stats.inSegs++; // errored segments too (RFC 4022 tcpInSegs)
   // The header and its options lie in the first piece (a fragmented segment is made one below).
-  if (tcpCheckLen(buf, th, skb.len) !== WIRE_OK) {
+  if (tcpCheckLen(buf, th, first) !== WIRE_OK) {
     stats.inErrs++;
     kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
     return;
@@ -67,11 +68,12 @@ export function tcpV4Rcv(net: Net, skb: SkBuff): void {
   }
   // Never to or from a broadcast or multicast address (RFC 1122 4.2.3.10).
   if (skb.pktType !== PACKET_HOST || ipIsMulticast(daddr) || daddr === 0xffffffff || ipIsMulticast(saddr) ||
-      (net.ipv4.localDev(daddr) === null && (daddr >>> 24) !== 127)) {
+      ((daddr >>> 24) !== 127 && net.ipv4.localDev(daddr) === null)) {
     kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
     return;
   }
-  const opts = tcp.tcb.opts;
+  const t = tcp.tcb;
+  const opts = t.opts;
   opts.reset();
   if (doff > TCP_HLEN) tcpParseOptions(buf, th + TCP_HLEN, doff - TCP_HLEN, opts);
   const sport = tcpSport(buf, th);
@@ -86,19 +88,19 @@ export function tcpV4Rcv(net: Net, skb: SkBuff): void {
   cb[CB_ACK] = tcpAckSeq(buf, th);
   cb[CB_WND] = tcpWindow(buf, th);
   skb.pull(doff);
-  let c = tcpLookup(tcp.tcb, daddr, dport, saddr, sport);
+  let c = tcpLookup(t, daddr, dport, saddr, sport);
   let iss = -1;
-  if (c >= 0 && (flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && tcp.tcb.state[c] === TCP_TIME_WAIT && tcpTimeWaitReusable(net, c, seq, opts)) {
+  if (c >= 0 && (flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && t.state[c] === TCP_TIME_WAIT && tcpTimeWaitReusable(net, c, seq, opts)) {
     // A new incarnation of a connection in TIME_WAIT (RFC 9293 3.6.1, RFC 6191).
     stats.timeWaitReused++;
     // The new ISN lies past everything the old connection sent (RFC 9293 3.6.1; Linux
     // takes snd_nxt + 65535 + 2).
-    iss = (tcp.tcb.sndNxt[c] + 65537) >>> 0;
+    iss = (t.sndNxt[c] + 65537) >>> 0;
     tcpFree(net, c, SKB_DROP.SOCKET_CLOSE);
     c = -1;
   }
   if (c < 0) {
-    const l = tcpLookupListener(tcp.tcb, daddr, dport);
+    const l = tcpLookupListener(t, daddr, dport);
     if (l >= 0) {
       tcpListenRcv(net, l, skb, opts, iss);
       return;
@@ -108,8 +110,8 @@ export function tcpV4Rcv(net: Net, skb: SkBuff): void {
     kfreeSkbReason(net, skb, SKB_DROP.TCP_NOSOCKET);
     return;
   }
-  tcpKeepaliveHeard(net, c);
-  if (tcp.tcb.state[c] === TCP_SYN_SENT) {
+  if ((t.flags[c] & TF_KEEPALIVE) !== 0) tcpKeepaliveHeard(net, c);
+  if (t.state[c] === TCP_SYN_SENT) {
     tcpSynSentRcv(net, c, skb, opts);
     return;
   }

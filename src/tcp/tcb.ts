@@ -171,7 +171,7 @@ export function seqGeq(a: number, b: number): boolean {
 export const CB_SEQ = 0;
 /** CB_SEQ + payload bytes (unlike Linux's end_seq, SYN and FIN are not counted) */
 export const CB_END = 1;
-/** received: the header's flags; queued: FIN and the SEG_* bits */
+/** received: the header's flags (kept on the receive queues); write queue: FIN; on a queue, SEG_* bits beside */
 export const CB_FLAGS = 2;
 /** write queue: times sent (0: not yet) */
 export const CB_SENT = 3;
