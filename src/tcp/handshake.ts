@@ -6,7 +6,8 @@ import { SKB_DROP } from "../core/drop";
 import { consumeSkb, kfreeSkbReason } from "../core/free";
 import type { Net } from "../core/net";
 import type { SkBuff } from "../core/skb";
-import { TCP_ACK, TCP_RST, TCP_SYN, type TcpOptions } from "../wire/tcp";
+import { IPV4_HLEN } from "../wire/ipv4";
+import { TCP_ACK, TCP_HLEN, TCP_RST, TCP_SYN, type TcpOptions } from "../wire/tcp";
 import {
   CB_ACK, CB_FLAGS, CB_SEQ, CB_WND, ECONNREFUSED, TCP_ESTABLISHED, TCP_SYN_RECV, TF_SACK, TF_TSTAMP, TF_WSCALE, seqGt, seqLeq,
 } from "./tcb";
@@ -21,7 +22,7 @@ export function tcpInitSend(net: Net, c: number, iss: number, mtu: number): void
   t.sndUna[c] = iss;
   t.sndNxt[c] = (iss + 1) >>> 0;
   t.sndMax[c] = t.sndNxt[c];
-  t.mss[c] = mtu - 40;
+  t.mss[c] = mtu - IPV4_HLEN - TCP_HLEN;
   t.tsOffset[c] = net.tcp.secrets.tsOffset(t.localAddr[c], t.localPort[c], t.remoteAddr[c], t.remotePort[c]);
   t.sndWnd[c] = 0;
   t.cwnd[c] = 0; // set when the MSS is known

@@ -13,7 +13,7 @@ import type { Net } from "../core/net";
 import { CHECKSUM_UNNECESSARY, PACKET_HOST, skbChecksum, skbCopyBits, type SkBuff } from "../core/skb";
 import { copyBytes } from "../core/bytes";
 import { csumPseudoHeader, csumReduce } from "../wire/checksum";
-import { IPPROTO_TCP, ipDaddr, ipIsMulticast, ipSaddr } from "../wire/ipv4";
+import { INADDR_BROADCAST, IPPROTO_TCP, IPV4_HLEN, ipDaddr, ipIsLoopback, ipIsMulticast, ipSaddr } from "../wire/ipv4";
 import {
   TCP_ACK, TCP_HLEN, TCP_RST, TCP_SYN, tcpAckSeq, tcpCheckLen, tcpDoffBytes, tcpDport, tcpFlags, tcpParseOptions, tcpSeq, tcpSport,
   tcpWindow,
@@ -67,8 +67,8 @@ export function tcpV4Rcv(net: Net, skb: SkBuff): void {
     th = skb.data;
   }
   // Never to or from a broadcast or multicast address (RFC 1122 4.2.3.10).
-  if (skb.pktType !== PACKET_HOST || ipIsMulticast(daddr) || daddr === 0xffffffff || ipIsMulticast(saddr) ||
-      ((daddr >>> 24) !== 127 && net.ipv4.localDev(daddr) === null)) {
+  if (skb.pktType !== PACKET_HOST || ipIsMulticast(daddr) || daddr === INADDR_BROADCAST || ipIsMulticast(saddr) ||
+      (!ipIsLoopback(daddr) && net.ipv4.localDev(daddr) === null)) {
     kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
     return;
   }
@@ -160,7 +160,7 @@ export function tcpV4Err(net: Net, type: number, code: number, info: number, iph
   if (seqLt(seq, t.sndUna[c]) || seqGt(seq, t.sndMax[c])) return;
   if (type !== ICMP_DEST_UNREACH) return;
   if (code === ICMP_FRAG_NEEDED) {
-    const mss = info - 40;
+    const mss = info - IPV4_HLEN - TCP_HLEN;
     if (info >= 68 && mss < t.mss[c]) {
       t.mss[c] = mss;
       tcpRetransmitHead(net, c);

@@ -8,8 +8,8 @@ import { consumeSkb, kfreeSkbReason } from "../core/free";
 import type { Net } from "../core/net";
 import type { NetDevice } from "../core/netdevice";
 import type { SkBuff } from "../core/skb";
-import { ipDaddr, ipSaddr } from "../wire/ipv4";
-import { TCP_ACK, TCP_RST, TCP_SYN, tcpDport, tcpSport, type TcpOptions } from "../wire/tcp";
+import { IPV4_HLEN, ipDaddr, ipSaddr } from "../wire/ipv4";
+import { TCP_ACK, TCP_HLEN, TCP_RST, TCP_SYN, tcpDport, tcpSport, type TcpOptions } from "../wire/tcp";
 import { CB_ACK, CB_FLAGS, CB_SEQ, CB_WND, TCP_CLOSED, TCP_ESTABLISHED, TCP_SYN_RECV, TF_TSTAMP, seqGt } from "./tcb";
 import { COOKIE_MSS } from "./secure";
 import { tcpSendControl, tcpSendResetFor, tcpSendSynAckStateless } from "./output";
@@ -92,7 +92,7 @@ export function tcpListenRcv(net: Net, l: number, skb: SkBuff, opts: TcpOptions,
     // SYN queue full (a flood, or a busy server): answer with a cookie, keep nothing (RFC 4987 3.6).
     if (net.config.tcpSynCookies) {
       const peerMss = opts.mss > 0 ? opts.mss : 536;
-      const limit = peerMss < mtu - 40 ? peerMss : mtu - 40;
+      const limit = peerMss < mtu - IPV4_HLEN - TCP_HLEN ? peerMss : mtu - IPV4_HLEN - TCP_HLEN;
       let index = 0;
       while (index < 3 && COOKIE_MSS[index + 1] <= limit) index++;
       const cookie = tcp.secrets.cookie(net.now(), daddr, dport, saddr, sport, seq, index);

@@ -10,9 +10,9 @@ import type { NetDevice } from "../core/netdevice";
 import type { SkBuff } from "../core/skb";
 import { ipSend } from "../ipv4/output";
 import { csumFold, csumPartial, csumPartialView, csumPseudoHeader } from "../wire/checksum";
-import { IPPROTO_TCP, ipDaddr, ipSaddr } from "../wire/ipv4";
+import { IPPROTO_TCP, IPV4_HLEN, ipDaddr, ipSaddr } from "../wire/ipv4";
 import {
-  OFF_TCP_CHECK, TCP_ACK, TCP_FIN, TCP_HLEN, TCP_PSH, TCP_RST, TCP_SYN, tcpBuildHeader, tcpDport, tcpSport, tcpWriteOptMss,
+  TCP_ACK, TCP_FIN, TCP_HLEN, TCP_PSH, TCP_RST, TCP_SYN, setTcpCheck, tcpBuildHeader, tcpDport, tcpSport, tcpWriteOptMss,
   tcpWriteOptSack, tcpWriteOptSackPerm, tcpWriteOptSackPermTimestamp, tcpWriteOptTimestamp, tcpWriteOptWscale,
 } from "../wire/tcp";
 import {
@@ -100,7 +100,7 @@ function buildHeader(net: Net, c: number, at: number, hlen: number, seq: number,
   let o = at + TCP_HLEN;
   if ((flags & TCP_SYN) !== 0) {
     // Linux's layout: MSS, SACK-permitted + timestamps, NOP + window scale.
-    o += tcpWriteOptMss(buf, o, (net.ipv4.rt.dev as NetDevice).mtu - 40);
+    o += tcpWriteOptMss(buf, o, (net.ipv4.rt.dev as NetDevice).mtu - IPV4_HLEN - TCP_HLEN);
     const sack = offersSack(net, c);
     if (offersTimestamps(net, c)) {
       const tsVal = net.tcp.tsVal(c);
@@ -122,9 +122,7 @@ function buildHeader(net: Net, c: number, at: number, hlen: number, seq: number,
   }
   let sum = csumPseudoHeader(saddr, daddr, IPPROTO_TCP, hlen + payloadLen);
   sum = csumPartialView(net.pool.view, at, hlen + payloadLen, sum);
-  const check = csumFold(sum);
-  buf[at + OFF_TCP_CHECK] = check >> 8;
-  buf[at + OFF_TCP_CHECK + 1] = check & 0xff;
+  setTcpCheck(buf, at, csumFold(sum));
 }
 
 /** A segment with no data (SYN, SYN-ACK, ACK, FIN probe, RST) from connection c. */
@@ -343,9 +341,7 @@ export function tcpSendSynAckStateless(net: Net, saddr: number, daddr: number, s
   const win = net.config.tcpRcvBufBytes < 65535 ? net.config.tcpRcvBufBytes : 65535;
   tcpBuildHeader(buf, at, sport, dport, seq, ack, TCP_HLEN + 4, TCP_SYN | TCP_ACK, win);
   tcpWriteOptMss(buf, at + TCP_HLEN, mss);
-  const check = csumFold(csumPartial(buf, at, TCP_HLEN + 4, csumPseudoHeader(saddr, daddr, IPPROTO_TCP, TCP_HLEN + 4)));
-  buf[at + OFF_TCP_CHECK] = check >> 8;
-  buf[at + OFF_TCP_CHECK + 1] = check & 0xff;
+  setTcpCheck(buf, at, csumFold(csumPartial(buf, at, TCP_HLEN + 4, csumPseudoHeader(saddr, daddr, IPPROTO_TCP, TCP_HLEN + 4))));
   net.tcp.stats.outSegs++;
   ipSend(net, skb, saddr, daddr, IPPROTO_TCP, 0, net.config.ipDefaultTtl, false);
 }
@@ -375,9 +371,7 @@ export function tcpSendResetFor(net: Net, seg: SkBuff): void {
     flags |= TCP_ACK;
   }
   tcpBuildHeader(buf, at, tcpDport(buf, seg.transportHeader), tcpSport(buf, seg.transportHeader), seq, ack, TCP_HLEN, flags, 0);
-  const check = csumFold(csumPartial(buf, at, TCP_HLEN, csumPseudoHeader(daddr, saddr, IPPROTO_TCP, TCP_HLEN)));
-  buf[at + OFF_TCP_CHECK] = check >> 8;
-  buf[at + OFF_TCP_CHECK + 1] = check & 0xff;
+  setTcpCheck(buf, at, csumFold(csumPartial(buf, at, TCP_HLEN, csumPseudoHeader(daddr, saddr, IPPROTO_TCP, TCP_HLEN))));
   net.tcp.stats.outSegs++;
   net.tcp.stats.outRsts++;
   ipSend(net, skb, daddr, saddr, IPPROTO_TCP, 0, net.config.ipDefaultTtl, false);

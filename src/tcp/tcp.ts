@@ -9,6 +9,7 @@ import type { Net } from "../core/net";
 import type { NetDevice } from "../core/netdevice";
 import { skbCopyBitsView, type SkBuff, type SkbPool } from "../core/skb";
 import { copyView } from "../core/bytes";
+import { ipIsLoopback } from "../wire/ipv4";
 import { TCP_FIN, TCP_MAX_WSCALE, TCP_SYN } from "../wire/tcp";
 import {
   CB_END, CB_FLAGS, CB_SENT, CB_SEQ, ECONNRESET, TCP_CLOSED, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_LAST_ACK,
@@ -134,7 +135,7 @@ export class Tcp {
   /** Passive open: a listener on (laddr, lport), port 0 for an ephemeral one. Returns its index. */
   listen(laddr: number, lport: number, backlog: number, owner: TcpListenerOwner): number {
     const net = this.#net;
-    if (laddr !== 0 && net.ipv4.localDev(laddr) === null && (laddr >>> 24) !== 127) throw new TypeError("TCP: address is not one of this host's");
+    if (laddr !== 0 && net.ipv4.localDev(laddr) === null && !ipIsLoopback(laddr)) throw new TypeError("TCP: address is not one of this host's");
     const c = tcpAlloc(net);
     if (c < 0) throw new RangeError(`TCP: connection table full (config.tcpSocketsMax is ${this.tcb.size})`);
     let port = lport;

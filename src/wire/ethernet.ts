@@ -1,7 +1,7 @@
 // Ethernet II framing (IEEE 802.3 with an EtherType, RFC 894), 6-byte MAC
 // addresses. Stateless views over (buf, off) where off is the frame start.
 
-import { WIRE_OK, WIRE_TRUNCATED, read16, write16 } from "./bytes";
+import { WIRE_OK, WIRE_TRUNCATED, read16 } from "./bytes";
 
 export const ETH_ALEN = 6;
 /** Header: destination, source, EtherType. */
@@ -32,7 +32,9 @@ export function ethType(buf: Uint8Array, off: number): number {
 }
 
 export function setEthType(buf: Uint8Array, off: number, type: number): void {
-  write16(buf, off + OFF_ETH_TYPE, type);
+  // Two stores rather than write16: a setter on every frame's path, one call deep.
+  buf[off + OFF_ETH_TYPE] = type >>> 8;
+  buf[off + OFF_ETH_TYPE + 1] = type & 0xff;
 }
 
 /** Copies the 6-byte address at src[srcOff] to dst[dstOff]. Unrolled: no subarray, no loop. */
@@ -95,7 +97,8 @@ export function ethBuildHeader(
 ): void {
   macCopy(buf, off + OFF_ETH_DST, dst, dstOff);
   macCopy(buf, off + OFF_ETH_SRC, src, srcOff);
-  write16(buf, off + OFF_ETH_TYPE, type);
+  buf[off + OFF_ETH_TYPE] = type >>> 8;
+  buf[off + OFF_ETH_TYPE + 1] = type & 0xff;
 }
 
 /**

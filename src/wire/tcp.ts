@@ -138,7 +138,9 @@ export function setTcpWindow(buf: Uint8Array, off: number, window: number): void
 }
 
 export function setTcpCheck(buf: Uint8Array, off: number, check: number): void {
-  write16(buf, off + OFF_TCP_CHECK, check);
+  // Two stores rather than write16: once for every segment sent.
+  buf[off + OFF_TCP_CHECK] = check >>> 8;
+  buf[off + OFF_TCP_CHECK + 1] = check & 0xff;
 }
 
 export function setTcpUrgPtr(buf: Uint8Array, off: number, urg: number): void {
