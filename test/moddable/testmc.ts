@@ -2,8 +2,8 @@
 // test262's host (tools/test262/_262.c) define it on a device, here with the device being an
 // xsnet stack on a simulated LAN in virtual time (lan.ts). The test runs as an ES module whose
 // imports are mapped as a Moddable manifest maps them: embedded:io/socket/tcp, listener and
-// udp to xsnet's classes for the device's stack, "timer" to Moddable's Timer on the virtual
-// clock. Its globals are testmc's and test262's:
+// udp to xsnet's classes for the device's stack (hostProvider's device.network entries),
+// "timer" to Moddable's Timer on the virtual clock. Its globals are testmc's and test262's:
 //   $DONE(error)   the first call ends the test: no argument (or a falsy one) passes, anything
 //                  else fails with its text (_262.c _xsbug_done; later calls are ignored)
 //   $DO(f)         a function that runs f, then $DONE() or $DONE(the exception) (main.js)
@@ -20,8 +20,7 @@
 // The engine-specific part is the loader (LoadModule): run.ts uses node:vm's SourceTextModule
 // on V8, xs-entry.ts a Compartment with a ModuleSource inside XS. Node-free: runs in XS too.
 
-import { tcpSocketClasses } from "../../src/socket/tcp";
-import { udpSocketClass } from "../../src/socket/udp";
+import { hostProvider } from "../../src/socket/provider";
 import { closeModdableLan, HOST_NAMES, makeModdableLan } from "./lan";
 import { makeTimer } from "./timer";
 
@@ -123,12 +122,12 @@ export async function runTest(file: TestFile, load: LoadModule, turn: Turn, seed
     if (traced.length < TRACE_MAX) traced += args.map((a) => String(a)).join("");
   };
 
-  const { TCP, Listener } = tcpSocketClasses(lan.device.net);
-  const UDP = udpSocketClass(lan.device.net);
+  // The device's classes, as its start-up would put them in device.network.
+  const network = hostProvider(lan.device.net);
   const modules: ModuleMap = {
-    "embedded:io/socket/tcp": Object.freeze({ default: TCP }),
-    "embedded:io/socket/listener": Object.freeze({ default: Listener }),
-    "embedded:io/socket/udp": Object.freeze({ default: UDP }),
+    "embedded:io/socket/tcp": Object.freeze({ default: network.tcp?.io }),
+    "embedded:io/socket/listener": Object.freeze({ default: network.listener?.io }),
+    "embedded:io/socket/udp": Object.freeze({ default: network.udp?.io }),
     timer: Object.freeze({ default: Timer }),
   };
   const globals = Object.freeze({ $DONE, $DO, $TESTMC, $NETWORK, trace });
