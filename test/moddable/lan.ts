@@ -1,7 +1,8 @@
 // The network Moddable's socket tests expect, simulated in virtual time: the device under
 // test (an xsnet stack, 10.0.0.2) on a LAN with another xsnet host (10.0.0.1) that plays the
 // internet: www.example.com (HTTP/1.1 on TCP 80, src/apps/http-server.ts) and pool.ntp.org
-// (SNTP on UDP 123, sntp-server.ts). Names resolve by a table ($NETWORK.resolve).
+// (SNTP on UDP 123, sntp-server.ts); the MQTT test adds broker.example.com (mqtt-broker.ts).
+// Names resolve by a table ($NETWORK.resolve, and the resolver of runtime.ts).
 // Node-free: it runs in XS too.
 
 import { HttpServer } from "../../src/apps/http-server";
@@ -18,6 +19,7 @@ export const HOST_NAMES: Readonly<Record<string, string>> = Object.freeze({
   "www.example.com": INTERNET_IP,
   "example.com": INTERNET_IP,
   "pool.ntp.org": INTERNET_IP,
+  "broker.example.com": INTERNET_IP,
 });
 
 /** The Unix time at virtual time 0: 2026-01-01T00:00:00Z. */

@@ -6,7 +6,9 @@
 import { describe, expect, it } from "vitest";
 import { EPOCH_MS, INTERNET_IP } from "./lan";
 import { NTP_UNIX_OFFSET_S } from "./sntp-server";
-import { installDeviceBuiltins, runTest, utf8Decode, utf8Encode, type LoadModule, type ModuleExports, type ModuleMap, type TestResult } from "./testmc";
+import { topicMatches } from "./mqtt-broker";
+import { installDeviceBuiltins, TextDecoder as ModdableTextDecoder, utf8Decode, utf8Encode } from "./runtime";
+import { runTest, type LoadModule, type ModuleExports, type ModuleMap, type TestResult } from "./testmc";
 import type { ModdableTimer } from "./timer";
 import type { TcpSocketClass } from "../../src/socket/tcp";
 import type { UdpSocketClass } from "../../src/socket/udp";
@@ -158,5 +160,23 @@ describe("testmc harness", () => {
     const { promise, resolve } = (Promise as unknown as { withResolvers<T>(): { promise: Promise<T>; resolve(v: T): void } }).withResolvers<number>();
     resolve(7);
     return expect(promise).resolves.toBe(7);
+  });
+
+  it("text/decoder keeps a sequence cut at a buffer's end for the next (stream: true)", () => {
+    const bytes = new TextEncoder().encode("€uro 𝄞");
+    const d = new ModdableTextDecoder();
+    let out = "";
+    for (let i = 0; i < bytes.length; i++) out += d.decode(bytes.subarray(i, i + 1), { stream: true });
+    expect(out + d.decode()).toBe("€uro 𝄞");
+  });
+
+  it("the broker's MQTT topic filters (MQTT 3.1.1 4.7)", () => {
+    expect(topicMatches("xsnet/+", "xsnet/a")).toBe(true);
+    expect(topicMatches("xsnet/+", "xsnet/a/b")).toBe(false);
+    expect(topicMatches("xsnet/#", "xsnet/a/b")).toBe(true);
+    expect(topicMatches("xsnet/#", "xsnet")).toBe(true);
+    expect(topicMatches("#", "$SYS/x")).toBe(false);
+    expect(topicMatches("a/+/c", "a/b/c")).toBe(true);
+    expect(topicMatches("a/b", "a/b/c")).toBe(false);
   });
 });

@@ -21,6 +21,7 @@
 // on V8, xs-entry.ts a Compartment with a ModuleSource inside XS. Node-free: runs in XS too.
 
 import { hostProvider } from "../../src/socket/provider";
+import type { EventLoop } from "../../host-sim/sim/event-loop";
 import { closeModdableLan, HOST_NAMES, makeModdableLan } from "./lan";
 import { makeTimer } from "./timer";
 
@@ -142,28 +143,32 @@ export async function runTest(file: TestFile, load: LoadModule, turn: Turn, seed
   }
   loading.then(undefined, (err: unknown) => finish(err === undefined ? "the module's evaluation was rejected" : err));
 
-  while (!done) {
+  await drive(loop, () => done, finish, uncaught, turn, TEST_LIMIT_MS, "$DONE");
+  const virtualMs = loop.now;
+  const events = loop.eventsRun;
+  const poolsFull = closeModdableLan(lan);
+  if (failure === null && !poolsFull) failure = "a packet pool was not full after the stacks shut down";
+  return { name: file.name, pass: failure === null, message: failure ?? "", virtualMs, events, trace: failure === null ? "" : traced };
+}
+
+/**
+ * Run the simulation one event at a time, letting the engine run its promise jobs between
+ * events (so code awaiting a socket's promise goes on at the virtual time it resolved),
+ * until done() holds; finish(reason) when nothing is left to run or limitMs pass first,
+ * uncaught(exception) when an event throws (a callback of the code under test).
+ */
+export async function drive(loop: EventLoop, done: () => boolean, finish: (reason: string) => void, uncaught: (err: unknown) => void, turn: Turn, limitMs: number, what: string): Promise<void> {
+  while (!done()) {
     await turn();
-    if (done) break;
-    if (loop.pending === 0) {
-      finish("nothing left to run, and no $DONE");
-      break;
-    }
-    if (loop.nextTime > TEST_LIMIT_MS) {
-      finish(`no $DONE in ${TEST_LIMIT_MS} ms of virtual time`);
-      break;
-    }
+    if (done()) return;
+    if (loop.pending === 0) return finish(`nothing left to run, and no ${what}`);
+    if (loop.nextTime > limitMs) return finish(`no ${what} in ${limitMs} ms of virtual time`);
     try {
       loop.step();
     } catch (err) {
       uncaught(err);
     }
   }
-  const virtualMs = loop.now;
-  const events = loop.eventsRun;
-  const poolsFull = closeModdableLan(lan);
-  if (failure === null && !poolsFull) failure = "a packet pool was not full after the stacks shut down";
-  return { name: file.name, pass: failure === null, message: failure ?? "", virtualMs, events, trace: failure === null ? "" : traced };
 }
 
 /** Run the files one after the other. */
@@ -174,102 +179,10 @@ export async function runSuite(files: readonly TestFile[], load: LoadModule, tur
 }
 
 /** The text of a $DONE argument or an exception (test262's Test262Error has its own toString). */
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   try {
     return String(value);
   } catch {
     return Object.prototype.toString.call(value);
   }
-}
-
-/**
- * What XS on a device has and the engines here may lack (XS under xsnap lacks all three;
- * Node 20's V8 lacks Promise.withResolvers): Promise.withResolvers (ES2024),
- * ArrayBuffer.fromString and String.fromArrayBuffer (XS's own, UTF-8). Installed on the
- * engine's intrinsics when missing; returns the names installed.
- */
-export function installDeviceBuiltins(): string[] {
-  const added: string[] = [];
-  const define = (target: object, name: string, value: (...args: never[]) => unknown, label: string): void => {
-    if (typeof (target as Record<string, unknown>)[name] === "function") return;
-    Object.defineProperty(target, name, { value, writable: true, configurable: true, enumerable: false });
-    added.push(label);
-  };
-  define(Promise, "withResolvers", function withResolvers<T>(this: PromiseConstructor) {
-    let resolve!: (value: T) => void;
-    let reject!: (reason?: unknown) => void;
-    const promise = new this<T>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    return { promise, resolve, reject };
-  }, "Promise.withResolvers");
-  define(ArrayBuffer, "fromString", (text: string): ArrayBuffer => utf8Encode(String(text)).buffer as ArrayBuffer, "ArrayBuffer.fromString");
-  define(String, "fromArrayBuffer", (buffer: ArrayBuffer): string => {
-    if (!(buffer instanceof ArrayBuffer)) throw new TypeError("String.fromArrayBuffer: argument is not an ArrayBuffer");
-    return utf8Decode(new Uint8Array(buffer));
-  }, "String.fromArrayBuffer");
-  return added;
-}
-
-/** UTF-8 of a string (a lone surrogate becomes U+FFFD). */
-export function utf8Encode(text: string): Uint8Array {
-  const out = new Uint8Array(text.length * 3);
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    let c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-        i++;
-      }
-    }
-    if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
-    if (c < 0x80) out[n++] = c;
-    else if (c < 0x800) {
-      out[n++] = 0xc0 | (c >> 6);
-      out[n++] = 0x80 | (c & 63);
-    } else if (c < 0x10000) {
-      out[n++] = 0xe0 | (c >> 12);
-      out[n++] = 0x80 | ((c >> 6) & 63);
-      out[n++] = 0x80 | (c & 63);
-    } else {
-      out[n++] = 0xf0 | (c >> 18);
-      out[n++] = 0x80 | ((c >> 12) & 63);
-      out[n++] = 0x80 | ((c >> 6) & 63);
-      out[n++] = 0x80 | (c & 63);
-    }
-  }
-  return out.slice(0, n);
-}
-
-/** A string from UTF-8 (a malformed sequence becomes U+FFFD). */
-export function utf8Decode(bytes: Uint8Array): string {
-  let s = "";
-  let i = 0;
-  while (i < bytes.length) {
-    const b = bytes[i];
-    let c = 0xfffd;
-    let need = 0;
-    let min = 0;
-    if (b < 0x80) c = b;
-    else if (b >= 0xc2 && b < 0xe0) { c = b & 0x1f; need = 1; min = 0x80; }
-    else if (b >= 0xe0 && b < 0xf0) { c = b & 0x0f; need = 2; min = 0x800; }
-    else if (b >= 0xf0 && b < 0xf5) { c = b & 0x07; need = 3; min = 0x10000; }
-    i++;
-    let ok = true;
-    for (let k = 0; k < need; k++) {
-      const x = bytes[i];
-      if (i >= bytes.length || (x & 0xc0) !== 0x80) {
-        ok = false;
-        break;
-      }
-      c = (c << 6) | (x & 0x3f);
-      i++;
-    }
-    if (!ok || (need > 0 && (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)))) c = 0xfffd;
-    s += String.fromCodePoint(c);
-  }
-  return s;
 }

@@ -8,10 +8,12 @@ import type { EventLoop, SimEventHandler } from "../../host-sim/sim/event-loop";
 
 type TimerCallback = (timer: ModdableTimerId) => void;
 
-/** What Timer.set returns: an opaque id, passed back to the callback and to clear/schedule. */
-export interface ModdableTimerId {
-  readonly __timer: true;
-}
+/**
+ * What Timer.set returns: an id passed back to the callback and to clear/schedule. An
+ * object apps may add properties to, as they do to Moddable's host object (MQTT's client
+ * keeps its keepalive times on its timer).
+ */
+export type ModdableTimerId = Record<string, unknown>;
 
 interface TimerRecord {
   callback: TimerCallback;
@@ -71,7 +73,7 @@ export function makeTimer(loop: EventLoop, onError: (err: unknown) => void): Mod
   const Timer: ModdableTimer = {
     set(callback, delay = 0, repeat?) {
       if (typeof callback !== "function") throw new TypeError("Timer.set: callback must be a function");
-      const id = Object.freeze({ __timer: true as const });
+      const id: ModdableTimerId = {};
       const r: TimerRecord = { callback, repeat: repeat === undefined ? 0 : toMs(repeat, "repeat"), armed: -1, id };
       records.set(id, r);
       arm(r, toMs(delay, "delay"));

@@ -1,10 +1,13 @@
 // The entry of the XS bundle of the Moddable test harness (run.ts builds it with rollup and
-// evaluates it in xsnap): runSuite with a loader that makes one Compartment per test, its
-// import map the test's modules (virtual module sources) and the test file itself as a
-// ModuleSource, test262's harness.js evaluated in its global scope. The results go back
-// through xsnap's issueCommand, as JSON.
+// evaluates it in xsnap): the socket suite (testmc.ts) or the example scenarios
+// (examples.ts) with a loader that makes one Compartment per module, its import map the
+// module's imports (virtual module sources) and the file itself as a ModuleSource, test262's
+// harness.js evaluated in its global scope. The results go back through xsnap's
+// issueCommand, as JSON.
 
-import { installDeviceBuiltins, runSuite, utf8Encode, type LoadModule, type ModuleMap, type TestFile, type Turn } from "./testmc";
+import { installDeviceBuiltins, utf8Encode } from "./runtime";
+import { runExamples } from "./examples";
+import { runSuite, type LoadModule, type ModuleMap, type TestFile, type Turn } from "./testmc";
 
 interface XsGlobals {
   Compartment: new (options: { globals: object; modules: Record<string, { source: unknown }> }) => {
@@ -42,10 +45,11 @@ function compartmentLoader(harnessSource: string): LoadModule {
 
 const turn: Turn = () => new Promise<void>((resolve) => xs.setImmediate(resolve));
 
-/** Run the files; the report ({ builtins, results }) is sent with issueCommand. */
-export function runAll(files: TestFile[], harnessSource: string): void {
+/** Run the suite's files or the example scenarios; the report ({ builtins, results }) is sent with issueCommand. */
+export function runAll(job: "suite" | "examples", files: TestFile[], harnessSource: string): void {
   const builtins = installDeviceBuiltins();
-  runSuite(files, compartmentLoader(harnessSource), turn).then(
+  const load = compartmentLoader(harnessSource);
+  (job === "suite" ? runSuite(files, load, turn) : runExamples(files, load, turn)).then(
     (results) => report({ builtins, results }),
     (err: unknown) => report({ builtins, error: String(err) }),
   );
