@@ -30,3 +30,5 @@ export { UdpEchoServer, PORT_UDP_ECHO, type UdpEchoStats } from "./apps/udp-echo
 export { IperfServer, PORT_IPERF, type IperfOptions, type IperfStats } from "./apps/iperf";
 export { HttpServer, PORT_HTTP, type HttpOptions, type HttpStats } from "./apps/http-server";
 export { parseHttpRequest, httpHeadEnd, httpEmptyLines, type HttpRequest } from "./apps/http-parse";
+export { hostProvider, type HostNetwork } from "./socket/provider";
+export type { TcpSocketClass, TcpListenerClass } from "./socket/tcp";

@@ -49,9 +49,9 @@ describe("manifest.json and its groups", () => {
   const modules = [...tsModules("src"), ...tsModules("drivers"), ...tsModules("moddable")];
   const owner = new Map<string, string>();
 
-  it("includes the four groups, and preloads the composition root itself", () => {
+  it("includes the four groups, and preloads the composition root itself (and the host provider, which needs both UDP and TCP)", () => {
     expect(groups.map((g) => g.file)).toEqual(["manifest_core.json", "manifest_udp.json", "manifest_tcp.json", "manifest_raw.json"]);
-    expect(root.preload.sort()).toEqual(["xsnet/src/index", "xsnet/src/stack"]);
+    expect(root.preload.sort()).toEqual(["xsnet/src/index", "xsnet/src/socket/provider", "xsnet/src/stack"]);
   });
 
   it("maps and preloads every device-side module in exactly one group, and nothing that does not exist", () => {

@@ -1,5 +1,10 @@
 // What the ECMA-419 socket classes share (UDP, TCP, raw): argument checks that name the
-// argument, and the errno names of ICMP errors.
+// argument, and the errno names of ICMP errors. The error classes are Moddable's (its
+// sockets are the reference apps are written against, modules/io/socket/*/ of the SDK):
+// a method called on something that is not an open socket of the class is a SyntaxError
+// (XS's host-data check), a value of the wrong type a TypeError, a number out of its range a
+// RangeError, and a request the socket cannot serve now (more than is buffered, more than
+// fits, not connected, a missing port or address) a plain Error.
 
 import { ICMP_DEST_UNREACH, ICMP_PARAMETERPROB } from "../wire/icmp";
 
@@ -16,12 +21,24 @@ export interface IcmpErrorReport {
   code: number;
 }
 
-/** A Uint8Array over the bytes of an ArrayBuffer or view, or a TypeError naming the argument. */
+/**
+ * A buffer a socket reads into or writes from, as Moddable's sockets take them: an
+ * ArrayBuffer, a DataView, or a typed array of 1-byte elements (Uint8Array, Int8Array,
+ * Uint8ClampedArray). A Uint16Array and the like are refused: their length is not in bytes.
+ */
+export function isByteBuffer(buffer: unknown): buffer is ArrayBuffer | ArrayBufferView {
+  if (buffer instanceof ArrayBuffer || buffer instanceof DataView) return true;
+  return ArrayBuffer.isView(buffer) && (buffer as Uint8Array).BYTES_PER_ELEMENT === 1;
+}
+
+export const BYTE_BUFFER_KINDS = "an ArrayBuffer, a DataView or a byte view (Uint8Array, Int8Array, Uint8ClampedArray)";
+
+/** A Uint8Array over the bytes of a buffer (isByteBuffer), or a TypeError naming the argument. */
 export function bytesOf(buffer: unknown, what: string): Uint8Array {
   if (buffer instanceof Uint8Array) return buffer;
   if (buffer instanceof ArrayBuffer) return new Uint8Array(buffer);
-  if (ArrayBuffer.isView(buffer)) return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-  throw new TypeError(`${what} must be an ArrayBuffer or a view of one`);
+  if (isByteBuffer(buffer) && ArrayBuffer.isView(buffer)) return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  throw new TypeError(`${what} must be ${BYTE_BUFFER_KINDS}`);
 }
 
 // Linux icmp_err_convert, by destination-unreachable code.
@@ -36,9 +53,17 @@ export function icmpErrorReason(type: number, code: number): string {
   return type === ICMP_PARAMETERPROB ? "EPROTO" : "EHOSTUNREACH";
 }
 
+/**
+ * A port given to a socket, converted as Moddable converts it (a string of digits is a
+ * number: "80" is 80): undefined is an Error (missing), a Symbol a TypeError, anything
+ * that is not then an integer in range a RangeError.
+ */
 export function checkPort(port: unknown, what: string, allowZero: boolean): number {
-  if (typeof port !== "number" || !Number.isInteger(port) || port < (allowZero ? 0 : 1) || port > 65535) {
-    throw new RangeError(`${what} must be an integer in ${allowZero ? 0 : 1}..65535, got ${String(port)}`);
+  if (port === undefined) throw new Error(`${what} is missing`);
+  if (typeof port === "symbol") throw new TypeError(`${what} must be a number, got a Symbol`);
+  const n = typeof port === "string" && port.trim() !== "" ? Number(port) : port;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < (allowZero ? 0 : 1) || n > 65535) {
+    throw new RangeError(`${what} must be an integer in ${allowZero ? 0 : 1}..65535, got ${typeof port === "string" ? `"${port}"` : String(port)}`);
   }
-  return port;
+  return n;
 }

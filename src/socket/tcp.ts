@@ -1,20 +1,26 @@
 // embedded:io/socket/tcp and embedded:io/socket/listener (ECMA-419) over xsnet's TCP,
-// with the semantics of Moddable's implementation: onWritable(bytes) whose first call
-// means connected; onReadable(bytes); onError() on failure and after the peer's close once
-// everything was read; read() never returns more than is there (asking for more throws);
-// write() throws before the connection is up and when the data does not fit (no partial
-// write). The classes are made for one stack: `const { TCP, Listener } = tcpSocketClasses(net)`.
+// with the semantics of Moddable's implementation (modules/io/socket/lwip/tcp.c of the SDK,
+// whose test suite runs on these classes unchanged, test/moddable): onWritable(bytes) whose
+// first call means connected; onReadable(bytes); onError() on failure and after the peer's
+// close once everything was read; read() returns undefined while nothing is buffered and
+// never more than is there (asking for more is an Error); write() is an Error before the
+// connection is up and when the data does not fit (no partial write); format "number"
+// reads and writes one byte. A method called on anything but an open socket of its class
+// (another object, or a socket closed or handed to another with `from`) is a SyntaxError, as
+// XS's host-data check makes it. The classes are made for one stack:
+// `const { TCP, Listener } = tcpSocketClasses(net)`.
 
 import type { Net } from "../core/net";
 import { formatIpv4, parseIpv4 } from "../wire/ipv4";
 import { TCP_CLOSE_WAIT, TCP_ESTABLISHED, TF_NODELAY, TF_PEER_FIN, type TcpListenerOwner, type TcpOwner } from "../tcp/tcb";
-import { checkPort } from "./common";
+import { BYTE_BUFFER_KINDS, checkPort, isByteBuffer } from "./common";
 
 type Buffer = ArrayBuffer | ArrayBufferView;
 
 export interface TcpOptions {
   address?: string;
-  port?: number;
+  /** a number, or a string of one ("80") */
+  port?: number | string;
   from?: TcpSocket;
   nodelay?: boolean;
   /** extension: keepalive probes when idle, timed by config.tcpKeepalive* (off by default) */
@@ -31,15 +37,22 @@ export interface TcpSocket {
   readonly remotePort: number | undefined;
   format: "buffer" | "number";
   target: unknown;
+  /** everything buffered (format "buffer") or one byte (format "number"); undefined while nothing is */
   read(): ArrayBuffer | number | undefined;
+  // The two forms below also return undefined while nothing is buffered; typed for their
+  // use with the count onReadable reported, which is there.
+  /** `count` bytes (an Error when fewer are buffered) */
   read(count: number): ArrayBuffer;
+  /** fills the buffer (an Error when fewer bytes are buffered), returns its length */
   read(buffer: ArrayBufferView | ArrayBuffer): number;
-  write(buffer: Buffer): number;
+  /** the buffer (format "buffer") or one byte 0..255 (format "number"); returns the bytes still writable */
+  write(value: Buffer | number): number;
   close(): void;
 }
 
 export interface ListenerOptions {
-  port?: number;
+  /** a number, or a string of one ("80"); absent: an ephemeral port (present but undefined is an Error) */
+  port?: number | string;
   address?: string;
   /** extension: connections that may wait to be read (default 8) */
   backlog?: number;
@@ -56,20 +69,28 @@ export interface TcpListener {
   close(): void;
 }
 
-export function tcpSocketClasses(net: Net): { TCP: new (options: TcpOptions) => TcpSocket; Listener: new (options?: ListenerOptions) => TcpListener } {
+export type TcpSocketClass = new (options: TcpOptions) => TcpSocket;
+export type TcpListenerClass = new (options?: ListenerOptions) => TcpListener;
+
+export function tcpSocketClasses(net: Net): { TCP: TcpSocketClass; Listener: TcpListenerClass } {
   const tcp = net.tcp;
   const t = tcp.tcb;
-  /** a connection handed from Listener.read() to new TCP({ from }) */
+  /** a connection handed from Listener.read() to its socket */
   const ACCEPTED = Symbol("accepted connection");
+  /** #c of a socket closed by its application, or handed to another with `from` */
+  const CLOSED = -1;
 
   class TCP implements TcpSocket, TcpOwner {
-    #c = -1;
+    #c = CLOSED;
     #format: "buffer" | "number" = "buffer";
     #onReadable: ((this: TcpSocket, bytes: number) => void) | null = null;
     #onWritable: ((this: TcpSocket, bytes: number) => void) | null = null;
     #onError: ((this: TcpSocket) => void) | null = null;
     #connected = false;
     #errored = false;
+    /** the peer, kept here: the connection's table entry is reused once the stack drops it */
+    #raddr = 0;
+    #rport = 0;
     readonly #one = new DataView(new ArrayBuffer(1));
     /** a view of the application's last buffer: kept while it reuses that ArrayBuffer */
     #view: DataView | null = null;
@@ -81,12 +102,10 @@ export function tcpSocketClasses(net: Net): { TCP: new (options: TcpOptions) => 
       if (typeof options !== "object" || options === null) throw new TypeError("TCP: options must be an object");
       const accepted = options[ACCEPTED];
       if (accepted !== undefined) {
-        this.#c = accepted;
-        t.owner[accepted] = this;
-        this.#connected = true;
+        this.#adopt(accepted, true);
         return;
       }
-      if (options.format !== undefined) this.format = options.format;
+      if (options.format !== undefined) this.#setFormat(options.format);
       for (const name of ["onReadable", "onWritable", "onError"] as const) {
         if (options[name] !== undefined && typeof options[name] !== "function") throw new TypeError(`TCP: ${name} must be a function`);
       }
@@ -94,42 +113,76 @@ export function tcpSocketClasses(net: Net): { TCP: new (options: TcpOptions) => 
       this.#onWritable = options.onWritable ?? null;
       this.#onError = options.onError ?? null;
       this.target = options.target;
-      if (options.from !== undefined) {
-        if (!(options.from instanceof TCP)) throw new TypeError("TCP: from must be a socket from Listener.read()");
-        const c = options.from.#c;
-        if (c < 0) throw new Error("TCP: from is closed or already taken");
-        options.from.#c = -1;
-        this.#c = c;
-        t.owner[c] = this;
-        this.#connected = true;
+      const from: unknown = options.from;
+      if (from !== undefined) {
+        if (!TCP.#isSocket(from)) throw new SyntaxError("TCP: from must be a TCP socket (as Listener.read() returns)");
+        const c = from.#c;
+        if (c === CLOSED) throw new SyntaxError("TCP: from is closed or already taken");
+        if (t.owner[c] !== from) throw new Error("TCP: from's connection is closed (reset, refused or timed out)");
+        // The connection moves; `from` is closed, as Moddable's constructor closes it.
+        from.#c = CLOSED;
+        this.#adopt(c, from.#connected);
         if (options.nodelay === true) t.flags[c] |= TF_NODELAY;
         if (options.keepalive === true) tcp.setKeepalive(c, true);
         // Tell the new owner what it has: connected, and any data already buffered.
         tcp.deferNotify(c);
         return;
       }
-      if (typeof options.address !== "string") throw new TypeError("TCP: address must be a string (or give from)");
+      if (options.address === undefined) throw new Error("TCP: address is missing (or give from)");
+      if (typeof options.address !== "string") throw new TypeError("TCP: address must be a string");
       const raddr = parseIpv4(options.address);
       const rport = checkPort(options.port, "TCP: port", false);
+      this.#raddr = raddr;
+      this.#rport = rport;
       this.#c = tcp.connect(raddr, rport, this, options.nodelay === true);
       if (options.keepalive === true) tcp.setKeepalive(this.#c, true);
     }
 
+    #adopt(c: number, connected: boolean): void {
+      this.#c = c;
+      t.owner[c] = this;
+      this.#connected = connected;
+      this.#raddr = t.remoteAddr[c];
+      this.#rport = t.remotePort[c];
+    }
+
+    static #isSocket(value: unknown): value is TCP {
+      return typeof value === "object" && value !== null && #c in value;
+    }
+
+    /** The receiver as an open socket, or the SyntaxError of Moddable's host-data check. */
+    static #open(self: unknown, what: string): TCP {
+      if (!TCP.#isSocket(self)) throw new SyntaxError(`TCP ${what}: not a TCP socket`);
+      if (self.#c === CLOSED) throw new SyntaxError(`TCP ${what}: socket is closed`);
+      return self;
+    }
+
+    /** The open socket's connection, or an Error when the stack dropped it (reset, refused, timed out). */
+    #live(what: string): number {
+      const c = this.#c;
+      if (t.owner[c] !== this) throw new Error(`TCP ${what}: the connection is closed (reset, refused or timed out)`);
+      return c;
+    }
+
     get format(): "buffer" | "number" {
-      return this.#format;
+      return TCP.#open(this, "format").#format;
     }
 
     set format(value: "buffer" | "number") {
-      if (value !== "buffer" && value !== "number") throw new RangeError(`TCP: format must be "buffer" or "number"`);
+      TCP.#open(this, "format").#setFormat(value);
+    }
+
+    #setFormat(value: unknown): void {
+      if (value !== "buffer" && value !== "number") throw new RangeError(`TCP: format must be "buffer" or "number", got ${String(value)}`);
       this.#format = value;
     }
 
     get remoteAddress(): string | undefined {
-      return this.#c < 0 ? undefined : formatIpv4(t.remoteAddr[this.#c]);
+      return formatIpv4(TCP.#open(this, "remoteAddress").#raddr);
     }
 
     get remotePort(): number | undefined {
-      return this.#c < 0 ? undefined : t.remotePort[this.#c];
+      return TCP.#open(this, "remotePort").#rport;
     }
 
     // TcpOwner: what the connection reports.
@@ -151,87 +204,100 @@ export function tcpSocketClasses(net: Net): { TCP: new (options: TcpOptions) => 
     read(): ArrayBuffer | number | undefined;
     read(count: number): ArrayBuffer;
     read(buffer: ArrayBufferView | ArrayBuffer): number;
-    read(arg?: number | ArrayBufferView | ArrayBuffer): ArrayBuffer | number | undefined {
-      const c = this.#check();
-      const available = tcp.readable(c);
-      let result: ArrayBuffer | number | undefined;
+    read(arg?: unknown): ArrayBuffer | number | undefined {
+      const self = TCP.#open(this, "read");
+      const c = self.#live("read");
+      let want = 0;
       if (arg === undefined) {
-        if (available === 0) return undefined;
-        if (this.#format === "number") {
-          result = tcp.readByte(c, this.#one);
-        } else {
-          result = tcp.readBuffer(c, available);
-        }
+        want = self.#format === "number" ? 1 : 0;
       } else if (typeof arg === "number") {
         if (!Number.isInteger(arg) || arg < 0) throw new RangeError(`TCP read: count must be an integer >= 0, got ${arg}`);
-        if (arg > available) throw new RangeError(`TCP read: ${arg} bytes asked, ${available} available`);
-        result = arg > 0 ? tcp.readBuffer(c, arg) : new ArrayBuffer(0);
+        want = arg;
+      } else if (isByteBuffer(arg)) {
+        self.#viewOf(arg);
+        want = self.#viewLen;
       } else {
-        const dst = this.#viewOf(arg, "TCP read: buffer");
-        const n = this.#viewLen;
-        if (n > available) throw new RangeError(`TCP read: ${n} bytes asked, ${available} available`);
-        tcp.read(c, dst, this.#viewOff, n);
-        result = n;
+        throw new TypeError(`TCP read: the argument must be a byte count or ${BYTE_BUFFER_KINDS}`);
+      }
+      const available = tcp.readable(c);
+      // Nothing buffered: undefined, whatever was asked (Moddable's read does the same).
+      if (available === 0) return undefined;
+      if (want > available) throw new Error(`TCP read: ${want} bytes asked, ${available} available`);
+      let result: ArrayBuffer | number;
+      if (arg === undefined) {
+        result = self.#format === "number" ? tcp.readByte(c, self.#one) : tcp.readBuffer(c, available);
+      } else if (typeof arg === "number") {
+        result = want > 0 ? tcp.readBuffer(c, want) : new ArrayBuffer(0);
+      } else {
+        tcp.read(c, self.#view, self.#viewOff, want);
+        result = want;
       }
       // Everything read after the peer's FIN: say so (as Moddable does, through onError).
       if (tcp.readable(c) === 0 && (t.flags[c] & TF_PEER_FIN) !== 0) tcp.deferNotify(c);
       return result;
     }
 
-    write(buffer: Buffer): number {
-      const c = this.#check();
-      const src = this.#viewOf(buffer, "TCP write: buffer");
-      const len = this.#viewLen;
+    write(value: Buffer | number): number {
+      const self = TCP.#open(this, "write");
+      let src: DataView;
+      let len = 1;
+      if (self.#format === "number") {
+        if (typeof value !== "number") throw new TypeError(`TCP write: format is "number": the value must be a number, got ${typeof value}`);
+        if (!Number.isInteger(value) || value < 0 || value > 255) throw new RangeError(`TCP write: format is "number": the value must be a byte 0..255, got ${value}`);
+        src = self.#one;
+        src.setUint8(0, value);
+      } else {
+        if (!isByteBuffer(value)) throw new TypeError(`TCP write: the buffer must be ${BYTE_BUFFER_KINDS}`);
+        src = self.#viewOf(value);
+        len = self.#viewLen;
+      }
+      const c = self.#live("write");
       const s = t.state[c];
-      if (!this.#connected || (s !== TCP_ESTABLISHED && s !== TCP_CLOSE_WAIT)) throw new Error("TCP write: not connected");
+      if (!self.#connected || (s !== TCP_ESTABLISHED && s !== TCP_CLOSE_WAIT)) throw new Error("TCP write: not connected");
       const room = tcp.writable(c);
-      if (len > room) throw new RangeError(`TCP write: ${len} bytes do not fit; ${room} writable`);
-      if (len > 0 && !tcp.write(c, src, this.#viewOff, len, buffer instanceof Uint8Array ? buffer : null)) throw new Error("TCP write: no packet buffers");
+      if (len > room) throw new Error(`TCP write: ${len} bytes do not fit; ${room} writable`);
+      const off = src === self.#one ? 0 : self.#viewOff;
+      if (len > 0 && !tcp.write(c, src, off, len, value instanceof Uint8Array ? value : null)) throw new Error("TCP write: no packet buffers");
       return tcp.writable(c);
     }
 
     /**
-     * A DataView over the bytes of an ArrayBuffer or view (#viewOff, #viewLen say where),
-     * or a TypeError. The view is made again only when the application changes buffers.
+     * A DataView over the bytes of a buffer (#viewOff, #viewLen say where). The view is made
+     * again only when the application changes buffers.
      */
-    #viewOf(buffer: unknown, what: string): DataView {
+    #viewOf(buffer: ArrayBuffer | ArrayBufferView): DataView {
       let ab: ArrayBufferLike;
       if (ArrayBuffer.isView(buffer)) {
         ab = buffer.buffer;
         this.#viewOff = buffer.byteOffset;
         this.#viewLen = buffer.byteLength;
-      } else if (buffer instanceof ArrayBuffer) {
+      } else {
         ab = buffer;
         this.#viewOff = 0;
         this.#viewLen = buffer.byteLength;
-      } else {
-        throw new TypeError(`${what} must be an ArrayBuffer or a view of one`);
       }
       if (this.#view === null || this.#view.buffer !== ab) this.#view = new DataView(ab);
       return this.#view;
     }
 
     close(): void {
-      if (this.#c < 0) return;
+      if (!TCP.#isSocket(this)) throw new SyntaxError("TCP close: not a TCP socket");
       const c = this.#c;
-      this.#c = -1;
+      if (c === CLOSED) return;
+      this.#c = CLOSED;
       if (t.owner[c] === this) tcp.close(c);
-    }
-
-    #check(): number {
-      if (this.#c < 0 || t.owner[this.#c] !== this) throw new Error("TCP: socket is closed");
-      return this.#c;
     }
   }
 
   class Listener implements TcpListener, TcpListenerOwner {
-    #l = -1;
+    #l = CLOSED;
     #onReadable: ((this: TcpListener, requests: number) => void) | null;
     target: unknown;
 
     constructor(options: ListenerOptions = {}) {
       if (typeof options !== "object" || options === null) throw new TypeError("Listener: options must be an object");
-      const port = options.port === undefined ? 0 : checkPort(options.port, "Listener: port", true);
+      // A port present but undefined is refused (Moddable's builtinGetSignedInteger); absent is ephemeral.
+      const port = "port" in options ? checkPort(options.port, "Listener: port", true) : 0;
       const address = options.address === undefined ? 0 : parseIpv4(options.address);
       const backlog = options.backlog ?? 8;
       if (!Number.isInteger(backlog) || backlog < 1 || backlog > 255) throw new RangeError(`Listener: backlog must be in 1..255, got ${String(backlog)}`);
@@ -242,8 +308,18 @@ export function tcpSocketClasses(net: Net): { TCP: new (options: TcpOptions) => 
       this.#l = tcp.listen(address, port, backlog, this);
     }
 
+    static #isListener(value: unknown): value is Listener {
+      return typeof value === "object" && value !== null && #l in value;
+    }
+
+    static #open(self: unknown, what: string): Listener {
+      if (!Listener.#isListener(self)) throw new SyntaxError(`Listener ${what}: not a Listener`);
+      if (self.#l === CLOSED) throw new SyntaxError(`Listener ${what}: closed`);
+      return self;
+    }
+
     get port(): number {
-      return this.#l < 0 ? 0 : t.localPort[this.#l];
+      return t.localPort[Listener.#open(this, "port").#l];
     }
 
     get format(): "socket/tcp" {
@@ -259,16 +335,16 @@ export function tcpSocketClasses(net: Net): { TCP: new (options: TcpOptions) => 
     }
 
     read(): TcpSocket | undefined {
-      if (this.#l < 0) throw new Error("Listener: closed");
-      const c = tcp.accept(this.#l);
+      const c = tcp.accept(Listener.#open(this, "read").#l);
       if (c < 0) return undefined;
       return new TCP({ [ACCEPTED]: c } as TcpOptions);
     }
 
     close(): void {
-      if (this.#l < 0) return;
+      if (!Listener.#isListener(this)) throw new SyntaxError("Listener close: not a Listener");
+      if (this.#l === CLOSED) return;
       tcp.closeListener(this.#l);
-      this.#l = -1;
+      this.#l = CLOSED;
     }
   }
 

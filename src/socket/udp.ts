@@ -2,7 +2,10 @@
 // implementation: onReadable(packets) when datagrams wait, read() returns one as an
 // ArrayBuffer carrying `address` and `port`, write(buffer, address, port) sends one.
 // The class is made for one stack: `const UDP = udpSocketClass(net)` (a board's start-up
-// puts it where the app's `embedded:io/socket/udp` import finds it).
+// puts it where the app's `embedded:io/socket/udp` import finds it). As Moddable's: read()
+// is undefined while no datagram waits; a method called on anything but an open UDP socket
+// (another object, a closed socket) is a SyntaxError; a Symbol for a port, an address or a
+// buffer is a TypeError.
 //
 // ICMP errors (an extension; Moddable's sockets never call UDP onError): a socket given
 // onError is told of ICMP errors about datagrams it sent: destination unreachable (port
@@ -22,10 +25,14 @@ import { UDP_PAYLOAD_MAX, type UdpOwner } from "../udp/udp";
 import { ipMcJoin } from "../ipv4/devinet";
 import { bytesOf, checkPort, icmpErrorReason, type IcmpErrorReport } from "./common";
 
+/** #index of a closed socket */
+const CLOSED = -1;
+
 type Buffer = ArrayBuffer | ArrayBufferView;
 
 export interface UdpOptions {
-  port?: number;
+  /** a number, or a string of one; absent or undefined: an ephemeral port */
+  port?: number | string;
   address?: string;
   /** extension: receive datagrams sent to broadcast (and joined multicast) addresses */
   broadcast?: boolean;
@@ -47,8 +54,9 @@ export interface UdpSocket {
   format: "buffer";
   target: unknown;
   read(): UdpPacket | undefined;
-  read(buffer: Buffer): number;
-  write(buffer: Buffer, address: string, port: number): void;
+  /** extension: the next datagram into `buffer` (a RangeError when it is smaller); its length, or undefined while none waits */
+  read(buffer: Buffer): number | undefined;
+  write(buffer: Buffer, address: string, port: number | string): void;
   /** extension: the last ICMP error reported through onError, cleared by reading */
   readError(): UdpErrorReport | undefined;
   close(): void;
@@ -97,9 +105,19 @@ export function udpSocketClass(net: Net): UdpSocketClass {
       }
     }
 
+    static #isSocket(value: unknown): value is UDP {
+      return typeof value === "object" && value !== null && #index in value;
+    }
+
+    /** The receiver's socket index, or the SyntaxError of Moddable's host-data check. */
+    static #open(self: unknown, what: string): number {
+      if (!UDP.#isSocket(self)) throw new SyntaxError(`UDP ${what}: not a UDP socket`);
+      if (self.#index === CLOSED) throw new SyntaxError(`UDP ${what}: socket is closed`);
+      return self.#index;
+    }
+
     get port(): number {
-      this.#check();
-      return udp.localPort[this.#index];
+      return udp.localPort[UDP.#open(this, "port")];
     }
 
     get format(): "buffer" {
@@ -119,8 +137,7 @@ export function udpSocketClass(net: Net): UdpSocketClass {
     }
 
     readError(): UdpErrorReport | undefined {
-      this.#check();
-      const i = this.#index;
+      const i = UDP.#open(this, "readError");
       if (udp.errPending[i] === 0) return undefined;
       udp.errPending[i] = 0;
       const type = udp.errType[i];
@@ -132,14 +149,13 @@ export function udpSocketClass(net: Net): UdpSocketClass {
     }
 
     read(): UdpPacket | undefined;
-    read(buffer: Buffer): number;
+    read(buffer: Buffer): number | undefined;
     read(buffer?: Buffer): UdpPacket | number | undefined {
-      this.#check();
-      const i = this.#index;
+      const i = UDP.#open(this, "read");
       const len = udp.peekLength(i);
       if (buffer !== undefined) {
         const dst = bytesOf(buffer, "UDP read: buffer");
-        if (len < 0) return 0;
+        if (len < 0) return undefined;
         if (dst.length < len) throw new RangeError(`UDP read: buffer of ${dst.length} bytes is smaller than the ${len}-byte datagram`);
         return udp.recv(i, dst, 0, this.#from);
       }
@@ -151,25 +167,22 @@ export function udpSocketClass(net: Net): UdpSocketClass {
       return packet;
     }
 
-    write(buffer: Buffer, address: string, port: number): void {
-      this.#check();
+    write(buffer: Buffer, address: string, port: number | string): void {
+      const i = UDP.#open(this, "write");
       const bytes = bytesOf(buffer, "UDP write: buffer");
-      if (typeof address !== "string") throw new TypeError("UDP write: address must be a string");
+      if (typeof address !== "string") throw new TypeError(`UDP write: address must be a string, got ${typeof address}`);
       const daddr = parseIpv4(address);
-      checkPort(port, "UDP write: port", false);
+      const dport = checkPort(port, "UDP write: port", false);
       if (bytes.length > UDP_PAYLOAD_MAX) throw new RangeError(`UDP write: ${bytes.length} bytes is over the ${UDP_PAYLOAD_MAX}-byte maximum`);
-      const rc = udp.sendto(this.#index, bytes, 0, bytes.length, daddr, port, this.#ttl);
-      if (rc < 0) throw new Error(`UDP write to ${address}:${port} failed: ${rc === -101 ? "no route" : rc === -105 ? "no packet buffers" : `error ${-rc}`}`);
+      const rc = udp.sendto(i, bytes, 0, bytes.length, daddr, dport, this.#ttl);
+      if (rc < 0) throw new Error(`UDP write to ${address}:${dport} failed: ${rc === -101 ? "no route" : rc === -105 ? "no packet buffers" : `error ${-rc}`}`);
     }
 
     close(): void {
-      if (this.#index < 0) return;
+      if (!UDP.#isSocket(this)) throw new SyntaxError("UDP close: not a UDP socket");
+      if (this.#index === CLOSED) return;
       udp.unbind(this.#index);
-      this.#index = -1;
-    }
-
-    #check(): void {
-      if (this.#index < 0) throw new Error("UDP: socket is closed");
+      this.#index = CLOSED;
     }
   }
   return UDP;
