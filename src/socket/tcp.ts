@@ -13,7 +13,7 @@
 import type { Net } from "../core/net";
 import { formatIpv4, parseIpv4 } from "../wire/ipv4";
 import { TCP_CLOSE_WAIT, TCP_ESTABLISHED, TF_NODELAY, TF_PEER_FIN, type TcpListenerOwner, type TcpOwner } from "../tcp/tcb";
-import { BYTE_BUFFER_KINDS, checkPort, isByteBuffer } from "./common";
+import { BYTE_BUFFER_KINDS, checkPort } from "./common";
 
 type Buffer = ArrayBuffer | ArrayBufferView;
 
@@ -157,13 +157,6 @@ export function tcpSocketClasses(net: Net): { TCP: TcpSocketClass; Listener: Tcp
       return self;
     }
 
-    /** The open socket's connection, or an Error when the stack dropped it (reset, refused, timed out). */
-    #live(what: string): number {
-      const c = this.#c;
-      if (t.owner[c] !== this) throw new Error(`TCP ${what}: the connection is closed (reset, refused or timed out)`);
-      return c;
-    }
-
     get format(): "buffer" | "number" {
       return TCP.#open(this, "format").#format;
     }
@@ -205,16 +198,20 @@ export function tcpSocketClasses(net: Net): { TCP: TcpSocketClass; Listener: Tcp
     read(count: number): ArrayBuffer;
     read(buffer: ArrayBufferView | ArrayBuffer): number;
     read(arg?: unknown): ArrayBuffer | number | undefined {
-      const self = TCP.#open(this, "read");
-      const c = self.#live("read");
+      // #open written out, and the stack having dropped the connection checked: read and
+      // write run for every batch of segments.
+      const self: unknown = this;
+      if (typeof self !== "object" || self === null || !(#c in self)) throw new SyntaxError("TCP read: not a TCP socket");
+      const c = self.#c;
+      if (c === CLOSED) throw new SyntaxError("TCP read: socket is closed");
+      if (t.owner[c] !== self) throw new Error("TCP read: the connection is closed (reset, refused or timed out)");
       let want = 0;
       if (arg === undefined) {
         want = self.#format === "number" ? 1 : 0;
       } else if (typeof arg === "number") {
         if (!Number.isInteger(arg) || arg < 0) throw new RangeError(`TCP read: count must be an integer >= 0, got ${arg}`);
         want = arg;
-      } else if (isByteBuffer(arg)) {
-        self.#viewOf(arg);
+      } else if (self.#viewOf(arg) !== null) {
         want = self.#viewLen;
       } else {
         throw new TypeError(`TCP read: the argument must be a byte count or ${BYTE_BUFFER_KINDS}`);
@@ -238,7 +235,10 @@ export function tcpSocketClasses(net: Net): { TCP: TcpSocketClass; Listener: Tcp
     }
 
     write(value: Buffer | number): number {
-      const self = TCP.#open(this, "write");
+      const self: unknown = this;
+      if (typeof self !== "object" || self === null || !(#c in self)) throw new SyntaxError("TCP write: not a TCP socket");
+      const c = self.#c;
+      if (c === CLOSED) throw new SyntaxError("TCP write: socket is closed");
       let src: DataView;
       let len = 1;
       if (self.#format === "number") {
@@ -247,11 +247,12 @@ export function tcpSocketClasses(net: Net): { TCP: TcpSocketClass; Listener: Tcp
         src = self.#one;
         src.setUint8(0, value);
       } else {
-        if (!isByteBuffer(value)) throw new TypeError(`TCP write: the buffer must be ${BYTE_BUFFER_KINDS}`);
-        src = self.#viewOf(value);
+        const view = self.#viewOf(value);
+        if (view === null) throw new TypeError(`TCP write: the buffer must be ${BYTE_BUFFER_KINDS}`);
+        src = view;
         len = self.#viewLen;
       }
-      const c = self.#live("write");
+      if (t.owner[c] !== self) throw new Error("TCP write: the connection is closed (reset, refused or timed out)");
       const s = t.state[c];
       if (!self.#connected || (s !== TCP_ESTABLISHED && s !== TCP_CLOSE_WAIT)) throw new Error("TCP write: not connected");
       const room = tcp.writable(c);
@@ -262,19 +263,22 @@ export function tcpSocketClasses(net: Net): { TCP: TcpSocketClass; Listener: Tcp
     }
 
     /**
-     * A DataView over the bytes of a buffer (#viewOff, #viewLen say where). The view is made
-     * again only when the application changes buffers.
+     * A DataView over the bytes of a byte buffer (isByteBuffer's kinds; #viewOff, #viewLen say
+     * where), or null for anything else. The view is made again only when the application
+     * changes buffers.
      */
-    #viewOf(buffer: ArrayBuffer | ArrayBufferView): DataView {
+    #viewOf(buffer: unknown): DataView | null {
       let ab: ArrayBufferLike;
-      if (ArrayBuffer.isView(buffer)) {
+      if (buffer instanceof ArrayBuffer) {
+        ab = buffer;
+        this.#viewOff = 0;
+        this.#viewLen = buffer.byteLength;
+      } else if (ArrayBuffer.isView(buffer) && (buffer instanceof DataView || (buffer as Uint8Array).BYTES_PER_ELEMENT === 1)) {
         ab = buffer.buffer;
         this.#viewOff = buffer.byteOffset;
         this.#viewLen = buffer.byteLength;
       } else {
-        ab = buffer;
-        this.#viewOff = 0;
-        this.#viewLen = buffer.byteLength;
+        return null;
       }
       if (this.#view === null || this.#view.buffer !== ab) this.#view = new DataView(ab);
       return this.#view;
