@@ -1,8 +1,8 @@
 // The README's code is real code: each block README.md marks with `<!-- readme-test: NAME -->`
 // is the region between `// readme:NAME:begin` and `// readme:NAME:end` below (its imports
 // are this file's, with ../ for ./), so it is type-checked by `npm run typecheck` and run
-// here against the current API; a change to either side that the other lacks fails. The docs
-// keep to the tree too: every path README.md and docs/*.md name exists, and docs/TESTS.md
+// here against the current API; a change to either side that the other lacks fails. Every
+// configuration a README block gives is one makeConfig takes. The docs keep to the tree too: every path README.md and docs/*.md name exists, and docs/TESTS.md
 // names every test file there is.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -12,6 +12,7 @@ import { init } from "../src/index";
 import { NodePlatform } from "../host-sim/node-platform";
 import { udpSocketClass } from "../src/index";
 import { tcpSocketClasses } from "../src/index";
+import { makeConfig } from "../src/index";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const read = (path: string): string => readFileSync(join(REPO, path), "utf8");
@@ -46,6 +47,15 @@ describe("README.md code", () => {
       for (const line of imports) expect(source, `README ${name}: ${line}`).toContain(line.replace(' from "./', ' from "../'));
       const code = block.split("\n").filter((l) => !l.startsWith("import ")).join("\n").replace(/^\n+/, "");
       expect(code, `README block ${name} differs from test/readme.test.ts`).toBe(testRegion(source, name));
+    }
+  });
+
+  it("takes every configuration a README block gives (config: { ... } on one line)", () => {
+    const configs = [...read("README.md").matchAll(/\bconfig: (\{[^}\n]*\})/g)].map((m) => m[1]);
+    expect(configs.length).toBeGreaterThan(0);
+    for (const text of configs) {
+      const overrides = JSON.parse(text.replace(/(\w+):/g, '"$1":')) as Record<string, number>;
+      expect(() => makeConfig(overrides), text).not.toThrow();
     }
   });
 
