@@ -3,6 +3,7 @@
 // `<!-- NAME:end -->`, and leaves the rest of the page (the prose around it) alone.
 // Node-only.
 
+import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -31,11 +32,18 @@ export function commandLine(prefix: string, argv: readonly string[] = process.ar
   return [prefix, ...argv.slice(2).filter((a) => a !== "--docs")].join(" ");
 }
 
-/** Where and when a run was made: "2026-12-03, Node v20.19.0, 2 x Intel(R) Xeon(R) ...". */
+/** Where and when a run was made: "2026-12-03, commit 1a2b3c4, Node v20.19.0, 2 x Intel(R) ...". */
 export function runNote(): string {
   const cpu = cpus();
   const model = cpu.length > 0 ? cpu[0].model.replace(/\s+/g, " ").trim() : "unknown CPU";
-  return `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpu.length} x ${model}`;
+  let commit = "";
+  try {
+    const repo = fileURLToPath(new URL("..", import.meta.url));
+    commit = `, commit ${execFileSync("git", ["describe", "--always", "--dirty"], { cwd: repo, encoding: "utf8" }).trim()}`;
+  } catch {
+    // not a git checkout
+  }
+  return `${new Date().toISOString().slice(0, 10)}${commit}, Node ${process.version}, ${cpu.length} x ${model}`;
 }
 
 /**
