@@ -2,8 +2,8 @@
 // is the region between `// readme:NAME:begin` and `// readme:NAME:end` below (its imports
 // are this file's, with ../ for ./), so it is type-checked by `npm run typecheck` and run
 // here against the current API; a change to either side that the other lacks fails. Every
-// configuration a README block gives is one makeConfig takes. The docs keep to the tree too: every path README.md and docs/*.md name exists, and docs/TESTS.md
-// names every test file there is.
+// configuration a README block gives is one makeConfig takes. The docs keep to the tree too:
+// every path README.md and docs/*.md name exists, and docs/TESTS.md names every test file.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
