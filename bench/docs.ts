@@ -39,7 +39,10 @@ export function runNote(): string {
   let commit = "";
   try {
     const repo = fileURLToPath(new URL("..", import.meta.url));
-    commit = `, commit ${execFileSync("git", ["describe", "--always", "--dirty"], { cwd: repo, encoding: "utf8" }).trim()}`;
+    const git = (...args: string[]): string => execFileSync("git", args, { cwd: repo, encoding: "utf8" }).trim();
+    // This page is rewritten by the runs themselves: its own changes do not make the code dirty.
+    const changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)docs/BENCHMARKS.md");
+    commit = `, commit ${git("rev-parse", "--short", "HEAD")}${changed === "" ? "" : " with local changes"}`;
   } catch {
     // not a git checkout
   }
