@@ -3,12 +3,15 @@
 // run (the bytes of request and reply each copied twice and checksummed twice: what any
 // stack moving them through a DMA buffer must at least do). Printed, never asserted.
 //
-//   npm run bench            (or: npx tsx bench/ping.ts [--seconds S])
+//   npm run bench            (or: npx tsx bench/ping.ts [--seconds S] [--docs])
+//
+// --docs writes the table into docs/BENCHMARKS.md (section ping).
 
 import { Pinger } from "../src/apps/ping";
 import { copyBytes } from "../src/core/bytes";
 import { csumPartial } from "../src/wire/checksum";
 import { SimWorld } from "../host-sim/sim/world";
+import { Printed, commandLine, docsRequested, printedSection, runNote, writeDocsSection } from "./docs";
 
 const seconds = Number(process.argv[process.argv.indexOf("--seconds") + 1]) || 2;
 
@@ -88,16 +91,21 @@ function benchFloor(frameBytes: number): number {
   return (used * 1000) / n; // µs per echo
 }
 
-console.log(`xsnet ping bench: two stacks in one process, simulated DMA MACs and LAN, ${seconds} s per size (Node ${process.version})`);
-console.log("  data B  window   echoes/s   frames/s   CPU µs/echo   floor µs/echo   ratio");
+const out = new Printed();
+out.log(`xsnet ping bench: two stacks in one process, simulated DMA MACs and LAN, ${seconds} s per size (Node ${process.version})`);
+out.log("  data B  window   echoes/s   frames/s   CPU µs/echo   floor µs/echo   ratio");
 for (const [size, window] of [[56, 32], [1472, 32], [4000, 8]] as const) {
   const r = benchPing(size, window);
   const frameBytes = Math.min(size, 1472) + 42;
   const floor = benchFloor(frameBytes * Math.max(1, Math.ceil((size + 8) / 1480)));
   const perEcho = (r.cpuMs * 1000) / r.echoes;
-  console.log(
+  out.log(
     `  ${String(size).padStart(6)} ${String(window).padStart(7)} ${((r.echoes * 1000) / r.wallMs).toFixed(0).padStart(10)} ` +
       `${((r.frames * 1000) / r.wallMs).toFixed(0).padStart(10)} ${perEcho.toFixed(2).padStart(13)} ${floor.toFixed(2).padStart(15)} ${(perEcho / floor).toFixed(1).padStart(7)}x`,
   );
 }
-console.log("CPU per echo includes both stacks, both drivers, the simulated MACs and LAN (copies, events).");
+out.log("CPU per echo includes both stacks, both drivers, the simulated MACs and LAN (copies, events).");
+if (docsRequested()) {
+  writeDocsSection("ping", printedSection(commandLine("npx tsx bench/ping.ts"),
+    `run once on ${runNote()}, a machine shared with other work (wall-clock figures move with its load)`, out.lines));
+}

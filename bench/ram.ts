@@ -5,7 +5,9 @@
 // bench/xs.ts's pool, control-block, neighbour and route figures are exact parts of these
 // rows (its DMA ring bytes are the driver's, not the stack's). Printed, never asserted.
 //
-//   npm run bench:ram        (or: npx tsx bench/ram.ts [--no-xs])
+//   npm run bench:ram        (or: npx tsx bench/ram.ts [--no-xs] [--docs])
+//
+// --docs writes the tables into docs/BENCHMARKS.md (section ram).
 
 import { execFileSync } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -14,6 +16,7 @@ import { registerNetdev } from "../src/core/link";
 import type { NetDeviceOps } from "../src/core/netdevice";
 import { init } from "../src/stack";
 import { DEVICE_CONFIG } from "../host-sim/device";
+import { Printed, commandLine, docsRequested, printedSection, runNote, writeDocsSection } from "./docs";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const THIS_FILE = fileURLToPath(import.meta.url);
@@ -160,44 +163,52 @@ function kb(bytes: number): string {
   return bytes.toLocaleString("en-US");
 }
 
-function report(withXs: boolean): void {
+function report(withXs: boolean, printed: Printed): void {
+  const log = printed.log;
   const names = Object.keys(BENCH_CONFIGS);
   const budgets = names.map((name) => ramBudget(BENCH_CONFIGS[name]));
-  console.log("RAM fixed at init, bytes on a 32-bit XS device: typed arrays exact, JS objects estimated (16-byte slots)");
-  console.log(`  ${"".padEnd(34)}${names.map((n) => n.padStart(12)).join("")}`);
+  log("RAM fixed at init, bytes on a 32-bit XS device: typed arrays exact, JS objects estimated (16-byte slots)");
+  log(`  ${"".padEnd(34)}${names.map((n) => n.padStart(12)).join("")}`);
   budgets[0].rows.forEach((row, i) => {
-    console.log(`  ${row.name.padEnd(34)}${budgets.map((b) => kb(b.rows[i].bytes).padStart(12)).join("")}`);
+    log(`  ${row.name.padEnd(34)}${budgets.map((b) => kb(b.rows[i].bytes).padStart(12)).join("")}`);
   });
-  console.log(`  ${"total".padEnd(34)}${budgets.map((b) => kb(b.total).padStart(12)).join("")}`);
-  console.log(`  ${"  of which typed arrays (exact)".padEnd(34)}${budgets.map((b) => kb(b.typedArrayBytes).padStart(12)).join("")}`);
+  log(`  ${"total".padEnd(34)}${budgets.map((b) => kb(b.total).padStart(12)).join("")}`);
+  log(`  ${"  of which typed arrays (exact)".padEnd(34)}${budgets.map((b) => kb(b.typedArrayBytes).padStart(12)).join("")}`);
   for (let k = 0; k < names.length; k++) {
-    console.log("");
-    console.log(`${names[k]}:`);
-    for (const row of budgets[k].rows) console.log(`  ${row.name.padEnd(34)} ${kb(row.bytes).padStart(9)}  ${row.note}`);
+    log("");
+    log(`${names[k]}:`);
+    for (const row of budgets[k].rows) log(`  ${row.name.padEnd(34)} ${kb(row.bytes).padStart(9)}  ${row.note}`);
   }
-  console.log("");
-  console.log("checked against the engines (init, then the other devicesMax - 1 devices registered)");
-  console.log(`  ${"".padEnd(34)}${names.map((n) => n.padStart(12)).join("")}`);
+  log("");
+  log("checked against the engines (init, then the other devicesMax - 1 devices registered)");
+  log(`  ${"".padEnd(34)}${names.map((n) => n.padStart(12)).join("")}`);
   const measured = names.map((name) => typedArrayBytesAtInit(BENCH_CONFIGS[name]));
-  console.log(`  ${"typed-array bytes, Node".padEnd(34)}${measured.map((m) => kb(m).padStart(12)).join("")}`);
-  console.log(`  ${"  ramBudget (+ 6: lo's MAC argument)".padEnd(34)}${budgets.map((b) => kb(b.typedArrayBytes + 6).padStart(12)).join("")}`);
+  log(`  ${"typed-array bytes, Node".padEnd(34)}${measured.map((m) => kb(m).padStart(12)).join("")}`);
+  log(`  ${"  ramBudget (+ 6: lo's MAC argument)".padEnd(34)}${budgets.map((b) => kb(b.typedArrayBytes + 6).padStart(12)).join("")}`);
   if (!withXs) return;
   let slots: Record<string, number>;
   try {
     const out = execFileSync(process.execPath, ["--import", "tsx", THIS_FILE, "--xs-child"], { cwd: REPO, maxBuffer: 16 << 20 });
     slots = JSON.parse(String(out).trim().split("\n").pop() as string) as Record<string, number>;
   } catch (e) {
-    console.log(`  XS heap slots: not measured (${(e as Error).message.split("\n")[0]})`);
+    log(`  XS heap slots: not measured (${(e as Error).message.split("\n")[0]})`);
     return;
   }
-  console.log(`  ${"XS heap slots, xsnap".padEnd(34)}${names.map((n) => kb(slots[n]).padStart(12)).join("")}`);
-  console.log(`  ${"  ramBudget's estimate".padEnd(34)}${budgets.map((b) => kb(b.xsSlots).padStart(12)).join("")}`);
-  console.log(`  (a slot is ${XS_SLOT_BYTES} bytes on a 32-bit MCU; array items and typed-array bytes live in chunks, counted above)`);
-  console.log("  bench/xs.ts's RAM table counts the pool, control blocks, neighbour and routing typed arrays: exact parts of the rows above;");
-  console.log("  its heap slots added by init hold a DMA ring and no device but loopback.");
+  log(`  ${"XS heap slots, xsnap".padEnd(34)}${names.map((n) => kb(slots[n]).padStart(12)).join("")}`);
+  log(`  ${"  ramBudget's estimate".padEnd(34)}${budgets.map((b) => kb(b.xsSlots).padStart(12)).join("")}`);
+  log(`  (a slot is ${XS_SLOT_BYTES} bytes on a 32-bit MCU; array items and typed-array bytes live in chunks, counted above)`);
+  log("  bench/xs.ts's RAM table counts the pool, control blocks, neighbour and routing typed arrays: exact parts of the rows above;");
+  log("  its heap slots added by init hold a DMA ring and no device but loopback.");
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   if (process.argv.includes("--xs-child")) await xsChild();
-  else report(!process.argv.includes("--no-xs"));
+  else {
+    const out = new Printed();
+    report(!process.argv.includes("--no-xs"), out);
+    if (docsRequested()) {
+      writeDocsSection("ram", printedSection(commandLine("npx tsx bench/ram.ts"),
+        `${runNote()} (computed and counted, not timed: the same on any machine for the same code)`, out.lines));
+    }
+  }
 }

@@ -2,11 +2,14 @@
 // (bench/size/*.ts), bundled and minified by esbuild as a board build would link them,
 // printed as `bundle NAME: N bytes minified, M bytes gzip`.
 //
-//   npm run bench:size
+//   npm run bench:size [-- --docs]
+//
+// --docs writes the table into docs/BENCHMARKS.md (section size).
 
 import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
+import { build, version as esbuildVersion } from "esbuild";
+import { docsRequested, runNote, writeDocsSection } from "./docs";
 
 export const SIZE_ENTRIES = Object.freeze(["full", "ping", "udp", "tcp"] as const);
 export type SizeEntry = (typeof SIZE_ENTRIES)[number];
@@ -42,5 +45,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const full = rows[0].minified;
   for (const r of rows) {
     console.log(`bundle ${r.name}: ${r.minified} bytes minified, ${r.gzip} bytes gzip (${((100 * r.minified) / full).toFixed(0)} % of full)`);
+  }
+  if (docsRequested()) {
+    writeDocsSection("size", [
+      `\`npm run bench:size\`, ${runNote()} (esbuild ${esbuildVersion}; sizes depend on the code, not the machine):`,
+      "",
+      "| bundle (entry in bench/size/) | minified bytes | gzip bytes | of full |",
+      "|---|---|---|---|",
+      ...rows.map((r) => `| ${r.name} | ${r.minified} | ${r.gzip} | ${((100 * r.minified) / full).toFixed(0)} % |`),
+    ]);
   }
 }

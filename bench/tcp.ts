@@ -12,11 +12,14 @@
 // completion). The LAN's per-frame FNV hash of every byte (SimWorld's determinism check)
 // is switched off unless --hash is given: it is the simulator's, not a MAC's, work.
 //
-//   npx tsx bench/tcp.ts [--mb 64] [--buf 65536] [--delay-ms 0.05] [--hash]
+//   npx tsx bench/tcp.ts [--mb 64] [--buf 65536] [--delay-ms 0.05] [--hash] [--docs]
+//
+// --docs writes the figures into docs/BENCHMARKS.md (section tcp).
 
 import { csumPartialView } from "../src/wire/checksum";
 import { tcpSocketClasses } from "../src/socket/tcp";
 import { SimWorld } from "../host-sim/sim/world";
+import { Printed, commandLine, docsRequested, printedSection, runNote, writeDocsSection } from "./docs";
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -176,21 +179,26 @@ function benchFloor(payload: number): number {
 }
 
 const r = benchTcp();
+const out = new Printed();
 const floor = benchFloor(r.mss);
 const perSeg = r.cpuUs / r.dataSegs;
 const perByte = r.cpuUs / r.bytes;
 const floorPerByte = floor / r.mss;
 const mbs = r.bytes / MB / (r.wallMs / 1000);
-console.log(`xsnet TCP bulk bench: A -> B, ${volumeMB} MB measured after ${warmup / MB} MB of warm-up, one connection, one Node process (${process.version})`);
-console.log(`  link: simulated DMA MACs (no line rate) on a two-port simulated LAN (not a direct back-to-back pair), no faults, ` +
+out.log(`xsnet TCP bulk bench: A -> B, ${volumeMB} MB measured after ${warmup / MB} MB of warm-up, one connection, one Node process (${process.version})`);
+out.log(`  link: simulated DMA MACs (no line rate) on a two-port simulated LAN (not a direct back-to-back pair), no faults, ` +
   `no rate limit, ${delayMs} ms delay; frame hash ${keepHash ? "on" : "off"}; send/receive buffers ${bufBytes} B; MSS ${r.mss}`);
-console.log(`  throughput:    ${mbs.toFixed(1)} MB/s wall clock (goal: 500 MB/s), ${(r.bytes / MB / (r.cpuUs / 1e6)).toFixed(1)} MB per CPU second`);
-console.log(`  segments:      ${r.dataSegs} from A (${((r.dataSegs * 1000) / r.wallMs).toFixed(0)}/s, ${(r.bytes / r.dataSegs).toFixed(0)} payload B on average), ` +
+out.log(`  throughput:    ${mbs.toFixed(1)} MB/s wall clock (goal: 500 MB/s), ${(r.bytes / MB / (r.cpuUs / 1e6)).toFixed(1)} MB per CPU second`);
+out.log(`  segments:      ${r.dataSegs} from A (${((r.dataSegs * 1000) / r.wallMs).toFixed(0)}/s, ${(r.bytes / r.dataSegs).toFixed(0)} payload B on average), ` +
   `${r.ackSegs} ACKs from B, ${r.retrans} retransmitted, ${r.frames} frames, ${r.events} simulator events`);
-console.log(`  CPU:           ${perSeg.toFixed(2)} µs per segment from A (${(r.cpuUs / 1000).toFixed(0)} ms CPU in ${r.wallMs.toFixed(0)} ms wall)`);
-console.log(`  floor:         ${floor.toFixed(3)} µs per ${r.mss}-byte segment: its payload copied twice (copyWithin) + checksummed twice (csumPartialView)`);
-console.log(`  ratio:         ${(perSeg / floor).toFixed(1)}x the floor per segment, ${(perByte / floorPerByte).toFixed(1)}x per byte`);
-console.log(`  TCP state RAM: ${r.stateBytes} B per connection (typed arrays; buffers, queues and timers apart), goal 128 B`);
-console.log(`  data check:    ${r.spotErrors === 0 ? "spot checks passed" : `${r.spotErrors} SPOT CHECKS FAILED`} (first and last byte of every read); ` +
+out.log(`  CPU:           ${perSeg.toFixed(2)} µs per segment from A (${(r.cpuUs / 1000).toFixed(0)} ms CPU in ${r.wallMs.toFixed(0)} ms wall)`);
+out.log(`  floor:         ${floor.toFixed(3)} µs per ${r.mss}-byte segment: its payload copied twice (copyWithin) + checksummed twice (csumPartialView)`);
+out.log(`  ratio:         ${(perSeg / floor).toFixed(1)}x the floor per segment, ${(perByte / floorPerByte).toFixed(1)}x per byte`);
+out.log(`  TCP state RAM: ${r.stateBytes} B per connection (typed arrays; buffers, queues and timers apart), goal 128 B`);
+out.log(`  data check:    ${r.spotErrors === 0 ? "spot checks passed" : `${r.spotErrors} SPOT CHECKS FAILED`} (first and last byte of every read); ` +
   `${r.virtualMs.toFixed(1)} ms of virtual time`);
-console.log("CPU includes both stacks and drivers, and the simulated MACs, LAN and event loop (per frame two copyWithin and a few event-heap operations).");
+out.log("CPU includes both stacks and drivers, and the simulated MACs, LAN and event loop (per frame two copyWithin and a few event-heap operations).");
+if (docsRequested()) {
+  writeDocsSection("tcp", printedSection(commandLine("npx tsx bench/tcp.ts"),
+    `run once on ${runNote()}, a machine shared with other work (wall-clock figures move with its load)`, out.lines));
+}

@@ -3,7 +3,7 @@
 //
 //   sudo npm run bench:versus -- [--runs 5] [--bytes 20000000] [--echo-bytes 5000000]
 //                                [--lossy-bytes 3000000] [--seed 7] [--clean-only | --lossy-only]
-//                                [--readme]
+//                                [--docs]
 //
 // 1. Clean link: run.sh --versus with the device mode as the other device; its table and last
 //    line ("versus lwIP: discard …x, chargen …x, echo …x, ping …x") are printed.
@@ -13,16 +13,17 @@
 //    to each. The two lossy devices are compared.
 // 3. --ping-floor: ping alone on the clean link, for lwIP, for the least a Node program does to
 //    answer ping (bench/ping-floor-device.ts) and for the device.
-// --readme writes the tables into README.md between the versus markers (with --ping-floor,
-// the ping-floor markers). Needs root, ip netns and /dev/net/tun (run.sh's own requirements).
+// --docs writes the tables into docs/BENCHMARKS.md (section versus; with --ping-floor, section
+// ping-floor). Needs root, ip netns and /dev/net/tun (run.sh's own requirements).
 // Node-only.
 
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
+import { writeDocsSection } from "./docs";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const ANCHOR = join(REPO, "..", "shared", "anchors", "lwip");
@@ -47,9 +48,9 @@ const opts = new Command()
   .option("--lossy-only", "only the lossy link")
   .option("--big-ping-only", "only the 65,000-byte pings through the lossy relay")
   .option("--ping-floor", "only ping on the clean link (20 x -i 0.05 as run.sh, --runs rounds): lwIP, the least a Node program does to answer (bench/ping-floor-device.ts), and the device")
-  .option("--readme", "write the tables into README.md")
+  .option("--docs", "write the tables into docs/BENCHMARKS.md")
   .parse()
-  .opts<{ runs: number; bytes: number; echoBytes: number; lossyRuns: number; lossyBytes: number; lossyEchoBytes: number; seed: number; cleanOnly?: boolean; lossyOnly?: boolean; bigPingOnly?: boolean; pingFloor?: boolean; readme?: boolean }>();
+  .opts<{ runs: number; bytes: number; echoBytes: number; lossyRuns: number; lossyBytes: number; lossyEchoBytes: number; seed: number; cleanOnly?: boolean; lossyOnly?: boolean; bigPingOnly?: boolean; pingFloor?: boolean; docs?: boolean }>();
 
 const NODE = process.execPath;
 // The device runs from dist/cli.mjs (the same code, bundled): under tsx every packet's
@@ -220,7 +221,7 @@ if (opts.pingFloor) {
   const v = await runVersus(`${DEVICE} --link udp:{LOCAL}:{REMOTE} --ip {IP}/{PREFIX}`, opts.runs, opts.bytes, opts.echoBytes);
   sections.push(
     `Clean link, ${opts.runs} rounds of ${opts.bytes / 1e6} MB (echo ${opts.echoBytes / 1e6} MB), ` +
-      `\`sudo npm run bench:versus -- --runs ${opts.runs} --bytes ${opts.bytes} --clean-only\`:`,
+      `\`sudo npm run bench:versus -- --runs ${opts.runs} --bytes ${opts.bytes} --echo-bytes ${opts.echoBytes} --clean-only\`:`,
     "",
     "```",
     ...v.table,
@@ -259,7 +260,8 @@ if (opts.bigPingOnly) {
   sections.push(
     "",
     `Lossy link: both devices behind the seeded relay (seed ${opts.seed}: 5 % loss, 5 % reordering held 5 ms, 1 % duplication, ` +
-      `each way), ${opts.lossyRuns} rounds of ${opts.lossyBytes / 1e6} MB, \`sudo npm run bench:versus -- --lossy-only\`:`,
+      `each way), ${opts.lossyRuns} rounds of ${opts.lossyBytes / 1e6} MB (echo ${opts.lossyEchoBytes / 1e6} MB), median [min-max], ` +
+      `\`sudo npm run bench:versus -- --lossy-only --lossy-runs ${opts.lossyRuns} --lossy-bytes ${opts.lossyBytes} --lossy-echo-bytes ${opts.lossyEchoBytes}\`:`,
     "",
     "| figure | lwIP | xsnet | xsnet/lwIP (ping: lwIP/xsnet) |",
     "|---|---|---|---|",
@@ -267,15 +269,4 @@ if (opts.bigPingOnly) {
   );
 }
 
-if (opts.readme) {
-  const path = join(REPO, "README.md");
-  const text = readFileSync(path, "utf8");
-  const marker = opts.pingFloor ? "ping-floor" : "versus";
-  const begin = `<!-- ${marker}:begin -->`;
-  const end = `<!-- ${marker}:end -->`;
-  const a = text.indexOf(begin);
-  const b = text.indexOf(end);
-  if (a < 0 || b < a) throw new Error(`README.md has no ${begin} ... ${end} section`);
-  writeFileSync(path, `${text.slice(0, a + begin.length)}\n${sections.join("\n")}\n${text.slice(b)}`);
-  console.log("README.md updated");
-}
+if (opts.docs) writeDocsSection(opts.pingFloor ? "ping-floor" : "versus", sections);
