@@ -120,6 +120,7 @@ export function devAddPack(net: Net, type: number, handler: PacketHandler): void
   if (i >= 0) {
     net.ptypeHandlers[i] = handler;
   } else {
+    if (net.ptypeTypes.length >= HOOKS_MAX) throw new RangeError(`packet-type table full (${HOOKS_MAX} ethertypes)`);
     net.ptypeTypes.push(type);
     net.ptypeHandlers.push(handler);
   }

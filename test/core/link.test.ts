@@ -4,8 +4,9 @@ import { describe, expect, it } from "vitest";
 import { Pinger } from "../../src/apps/ping";
 import { devQueueXmit } from "../../src/core/dev";
 import { consumeSkb } from "../../src/core/free";
-import { addTap, devAddPack, devClose, devOpen, netifCarrierOff, removeTap } from "../../src/core/link";
+import { HOOKS_MAX, addTap, devAddPack, devClose, devOpen, netifCarrierOff, removeTap } from "../../src/core/link";
 import { NET_XMIT_DROP } from "../../src/core/qdisc";
+import type { Net } from "../../src/core/net";
 import type { NetDevice } from "../../src/core/netdevice";
 import type { SkBuff } from "../../src/core/skb";
 import { makeWorld, seedFrom, withSeed } from "../helpers";
@@ -65,6 +66,14 @@ describe("the packet-type table (dev_add_pack)", () => {
     net.softnet.run();
     expect(seen).toEqual([]);
     expect(other).toEqual([7]);
+  });
+
+  it("holds HOOKS_MAX ethertypes; one more is refused, naming the table", () => {
+    const { net } = setup();
+    const drop = (n: Net, skb: SkBuff): void => consumeSkb(n, skb);
+    for (let type = 0x9000; net.ptypeTypes.length < HOOKS_MAX; type++) devAddPack(net, type, drop);
+    expect(() => devAddPack(net, 0x9fff, drop)).toThrow(/packet-type table full \(8 ethertypes\)/);
+    devAddPack(net, 0x9000, drop); // replacing one that is there still works
   });
 });
 
