@@ -13,7 +13,7 @@ import type { Net } from "../core/net";
 import { IFF_NOARP, type NetDevice } from "../core/netdevice";
 import { SkbQueue, type SkBuff } from "../core/skb";
 import type { Timer } from "../core/timer";
-import { ETH_ALEN, ETH_HLEN, ETH_P_IP, OFF_ETH_DST, OFF_ETH_SRC, ipv4MulticastToMac, macCopy, macEqual, setEthType } from "../wire/ethernet";
+import { ETH_ALEN, ETH_HLEN, ETH_P_IP, OFF_ETH_DST, ipv4MulticastToMac, ethSetSourceType, macCopy, macEqual } from "../wire/ethernet";
 import { INADDR_BROADCAST, ipIsMulticast } from "../wire/ipv4";
 
 export const NUD_NONE = 0x00;
@@ -224,21 +224,21 @@ export class NeighTable {
     if ((dev.flags & IFF_NOARP) !== 0) {
       const eth = skb.push(ETH_HLEN);
       macCopy(buf, eth + OFF_ETH_DST, dev.addr, 0);
-      writeEthTail(buf, eth, dev);
+      ethSetSourceType(buf, eth, dev.addr, 0, ETH_P_IP);
       devQueueXmit(skb);
       return;
     }
     if (nexthop === INADDR_BROADCAST || nexthop === dev.inDev.broadcast) {
       const eth = skb.push(ETH_HLEN);
       macCopy(buf, eth + OFF_ETH_DST, dev.broadcastAddr, 0);
-      writeEthTail(buf, eth, dev);
+      ethSetSourceType(buf, eth, dev.addr, 0, ETH_P_IP);
       devQueueXmit(skb);
       return;
     }
     if (ipIsMulticast(nexthop)) {
       const eth = skb.push(ETH_HLEN);
       ipv4MulticastToMac(nexthop, buf, eth + OFF_ETH_DST);
-      writeEthTail(buf, eth, dev);
+      ethSetSourceType(buf, eth, dev.addr, 0, ETH_P_IP);
       devQueueXmit(skb);
       return;
     }
@@ -295,7 +295,7 @@ export class NeighTable {
     const buf = this.#net.pool.buf;
     const eth = skb.push(ETH_HLEN);
     macCopy(buf, eth + OFF_ETH_DST, this.ha, i * ETH_ALEN);
-    writeEthTail(buf, eth, skb.dev as NetDevice);
+    ethSetSourceType(buf, eth, (skb.dev as NetDevice).addr, 0, ETH_P_IP);
     devQueueXmit(skb);
   }
 
@@ -461,10 +461,4 @@ export class NeighTable {
     }
     return out;
   }
-}
-
-/** Source MAC and ethertype of an Ethernet header whose destination is already written. */
-function writeEthTail(buf: Uint8Array, eth: number, dev: NetDevice): void {
-  macCopy(buf, eth + OFF_ETH_SRC, dev.addr, 0);
-  setEthType(buf, eth, ETH_P_IP);
 }

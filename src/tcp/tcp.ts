@@ -252,7 +252,11 @@ export class Tcp {
     while (len > 0) {
       const skb = q.peek() as SkBuff;
       const n = skb.len < len ? skb.len : len;
-      if (dst !== null) skbCopyBitsView(net.pool, skb, 0, dst, dstOff, n);
+      // A segment in the receive queue is one skb (input linearizes): copy it straight.
+      if (dst !== null) {
+        if (skb.fragNext === null) copyView(dst, dstOff, net.pool.view, skb.data, n);
+        else skbCopyBitsView(net.pool, skb, 0, dst, dstOff, n);
+      }
       dstOff += n;
       len -= n;
       t.rcvQueued[c] -= n;

@@ -102,6 +102,22 @@ export function ethBuildHeader(
 }
 
 /**
+ * The source address and ethertype of a header whose destination is written already (the
+ * neighbour layer writes that from its cache). One call on every frame sent.
+ */
+export function ethSetSourceType(buf: Uint8Array, off: number, src: Uint8Array, srcOff: number, type: number): void {
+  const at = off + OFF_ETH_SRC;
+  buf[at] = src[srcOff];
+  buf[at + 1] = src[srcOff + 1];
+  buf[at + 2] = src[srcOff + 2];
+  buf[at + 3] = src[srcOff + 3];
+  buf[at + 4] = src[srcOff + 4];
+  buf[at + 5] = src[srcOff + 5];
+  buf[off + OFF_ETH_TYPE] = type >>> 8;
+  buf[off + OFF_ETH_TYPE + 1] = type & 0xff;
+}
+
+/**
  * Maps an IPv4 multicast group to its MAC address (RFC 1112 section 6.4):
  * 01:00:5e followed by the low 23 bits of the group.
  */
