@@ -76,6 +76,7 @@ export function ipRcv(net: Net, skb: SkBuff): void {
     ipForward(net, skb);
     return;
   }
+  skb.rtType = route;
   ipLocalDeliver(net, skb);
 }
 

@@ -13,7 +13,8 @@ import type { Net } from "../core/net";
 import { CHECKSUM_UNNECESSARY, PACKET_HOST, skbChecksum, skbCopyBits, type SkBuff } from "../core/skb";
 import { copyBytes } from "../core/bytes";
 import { csumPseudoHeader, csumReduce } from "../wire/checksum";
-import { INADDR_BROADCAST, IPPROTO_TCP, IPV4_HLEN, ipDaddr, ipIsLoopback, ipIsMulticast, ipSaddr } from "../wire/ipv4";
+import { IPPROTO_TCP, IPV4_HLEN, ipDaddr, ipSaddr } from "../wire/ipv4";
+import { RTN_LOCAL } from "../ipv4/ipv4";
 import {
   TCP_ACK, TCP_HLEN, TCP_RST, TCP_SYN, tcpAckSeq, tcpCheckLen, tcpDoffBytes, tcpDport, tcpFlags, tcpParseOptions, tcpSeq, tcpSport,
   tcpWindow,
@@ -66,9 +67,10 @@ export function tcpV4Rcv(net: Net, skb: SkBuff): void {
     skb = whole;
     th = skb.data;
   }
-  // Never to or from a broadcast or multicast address (RFC 1122 4.2.3.10).
-  if (skb.pktType !== PACKET_HOST || ipIsMulticast(daddr) || daddr === INADDR_BROADCAST || ipIsMulticast(saddr) ||
-      (!ipIsLoopback(daddr) && net.ipv4.localDev(daddr) === null)) {
+  // Never to or from a broadcast or multicast address (RFC 1122 4.2.3.10): only a datagram
+  // IP routed to one of our own addresses (a multicast or broadcast source never gets past
+  // ip_rcv's martian check).
+  if (skb.pktType !== PACKET_HOST || skb.rtType !== RTN_LOCAL) {
     kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
     return;
   }

@@ -5,7 +5,7 @@
 // segment with a reset (3.10.7.1). The prober is a raw endpoint on the LAN.
 import { describe, expect, it } from "vitest";
 import { seedFrom, withSeed } from "../helpers";
-import { ACK, FIN, ip, PSH, RST, tcpOf, type TcpView } from "../packets";
+import { ACK, FIN, ip, PSH, RST, SYN, tcpOf, type TcpView } from "../packets";
 import { B_IP, tapLan, tcpTable } from "./harness";
 import { hostAndPeer } from "./rawpeer";
 
@@ -93,4 +93,23 @@ describe("TCP segments to a listener (RFC 9293 3.10.7.2)", () => {
       expect(s.b.net.drops.count("TCP_NOSOCKET")).toBe(2);
       s.listener.close();
     }));
+
+  // RFC 1122 4.2.3.10: a SYN to a broadcast or multicast address is ignored, even one that
+  // reaches us in a frame addressed to our MAC (IP routes it as broadcast or multicast).
+  for (const dst of ["10.0.0.255", "255.255.255.255", "224.0.0.1"]) {
+    it(`ignores a SYN to ${dst} sent to its MAC: no answer, dropped as TCP_INVALID`, () =>
+      withSeed(seedFrom(93), (seed) => {
+        const s = setup(seed);
+        const invalidBefore = s.b.net.drops.count("TCP_INVALID");
+        s.peer.dst = ip(dst);
+        s.peer.sendSegment({ flags: SYN, seq: 1000 });
+        s.world.runFor(10);
+        expect(s.fromB).toEqual([]);
+        expect(s.b.net.tcp.stats.outRsts).toBe(0);
+        expect(s.b.net.drops.count("TCP_INVALID") - invalidBefore).toBe(1);
+        expect(tcpTable(s.b.net)).toEqual(["LISTEN 80->0"]);
+        s.listener.close();
+        s.world.runFor(100);
+      }));
+  }
 });
