@@ -5,7 +5,7 @@
 // share a process on the host.
 //
 // The core knows no protocol. A protocol's init registers with the layer below
-// (devAddPack here, net.ipv4.addProtocol in IPv4) and hangs its own state on Net by declaring
+// (devAddPack here, Ipv4.addProtocol one layer up) and hangs its own state on Net by declaring
 // it in its own module (`declare module "../core/net" { interface Net { tcp: Tcp } }`),
 // the way Linux keeps per-namespace protocol state in struct net. src/stack.ts composes
 // the full stack; a smaller app calls only the inits it needs.

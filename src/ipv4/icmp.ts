@@ -22,6 +22,7 @@ import {
   ipv4CheckLen,
 } from "../wire/ipv4";
 import { ipAllocDatagram, ipSend } from "./output";
+import { RTN_LOCAL } from "./route";
 
 /** The ICMP group of the MIB, as Linux names it in /proc/net/snmp. */
 export class IcmpStats {
@@ -256,7 +257,8 @@ function icmpEcho(net: Net, skb: SkBuff): void {
   const saddr = ipSaddr(buf, iph);
   const daddr = ipDaddr(buf, iph);
   const dev = skb.dev;
-  const toUs = ip.localDev(daddr) !== null || ipIsLoopback(daddr);
+  // To one of our addresses, as IP's input route decided (not a broadcast or a group).
+  const toUs = skb.rtType === RTN_LOCAL;
   // Decided by the IP destination, as Linux (a unicast echo inside a link broadcast is answered).
   if (!toUs) {
     // Broadcast and multicast echo (smurf amplification) is ignored, as Linux's default.

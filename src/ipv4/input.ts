@@ -16,7 +16,7 @@ import {
 } from "../wire/ipv4";
 import { ICMP_DEST_UNREACH, ICMP_PARAMETERPROB, ICMP_PROT_UNREACH } from "../wire/icmp";
 import { ipForward } from "./forward";
-import { RTN_FORWARD, RTN_UNREACHABLE } from "./ipv4";
+import { RTN_FORWARD, RTN_UNREACHABLE } from "./route";
 import { NF_INET_LOCAL_IN, NF_INET_PRE_ROUTING } from "./netfilter";
 
 /** ip_rcv: skb.data at the IP header. Validates, trims link padding, routes. */

@@ -11,7 +11,7 @@ import { Icmp } from "./icmp";
 import { Netfilter } from "./netfilter";
 import { RawTable } from "./raw";
 import { ReasmTable } from "./reassembly";
-import { RouteTable } from "./route";
+import { RTN_BROADCAST, RTN_FORWARD, RTN_LOCAL, RTN_MULTICAST, RTN_UNREACHABLE, RouteTable } from "./route";
 
 /** An L4 receive handler: skb.data at the L4 header, networkHeader at the IP header. */
 export type InetProtocolHandler = (net: Net, skb: SkBuff) => void;
@@ -49,12 +49,6 @@ export class IpStats {
   fragCreates = 0;
 }
 
-// What ip_route_input decided.
-export const RTN_UNREACHABLE = 0;
-export const RTN_LOCAL = 1;
-export const RTN_BROADCAST = 2;
-export const RTN_MULTICAST = 3;
-export const RTN_FORWARD = 4;
 
 /** The result of an output route lookup (reused: copy the fields out before sending). */
 export class RouteResult {

@@ -4,6 +4,13 @@
 import type { NetDevice } from "../core/netdevice";
 import { formatIpv4, prefixMask } from "../wire/ipv4";
 
+// What ip_route_input decided (Linux RTN_*), kept in skb.rtType for the layers above.
+export const RTN_UNREACHABLE = 0;
+export const RTN_LOCAL = 1;
+export const RTN_BROADCAST = 2;
+export const RTN_MULTICAST = 3;
+export const RTN_FORWARD = 4;
+
 export class RouteTable {
   readonly size: number;
   readonly dst: Uint32Array;

@@ -14,7 +14,7 @@ import { CHECKSUM_UNNECESSARY, PACKET_HOST, skbChecksum, skbCopyBits, type SkBuf
 import { copyBytes } from "../core/bytes";
 import { csumPseudoHeader, csumReduce } from "../wire/checksum";
 import { IPPROTO_TCP, IPV4_HLEN, ipDaddr, ipSaddr } from "../wire/ipv4";
-import { RTN_LOCAL } from "../ipv4/ipv4";
+import { RTN_LOCAL } from "../ipv4/route";
 import {
   TCP_ACK, TCP_HLEN, TCP_RST, TCP_SYN, tcpAckSeq, tcpCheckLen, tcpDoffBytes, tcpDport, tcpFlags, tcpParseOptions, tcpSeq, tcpSport,
   tcpWindow,
