@@ -18,7 +18,7 @@ import {
 } from "../wire/icmp";
 import {
   INADDR_BROADCAST, IPPROTO_ICMP, IPTOS_PREC_INTERNETCONTROL, IPTOS_TOS_MASK, IPV4_HLEN, IP_OFFMASK, ipDaddr,
-  ipFragField, ipIhlBytes, ipIsLoopback, ipIsMulticast, ipIsZeronet, ipProto, ipSaddr, ipTos, ipTotLen, ipVersion,
+  ipFragField, ipIhlBytes, ipIsLoopback, ipIsMulticast, ipIsZeronet, ipProto, ipSaddr, ipTos, ipTotLen,
   ipv4CheckLen,
 } from "../wire/ipv4";
 import { ipAllocDatagram, ipSend } from "./output";
@@ -229,7 +229,7 @@ function icmpUnreach(net: Net, skb: SkBuff): boolean {
   const fault = ipv4CheckLen(buf, inner, quoteLen);
   let ok = fault === WIRE_OK || fault === WIRE_LEN_BEYOND;
   const ihl = ok ? ipIhlBytes(buf, inner) : 0;
-  if (ok) ok = ipVersion(buf, inner) === 4 && quoteLen >= ihl + ICMP_QUOTE_DATA_LEN;
+  if (ok) ok = quoteLen >= ihl + ICMP_QUOTE_DATA_LEN; // the gate checked the version
   if (ok) {
     const saddr = ipSaddr(buf, inner);
     ok = (ipFragField(buf, inner) & IP_OFFMASK) === 0 && (ip.localDev(saddr) !== null || ipIsLoopback(saddr));

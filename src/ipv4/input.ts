@@ -8,11 +8,11 @@ import { consumeSkb, kfreeSkbReason } from "../core/free";
 import type { Net } from "../core/net";
 import { IFF_LOOPBACK, type NetDevice } from "../core/netdevice";
 import { PACKET_HOST, type SkBuff } from "../core/skb";
-import { WIRE_BAD_HLEN, WIRE_HLEN_BEYOND, WIRE_LEN_BEYOND, WIRE_OK, WIRE_TRUNCATED } from "../wire/bytes";
+import { WIRE_BAD_HLEN, WIRE_BAD_VERSION, WIRE_HLEN_BEYOND, WIRE_LEN_BEYOND, WIRE_OK, WIRE_TRUNCATED } from "../wire/bytes";
 import { csumVerify } from "../wire/checksum";
 import {
   INADDR_BROADCAST, IPOPT_END, IPOPT_NOOP, IPV4_HLEN, IP_MF, IP_OFFMASK, ipDaddr, ipFragField, ipIhlBytes,
-  ipIsLoopback, ipIsMulticast, ipProto, ipSaddr, ipTotLen, ipVersion, ipv4CheckLen,
+  ipIsLoopback, ipIsMulticast, ipProto, ipSaddr, ipTotLen, ipv4CheckLen,
 } from "../wire/ipv4";
 import { ICMP_DEST_UNREACH, ICMP_PARAMETERPROB, ICMP_PROT_UNREACH } from "../wire/icmp";
 import { ipForward } from "./forward";
@@ -32,7 +32,7 @@ export function ipRcv(net: Net, skb: SkBuff): void {
   // total length covering the header and inside the frame. One gate measures the lengths;
   // a datagram that fails it or the version is sorted out off the fast path.
   const fault = ipv4CheckLen(buf, iph, len);
-  if (fault !== WIRE_OK || ipVersion(buf, iph) !== 4) {
+  if (fault !== WIRE_OK) {
     ipRcvBadHeader(net, skb, fault);
     return;
   }
@@ -81,17 +81,17 @@ export function ipRcv(net: Net, skb: SkBuff): void {
 }
 
 /**
- * A header that failed the length gate or the version: dropped and counted as Linux's
+ * A header that failed the gate (lengths and version): dropped and counted as Linux's
  * ip_rcv_core takes its faults, the checksum before the total length.
  */
 function ipRcvBadHeader(net: Net, skb: SkBuff, fault: number): void {
   const stats = net.ipv4.stats;
   const buf = net.pool.buf;
   const iph = skb.data;
-  if (fault === WIRE_TRUNCATED || (fault === WIRE_HLEN_BEYOND && ipVersion(buf, iph) === 4)) {
+  if (fault === WIRE_TRUNCATED || fault === WIRE_HLEN_BEYOND) {
     stats.inTruncatedPkts++;
     kfreeSkbReason(net, skb, SKB_DROP.PKT_TOO_SMALL);
-  } else if (ipVersion(buf, iph) !== 4 || fault === WIRE_BAD_HLEN) {
+  } else if (fault === WIRE_BAD_VERSION || fault === WIRE_BAD_HLEN) {
     stats.inHdrErrors++;
     kfreeSkbReason(net, skb, SKB_DROP.IP_INHDR);
   } else if (!csumVerify(buf, iph, ipIhlBytes(buf, iph), 0)) {

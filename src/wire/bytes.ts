@@ -50,3 +50,5 @@ export const WIRE_LEN_SHORT = 4;
 export const WIRE_LEN_BEYOND = 5;
 /** Address lengths the view's fixed offsets do not describe (ARP other than 6 and 4). */
 export const WIRE_BAD_ALEN = 6;
+/** A version field other than the view's (IPv4: 4), so none of its offsets hold. */
+export const WIRE_BAD_VERSION = 7;

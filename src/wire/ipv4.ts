@@ -3,7 +3,7 @@
 // (a << 24 | b << 16 | c << 8 | d) >>> 0.
 
 import {
-  WIRE_BAD_HLEN, WIRE_HLEN_BEYOND, WIRE_LEN_BEYOND, WIRE_LEN_SHORT, WIRE_OK, WIRE_TRUNCATED, read16, read32, write16,
+  WIRE_BAD_HLEN, WIRE_BAD_VERSION, WIRE_HLEN_BEYOND, WIRE_LEN_BEYOND, WIRE_LEN_SHORT, WIRE_OK, WIRE_TRUNCATED, read16, read32, write16,
   write32,
 } from "./bytes";
 import { csumFold, csumPartial } from "./checksum";
@@ -113,15 +113,17 @@ export function ipDaddr(buf: Uint8Array, off: number): number {
 
 /**
  * The one check before the getters above are trusted (RFC 1122 3.2.1.1-3): `len` bytes
- * from off hold the 20 fixed bytes, IHL >= 5, the options, and a total length covering the
- * header and inside the packet. WIRE_LEN_BEYOND leaves the header itself whole (a quote in
- * an ICMP error is cut short). Checked in this order, so the first fault is the one named.
- * The version is the caller's to check.
+ * from off hold the 20 fixed bytes, version 4 (the byte that holds IHL; another version's
+ * fields lie elsewhere), IHL >= 5, the options, and a total length covering the header and
+ * inside the packet. WIRE_LEN_BEYOND leaves the header itself whole (a quote in an ICMP
+ * error is cut short). Checked in this order, so the first fault is the one named.
  */
 export function ipv4CheckLen(buf: Uint8Array, off: number, len: number): number {
   if (len < IPV4_HLEN) return WIRE_TRUNCATED;
   // The fields read in place (not through ipIhlBytes/ipTotLen): this runs for every datagram.
-  const ihl = (buf[off + OFF_IP_VER_IHL] & 0x0f) << 2;
+  const verIhl = buf[off + OFF_IP_VER_IHL];
+  if (verIhl >>> 4 !== 4) return WIRE_BAD_VERSION;
+  const ihl = (verIhl & 0x0f) << 2;
   if (ihl < IPV4_HLEN) return WIRE_BAD_HLEN;
   if (ihl > len) return WIRE_HLEN_BEYOND;
   const totLen = (buf[off + OFF_IP_TOT_LEN] << 8) | buf[off + OFF_IP_TOT_LEN + 1];

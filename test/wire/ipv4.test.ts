@@ -10,7 +10,7 @@ import {
   setIpTos, setIpTotLen, setIpTtl, setIpVersionIhl, ipv4CheckLen,
 } from "../../src/wire/ipv4";
 import {
-  WIRE_BAD_HLEN, WIRE_HLEN_BEYOND, WIRE_LEN_BEYOND, WIRE_LEN_SHORT, WIRE_OK, WIRE_TRUNCATED, read16, write32,
+  WIRE_BAD_HLEN, WIRE_BAD_VERSION, WIRE_HLEN_BEYOND, WIRE_LEN_BEYOND, WIRE_LEN_SHORT, WIRE_OK, WIRE_TRUNCATED, read16, write32,
 } from "../../src/wire/bytes";
 import {
   ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, IP_A, IP_B, L3, poisoned, readTracker, TCP_PSH_ACK_FRAME, TCP_SYN_FRAME,
@@ -245,6 +245,19 @@ describe("ipv4CheckLen (the one gate before the getters)", () => {
     expect(ipv4CheckLen(b, 0, total)).toBe(WIRE_OK);
   });
 
+  it("rejects a version other than 4 before reading IHL (another version's fields lie elsewhere)", () => {
+    const b = datagram();
+    for (const version of [0, 1, 5, 6, 15]) {
+      b[0] = (version << 4) | 5;
+      expect(ipv4CheckLen(b, 0, b.length), `version ${version}`).toBe(WIRE_BAD_VERSION);
+      b[0] = (version << 4) | 3; // a bad IHL too: the version is named first
+      expect(ipv4CheckLen(b, 0, b.length), `version ${version}, IHL 3`).toBe(WIRE_BAD_VERSION);
+    }
+    b[0] = 0x45;
+    expect(ipv4CheckLen(b, 0, b.length)).toBe(WIRE_OK);
+    expect(ipv4CheckLen(b, 0, 19)).toBe(WIRE_TRUNCATED); // fewer than 20 bytes: truncated, whatever the version
+  });
+
   it("rejects IHL below 5 (RFC 1122 3.2.1.2) whatever the lengths", () => {
     const b = datagram();
     for (let ihl = 0; ihl < 5; ihl++) {
@@ -291,6 +304,7 @@ describe("ipv4CheckLen (the one gate before the getters)", () => {
       const bytes = new Uint8Array(len);
       for (let i = 0; i < len; i++) bytes[i] = next();
       if (len > 3 && (next() & 1) === 0) setIpTotLen(bytes, 0, len - (next() % 4)); // often plausible
+      if (len > 0 && (next() & 3) !== 0) bytes[0] = 0x40 | (bytes[0] & 0x0f); // mostly version 4
       const { buf, maxRead } = readTracker(bytes);
       if (ipv4CheckLen(buf, 0, len) !== WIRE_OK) continue;
       passed++;
