@@ -143,7 +143,8 @@ export function ipLocalDeliver(net: Net, skb: SkBuff): void {
   skb.pull(ipIhlBytes(buf, iph));
   skb.transportHeader = skb.data;
   const proto = ipProto(buf, iph);
-  const raw = ip.raw.deliver(net, skb, proto);
+  // raw_local_deliver, when any raw handler or socket is bound.
+  const raw = ip.raw.bound !== 0 && ip.raw.deliver(net, skb, proto);
   const handler = ip.protos[proto];
   if (handler !== null) {
     ip.stats.inDelivers++;

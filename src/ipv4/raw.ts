@@ -60,6 +60,8 @@ export class RawTable {
   readonly errFrom: Uint32Array;
   readonly stats = new RawStats();
   delivered = 0;
+  /** handlers and sockets registered now (none: input skips deliver altogether) */
+  bound = 0;
 
   constructor(net: Net) {
     this.#net = net;
@@ -89,6 +91,7 @@ export class RawTable {
     const i = this.#slot(protocol);
     this.#protocol[i] = protocol;
     this.#handler[i] = handler;
+    this.bound++;
     return i;
   }
 
@@ -99,12 +102,14 @@ export class RawTable {
     this.owner[i] = owner;
     this.recvErr[i] = wantsErrors ? 1 : 0;
     this.errPending[i] = 0;
+    this.bound++;
     return i;
   }
 
   /** Remove a handler or socket; datagrams a socket never read are dropped, counted SOCKET_CLOSE. */
   unregister(handle: number): void {
     if (handle >= 0 && handle < this.#protocol.length) {
+      if (this.#protocol[handle] >= 0) this.bound--;
       this.#protocol[handle] = -1;
       this.#handler[handle] = null;
       this.owner[handle] = null;

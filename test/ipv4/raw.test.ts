@@ -79,14 +79,18 @@ describe("raw delivery (raw_local_deliver)", () => {
     const b = makeBench({ rawHandlersMax: 2 });
     const raw = b.net.ipv4.raw;
     const seen: string[] = [];
+    expect(raw.bound).toBe(0);
     const h1 = raw.register(50, () => seen.push("h1"));
     raw.register(51, () => seen.push("h2"));
+    expect(raw.bound).toBe(2);
     expect(() => raw.register(52, () => {})).toThrow(RangeError);
     expect(() => raw.register(52, () => {})).toThrow(/rawHandlersMax is 2/);
     raw.unregister(h1);
     raw.unregister(h1); // harmless twice
     raw.unregister(-1);
+    expect(raw.bound).toBe(1); // what input reads to skip raw delivery when nothing is bound
     raw.register(50, () => seen.push("h3"));
+    expect(raw.bound).toBe(2);
     expect(() => raw.register(256, () => {})).toThrow(RangeError);
     expect(() => raw.register(-1, () => {})).toThrow(RangeError);
     expect(() => raw.register(50, null as unknown as RawHandler)).toThrow(TypeError);
