@@ -1,8 +1,9 @@
 // The stack as a device on the host: one interface on the UDP link to a Linux TAP (through
 // socat), an address, an optional default gateway and pcap capture, and the device app
 // (examples/device-app: echo, discard, chargen, UDP echo, iperf 2, HTTP; optionally the
-// echo client), run on Node's event loop until SIGINT/SIGTERM (or an abort signal, or the
-// client's end); then shut down and print the counters. The CLI (host-sim/cli.ts) and the
+// echo client, or a program of the caller's such as Moddable's modules), run on Node's
+// event loop until SIGINT/SIGTERM (or an abort signal, or the client's or program's end);
+// then shut down and print the counters. The CLI (host-sim/cli.ts) and the
 // Linux interop test run it. Node-only.
 
 import { performance } from "node:perf_hooks";
@@ -76,6 +77,17 @@ export interface RunDeviceOptions {
   hostname?: string;
   /** client mode: connect, send, read the echo back, check it, then stop */
   client?: DeviceClientOptions;
+  /**
+   * Started once the link is up and the carrier on, besides the services (host-sim/
+   * moddable-device.ts runs Moddable's modules this way); it calls `done` when it has
+   * finished, and the device then stops as after the client.
+   */
+  program?: (net: Net, done: () => void) => Promise<DeviceProgram>;
+}
+
+/** What a RunDeviceOptions.program started: stop() closes what it opened, before shutdown. */
+export interface DeviceProgram {
+  stop(): void;
 }
 
 export interface DeviceSummary {
@@ -185,6 +197,7 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
   const app: DeviceApp = startDeviceApp(net, { address, hostname: options.hostname, log });
   let client: EchoClient | null = null;
   let clientResult: ClientResult | null = null;
+  let program: DeviceProgram | null = null;
 
   let bindError: Error | null = null;
   try {
@@ -193,10 +206,12 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
     if (reason === "") {
       log(`xsnet device up: eth0 ${formatMac(mac, 0)} ${options.cidr} on udp ${driver.host}:${driver.localPort} -> ${driver.host}:${driver.remotePort}`);
       log(`serving (${app.hostname}): ICMP echo, TCP echo 7, discard 9, chargen 19, iperf 5001, HTTP 80; UDP echo 7`);
+      // The link is up; the driver's next poll turns the carrier on (a SYN before that is dropped).
+      if (options.client !== undefined || options.program !== undefined) {
+        for (let i = 0; i < 1000 && !dev.hasCarrier && reason === ""; i++) await new Promise((resolve) => setImmediate(resolve));
+      }
       if (options.client !== undefined) {
         const c = options.client;
-        // The link is up; the driver's next poll turns the carrier on (a SYN before that is dropped).
-        for (let i = 0; i < 1000 && !dev.hasCarrier && reason === ""; i++) await new Promise((resolve) => setImmediate(resolve));
         log(`client: connecting to ${c.address}:${c.port} to send ${c.bytes} bytes and read them back`);
         try {
           client = startEchoClient(app, {
@@ -212,6 +227,14 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
           stop("client failed");
         }
       }
+      if (options.program !== undefined && reason === "") {
+        try {
+          program = await options.program(net, () => stop("program done"));
+        } catch (err) {
+          log(`program: FAILED: ${(err as Error).stack ?? String(err)}`);
+          stop("program failed");
+        }
+      }
       await stopped;
     }
   } catch (err) {
@@ -224,7 +247,9 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
   }
 
   if (client !== null && !client.done) client.end(`stopped (${reason}) before the echo came back`);
-  if (reason === "client done") await lingerForCloses(net, 2_000);
+  // What the program opened closes first, so its connections' closes are waited for too.
+  program?.stop();
+  if (reason === "client done" || program !== null) await lingerForCloses(net, 2_000);
   const services = app.counters();
   app.close();
   const tcp = numbers(net.tcp.stats);
