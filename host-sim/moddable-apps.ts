@@ -27,8 +27,8 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Net } from "../src/core/net";
 import { hostProvider, type HostNetwork } from "../src/socket/provider";
-import { installDeviceBuiltins, makeSystem, makeTime, tableResolverClass, TextDecoder, utf8Encode } from "../test/moddable/runtime";
-import type { ModdableTimer } from "../test/moddable/timer";
+import { installDeviceBuiltins, makeSystem, makeTime, tableResolverClass, TextDecoder, utf8Encode } from "./moddable/runtime";
+import type { ModdableTimer } from "./moddable/timer";
 import type { DeviceProgram } from "./device";
 import { loadModule, nodeTimer } from "./moddable-runtime";
 

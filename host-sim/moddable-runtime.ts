@@ -4,11 +4,11 @@
 // imports are mapped as a Moddable manifest maps them (node:vm's SourceTextModule: node
 // needs --experimental-vm-modules). "time" (on
 // performance.now()), "text/decoder", the System global, the table resolver and the builtins
-// XS has come from the simulation's runtime (test/moddable/runtime.ts), which is Node-free
+// XS has come from the simulation's runtime (host-sim/moddable/runtime.ts), which is Node-free
 // and takes its clock as a function. Node-only.
 
 import vm from "node:vm";
-import type { ModdableTimer, ModdableTimerId } from "../test/moddable/timer";
+import type { ModdableTimer, ModdableTimerId } from "./moddable/timer";
 
 type TimerCallback = (timer: ModdableTimerId) => void;
 
@@ -20,7 +20,7 @@ interface TimerRecord {
 }
 
 /**
- * Moddable's Timer on Node's clock, as test/moddable/timer.ts has it on the virtual one: a
+ * Moddable's Timer on Node's clock, as host-sim/moddable/timer.ts has it on the virtual one: a
  * callback is called with its timer, a repeating timer fires every `repeat` ms after the
  * first, a spent timer may be cleared harmlessly; `onError` is told of a callback's exception.
  */

@@ -347,8 +347,8 @@ export const XS_SLOT_BYTES = 16;
 export const XS_TYPED_ARRAY_SLOTS = 7;
 const XS_ARRAY_SLOTS = 2;
 const XS_ARRAY_ITEM_BYTES = 16;
-/** SkBuff (src/core/skb.ts): 18 fields, and its cb typed array */
-export const SKB_FIELDS = 18;
+/** SkBuff (src/core/skb.ts): 19 fields, and its cb typed array */
+export const SKB_FIELDS = 19;
 /** Timer (src/core/timer.ts) */
 export const TIMER_FIELDS = 8;
 /** SkbQueue (src/core/skb.ts) */
@@ -402,7 +402,7 @@ const LOOPBACK_OPS_SLOTS = 5 + 1 + SKB_QUEUE_FIELDS;
  * other rows); with it the estimate meets the measurement for the default, the minimal and
  * the device configuration alike.
  */
-const STACK_OBJECT_SLOTS = 575;
+const STACK_OBJECT_SLOTS = 576;
 
 /** Bytes of one packet-pool slot: headroom, the largest frame, tailroom, rounded to 8 (src/core/skb.ts). */
 export function slotBytes(c: Readonly<NetConfig>): number {

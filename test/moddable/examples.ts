@@ -25,9 +25,9 @@ import { hostProvider, type HostNetwork } from "../../src/socket/provider";
 import type { SimHost } from "../../host-sim/sim/world";
 import { closeModdableLan, DEVICE_IP, HOST_NAMES, makeModdableLan, type ModdableLan } from "./lan";
 import { MqttBroker } from "./mqtt-broker";
-import { makeSystem, makeTime, tableResolverClass, TextDecoder, utf8Decode, utf8Encode, type ModdableTime } from "./runtime";
+import { makeSystem, makeTime, tableResolverClass, TextDecoder, utf8Decode, utf8Encode, type ModdableTime } from "../../host-sim/moddable/runtime";
 import { describe, drive, type LoadModule, type ModuleMap, type TestFile, type Turn } from "./testmc";
-import { makeTimer, type ModdableTimer } from "./timer";
+import { makeTimer, type ModdableTimer } from "../../host-sim/moddable/timer";
 
 /** The module files a scenario loads, by their path below examples/io of the SDK. */
 export const EXAMPLE_MODULES = Object.freeze([

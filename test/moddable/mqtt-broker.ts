@@ -8,7 +8,7 @@
 // test to check. Node-free: runs in XS too. Test code: it allocates freely.
 
 import type { TcpListener, TcpListenerClass, TcpSocket, TcpSocketClass } from "../../src/socket/tcp";
-import { utf8Decode, utf8Encode } from "./runtime";
+import { utf8Decode, utf8Encode } from "../../host-sim/moddable/runtime";
 
 export const PORT_MQTT = 1883;
 

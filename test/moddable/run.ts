@@ -20,7 +20,7 @@ import { fileURLToPath } from "node:url";
 import vm from "node:vm";
 import typescript from "@rollup/plugin-typescript";
 import { rollup } from "rollup";
-import { installDeviceBuiltins } from "./runtime";
+import { installDeviceBuiltins } from "../../host-sim/moddable/runtime";
 import { EXAMPLE_MODULES, runExamples, type ExampleResult } from "./examples";
 import { runSuite, type LoadModule, type TestFile, type TestResult } from "./testmc";
 

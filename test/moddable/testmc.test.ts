@@ -7,9 +7,9 @@ import { describe, expect, it } from "vitest";
 import { EPOCH_MS, INTERNET_IP } from "./lan";
 import { NTP_UNIX_OFFSET_S } from "./sntp-server";
 import { topicMatches } from "./mqtt-broker";
-import { installDeviceBuiltins, TextDecoder as ModdableTextDecoder, utf8Decode, utf8Encode } from "./runtime";
+import { installDeviceBuiltins, TextDecoder as ModdableTextDecoder, utf8Decode, utf8Encode } from "../../host-sim/moddable/runtime";
 import { runTest, type LoadModule, type ModuleExports, type ModuleMap, type TestResult } from "./testmc";
-import type { ModdableTimer } from "./timer";
+import type { ModdableTimer } from "../../host-sim/moddable/timer";
 import type { TcpSocketClass } from "../../src/socket/tcp";
 import type { UdpSocketClass } from "../../src/socket/udp";
 

@@ -23,7 +23,7 @@
 import { hostProvider } from "../../src/socket/provider";
 import type { EventLoop } from "../../host-sim/sim/event-loop";
 import { closeModdableLan, HOST_NAMES, makeModdableLan } from "./lan";
-import { makeTimer } from "./timer";
+import { makeTimer } from "../../host-sim/moddable/timer";
 
 export interface TestFile {
   /** path below tests/modules/io/socket, e.g. "tcp/close.js" */

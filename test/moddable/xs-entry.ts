@@ -5,7 +5,7 @@
 // harness.js evaluated in its global scope. The results go back through xsnap's
 // issueCommand, as JSON.
 
-import { installDeviceBuiltins, utf8Encode } from "./runtime";
+import { installDeviceBuiltins, utf8Encode } from "../../host-sim/moddable/runtime";
 import { runExamples } from "./examples";
 import { runSuite, type LoadModule, type ModuleMap, type TestFile, type Turn } from "./testmc";
 

@@ -4,7 +4,7 @@
 // and does not repeat is spent (clearing it then is harmless). Node-free: it runs in XS too.
 // Test code: it allocates freely.
 
-import type { EventLoop, SimEventHandler } from "../../host-sim/sim/event-loop";
+import type { EventLoop, SimEventHandler } from "../sim/event-loop";
 
 type TimerCallback = (timer: ModdableTimerId) => void;
 
