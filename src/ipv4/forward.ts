@@ -56,7 +56,7 @@ export function ipForward(net: Net, skb: SkBuff): void {
   }
   ipDecreaseTtl(buf, iph);
   // FORWARD runs once the output device is known, so a hook can filter on it (as Linux).
-  if (!ip.netfilter.run(NF_INET_FORWARD, skb, inDev, outDev)) return;
+  if (ip.netfilter.registered !== 0 && !ip.netfilter.run(NF_INET_FORWARD, skb, inDev, outDev)) return;
   ip.stats.forwDatagrams++;
   skb.priority = tosToPriority(ipTos(buf, iph));
   ipOutput(net, skb, nexthop, outDev);

@@ -65,7 +65,7 @@ export function ipRcv(net: Net, skb: SkBuff): void {
       return;
     }
   }
-  if (!ip.netfilter.run(NF_INET_PRE_ROUTING, skb, dev, null)) return;
+  if (ip.netfilter.registered !== 0 && !ip.netfilter.run(NF_INET_PRE_ROUTING, skb, dev, null)) return;
   const route = ip.routeInput(ipDaddr(buf, iph), dev);
   if (route === RTN_UNREACHABLE) {
     stats.inAddrErrors++;
@@ -138,7 +138,7 @@ export function ipLocalDeliver(net: Net, skb: SkBuff): void {
     if (whole === null) return;
     skb = whole;
   }
-  if (!ip.netfilter.run(NF_INET_LOCAL_IN, skb, skb.dev, null)) return;
+  if (ip.netfilter.registered !== 0 && !ip.netfilter.run(NF_INET_LOCAL_IN, skb, skb.dev, null)) return;
   const iph = skb.networkHeader;
   skb.pull(ipIhlBytes(buf, iph));
   skb.transportHeader = skb.data;

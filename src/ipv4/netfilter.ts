@@ -34,6 +34,11 @@ export class Netfilter {
   readonly #count: Uint8Array;
   /** verdicts[point * 3 + verdict] */
   readonly verdicts: Uint32Array;
+  /**
+   * Hooks registered at all points: while 0, the IP paths skip run() altogether (Linux's
+   * nf_hooks_needed static keys do the same).
+   */
+  registered = 0;
 
   constructor(net: Net) {
     this.#net = net;
@@ -51,6 +56,7 @@ export class Netfilter {
     if (n >= this.#perPoint) throw new RangeError(`netfilter: ${NF_HOOK_NAMES[point]} has ${n} hooks, config.nfHooksPerPoint is ${this.#perPoint}`);
     this.#hooks[point * this.#perPoint + n] = fn;
     this.#count[point] = n + 1;
+    this.registered++;
   }
 
   unregister(point: number, fn: NfHookFn): void {
@@ -61,6 +67,7 @@ export class Netfilter {
         for (let j = i; j < n - 1; j++) this.#hooks[base + j] = this.#hooks[base + j + 1];
         this.#hooks[base + n - 1] = null;
         this.#count[point] = n - 1;
+        this.registered--;
         return;
       }
     }

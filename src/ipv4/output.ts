@@ -82,13 +82,14 @@ export function ipSend(net: Net, skb: SkBuff, saddr: number, daddr: number, prot
   skb.protocol = ETH_P_IP;
   skb.priority = tosToPriority(tos);
   skb.dev = dev;
-  if (!ip.netfilter.run(NF_INET_LOCAL_OUT, skb, null, dev)) return -EPERM;
+  if (ip.netfilter.registered !== 0 && !ip.netfilter.run(NF_INET_LOCAL_OUT, skb, null, dev)) return -EPERM;
   return ipOutput(net, skb, nexthop, dev);
 }
 
 /** ip_output: skb.data at the IP header, routed to (nexthop, dev). Consumes the skb. */
 export function ipOutput(net: Net, skb: SkBuff, nexthop: number, dev: NetDevice): number {
-  if (!net.ipv4.netfilter.run(NF_INET_POST_ROUTING, skb, null, dev)) return -EPERM;
+  const nf = net.ipv4.netfilter;
+  if (nf.registered !== 0 && !nf.run(NF_INET_POST_ROUTING, skb, null, dev)) return -EPERM;
   if (skb.fragNext === null && skb.len <= dev.mtu) {
     net.neigh.output(skb, nexthop, dev);
     return 0;

@@ -161,7 +161,8 @@ function afterAckSent(net: Net, c: number): void {
   const t = net.tcp.tcb;
   t.rcvSegs[c] = 0;
   t.flags[c] &= ~TF_ACK_BATCH;
-  net.delTimer(t.delackTimer[c]);
+  const delack = t.delackTimer[c];
+  if (delack.pending) net.delTimer(delack); // most segments sent owe no delayed ACK
 }
 
 /**

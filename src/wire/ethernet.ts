@@ -106,13 +106,7 @@ export function ethBuildHeader(
  * neighbour layer writes that from its cache). One call on every frame sent.
  */
 export function ethSetSourceType(buf: Uint8Array, off: number, src: Uint8Array, srcOff: number, type: number): void {
-  const at = off + OFF_ETH_SRC;
-  buf[at] = src[srcOff];
-  buf[at + 1] = src[srcOff + 1];
-  buf[at + 2] = src[srcOff + 2];
-  buf[at + 3] = src[srcOff + 3];
-  buf[at + 4] = src[srcOff + 4];
-  buf[at + 5] = src[srcOff + 5];
+  macCopy(buf, off + OFF_ETH_SRC, src, srcOff);
   buf[off + OFF_ETH_TYPE] = type >>> 8;
   buf[off + OFF_ETH_TYPE + 1] = type & 0xff;
 }

@@ -139,9 +139,30 @@ describe("netfilter hooks", () => {
     expect(() => nf.register(5, c)).toThrow(RangeError);
     expect(() => nf.register(-1, c)).toThrow(RangeError);
     expect(() => nf.register(NF_INET_FORWARD, null as unknown as NfHookFn)).toThrow(TypeError);
+    expect(nf.registered).toBe(3);
     nf.unregister(NF_INET_LOCAL_IN, a);
+    nf.unregister(NF_INET_LOCAL_IN, a); // not there any more: nothing changes
+    expect(nf.registered).toBe(2);
     nf.register(NF_INET_LOCAL_IN, h("d"));
     b.rx(echoFrame());
     expect(order).toEqual(["b", "d", "c"]);
+  });
+
+  it("with every hook unregistered, the paths skip netfilter and count no verdict", () => {
+    const b = makeBench();
+    const nf = b.net.ipv4.netfilter;
+    const seen: string[] = [];
+    const hook: NfHookFn = () => {
+      seen.push("in");
+      return NF_ACCEPT;
+    };
+    nf.register(NF_INET_LOCAL_IN, hook);
+    b.rx(echoFrame());
+    expect([seen.length, nf.verdictCount(NF_INET_LOCAL_IN, NF_ACCEPT)]).toEqual([1, 1]);
+    nf.unregister(NF_INET_LOCAL_IN, hook);
+    expect(nf.registered).toBe(0);
+    b.rx(echoFrame());
+    expect([seen.length, nf.verdictCount(NF_INET_LOCAL_IN, NF_ACCEPT)]).toEqual([1, 1]);
+    expect(b.net.ipv4.icmp.stats.outEchoReps).toBe(2); // both answered
   });
 });
