@@ -1,5 +1,7 @@
 // Every limit and size of the stack in one table (lwIP's opt.h habit): each key once, with
-// its default, unit, bounds and a line of doc. The NetConfig type, DEFAULT_CONFIG and
+// its default, unit, bounds and a line of doc (a comment, as opt.h's are: a board pays no
+// flash for it; the unit and the reason for a bound are kept, for the errors that name
+// them). The NetConfig type, DEFAULT_CONFIG and
 // makeConfig's checks all come from CONFIG_TABLE, so a key cannot be added in one place and
 // forgotten in another. A product overrides what it needs with `makeConfig({...})`;
 // `init(config)` sizes every pool and table from it once, and nothing grows after that.
@@ -15,7 +17,6 @@ export interface IntKey {
   readonly min: number;
   readonly max: number;
   readonly unit: string;
-  readonly doc: string;
   /** why the bounds are what they are, when it is not obvious */
   readonly why: string;
 }
@@ -25,17 +26,16 @@ export interface FlagKey {
   readonly type: "boolean";
   readonly default: boolean;
   readonly unit: "";
-  readonly doc: string;
 }
 
 export type ConfigKey = IntKey | FlagKey;
 
-function int(defaultValue: number, min: number, max: number, unit: string, doc: string, why = ""): IntKey {
-  return Object.freeze({ type: "integer", default: defaultValue, min, max, unit, doc, why });
+function int(defaultValue: number, min: number, max: number, unit: string, why = ""): IntKey {
+  return Object.freeze({ type: "integer", default: defaultValue, min, max, unit, why });
 }
 
-function flag(defaultValue: boolean, doc: string): FlagKey {
-  return Object.freeze({ type: "boolean", default: defaultValue, unit: "", doc });
+function flag(defaultValue: boolean): FlagKey {
+  return Object.freeze({ type: "boolean", default: defaultValue, unit: "" });
 }
 
 /** The longest delay a host timer takes (a signed 32-bit count of ms, as setTimeout's): 24.8 days. */
@@ -51,74 +51,130 @@ const TCP_IP_HEADERS = 40;
 
 export const CONFIG_TABLE = Object.freeze({
   // --- skb pool (src/core/skb.ts) ---
-  skbRecords: int(160, 1, 0x7fff, "skbs", "skb records (sk_buff heads), at least one per slot; more so that clones (TCP keeps the original of a segment in flight) have one", "record ids are Int16"),
-  skbSlots: int(128, 1, 0x7fff, "slots", "data slots of the packet pool; each holds one frame", "slot ids are Int16"),
-  skbHeadroomBytes: int(96, TCP_DATA_HEADROOM, 512, "bytes", "reserved in front of a frame in each slot: room to push the headers", "TCP pushes Ethernet + IPv4 + TCP headers (54 bytes) in front of its data"),
-  mtuMaxBytes: int(1500, 68, 9000, "bytes", "largest link MTU any device of this stack may have (sets the slot size)", "68: the least MTU of an IPv4 link (RFC 791); 9000: jumbo frames"),
-  skbTailroomBytes: int(16, 0, 512, "bytes", "after the largest frame (room for a trailer or a checksum a chip appends)"),
-  skbCbWords: int(8, 5, 64, "words", "32-bit words of per-layer control block in each skb (Linux skb->cb)", "TCP keeps five words per segment"),
+  /** skb records (sk_buff heads), at least one per slot; more so that clones (TCP keeps the original of a segment in flight) have one */
+  skbRecords: int(160, 1, 0x7fff, "skbs", "record ids are Int16"),
+  /** data slots of the packet pool; each holds one frame */
+  skbSlots: int(128, 1, 0x7fff, "slots", "slot ids are Int16"),
+  /** reserved in front of a frame in each slot: room to push the headers */
+  skbHeadroomBytes: int(96, TCP_DATA_HEADROOM, 512, "bytes", "TCP pushes Ethernet + IPv4 + TCP headers (54 bytes) in front of its data"),
+  /** largest link MTU any device of this stack may have (sets the slot size) */
+  mtuMaxBytes: int(1500, 68, 9000, "bytes", "68: the least MTU of an IPv4 link (RFC 791); 9000: jumbo frames"),
+  /** after the largest frame (room for a trailer or a checksum a chip appends) */
+  skbTailroomBytes: int(16, 0, 512, "bytes"),
+  /** 32-bit words of per-layer control block in each skb (Linux skb->cb) */
+  skbCbWords: int(8, 5, 64, "words", "TCP keeps five words per segment"),
 
   // --- devices, NAPI and softirq (src/core) ---
-  devicesMax: int(4, 1, 255, "devices", "interfaces, the loopback device included"),
-  txQueueLen: int(64, 1, 65535, "skbs", "a device's qdisc holds before it drops (Linux txqueuelen)"),
-  napiWeight: int(64, 1, 65535, "frames", "one NAPI poll may take (Linux napi weight)"),
-  netdevBudget: int(300, 1, 65535, "frames", "all NAPI polls may take in one NET_RX run (Linux netdev_budget)"),
-  softirqRoundsMax: int(10, 1, 1000, "rounds", "of TIMER, NET_RX, NET_TX in one loop turn before yielding to the host"),
-  loopbackBacklog: int(64, 1, 65535, "skbs", "the loopback device holds between transmit and its NAPI poll"),
-  tapsMax: int(4, 0, 64, "taps", "ETH_P_ALL taps (packet capture)"),
+  /** interfaces, the loopback device included */
+  devicesMax: int(4, 1, 255, "devices"),
+  /** a device's qdisc holds before it drops (Linux txqueuelen) */
+  txQueueLen: int(64, 1, 65535, "skbs"),
+  /** one NAPI poll may take (Linux napi weight) */
+  napiWeight: int(64, 1, 65535, "frames"),
+  /** all NAPI polls may take in one NET_RX run (Linux netdev_budget) */
+  netdevBudget: int(300, 1, 65535, "frames"),
+  /** of TIMER, NET_RX, NET_TX in one loop turn before yielding to the host */
+  softirqRoundsMax: int(10, 1, 1000, "rounds"),
+  /** the loopback device holds between transmit and its NAPI poll */
+  loopbackBacklog: int(64, 1, 65535, "skbs"),
+  /** ETH_P_ALL taps (packet capture) */
+  tapsMax: int(4, 0, 64, "taps"),
 
   // --- timers (src/core/timer.ts) ---
-  timersMax: int(128, 1, 65535, "timers", "timers the layers may make: one per neighbour entry and reassembly slot, four per TCP connection, one per tbf qdisc"),
-  timerWheelSlots: int(256, 1, 65536, "slots", "of the timer wheel; a power of two"),
-  timerTickMs: int(1, 1, 1000, "ms", "granularity of the timer wheel"),
+  /** timers the layers may make: one per neighbour entry and reassembly slot, four per TCP connection, one per tbf qdisc */
+  timersMax: int(128, 1, 65535, "timers"),
+  /** of the timer wheel; a power of two */
+  timerWheelSlots: int(256, 1, 65536, "slots"),
+  /** granularity of the timer wheel */
+  timerTickMs: int(1, 1, 1000, "ms"),
 
   // --- neighbour cache (src/neigh) ---
-  neighEntriesMax: int(16, 1, 4096, "entries", "neighbour (ARP) cache entries", "searched linearly"),
-  neighQueueMax: int(48, 1, 0x7fff, "skbs", "queued per entry while ARP resolves (Linux unres_qlen)"),
-  neighReachableMs: int(30_000, 1, MS_MAX, "ms", "REACHABLE lifetime base; the real one is random in [0.5, 1.5) of it (RFC 4861 style, as Linux)"),
-  neighRetransMs: int(1_000, 1, MS_MAX, "ms", "between ARP requests while INCOMPLETE or PROBE"),
-  neighDelayProbeMs: int(5_000, 1, MS_MAX, "ms", "in DELAY before a STALE entry in use is probed"),
-  neighMcastProbes: int(3, 1, 255, "requests", "broadcast requests while INCOMPLETE", "counted in a byte"),
-  neighUcastProbes: int(3, 1, 255, "requests", "unicast requests while PROBE", "counted in a byte"),
-  neighFailedHoldMs: int(3_000, 0, MS_MAX, "ms", "how long a FAILED entry stays before its slot is reused (0: at once)"),
+  /** neighbour (ARP) cache entries */
+  neighEntriesMax: int(16, 1, 4096, "entries", "searched linearly"),
+  /** queued per entry while ARP resolves (Linux unres_qlen) */
+  neighQueueMax: int(48, 1, 0x7fff, "skbs"),
+  /** REACHABLE lifetime base; the real one is random in [0.5, 1.5) of it (RFC 4861 style, as Linux) */
+  neighReachableMs: int(30_000, 1, MS_MAX, "ms"),
+  /** between ARP requests while INCOMPLETE or PROBE */
+  neighRetransMs: int(1_000, 1, MS_MAX, "ms"),
+  /** in DELAY before a STALE entry in use is probed */
+  neighDelayProbeMs: int(5_000, 1, MS_MAX, "ms"),
+  /** broadcast requests while INCOMPLETE */
+  neighMcastProbes: int(3, 1, 255, "requests", "counted in a byte"),
+  /** unicast requests while PROBE */
+  neighUcastProbes: int(3, 1, 255, "requests", "counted in a byte"),
+  /** how long a FAILED entry stays before its slot is reused (0: at once) */
+  neighFailedHoldMs: int(3_000, 0, MS_MAX, "ms"),
 
   // --- IPv4 (src/ipv4) ---
-  routesMax: int(16, 1, 4096, "routes", "routing table entries, the connected routes included", "searched linearly"),
-  ipDefaultTtl: int(64, 1, 255, "hops", "TTL of the datagrams we send (RFC 1122 3.2.1.7)", "an 8-bit field"),
-  ipForward: flag(false, "forward datagrams between interfaces (off for a host, on for a router)"),
-  reasmSlots: int(4, 1, 255, "datagrams", "datagrams reassembled at once (RFC 815)"),
-  reasmSkbsMax: int(64, 1, 0x7fff, "skbs", "all reassembly slots may hold together (Linux ipfrag_high_thresh, in skbs)"),
-  reasmTimeoutMs: int(30_000, 1, MS_MAX, "ms", "a partial datagram waits for the rest of its fragments (Linux ipfrag_time)"),
-  icmpRatePerSec: int(1000, 1, 1_000_000, "per s", "ICMP error token bucket rate (Linux icmp_msgs_per_sec)"),
-  icmpBurst: int(50, 1, 1_000_000, "messages", "ICMP error token bucket depth (Linux icmp_msgs_burst)"),
-  icmpEchoIgnoreBroadcasts: flag(true, "leave unanswered the echo requests sent to a broadcast or multicast address (Linux icmp_echo_ignore_broadcasts)"),
-  nfHooksPerPoint: int(4, 1, 255, "hooks", "hook functions per netfilter hook point", "counted in a byte"),
-  rawHandlersMax: int(4, 1, 255, "handlers", "raw IP handlers and raw sockets together"),
-  rawRxQueueMax: int(8, 1, 0x7fff, "datagrams", "a raw socket holds for its reader before it drops (counted rcvbufErrors)"),
+  /** routing table entries, the connected routes included */
+  routesMax: int(16, 1, 4096, "routes", "searched linearly"),
+  /** TTL of the datagrams we send (RFC 1122 3.2.1.7) */
+  ipDefaultTtl: int(64, 1, 255, "hops", "an 8-bit field"),
+  /** forward datagrams between interfaces (off for a host, on for a router) */
+  ipForward: flag(false),
+  /** datagrams reassembled at once (RFC 815) */
+  reasmSlots: int(4, 1, 255, "datagrams"),
+  /** all reassembly slots may hold together (Linux ipfrag_high_thresh, in skbs) */
+  reasmSkbsMax: int(64, 1, 0x7fff, "skbs"),
+  /** a partial datagram waits for the rest of its fragments (Linux ipfrag_time) */
+  reasmTimeoutMs: int(30_000, 1, MS_MAX, "ms"),
+  /** ICMP error token bucket rate (Linux icmp_msgs_per_sec) */
+  icmpRatePerSec: int(1000, 1, 1_000_000, "per s"),
+  /** ICMP error token bucket depth (Linux icmp_msgs_burst) */
+  icmpBurst: int(50, 1, 1_000_000, "messages"),
+  /** leave unanswered the echo requests sent to a broadcast or multicast address (Linux icmp_echo_ignore_broadcasts) */
+  icmpEchoIgnoreBroadcasts: flag(true),
+  /** hook functions per netfilter hook point */
+  nfHooksPerPoint: int(4, 1, 255, "hooks", "counted in a byte"),
+  /** raw IP handlers and raw sockets together */
+  rawHandlersMax: int(4, 1, 255, "handlers"),
+  /** a raw socket holds for its reader before it drops (counted rcvbufErrors) */
+  rawRxQueueMax: int(8, 1, 0x7fff, "datagrams"),
 
   // --- TCP (src/tcp) ---
-  tcpSocketsMax: int(16, 1, 0x7fff, "connections", "connections and listeners", "connection ids are Int16"),
-  tcpSndBufBytes: int(32 * 1024, 1, WINDOW_MAX, "bytes", "a connection may hold written and not yet acknowledged", "at most the largest window a peer can open (RFC 7323 2.3)"),
-  tcpRcvBufBytes: int(32 * 1024, 1, WINDOW_MAX, "bytes", "a connection may hold received and not yet read (its window)", "a window scale of at most 14 (RFC 7323 2.3)"),
-  tcpOooMax: int(32, 1, 0x7fff, "segments", "out-of-order segments held per connection"),
-  tcpRtoInitialMs: int(1000, 1, MS_MAX, "ms", "retransmission timeout before the first RTT sample (RFC 6298 2.1)"),
-  tcpRtoMinMs: int(200, 1, MS_MAX, "ms", "least retransmission timeout (RFC 6298 2.4 says 1 s; Linux 200 ms)"),
-  tcpRtoMaxMs: int(60_000, 1, MS_MAX, "ms", "largest retransmission timeout, backoff included (RFC 6298 2.5)"),
-  tcpSynRetries: int(6, 1, 255, "resends", "SYN (or SYN-ACK) retransmissions before the attempt fails", "the backoff is counted in a byte"),
-  tcpRetries: int(12, 1, 255, "resends", "retransmissions of data before the connection is given up", "the backoff is counted in a byte"),
-  tcpDelackMs: int(40, 1, 499, "ms", "delayed ACK timeout", "RFC 1122 4.2.3.2: less than 0.5 s"),
-  tcpTimeWaitMs: int(60_000, 1, MS_MAX, "ms", "TIME_WAIT: 2 x MSL (RFC 9293 3.6.1)"),
-  tcpChallengeAcksPerSec: int(1000, 1, 1_000_000, "per s", "RFC 5961 challenge ACKs a second, all connections together (Linux tcp_challenge_ack_limit)"),
-  tcpKeepaliveIdleMs: int(7_200_000, 1, MS_MAX, "ms", "keepalive (RFC 1122 4.2.3.6, off unless a socket asks): idle time before the first probe"),
-  tcpKeepaliveIntervalMs: int(75_000, 1, MS_MAX, "ms", "keepalive: between probes"),
-  tcpKeepaliveProbes: int(9, 1, 255, "probes", "keepalive: probes unanswered before the connection is dropped", "counted in a byte"),
-  tcpSynCookies: flag(true, "answer SYNs with cookies when a listener's SYN queue is full (RFC 4987)"),
-  tcpSack: flag(true, "offer and use selective acknowledgments (RFC 2018, 6675)"),
-  tcpTimestamps: flag(true, "offer and use timestamps (RFC 7323: RTT measurement, PAWS)"),
+  /** connections and listeners */
+  tcpSocketsMax: int(16, 1, 0x7fff, "connections", "connection ids are Int16"),
+  /** a connection may hold written and not yet acknowledged */
+  tcpSndBufBytes: int(32 * 1024, 1, WINDOW_MAX, "bytes", "at most the largest window a peer can open (RFC 7323 2.3)"),
+  /** a connection may hold received and not yet read (its window) */
+  tcpRcvBufBytes: int(32 * 1024, 1, WINDOW_MAX, "bytes", "a window scale of at most 14 (RFC 7323 2.3)"),
+  /** out-of-order segments held per connection */
+  tcpOooMax: int(32, 1, 0x7fff, "segments"),
+  /** retransmission timeout before the first RTT sample (RFC 6298 2.1) */
+  tcpRtoInitialMs: int(1000, 1, MS_MAX, "ms"),
+  /** least retransmission timeout (RFC 6298 2.4 says 1 s; Linux 200 ms) */
+  tcpRtoMinMs: int(200, 1, MS_MAX, "ms"),
+  /** largest retransmission timeout, backoff included (RFC 6298 2.5) */
+  tcpRtoMaxMs: int(60_000, 1, MS_MAX, "ms"),
+  /** SYN (or SYN-ACK) retransmissions before the attempt fails */
+  tcpSynRetries: int(6, 1, 255, "resends", "the backoff is counted in a byte"),
+  /** retransmissions of data before the connection is given up */
+  tcpRetries: int(12, 1, 255, "resends", "the backoff is counted in a byte"),
+  /** delayed ACK timeout */
+  tcpDelackMs: int(40, 1, 499, "ms", "RFC 1122 4.2.3.2: less than 0.5 s"),
+  /** TIME_WAIT: 2 x MSL (RFC 9293 3.6.1) */
+  tcpTimeWaitMs: int(60_000, 1, MS_MAX, "ms"),
+  /** RFC 5961 challenge ACKs a second, all connections together (Linux tcp_challenge_ack_limit) */
+  tcpChallengeAcksPerSec: int(1000, 1, 1_000_000, "per s"),
+  /** keepalive (RFC 1122 4.2.3.6, off unless a socket asks): idle time before the first probe */
+  tcpKeepaliveIdleMs: int(7_200_000, 1, MS_MAX, "ms"),
+  /** keepalive: between probes */
+  tcpKeepaliveIntervalMs: int(75_000, 1, MS_MAX, "ms"),
+  /** keepalive: probes unanswered before the connection is dropped */
+  tcpKeepaliveProbes: int(9, 1, 255, "probes", "counted in a byte"),
+  /** answer SYNs with cookies when a listener's SYN queue is full (RFC 4987) */
+  tcpSynCookies: flag(true),
+  /** offer and use selective acknowledgments (RFC 2018, 6675) */
+  tcpSack: flag(true),
+  /** offer and use timestamps (RFC 7323: RTT measurement, PAWS) */
+  tcpTimestamps: flag(true),
 
   // --- UDP (src/udp) ---
-  udpSocketsMax: int(8, 1, 4096, "sockets", "UDP sockets", "searched linearly"),
-  udpRxQueueMax: int(8, 1, 0x7fff, "datagrams", "a UDP socket holds for its reader before it drops (counted RcvbufErrors)"),
+  /** UDP sockets */
+  udpSocketsMax: int(8, 1, 4096, "sockets", "searched linearly"),
+  /** a UDP socket holds for its reader before it drops (counted RcvbufErrors) */
+  udpRxQueueMax: int(8, 1, 0x7fff, "datagrams"),
 });
 
 type ConfigTable = typeof CONFIG_TABLE;
