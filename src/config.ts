@@ -403,8 +403,8 @@ export const XS_SLOT_BYTES = 16;
 export const XS_TYPED_ARRAY_SLOTS = 7;
 const XS_ARRAY_SLOTS = 2;
 const XS_ARRAY_ITEM_BYTES = 16;
-/** SkBuff (src/core/skb.ts): 19 fields, and its cb typed array */
-export const SKB_FIELDS = 19;
+/** SkBuff (src/core/skb.ts): 18 fields, and its cb typed array */
+export const SKB_FIELDS = 18;
 /** Timer (src/core/timer.ts) */
 export const TIMER_FIELDS = 8;
 /** SkbQueue (src/core/skb.ts) */

@@ -44,11 +44,6 @@ export class SkBuff {
   mark = 0;
   ipSummed = CHECKSUM_NONE;
   pktType = PACKET_HOST;
-  /**
-   * What the network layer's input route decided for a received datagram (its RTN_* value;
-   * 0 until it has decided), as Linux keeps skb_rtable(skb)->rt_type for the layers above.
-   */
-  rtType = 0;
   /** link in whatever single queue holds this skb (qdisc band, arp queue, rings' completion) */
   next: SkBuff | null = null;
   /** frag_list: the rest of one datagram (reassembled, or built to be fragmented) */
@@ -215,7 +210,6 @@ export class SkbPool {
     skb.mark = 0;
     skb.ipSummed = CHECKSUM_NONE;
     skb.pktType = PACKET_HOST;
-    skb.rtType = 0;
     skb.next = null;
     skb.fragNext = null;
     skb.cb.fill(0);
@@ -244,7 +238,6 @@ export class SkbPool {
     c.mark = skb.mark;
     c.ipSummed = skb.ipSummed;
     c.pktType = skb.pktType;
-    c.rtType = skb.rtType;
     c.next = null;
     c.fragNext = null;
     c.cb.set(skb.cb);

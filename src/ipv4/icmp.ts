@@ -22,7 +22,7 @@ import {
   ipv4CheckLen,
 } from "../wire/ipv4";
 import { ipAllocDatagram, ipSend } from "./output";
-import { RTN_LOCAL } from "./route";
+import { IPCB_RT_TYPE, RTN_LOCAL } from "./route";
 
 /** The ICMP group of the MIB, as Linux names it in /proc/net/snmp. */
 export class IcmpStats {
@@ -258,7 +258,7 @@ function icmpEcho(net: Net, skb: SkBuff): void {
   const daddr = ipDaddr(buf, iph);
   const dev = skb.dev;
   // To one of our addresses, as IP's input route decided (not a broadcast or a group).
-  const toUs = skb.rtType === RTN_LOCAL;
+  const toUs = skb.cb[IPCB_RT_TYPE] === RTN_LOCAL;
   // Decided by the IP destination, as Linux (a unicast echo inside a link broadcast is answered).
   if (!toUs) {
     // Broadcast and multicast echo (smurf amplification) is ignored, as Linux's default.

@@ -16,7 +16,7 @@ import {
 } from "../wire/ipv4";
 import { ICMP_DEST_UNREACH, ICMP_PARAMETERPROB, ICMP_PROT_UNREACH } from "../wire/icmp";
 import { ipForward } from "./forward";
-import { RTN_FORWARD, RTN_UNREACHABLE } from "./route";
+import { IPCB_RT_TYPE, RTN_FORWARD, RTN_UNREACHABLE } from "./route";
 import { NF_INET_LOCAL_IN, NF_INET_PRE_ROUTING } from "./netfilter";
 
 /** ip_rcv: skb.data at the IP header. Validates, trims link padding, routes. */
@@ -76,7 +76,7 @@ export function ipRcv(net: Net, skb: SkBuff): void {
     ipForward(net, skb);
     return;
   }
-  skb.rtType = route;
+  skb.cb[IPCB_RT_TYPE] = route;
   ipLocalDeliver(net, skb);
 }
 

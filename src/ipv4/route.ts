@@ -4,12 +4,20 @@
 import type { NetDevice } from "../core/netdevice";
 import { formatIpv4, prefixMask } from "../wire/ipv4";
 
-// What ip_route_input decided (Linux RTN_*), kept in skb.rtType for the layers above.
+// What ip_route_input decided (Linux RTN_*), kept in the skb's control block for the layers
+// above (IPCB_RT_TYPE).
 export const RTN_UNREACHABLE = 0;
 export const RTN_LOCAL = 1;
 export const RTN_BROADCAST = 2;
 export const RTN_MULTICAST = 3;
 export const RTN_FORWARD = 4;
+
+/**
+ * The cb word where IP input leaves its route decision for L4 (Linux's IPCB(skb) and
+ * rt_type): reassembly's words (0, 1) leave it alone, and TCP reads it before its own
+ * control block takes the words over (as tcp_v4_fill_cb moves IPCB aside).
+ */
+export const IPCB_RT_TYPE = 2;
 
 export class RouteTable {
   readonly size: number;

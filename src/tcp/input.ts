@@ -14,7 +14,7 @@ import { CHECKSUM_UNNECESSARY, PACKET_HOST, skbChecksum, skbCopyBits, type SkBuf
 import { copyBytes } from "../core/bytes";
 import { csumPseudoHeader, csumReduce } from "../wire/checksum";
 import { IPPROTO_TCP, IPV4_HLEN, ipDaddr, ipSaddr } from "../wire/ipv4";
-import { RTN_LOCAL } from "../ipv4/route";
+import { IPCB_RT_TYPE, RTN_LOCAL } from "../ipv4/route";
 import {
   TCP_ACK, TCP_HLEN, TCP_RST, TCP_SYN, tcpAckSeq, tcpCheckLen, tcpDoffBytes, tcpDport, tcpFlags, tcpParseOptions, tcpSeq, tcpSport,
   tcpWindow,
@@ -70,7 +70,7 @@ export function tcpV4Rcv(net: Net, skb: SkBuff): void {
   // Never to or from a broadcast or multicast address (RFC 1122 4.2.3.10): only a datagram
   // IP routed to one of our own addresses (a multicast or broadcast source never gets past
   // ip_rcv's martian check).
-  if (skb.pktType !== PACKET_HOST || skb.rtType !== RTN_LOCAL) {
+  if (skb.pktType !== PACKET_HOST || skb.cb[IPCB_RT_TYPE] !== RTN_LOCAL) {
     kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
     return;
   }
@@ -142,6 +142,7 @@ function linearize(net: Net, skb: SkBuff, total: number): SkBuff | null {
   one.transportHeader = one.data;
   one.dev = skb.dev;
   one.pktType = skb.pktType;
+  one.cb[IPCB_RT_TYPE] = skb.cb[IPCB_RT_TYPE];
   consumeSkb(net, skb);
   return one;
 }

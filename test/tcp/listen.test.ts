@@ -5,7 +5,8 @@
 // segment with a reset (3.10.7.1). The prober is a raw endpoint on the LAN.
 import { describe, expect, it } from "vitest";
 import { seedFrom, withSeed } from "../helpers";
-import { ACK, FIN, ip, PSH, RST, SYN, tcpOf, type TcpView } from "../packets";
+import { IPPROTO_TCP, IP_MF } from "../../src/wire/ipv4";
+import { ACK, FIN, ip, ipFrame, PSH, RST, SYN, tcpOf, tcpSegment, type TcpView } from "../packets";
 import { B_IP, tapLan, tcpTable } from "./harness";
 import { hostAndPeer } from "./rawpeer";
 
@@ -112,4 +113,23 @@ describe("TCP segments to a listener (RFC 9293 3.10.7.2)", () => {
         s.world.runFor(100);
       }));
   }
+
+  it("answers a SYN that came in two IP fragments (reassembled, then made one skb)", () =>
+    withSeed(seedFrom(94), (seed) => {
+      const s = setup(seed);
+      const src = ip(RAW_IP);
+      const dst = ip(B_IP);
+      // 20 bytes of header and 40 of data: the first fragment holds the header and 4 bytes.
+      const seg = tcpSegment({ src, dst, sport: s.peer.sport, dport: 80, flags: SYN, seq: 7000, payload: new Uint8Array(40).fill(7) });
+      const frag = (off: number, end: number, more: boolean): Uint8Array =>
+        ipFrame(s.bMac, RAW_MAC, { src, dst, proto: IPPROTO_TCP, id: 0x4242, frag: (more ? IP_MF : 0) | (off >>> 3), payload: seg.slice(off, end) });
+      s.peer.sendFrame(frag(24, seg.length, false)); // the last one first: reassembly orders them
+      s.peer.sendFrame(frag(0, 24, true));
+      s.world.runFor(10);
+      expect(s.b.net.ipv4.stats.reasmOKs).toBe(1);
+      expect(s.fromB[0].flags).toBe(SYN | ACK);
+      expect(s.fromB[0].ack).toBe(7001); // data on a SYN waits for the handshake (RFC 9293 3.10.7.2)
+      s.listener.close();
+      s.world.runFor(100);
+    }));
 });

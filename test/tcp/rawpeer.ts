@@ -110,6 +110,11 @@ export class RawPeer {
     }
   }
 
+  /** Send a frame as it is (IP fragments, malformed headers). */
+  sendFrame(frame: Uint8Array): void {
+    this.#raw.send(frame);
+  }
+
   /** Send a crafted segment from our 4-tuple (nothing of our state moves). */
   sendSegment(s: RawSegment): void {
     this.sentSegments++;
