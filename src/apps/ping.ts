@@ -9,6 +9,8 @@ import { csumFold, csumReduce } from "../wire/checksum";
 import { ICMP_ECHO, ICMP_ECHOREPLY, ICMP_HLEN, icmpBuildHeader, icmpId, icmpSeq, icmpType, setIcmpCheck } from "../wire/icmp";
 import { IPPROTO_ICMP, IPV4_HLEN, IPV4_MAX_LEN, parseIpv4 } from "../wire/ipv4";
 import { ENETUNREACH, ENOBUFS, ipAllocDatagram, ipSend } from "../ipv4/output";
+// mcconfig type-checks each module alone: the modules that add net.ipv4
+import type {} from "../ipv4/ipv4";
 
 /** Largest echo data: 65535 - 20 (IP) - 8 (ICMP). */
 export const PING_DATA_MAX = IPV4_MAX_LEN - IPV4_HLEN - ICMP_HLEN;

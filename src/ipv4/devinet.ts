@@ -8,6 +8,8 @@ import type { Net } from "../core/net";
 import { IFF_LOOPBACK, IFF_NOARP, type NetDevice } from "../core/netdevice";
 import { arpAnnounce } from "../neigh/arp";
 import { INADDR_BROADCAST, ipIsLoopback, ipIsMulticast, ipIsZeronet, parseCidr, parseIpv4, prefixMask } from "../wire/ipv4";
+// mcconfig type-checks each module alone: the modules that add net.ipv4
+import type {} from "./ipv4";
 
 /** IPv4 configuration of an interface (in_device / in_ifaddr) */
 export class InDevice {

@@ -14,6 +14,8 @@ import { ipDaddr, ipDecreaseTtl, ipDontFrag, ipIsZeronet, ipSaddr, ipTos, ipTtl 
 import { tosToPriority } from "../core/qdisc";
 import { NF_INET_FORWARD } from "./netfilter";
 import { ipOutput } from "./output";
+// mcconfig type-checks each module alone: the modules that add net.ipv4
+import type {} from "./ipv4";
 
 /** ip_forward: skb.data at the IP header of a datagram for another host. Consumes it. */
 export function ipForward(net: Net, skb: SkBuff): void {

@@ -23,6 +23,9 @@ import {
 } from "../wire/ipv4";
 import { ipAllocDatagram, ipSend } from "./output";
 import { IPCB_RT_TYPE, RTN_LOCAL } from "./route";
+// mcconfig type-checks each module alone: the modules that add dev.inDev, net.ipv4
+import type {} from "./devinet";
+import type {} from "./ipv4";
 
 /** The ICMP group of the MIB, as Linux names it in /proc/net/snmp. */
 export class IcmpStats {

@@ -18,6 +18,8 @@ import { ICMP_DEST_UNREACH, ICMP_PARAMETERPROB, ICMP_PROT_UNREACH } from "../wir
 import { ipForward } from "./forward";
 import { IPCB_RT_TYPE, RTN_FORWARD, RTN_UNREACHABLE } from "./route";
 import { NF_INET_LOCAL_IN, NF_INET_PRE_ROUTING } from "./netfilter";
+// mcconfig type-checks each module alone: the modules that add net.ipv4
+import type {} from "./ipv4";
 
 /** ip_rcv: skb.data at the IP header. Validates, trims link padding, routes. */
 export function ipRcv(net: Net, skb: SkBuff): void {

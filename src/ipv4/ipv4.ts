@@ -12,6 +12,8 @@ import { Netfilter } from "./netfilter";
 import { RawTable } from "./raw";
 import { ReasmTable } from "./reassembly";
 import { RTN_BROADCAST, RTN_FORWARD, RTN_LOCAL, RTN_MULTICAST, RTN_UNREACHABLE, RouteTable } from "./route";
+// mcconfig type-checks each module alone: the modules that add dev.inDev
+import type {} from "./devinet";
 
 /** An L4 receive handler: skb.data at the L4 header, networkHeader at the IP header. */
 export type InetProtocolHandler = (net: Net, skb: SkBuff) => void;

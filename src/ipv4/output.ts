@@ -18,6 +18,9 @@ import {
 } from "../wire/ipv4";
 import { copyBytes } from "../core/bytes";
 import { NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING } from "./netfilter";
+// mcconfig type-checks each module alone: the modules that add net.ipv4, net.neigh
+import type {} from "./ipv4";
+import type {} from "../neigh/neigh";
 
 // Errors returned to L4 and applications (negative, as Linux's -errno).
 export const EPERM = 1;

@@ -15,6 +15,8 @@ import { SkbQueue, skbCopyBits, skbStoreBits, type SkBuff } from "../core/skb";
 import { copyBytes } from "../core/bytes";
 import { ipDaddr, ipProto, ipSaddr } from "../wire/ipv4";
 import { ENETUNREACH, ENOBUFS, ipAllocDatagram, ipSend } from "./output";
+// mcconfig type-checks each module alone: the modules that add net.ipv4
+import type {} from "./ipv4";
 
 /**
  * Sees a local datagram: skb.networkHeader at the IP header, skb.data at the L4 header;

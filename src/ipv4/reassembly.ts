@@ -14,6 +14,8 @@ import {
   ipTotLen, setIpFragField, setIpTotLen,
 } from "../wire/ipv4";
 import { ICMP_EXC_FRAGTIME, ICMP_TIME_EXCEEDED } from "../wire/icmp";
+// mcconfig type-checks each module alone: the modules that add net.ipv4
+import type {} from "./ipv4";
 
 // skb.cb words while a fragment waits here
 const CB_OFFSET = 0;

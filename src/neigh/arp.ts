@@ -20,6 +20,8 @@ import { WIRE_OK } from "../wire/bytes";
 import { ETH_HLEN, ETH_P_ARP, ethBuildHeader, macCopy, macEqual, macIsMulticast } from "../wire/ethernet";
 import { INADDR_BROADCAST, ipIsLoopback, ipIsMulticast } from "../wire/ipv4";
 import { NeighTable } from "./neigh";
+// mcconfig type-checks each module alone: the modules that add dev.inDev
+import type {} from "../ipv4/devinet";
 
 /** arp_rcv + arp_process. skb.data at the ARP header. */
 export function arpRcv(net: Net, skb: SkBuff): void {

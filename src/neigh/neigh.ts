@@ -15,6 +15,9 @@ import { SkbQueue, type SkBuff } from "../core/skb";
 import type { Timer } from "../core/timer";
 import { ETH_ALEN, ETH_HLEN, ETH_P_IP, OFF_ETH_DST, ipv4MulticastToMac, ethSetSourceType, macCopy, macEqual } from "../wire/ethernet";
 import { INADDR_BROADCAST, ipIsMulticast } from "../wire/ipv4";
+// mcconfig type-checks each module alone: the modules that add dev.inDev, net.ipv4
+import type {} from "../ipv4/devinet";
+import type {} from "../ipv4/ipv4";
 
 export const NUD_NONE = 0x00;
 export const NUD_INCOMPLETE = 0x01;

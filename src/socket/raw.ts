@@ -28,6 +28,8 @@ import type { Net } from "../core/net";
 import { formatIpv4, IPV4_HLEN, IPV4_MAX_LEN, ipIsZeronet, parseIpv4 } from "../wire/ipv4";
 import type { RawOwner } from "../ipv4/raw";
 import { bytesOf, icmpErrorReason, type IcmpErrorReport } from "./common";
+// mcconfig type-checks each module alone: the modules that add net.ipv4
+import type {} from "../ipv4/ipv4";
 
 type Buffer = ArrayBuffer | ArrayBufferView;
 

@@ -14,6 +14,8 @@ import type { Net } from "../core/net";
 import { formatIpv4, parseIpv4 } from "../wire/ipv4";
 import { TCP_CLOSE_WAIT, TCP_ESTABLISHED, TF_NODELAY, TF_PEER_FIN, type TcpListenerOwner, type TcpOwner } from "../tcp/tcb";
 import { BYTE_BUFFER_KINDS, checkPort } from "./common";
+// mcconfig type-checks each module alone: the modules that add net.tcp
+import type {} from "../tcp/init";
 
 type Buffer = ArrayBuffer | ArrayBufferView;
 

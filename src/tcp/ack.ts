@@ -18,6 +18,9 @@ import { tcpRetransmitHead } from "./output";
 import { tcpArmReorder, tcpArmRtx, tcpRttOfEcho, tcpRttOfSegment, tcpRttSample } from "./rtt";
 import { tcpFree, tcpSetState } from "./table";
 import { tcpTimeWait } from "./timer";
+// mcconfig type-checks each module alone: the modules that add net.ipv4 (and, through it, net.neigh), net.tcp
+import type {} from "../ipv4/ipv4";
+import type {} from "./init";
 
 /**
  * The ACK field of a segment of connection c, at or above SND.UNA and not past SND.MAX

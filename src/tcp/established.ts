@@ -19,6 +19,8 @@ import { oooInsert, oooPullInOrder } from "./ooo";
 import { tcpSendAck, tcpSendResetFor, tcpWriteXmit } from "./output";
 import { tcpAbort, tcpChildren, tcpFree, tcpSetState } from "./table";
 import { tcpTimeWait } from "./timer";
+// mcconfig type-checks each module alone: the modules that add net.tcp
+import type {} from "./init";
 
 /** RFC 7323 5.5: a TS.Recent older than 24 days no longer gates PAWS */
 const PAWS_IDLE_S = 24 * 24 * 3600;

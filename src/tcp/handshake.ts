@@ -14,6 +14,8 @@ import {
 import { tcpSendAck, tcpSendControl, tcpSendResetFor } from "./output";
 import { tcpRttOfEcho, tcpRttSample } from "./rtt";
 import { tcpAbort, tcpSetState } from "./table";
+// mcconfig type-checks each module alone: the modules that add net.tcp
+import type {} from "./init";
 
 /** Send-side start: ISS, the SYN occupying it, MSS from the route MTU, initial cwnd (RFC 5681 3.1). */
 export function tcpInitSend(net: Net, c: number, iss: number, mtu: number): void {

@@ -6,6 +6,8 @@ import { registerPernetExit, registerRxBatchEnd, type Net } from "../core/net";
 import { IPPROTO_TCP } from "../wire/ipv4";
 import { tcpV4Err, tcpV4Rcv } from "./input";
 import { Tcp } from "./tcp";
+// mcconfig type-checks each module alone: the modules that add net.ipv4
+import type {} from "../ipv4/ipv4";
 
 declare module "../core/net" {
   interface Net {

@@ -30,6 +30,8 @@ import { tcpKeepaliveHeard } from "./timer";
 import { tcpSynSentRcv } from "./handshake";
 import { tcpRcvEstablished } from "./established";
 import { tcpListenRcv, tcpTimeWaitReusable } from "./listen";
+// mcconfig type-checks each module alone: the modules that add net.tcp
+import type {} from "./init";
 
 /** tcp_v4_rcv: skb.data at the TCP header. Always consumes the skb. */
 export function tcpV4Rcv(net: Net, skb: SkBuff): void {

@@ -16,6 +16,9 @@ import { tcpSendControl, tcpSendResetFor, tcpSendSynAckStateless } from "./outpu
 import { tcpAcceptSynOptions, tcpInitSend } from "./handshake";
 import { tcpRcvEstablished } from "./established";
 import { tcpAlloc, tcpChildren, tcpSetState } from "./table";
+// mcconfig type-checks each module alone: the modules that add net.ipv4, net.tcp
+import type {} from "../ipv4/ipv4";
+import type {} from "./init";
 
 /**
  * May a SYN end this TIME_WAIT (RFC 6191 2)? When both incarnations use timestamps, if

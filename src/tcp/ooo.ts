@@ -11,6 +11,8 @@ import type { Net } from "../core/net";
 import type { SkBuff, SkbQueue } from "../core/skb";
 import { TCP_FIN } from "../wire/tcp";
 import { CB_END, CB_FLAGS, CB_SEQ, SEG_LAST_IN, seqGeq, seqGt, seqLeq, seqLt } from "./tcb";
+// mcconfig type-checks each module alone: the modules that add net.tcp
+import type {} from "./init";
 
 /**
  * Hold a segment (cb range and FIN set). False when it was dropped (counted TcpExt

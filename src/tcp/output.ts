@@ -21,6 +21,9 @@ import {
 } from "./tcb";
 import { oooRanges } from "./ooo";
 import { tcpArmRtx } from "./rtt";
+// mcconfig type-checks each module alone: the modules that add net.ipv4, net.tcp
+import type {} from "../ipv4/ipv4";
+import type {} from "./init";
 
 /** The window to advertise now (bytes), never shrinking what was offered (RFC 9293 3.8.6.2.2). */
 export function rcvWindow(net: Net, c: number): number {

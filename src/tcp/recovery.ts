@@ -13,6 +13,8 @@ import {
   CB_END, CB_FLAGS, CB_SEQ, CB_SENT, CB_XMIT, SEG_LOST, SEG_RETRANS, SEG_SACKED, TF_RECOVERY, seqGeq, seqGt, seqLeq, seqLt,
 } from "./tcb";
 import { tcpFragment, tcpPipe, tcpTransmitSkb } from "./output";
+// mcconfig type-checks each module alone: the modules that add net.tcp
+import type {} from "./init";
 
 /** RFC 6675 DupThresh: SACKed segments above a hole that make it lost */
 export const DUP_THRESH = 3;

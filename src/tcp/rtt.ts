@@ -8,6 +8,8 @@
 import type { Net } from "../core/net";
 import type { SkBuff } from "../core/skb";
 import { CB_SENT, CB_XMIT, TCP_ESTABLISHED, TF_RECOVERY, TF_REORDER, TF_SACK, TF_TLP, TF_TLP_OUT } from "./tcb";
+// mcconfig type-checks each module alone: the modules that add net.tcp
+import type {} from "./init";
 
 /** RFC 6298 2.1: no sample yet, the initial RTO, no backoff. */
 export function tcpRttInit(net: Net, c: number): void {

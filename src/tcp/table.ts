@@ -14,6 +14,8 @@ import {
 import { oooPurge } from "./ooo";
 import { tcpSendControl } from "./output";
 import { tcpRttInit } from "./rtt";
+// mcconfig type-checks each module alone: the modules that add net.tcp
+import type {} from "./init";
 
 const EPHEMERAL_FIRST = 49152;
 /** ports from 49152 up (RFC 6335 6) */

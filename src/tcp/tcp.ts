@@ -25,6 +25,8 @@ import { tcpInitSend } from "./handshake";
 import {
   tcpDeferNotify, tcpDelackTimer, tcpKeepaliveHeard, tcpKeepaliveTimer, tcpRetransmitTimer, tcpWaitTimer,
 } from "./timer";
+// mcconfig type-checks each module alone: the modules that add net.ipv4
+import type {} from "../ipv4/ipv4";
 
 /** how soon a writer held back by an empty packet pool hears again */
 const POOL_RETRY_MS = 50;

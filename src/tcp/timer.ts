@@ -19,6 +19,8 @@ import { sackRecovery } from "./recovery";
 import { tcpSendAck, tcpSendControl, tcpTransmitSkb, tcpWriteXmit, tcpWriteXmitOne } from "./output";
 import { tcpArmReorder, tcpArmRtx, tcpPersistInterval, tcpRtoBackoff } from "./rtt";
 import { tcpAbort, tcpFree, tcpSetState } from "./table";
+// mcconfig type-checks each module alone: the modules that add net.tcp
+import type {} from "./init";
 
 /**
  * Tail loss probe (RFC 8985 7.3): one new segment if the windows allow, else the last

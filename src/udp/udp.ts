@@ -22,6 +22,8 @@ import {
 } from "../wire/udp";
 import { ENETUNREACH, ENOBUFS, ipAllocDatagram, ipSend } from "../ipv4/output";
 import type { NetDevice } from "../core/netdevice";
+// mcconfig type-checks each module alone: the modules that add net.ipv4
+import type {} from "../ipv4/ipv4";
 
 /** The largest UDP payload in one IPv4 datagram. */
 export const UDP_PAYLOAD_MAX = IPV4_MAX_LEN - IPV4_HLEN - UDP_HLEN;
