@@ -42,7 +42,8 @@ describe("device mode: two devices over loopback UDP, one serving, one in client
     s.stderr?.on("data", (b: Buffer) => (serverOut += b.toString()));
     serverExit = new Promise((resolve) => s.on("close", (code) => resolve(code)));
     const end = Date.now() + 30_000;
-    while (!serverOut.includes("xsnet device up") && Date.now() < end && s.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    // The "serving" line may come in a later chunk of stdout than the "device up" one.
+    while (!serverOut.includes("serving (") && Date.now() < end && s.exitCode === null) await new Promise((r) => setTimeout(r, 50));
     expect(serverOut).toContain("xsnet device up: eth0");
     expect(serverOut).toContain("serving (server1): ICMP echo, TCP echo 7, discard 9, chargen 19, iperf 5001, HTTP 80; UDP echo 7");
   }, 40_000);
