@@ -8,84 +8,18 @@
 // and takes its clock as a function. Node-only.
 
 import vm from "node:vm";
-import type { ModdableTimer, ModdableTimerId } from "./moddable/timer";
-
-type TimerCallback = (timer: ModdableTimerId) => void;
-
-interface TimerRecord {
-  callback: TimerCallback;
-  repeat: number;
-  handle: NodeJS.Timeout | null;
-  id: ModdableTimerId;
-}
+import { timerOn, type ModdableTimer, type TimerClock } from "./moddable/timer";
 
 /**
- * Moddable's Timer on Node's clock, as host-sim/moddable/timer.ts has it on the virtual one: a
- * callback is called with its timer, a repeating timer fires every `repeat` ms after the
- * first, a spent timer may be cleared harmlessly; `onError` is told of a callback's exception.
+ * Moddable's Timer on Node's clock, as host-sim/moddable/timer.ts has it on the virtual one;
+ * `onError` is told of a callback's exception.
  */
 export function nodeTimer(onError: (err: unknown) => void): ModdableTimer {
-  const records = new Map<ModdableTimerId, TimerRecord>();
-
-  function fire(r: TimerRecord): void {
-    r.handle = null;
-    if (r.repeat > 0) arm(r, r.repeat);
-    else records.delete(r.id);
-    try {
-      r.callback.call(undefined, r.id);
-    } catch (err) {
-      onError(err);
-    }
-  }
-
-  function arm(r: TimerRecord, delay: number): void {
-    r.handle = setTimeout(fire, delay, r);
-  }
-
-  function disarm(r: TimerRecord): void {
-    if (r.handle !== null) clearTimeout(r.handle);
-    r.handle = null;
-  }
-
-  function toMs(value: unknown, what: string): number {
-    const n = value === undefined ? 0 : Number(value);
-    if (!(n >= 0)) throw new RangeError(`Timer: ${what} must be a number >= 0, got ${String(value)}`);
-    return n;
-  }
-
-  const Timer: ModdableTimer = {
-    set(callback, delay = 0, repeat?) {
-      if (typeof callback !== "function") throw new TypeError("Timer.set: callback must be a function");
-      const id: ModdableTimerId = {};
-      const r: TimerRecord = { callback, repeat: repeat === undefined ? 0 : toMs(repeat, "repeat"), handle: null, id };
-      records.set(id, r);
-      arm(r, toMs(delay, "delay"));
-      return id;
-    },
-    repeat(callback, interval) {
-      const ms = toMs(interval, "interval");
-      return Timer.set(callback, ms, ms > 0 ? ms : 1);
-    },
-    schedule(id, delay?, repeat?) {
-      const r = records.get(id);
-      if (r === undefined) throw new Error("Timer.schedule: no such timer (spent or cleared)");
-      disarm(r);
-      if (delay === undefined) return; // unscheduled, kept
-      r.repeat = repeat === undefined ? 0 : toMs(repeat, "repeat");
-      arm(r, toMs(delay, "delay"));
-    },
-    clear(id) {
-      if (id === undefined) return;
-      const r = records.get(id);
-      if (r === undefined) return;
-      disarm(r);
-      records.delete(id);
-    },
-    delay() {
-      throw new Error("Timer.delay: a blocking delay would stop the stack's loop");
-    },
+  const clock: TimerClock = {
+    arm: (delayMs, fire) => setTimeout(fire, delayMs),
+    disarm: (handle) => clearTimeout(handle as NodeJS.Timeout),
   };
-  return Object.freeze(Timer);
+  return timerOn(clock, onError, "Timer.delay: a blocking delay would stop the stack's loop");
 }
 
 /** A module's exports by name. */

@@ -15,14 +15,6 @@ type TimerCallback = (timer: ModdableTimerId) => void;
  */
 export type ModdableTimerId = Record<string, unknown>;
 
-interface TimerRecord {
-  callback: TimerCallback;
-  repeat: number;
-  /** the event armed for it (an index into #armed), or -1 */
-  armed: number;
-  id: ModdableTimerId;
-}
-
 export interface ModdableTimer {
   set(callback: TimerCallback, delay?: number, repeat?: number): ModdableTimerId;
   repeat(callback: TimerCallback, interval: number): ModdableTimerId;
@@ -31,37 +23,46 @@ export interface ModdableTimer {
   delay(ms: number): void;
 }
 
-/** Timers on `loop`; `onError` is told of an exception thrown by a callback (the loop goes on). */
-export function makeTimer(loop: EventLoop, onError: (err: unknown) => void): ModdableTimer {
-  const records = new Map<ModdableTimerId, TimerRecord>();
-  /** events in flight: the record each fires, or null once cancelled */
-  const armed: (TimerRecord | null)[] = [];
+/** A clock timers run on: arm calls fire once after delayMs and returns a handle for disarm. */
+export interface TimerClock {
+  arm(delayMs: number, fire: () => void): unknown;
+  disarm(handle: unknown): void;
+}
 
-  const handler: SimEventHandler = {
-    onSimEvent(arg: number): void {
-      const r = armed[arg];
-      armed[arg] = null;
-      if (r === null || r === undefined || r.armed !== arg) return;
-      r.armed = -1;
-      if (r.repeat > 0) arm(r, r.repeat);
-      else records.delete(r.id);
-      try {
-        r.callback.call(undefined, r.id);
-      } catch (err) {
-        onError(err);
-      }
-    },
-  };
+interface TimerRecord {
+  callback: TimerCallback;
+  repeat: number;
+  /** what clock.arm returned, or null while not armed */
+  handle: unknown;
+  id: ModdableTimerId;
+}
+
+/**
+ * Moddable's Timer on any clock (the virtual loop here, Node's timers in the device runner):
+ * `onError` is told of an exception thrown by a callback (the clock goes on); `delayRefusal`
+ * is what Timer.delay, a blocking wait, throws.
+ */
+export function timerOn(clock: TimerClock, onError: (err: unknown) => void, delayRefusal: string): ModdableTimer {
+  const records = new Map<ModdableTimerId, TimerRecord>();
+
+  function fire(r: TimerRecord): void {
+    r.handle = null;
+    if (r.repeat > 0) arm(r, r.repeat);
+    else records.delete(r.id);
+    try {
+      r.callback.call(undefined, r.id);
+    } catch (err) {
+      onError(err);
+    }
+  }
 
   function arm(r: TimerRecord, delay: number): void {
-    r.armed = armed.length;
-    armed.push(r);
-    loop.after(delay > 0 ? delay : 0, handler, r.armed);
+    r.handle = clock.arm(delay > 0 ? delay : 0, () => fire(r));
   }
 
   function disarm(r: TimerRecord): void {
-    if (r.armed >= 0) armed[r.armed] = null;
-    r.armed = -1;
+    if (r.handle !== null) clock.disarm(r.handle);
+    r.handle = null;
   }
 
   function toMs(value: unknown, what: string): number {
@@ -74,7 +75,7 @@ export function makeTimer(loop: EventLoop, onError: (err: unknown) => void): Mod
     set(callback, delay = 0, repeat?) {
       if (typeof callback !== "function") throw new TypeError("Timer.set: callback must be a function");
       const id: ModdableTimerId = {};
-      const r: TimerRecord = { callback, repeat: repeat === undefined ? 0 : toMs(repeat, "repeat"), armed: -1, id };
+      const r: TimerRecord = { callback, repeat: repeat === undefined ? 0 : toMs(repeat, "repeat"), handle: null, id };
       records.set(id, r);
       arm(r, toMs(delay, "delay"));
       return id;
@@ -99,8 +100,33 @@ export function makeTimer(loop: EventLoop, onError: (err: unknown) => void): Mod
       records.delete(id);
     },
     delay() {
-      throw new Error("Timer.delay: blocking delays do not exist in virtual time");
+      throw new Error(delayRefusal);
     },
   };
   return Object.freeze(Timer);
+}
+
+/** Timers on the simulation's loop; `onError` is told of an exception thrown by a callback. */
+export function makeTimer(loop: EventLoop, onError: (err: unknown) => void): ModdableTimer {
+  /** events in flight: what each fires, or null once disarmed (the loop cannot cancel one) */
+  const armed: ((() => void) | null)[] = [];
+  const handler: SimEventHandler = {
+    onSimEvent(arg: number): void {
+      const fire = armed[arg];
+      armed[arg] = null;
+      if (fire !== null && fire !== undefined) fire();
+    },
+  };
+  const clock: TimerClock = {
+    arm(delayMs, fire) {
+      const i = armed.length;
+      armed.push(fire);
+      loop.after(delayMs, handler, i);
+      return i;
+    },
+    disarm(handle) {
+      armed[handle as number] = null;
+    },
+  };
+  return timerOn(clock, onError, "Timer.delay: blocking delays do not exist in virtual time");
 }
