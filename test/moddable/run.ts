@@ -89,6 +89,7 @@ export async function buildModdableXsBundle(): Promise<string> {
     plugins: [
       typescript({
         tsconfig: `${REPO}test/moddable/tsconfig.xs.json`,
+        rootDir: REPO,  // TypeScript 6 asks for it when sources span the repository (TS5011)
         noEmit: false,
         noEmitOnError: true,
         outDir: `${REPO}dist`,
