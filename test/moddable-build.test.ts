@@ -14,7 +14,8 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const REPO = resolve(import.meta.dirname, "..");
-const SETUP = resolve(REPO, "../shared/moddable-sdk/setup.sh");
+// ../shared beside the repository (a worktree one level deeper, as /work/wt/NAME, finds ../../shared)
+const SETUP = [resolve(REPO, "../shared/moddable-sdk/setup.sh"), resolve(REPO, "../../shared/moddable-sdk/setup.sh")].find((p) => existsSync(p)) ?? resolve(REPO, "../shared/moddable-sdk/setup.sh");
 const DEFAULT_DIR = "/tmp/moddable-sdk-8.2.3";
 const EXAMPLES = readdirSync(join(REPO, "examples")).filter((d) => existsSync(join(REPO, "examples", d, "manifest.json"))).sort();
 
