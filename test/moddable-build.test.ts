@@ -1,14 +1,14 @@
 // Built by Moddable's own tools (issue 13): every board app in examples/ built for `lin` with
 // `mcconfig -m -p lin`, and the JavaScript half of an `esp32` build (mcconfig's makefile up to
-// and including xsl's preload, mc.xs.c), with this project's tsc (node_modules/.bin) first on
-// PATH. Fails on any tsc error and on any xsl warning (`no const`: module-level mutable state;
+// and including xsl's preload, mc.xs.c), with the project's TypeScript 7 (the typescript-native
+// dev dependency, several times faster than 6 at mcconfig's per-module checks) as `tsc` on PATH. Fails on any tsc error and on any xsl warning (`no const`: module-level mutable state;
 // `not frozen`: a table reachable from a preloaded module). Then ping runs in Moddable's
 // simulator (mcsim, headless under xvfb-run) and its replies over lo are checked in the trace.
 // The esp32 C half (ESP-IDF, link, flash) is not run: these machines have no ESP-IDF.
 // Needs Linux and a Moddable SDK 8.2.3: $MODDABLE, or ../shared/moddable-sdk/setup.sh (run here
 // as root if the SDK is not built yet; it reuses a built folder); skipped with one line otherwise.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -46,7 +46,10 @@ describe.skipIf(SKIP !== null)("Moddable's tools build every example (lin, esp32
   beforeAll(() => {
     const fromEnv = process.env.MODDABLE;
     moddable = fromEnv !== undefined && fromEnv !== "" ? fromEnv : execFileSync("bash", [SETUP], { encoding: "utf8" }).trim().split("\n").pop()!;
-    env = { ...process.env, MODDABLE: moddable, PATH: `${join(REPO, "node_modules/.bin")}:${join(moddable, "build/bin/lin/release")}:${process.env.PATH}` };
+    const bin = join(out, "bin");
+    mkdirSync(bin);
+    symlinkSync(join(REPO, "node_modules/typescript-native/bin/tsc"), join(bin, "tsc"));
+    env = { ...process.env, MODDABLE: moddable, PATH: `${bin}:${join(moddable, "build/bin/lin/release")}:${process.env.PATH}` };
   }, 900_000);
 
   afterAll(() => {
