@@ -1,0 +1,66 @@
+// bench/xs-stack: each path of host-sim/sim/stack-paths.ts run from a Timer callback in
+// Moddable's runtime, one per turn, with XS's stack peak read (stack-probe.c).
+//
+// A board enters xsnet from a Timer callback (the loop's wake-up) and nowhere else; the
+// simulation enters it from its event loop (EventLoop.step: a frame arriving, a wake-up),
+// under the frames of the path's own driver. So each event the loop dispatches is measured
+// alone: the peak during the event less the slots in use when it began, plus the slots in
+// use in a Timer callback here (what a board's callback already holds). The step's own frame
+// is counted in, which overstates a board's use by a few slots; the simulated MAC's and LAN's
+// own work is not (a board's hardware does it). Traces per path:
+//   stack NAME SLOTS DONE COUNTS        SLOTS: the deepest event, as a board would use
+//   frames NAME DEPTH F@N;...           the frames at the deepest transmit (F begins N slots down)
+// then `stack entry N` and `stack done SIZE`.
+import Timer from "timer";
+import { depth, frames, peak, reset, restore, size } from "stack-probe";
+import { EventLoop } from "xsnet/host-sim/sim/event-loop";
+import { SimDmaMac } from "xsnet/host-sim/sim/dma-mac-hw";
+import { stackPaths } from "xsnet/host-sim/sim/stack-paths";
+
+const paths = stackPaths();
+const names = Object.keys(paths);
+const only = (globalThis as { xsnetStackPaths?: string[] }).xsnetStackPaths;
+const state = { deepestEvent: 0, txDepth: 0, txFrames: "", txBase: 0 };
+
+const step = EventLoop.prototype.step;
+EventLoop.prototype.step = function (this: EventLoop): boolean {
+  const base = depth();
+  reset();
+  const ran = step.call(this);
+  const used = peak() - base;
+  if (used > state.deepestEvent) state.deepestEvent = used;
+  return ran;
+};
+
+// The frames at the deepest transmit (the end of every send chain): where the slots go. The
+// simulated MAC's own work (DMA, the LAN, its frame hash) is a board's hardware: not counted.
+const txKick = SimDmaMac.prototype.txKick;
+SimDmaMac.prototype.txKick = function (this: SimDmaMac): void {
+  const d = depth();
+  if (d > state.txDepth) {
+    state.txDepth = d;
+    state.txFrames = frames();
+  }
+  const before = peak();
+  txKick.call(this);
+  restore(before);
+};
+
+function measure(index: number): void {
+  Timer.set(() => {
+    const entry = depth();
+    const name = names[index];
+    if (only === undefined || only.includes(name)) {
+      state.deepestEvent = 0;
+      state.txDepth = 0;
+      const report = paths[name](7);
+      trace(`stack ${name} ${state.deepestEvent + entry} ${report.done} ${JSON.stringify(report.counts)}\n`);
+      trace(`frames ${name} ${state.txDepth} ${state.txFrames}\n`);
+    }
+    if (index + 1 < names.length) measure(index + 1);
+    else trace(`stack entry ${entry}\nstack done ${size()}\n`);
+  }, 1);
+}
+
+trace(`stack start ${size()}\n`);
+measure(0);
