@@ -11,6 +11,7 @@
 //   stack NAME SLOTS DONE COUNTS        SLOTS: the deepest event, as a board would use
 //   frames NAME DEPTH F@N;...           the frames at the deepest transmit (F begins N slots down)
 // then `stack entry N` and `stack done SIZE`.
+import config from "mc/config";
 import Timer from "timer";
 import { depth, frames, peak, reset, restore, size } from "stack-probe";
 import { EventLoop } from "xsnet/host-sim/sim/event-loop";
@@ -19,7 +20,8 @@ import { stackPaths } from "xsnet/host-sim/sim/stack-paths";
 
 const paths = stackPaths();
 const names = Object.keys(paths);
-const only = (globalThis as { xsnetStackPaths?: string[] }).xsnetStackPaths;
+// `mcconfig ... paths=ping-every-size,http-service` measures only those
+const only = typeof config.paths === "string" && config.paths !== "" ? config.paths.split(",") : undefined;
 const state = { deepestEvent: 0, txDepth: 0, txFrames: "", txBase: 0 };
 
 const step = EventLoop.prototype.step;

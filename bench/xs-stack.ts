@@ -1,0 +1,87 @@
+// The deepest XS stack use of each path of the stack, measured in Moddable's runtime (issue
+// 13): bench/xs-stack built instrumented for lin (mcconfig -i) and run in mcsim, each path of
+// host-sim/sim/stack-paths.ts on a simulated LAN, each loop event measured alone as a board
+// would enter it (bench/xs-stack/main.ts says how). Printed against the default creation.stack
+// of 384 slots and the bound of 75 % (288 slots) that test/moddable-stack.test.ts holds.
+//
+//   npx tsx bench/xs-stack.ts [--paths a,b] [--frames] [--docs]
+//
+// --frames prints the frames at each path's deepest transmit (where the slots go); --docs
+// writes the table into docs/BENCHMARKS.md (section xs-stack). Needs Linux and the Moddable
+// SDK (../shared/moddable-sdk/setup.sh); says why and stops otherwise.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Command } from "commander";
+import { buildComplaints, mcconfigLin, moddableDir, moddableEnv, moddableSkipReason, REPO, runInMcsim } from "../host-sim/moddable-sdk";
+import { pathToFileURL } from "node:url";
+import { Printed, commandLine, printedSection, runNote, writeDocsSection } from "./docs";
+
+export const STACK_SLOTS_DEFAULT = 384;
+export const STACK_SLOTS_BOUND = 288;
+
+export interface StackFigure {
+  path: string;
+  slots: number;
+  done: boolean;
+  counts: string;
+  frames: string;
+}
+
+/** Builds bench/xs-stack and runs it in mcsim; the figures of the paths measured. */
+export async function measureStack(paths: string[] = []): Promise<{ figures: StackFigure[]; entry: number; trace: string }> {
+  const moddable = moddableDir();
+  const scratch = mkdtempSync(join(tmpdir(), "xsnet-xs-stack-"));
+  try {
+    const env = moddableEnv(moddable, scratch);
+    const build = mcconfigLin(join(REPO, "bench/xs-stack"), join(scratch, "out"), env, ["-i"], paths.length > 0 ? [`paths=${paths.join(",")}`] : []);
+    const complaints = buildComplaints(build.output);
+    if (build.status !== 0 || complaints.length > 0) throw new Error(`bench/xs-stack did not build:\n${complaints.join("\n")}\n${build.output.slice(-3000)}`);
+    const run = await runInMcsim(moddable, build.app, env, /^stack done \d+$/m, 900_000);
+    if (!run.finished) throw new Error(`bench/xs-stack did not finish in mcsim:\n${run.trace.slice(-3000)}\n${run.stderr.slice(-2000)}`);
+    const figures: StackFigure[] = [];
+    const frames = new Map<string, string>();
+    for (const m of run.trace.matchAll(/^frames (\S+) \d+ (.*)$/gm)) frames.set(m[1], m[2]);
+    for (const m of run.trace.matchAll(/^stack (\S+) (\d+) (true|false) (.*)$/gm)) {
+      figures.push({ path: m[1], slots: Number(m[2]), done: m[3] === "true", counts: m[4], frames: frames.get(m[1]) ?? "" });
+    }
+    const entry = Number(/^stack entry (\d+)$/m.exec(run.trace)?.[1] ?? NaN);
+    return { figures, entry, trace: run.trace };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const opts = new Command()
+    .name("bench/xs-stack.ts")
+    .option("--paths <list>", "only these paths (comma-separated)", "")
+    .option("--frames", "print the frames at each path's deepest transmit")
+    .option("--docs", "write the table into docs/BENCHMARKS.md")
+    .parse()
+    .opts<{ paths: string; frames?: boolean; docs?: boolean }>();
+  const skip = moddableSkipReason(true);
+  if (skip !== null) {
+    console.log(`bench/xs-stack.ts: ${skip}`);
+    return;
+  }
+  const { figures, entry } = await measureStack(opts.paths === "" ? [] : opts.paths.split(","));
+  const out = new Printed();
+  out.log(`XS stack slots per path in Moddable's runtime (mcsim, instrumented lin build); a Timer callback holds ${entry} before xsnet runs`);
+  out.log("");
+  out.log("| path | slots | of 384 | within 288 | ran to its end |");
+  out.log("|---|---:|---:|:---:|:---:|");
+  for (const f of figures) {
+    out.log(`| ${f.path} | ${f.slots} | ${Math.round((f.slots / STACK_SLOTS_DEFAULT) * 100)} % | ${f.slots <= STACK_SLOTS_BOUND ? "yes" : "no"} | ${f.done ? "yes" : "no"} |`);
+  }
+  const deepest = figures.reduce((a, f) => Math.max(a, f.slots), 0);
+  out.log("");
+  out.log(`deepest: ${deepest} slots (${(deepest / STACK_SLOTS_DEFAULT).toFixed(2)} of the default ${STACK_SLOTS_DEFAULT}; bound ${STACK_SLOTS_BOUND})`);
+  if (opts.frames) {
+    for (const f of figures) console.log(`\n${f.path}: ${f.frames.split(";").filter((s) => s !== "").join(" < ")}`);
+  }
+  if (opts.docs) writeDocsSection("xs-stack", printedSection(commandLine("npx tsx bench/xs-stack.ts"), runNote(), out.lines));
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
