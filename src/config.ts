@@ -410,8 +410,8 @@ export const TIMER_FIELDS = 8;
 /** SkbQueue (src/core/skb.ts) */
 export const SKB_QUEUE_FIELDS = 4;
 /** Tcb (src/tcp/tcb.ts): typed arrays with one element per connection, and their bytes per connection */
-export const TCB_ARRAYS = 38;
-export const TCB_BYTES_PER_CONNECTION = 117;
+export const TCB_ARRAYS = 39;
+export const TCB_BYTES_PER_CONNECTION = 118;
 /**
  * Per stack beside the connections (src/tcp): the SACK blocks being sent (8 words), the
  * SipHash state (4 words), and TcpOptions (8 fields) with its SACK blocks (8 words).
@@ -458,7 +458,7 @@ const LOOPBACK_OPS_SLOTS = 5 + 1 + SKB_QUEUE_FIELDS;
  * other rows); with it the estimate meets the measurement for the default, the minimal and
  * the device configuration alike.
  */
-const STACK_OBJECT_SLOTS = 577;
+const STACK_OBJECT_SLOTS = 587;
 
 /** Bytes of one packet-pool slot: headroom, the largest frame, tailroom, rounded to 8 (src/core/skb.ts). */
 export function slotBytes(c: Readonly<NetConfig>): number {
@@ -529,8 +529,8 @@ export function ramBudget(config: Partial<NetConfig> | Readonly<NetConfig>): Ram
 
   const k = c.tcpSocketsMax;
   [aSlots, aItems] = arrays(10, k);
-  row("TCP connections", (TCB_BYTES_PER_CONNECTION + 2) * k + TCP_SCRATCH_BYTES, 3 * k * queueSlots + (TCB_ARRAYS + 4) * t + TCP_OPTIONS_SLOTS + aSlots, aItems,
-    `${k} x ${TCB_BYTES_PER_CONNECTION + 2} B of state (${TCB_ARRAYS} typed arrays and the ACK batch), three queues each (their ${TCP_TIMERS_PER_CONNECTION} timers each count with the timers)`);
+  row("TCP connections", (TCB_BYTES_PER_CONNECTION + 4) * k + TCP_SCRATCH_BYTES, 3 * k * queueSlots + (TCB_ARRAYS + 5) * t + TCP_OPTIONS_SLOTS + aSlots, aItems,
+    `${k} x ${TCB_BYTES_PER_CONNECTION + 4} B of state (${TCB_ARRAYS} typed arrays, the ACK batch and the owners to notify), three queues each (their ${TCP_TIMERS_PER_CONNECTION} timers each count with the timers)`);
 
   row("loopback device", DEVICE_TYPED_BYTES, DEVICE_SLOTS + LOOPBACK_OPS_SLOTS, 0, `its backlog holds at most config.loopbackBacklog ${c.loopbackBacklog} skbs of the pool`);
 

@@ -233,8 +233,11 @@ export function netRxAction(net: Net): void {
     }
     const weight = napi.weight < budget ? napi.weight : budget;
     napi.polls++;
+    sn.rxListOpen = true;
     const work = napi.dev.ops.poll(napi, weight);
+    sn.rxListOpen = false;
     budget -= work;
+    rxListFlush(net);
     if (napi.scheduled && !napi.onList) pollListAdd(sn, napi);
   }
   rxBatchEnd(net);
@@ -246,6 +249,30 @@ function rxBatchEnd(net: Net): void {
   for (let i = 0; i < hooks.length; i++) hooks[i].rxBatchEnd();
 }
 
+/** gro_normal_list: the skbs the poll received, each through the protocols in turn. */
+function rxListFlush(net: Net): void {
+  const sn = net.softnet;
+  let skb = sn.rxListHead;
+  sn.rxListHead = null;
+  sn.rxListTail = null;
+  while (skb !== null) {
+    const next: SkBuff | null = skb.next;
+    skb.next = null;
+    receiveSkb(net, skb);
+    skb = next;
+  }
+}
+
+/** One skb through the protocols, then what they left for the end of it (rxSkbDone). */
+function receiveSkb(net: Net, skb: SkBuff): void {
+  const sn = net.softnet;
+  sn.inRxSkb = true;
+  netifReceiveSkbCore(skb);
+  sn.inRxSkb = false;
+  const hooks = net.rxSkbDoneHooks;
+  for (let i = 0; i < hooks.length; i++) hooks[i].rxSkbDone();
+}
+
 // ---------------------------------------------------------------- receive
 
 /**
@@ -253,6 +280,20 @@ function rxBatchEnd(net: Net): void {
  * handler registered for the ethertype. Always consumes the skb.
  */
 export function netifReceiveSkb(skb: SkBuff): void {
+  const net = (skb.dev as NetDevice).net;
+  const sn = net.softnet;
+  if (!sn.rxListOpen) {
+    receiveSkb(net, skb);
+    return;
+  }
+  skb.next = null;
+  if (sn.rxListTail === null) sn.rxListHead = skb;
+  else sn.rxListTail.next = skb;
+  sn.rxListTail = skb;
+}
+
+/** __netif_receive_skb_core: taps, the Ethernet header, the handler for the ethertype. */
+function netifReceiveSkbCore(skb: SkBuff): void {
   const dev = skb.dev as NetDevice;
   const net = dev.net;
   const len = skb.len;

@@ -25,6 +25,14 @@ import { TimerWheel, type Timer } from "./timer";
 export interface RxBatchEndHook {
   rxBatchEnd(): void;
 }
+/**
+ * An upper layer with work for the end of each received skb's processing: callbacks into
+ * the application (sk_data_ready's reader), run from the loop rather than from the top of
+ * the protocol's receive path, whose frames would hold the stack under the application's.
+ */
+export interface RxSkbDoneHook {
+  rxSkbDone(): void;
+}
 /** What an upper layer returns to the pool at shutdown (pernet_operations.exit). */
 export type PernetExit = () => void;
 
@@ -47,6 +55,7 @@ export class Net {
   readonly ptypeHandlers: PacketHandler[] = [];
   readonly netdevNotifiers: NetdevNotifier[] = [];
   readonly rxBatchEndHooks: RxBatchEndHook[] = [];
+  readonly rxSkbDoneHooks: RxSkbDoneHook[] = [];
   readonly pernetExits: PernetExit[] = [];
 
   constructor(config: NetConfig, platform: Platform, options: InitOptions = {}) {
@@ -98,6 +107,11 @@ export class Net {
 /** Work for the end of every receive batch (net_rx_action's end): hook.rxBatchEnd(). */
 export function registerRxBatchEnd(net: Net, fn: RxBatchEndHook): void {
   hookAdd(net.rxBatchEndHooks, fn, "rx batch end hook");
+}
+
+/** What a layer does after each received skb (see RxSkbDoneHook). */
+export function registerRxSkbDone(net: Net, fn: RxSkbDoneHook): void {
+  hookAdd(net.rxSkbDoneHooks, fn, "rx skb done hook");
 }
 
 /** What a layer gives back at shutdown. */

@@ -41,6 +41,16 @@ export class Softnet<N = unknown> {
   txErrorTail: SkBuff | null = null;
   txListHead: NetDevice | null = null;
   txListTail: NetDevice | null = null;
+  /**
+   * NET_RX: what a driver's poll received, processed once the poll returns (napi's
+   * rx_list, flushed as gro_normal_list does), so that the protocols do not run on top of
+   * the driver's frame; rxListOpen while a poll runs.
+   */
+  rxListHead: SkBuff | null = null;
+  rxListTail: SkBuff | null = null;
+  rxListOpen = false;
+  /** true while a received skb is processed: upper layers may leave work for rxSkbDone */
+  inRxSkb = false;
 
   readonly #platform: Platform;
   readonly #timers: TimerWheel;

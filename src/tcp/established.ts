@@ -10,15 +10,15 @@ import type { Net } from "../core/net";
 import type { SkBuff } from "../core/skb";
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpOptions } from "../wire/tcp";
 import {
-  CB_ACK, CB_END, CB_FLAGS, CB_SEQ, CB_WND, ECONNRESET, EPEERCLOSED, N_ACK_NOW, N_CONNECTED, N_PEER_CLOSED, N_READABLE, N_WRITABLE,
+  CB_ACK, CB_END, CB_FLAGS, CB_SEQ, CB_WND, ECONNRESET, N_ACK_NOW, N_CONNECTED, N_OWNER_EVENTS, N_PEER_CLOSED, N_READABLE,
   TCP_CLOSED, TCP_CLOSE_WAIT, TCP_CLOSING, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_SYN_RECV, TCP_TIME_WAIT, TF_ACCEPTED,
-  TF_FIN_QUEUED, TF_ORPHAN, TF_PEER_FIN, TF_PINGPONG, TF_TSTAMP, seqGeq, seqGt, seqLeq, seqLt,
+  TF_ORPHAN, TF_PEER_FIN, TF_PINGPONG, TF_TSTAMP, seqGeq, seqGt, seqLeq, seqLt,
 } from "./tcb";
 import { tcpAck } from "./ack";
 import { oooInsert, oooPullInOrder } from "./ooo";
 import { tcpSendAck, tcpSendResetFor, tcpWriteXmit } from "./output";
 import { tcpAbort, tcpChildren, tcpFree, tcpSetState } from "./table";
-import { tcpTimeWait } from "./timer";
+import { tcpNotifyOwner, tcpTimeWait } from "./timer";
 // mcconfig type-checks each module alone: the modules that add net.tcp
 import type {} from "./init";
 
@@ -287,17 +287,19 @@ function queueInOrder(net: Net, c: number, skb: SkBuff): number {
   return notify;
 }
 
-/** Tell the owner what happened, last: it may write or close from its callback. */
+/**
+ * Tell the owner what happened, last. Within a received skb's processing the events wait
+ * for its end (Tcp.notifyAfterSkb), so the application's callbacks run from the loop, not
+ * on the receive path's frames (a board's XS stack is small).
+ */
 function tell(net: Net, c: number, notify: number): void {
-  const tcp = net.tcp;
-  const t = tcp.tcb;
-  const owner = t.owner[c];
+  const t = net.tcp.tcb;
   if ((notify & N_CONNECTED) !== 0 && t.parent[c] >= 0) {
     const l = t.parent[c];
     const lo = t.listenerOwner[l];
     if (lo !== null) lo.onConnections(tcpChildren(t, l, true));
   }
-  if (owner === null) {
+  if (t.owner[c] === null) {
     // Orphaned (closed by the application): nobody reads; data that arrives is discarded.
     if ((t.flags[c] & TF_ORPHAN) !== 0 && t.recvQueue[c].qlen > 0 && t.state[c] !== 0) {
       let s: SkBuff | null;
@@ -308,17 +310,8 @@ function tell(net: Net, c: number, notify: number): void {
     }
     return;
   }
-  if ((notify & N_CONNECTED) !== 0) owner.onWritable(tcp.writable(c));
-  if ((notify & N_READABLE) !== 0 && t.owner[c] === owner) {
-    const queued = t.sndQueued[c];
-    owner.onReadable(tcp.readable(c));
-    // The reader wrote in answer: an interactive connection (Linux's pingpong mode) has
-    // its ACKs ride on the answers, so it makes no quick ACKs.
-    if (t.sndQueued[c] > queued) t.flags[c] |= TF_PINGPONG;
-  }
-  if ((notify & N_WRITABLE) !== 0 && t.owner[c] === owner && (t.flags[c] & TF_FIN_QUEUED) === 0) {
-    const w = tcp.writable(c);
-    if (w > 0) owner.onWritable(w);
-  }
-  if ((notify & N_PEER_CLOSED) !== 0 && t.owner[c] === owner && tcp.readable(c) === 0) owner.onError(EPEERCLOSED);
+  const events = notify & N_OWNER_EVENTS;
+  if (events === 0) return;
+  if (net.softnet.inRxSkb) net.tcp.notifyAfterSkb(c, events);
+  else tcpNotifyOwner(net, c, events);
 }

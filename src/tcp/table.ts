@@ -53,6 +53,7 @@ function resetEntry(net: Net, c: number): void {
   t.rcvQueued[c] = 0;
   t.rcvSegs[c] = 0;
   t.quickAcks[c] = TCP_QUICKACKS;
+  t.notifyPending[c] = 0;
   tcpRttInit(net, c);
   t.dupAcks[c] = 0;
   t.parent[c] = -1;

@@ -89,6 +89,8 @@ export const N_CONNECTED = 4;
 export const N_PEER_CLOSED = 8;
 /** not for the owner: ACK this segment now (out of order, a duplicate, a FIN; RFC 5681 4.2) */
 export const N_ACK_NOW = 16;
+/** the events an owner hears of */
+export const N_OWNER_EVENTS = N_READABLE | N_WRITABLE | N_CONNECTED | N_PEER_CLOSED;
 
 /** What a connection tells its socket (sk_data_ready, sk_write_space, sk_error_report). */
 export interface TcpOwner {
@@ -223,6 +225,8 @@ export class Tcb {
   readonly rcvSegs: Uint8Array;
   /** data segments still to ACK at once (quickack mode) */
   readonly quickAcks: Uint8Array;
+  /** N_* events the owner hears of when the received skb is done (Tcp.notifyAfterSkb) */
+  readonly notifyPending: Uint8Array;
   /** effective send MSS (payload bytes per segment, options apart) */
   readonly mss: Uint16Array;
   // RTT and RTO (RFC 6298): srtt and rttvar in microseconds, rto in milliseconds
@@ -298,6 +302,7 @@ export class Tcb {
     this.rcvQueued = new Uint32Array(n);
     this.rcvSegs = new Uint8Array(n);
     this.quickAcks = new Uint8Array(n);
+    this.notifyPending = new Uint8Array(n);
     this.mss = new Uint16Array(n);
     this.srtt = new Uint32Array(n);
     this.rttvar = new Uint32Array(n);

@@ -23,7 +23,7 @@ import {
 } from "./table";
 import { tcpInitSend } from "./handshake";
 import {
-  tcpDeferNotify, tcpDelackTimer, tcpKeepaliveHeard, tcpKeepaliveTimer, tcpRetransmitTimer, tcpWaitTimer,
+  tcpDeferNotify, tcpDelackTimer, tcpKeepaliveHeard, tcpKeepaliveTimer, tcpNotifyOwner, tcpRetransmitTimer, tcpWaitTimer,
 } from "./timer";
 // mcconfig type-checks each module alone: the modules that add net.ipv4
 import type {} from "../ipv4/ipv4";
@@ -44,6 +44,9 @@ export class Tcp {
   /** connections owing an ACK at the end of the receive batch */
   readonly #ackBatch: Int16Array;
   #ackBatchCount = 0;
+  /** connections whose owner hears of events when the received skb is done (notifyPending) */
+  readonly #notifyList: Int16Array;
+  #notifyCount = 0;
   #challengeWindowStart = -Infinity;
   #challengeCount = 0;
 
@@ -56,6 +59,7 @@ export class Tcp {
     while ((65535 << shift) < net.config.tcpRcvBufBytes && shift < TCP_MAX_WSCALE) shift++;
     this.rcvShift = shift;
     this.#ackBatch = new Int16Array(this.tcb.size);
+    this.#notifyList = new Int16Array(this.tcb.size);
   }
 
   /**
@@ -68,6 +72,28 @@ export class Tcp {
     if ((t.flags[c] & TF_ACK_BATCH) !== 0) return;
     t.flags[c] |= TF_ACK_BATCH;
     this.#ackBatch[this.#ackBatchCount++] = c;
+  }
+
+  /**
+   * The owner of c hears of `events` (N_*) once the received skb is done (rxSkbDone), from
+   * the loop: its callbacks, and what they write, do not run on the receive path's frames.
+   */
+  notifyAfterSkb(c: number, events: number): void {
+    const t = this.tcb;
+    if (t.notifyPending[c] === 0) this.#notifyList[this.#notifyCount++] = c;
+    t.notifyPending[c] |= events;
+  }
+
+  /** The received skb is done: owners hear what it brought (sk_data_ready's wake-up). */
+  rxSkbDone(): void {
+    const t = this.tcb;
+    for (let i = 0; i < this.#notifyCount; i++) {
+      const c = this.#notifyList[i];
+      const events = t.notifyPending[c];
+      t.notifyPending[c] = 0;
+      if (events !== 0) tcpNotifyOwner(this.#net, c, events);
+    }
+    this.#notifyCount = 0;
   }
 
   /** The receive batch is done (net_rx_action's end): send the ACKs owed. */

@@ -11,9 +11,9 @@ import type { Net } from "../core/net";
 import type { SkBuff } from "../core/skb";
 import { TCP_ACK, TCP_SYN } from "../wire/tcp";
 import {
-  CB_FLAGS, EPEERCLOSED, ETIMEDOUT, SEG_LOST, SEG_RETRANS, SEG_SACKED, TCP_CLOSED, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV,
-  TCP_SYN_SENT, TCP_TIME_WAIT, TF_KEEPALIVE, TF_PEER_FIN, TF_PERSIST, TF_RECOVERY, TF_REORDER, TF_TLP, TF_TLP_OUT,
-  tcpClockUs,
+  CB_FLAGS, EPEERCLOSED, ETIMEDOUT, N_CONNECTED, N_PEER_CLOSED, N_READABLE, N_WRITABLE, SEG_LOST, SEG_RETRANS, SEG_SACKED, TCP_CLOSED, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV,
+  TCP_SYN_SENT, TCP_TIME_WAIT, TF_FIN_QUEUED, TF_KEEPALIVE, TF_PEER_FIN, TF_PERSIST, TF_PINGPONG, TF_RECOVERY, TF_REORDER, TF_TLP,
+  TF_TLP_OUT, tcpClockUs, type TcpOwner,
 } from "./tcb";
 import { sackRecovery } from "./recovery";
 import { tcpSendAck, tcpSendControl, tcpTransmitSkb, tcpWriteXmit, tcpWriteXmitOne } from "./output";
@@ -151,14 +151,44 @@ export function tcpDelackTimer(net: Net, c: number): void {
 
 /** TIME_WAIT is over (the entry goes), or a deferred report to the owner is due (tcpDeferNotify). */
 export function tcpWaitTimer(net: Net, c: number): void {
-  const tcp = net.tcp;
-  const t = tcp.tcb;
+  const t = net.tcp.tcb;
   if (t.state[c] === TCP_TIME_WAIT) {
     tcpFree(net, c, SKB_DROP.SOCKET_CLOSE);
     return;
   }
+  if (t.owner[c] === null || t.state[c] < TCP_ESTABLISHED) return;
+  tcpReportOwner(net, c);
+}
+
+/**
+ * The owner hears of `events` (N_*): connected, readable (the bytes there now), writable,
+ * the peer closed with everything read. It may write, read or close from each callback.
+ */
+export function tcpNotifyOwner(net: Net, c: number, events: number): void {
+  const tcp = net.tcp;
+  const t = tcp.tcb;
   const owner = t.owner[c];
-  if (owner === null || t.state[c] < TCP_ESTABLISHED) return;
+  if (owner === null) return;
+  if ((events & N_CONNECTED) !== 0) owner.onWritable(tcp.writable(c));
+  if ((events & N_READABLE) !== 0 && t.owner[c] === owner && tcp.readable(c) > 0) {
+    const queued = t.sndQueued[c];
+    owner.onReadable(tcp.readable(c));
+    // The reader wrote in answer: an interactive connection (Linux's pingpong mode) has
+    // its ACKs ride on the answers, so it makes no quick ACKs.
+    if (t.sndQueued[c] > queued) t.flags[c] |= TF_PINGPONG;
+  }
+  if ((events & N_WRITABLE) !== 0 && t.owner[c] === owner && (t.flags[c] & TF_FIN_QUEUED) === 0) {
+    const w = tcp.writable(c);
+    if (w > 0) owner.onWritable(w);
+  }
+  if ((events & N_PEER_CLOSED) !== 0 && t.owner[c] === owner && tcp.readable(c) === 0) owner.onError(EPEERCLOSED);
+}
+
+/** The whole state, as a new owner (a socket made with `from`) or a reader at the peer's FIN needs it. */
+function tcpReportOwner(net: Net, c: number): void {
+  const tcp = net.tcp;
+  const t = tcp.tcb;
+  const owner = t.owner[c] as TcpOwner;
   const w = tcp.writable(c);
   if (w > 0 || t.state[c] === TCP_ESTABLISHED) owner.onWritable(w);
   if (t.owner[c] !== owner) return;
