@@ -429,11 +429,11 @@ const ROUTE_TYPED_ARRAYS = 6;
 const REASM_SLOT_BYTES = 1 + 4 + 4 + 2 + 1 + 4 + 4 + 8 + 2;
 const REASM_TYPED_ARRAYS = 9;
 /** protocol, IP_RECVERR, the last ICMP error (src/ipv4/raw.ts) */
-const RAW_ENTRY_BYTES = 2 + 1 + 1 + 1 + 1 + 4 + 4;
-const RAW_TYPED_ARRAYS = 7;
+const RAW_ENTRY_BYTES = 2 + 1 + 1 + 1 + 1 + 4 + 4 + 3; // the last: its wake list (2 + 1)
+const RAW_TYPED_ARRAYS = 9;
 /** in use, address, port, broadcast, IP_RECVERR, the last ICMP error (src/udp/udp.ts) */
-const UDP_ENTRY_BYTES = 1 + 4 + 2 + 1 + 1 + 1 + 1 + 1 + 4 + 2 + 4;
-const UDP_TYPED_ARRAYS = 11;
+const UDP_ENTRY_BYTES = 1 + 4 + 2 + 1 + 1 + 1 + 1 + 1 + 4 + 2 + 4 + 3; // the last: its wake list (2 + 1)
+const UDP_TYPED_ARRAYS = 13;
 /** DROP_REASON_NAMES (src/core/drop.ts): one 32-bit counter each */
 export const DROP_REASONS = 52;
 /** Netfilter hook points (src/ipv4/netfilter.ts NF_INET_NUMHOOKS) */
@@ -458,7 +458,7 @@ const LOOPBACK_OPS_SLOTS = 5 + 1 + SKB_QUEUE_FIELDS;
  * other rows); with it the estimate meets the measurement for the default, the minimal and
  * the device configuration alike.
  */
-const STACK_OBJECT_SLOTS = 587;
+const STACK_OBJECT_SLOTS = 599;
 
 /** Bytes of one packet-pool slot: headroom, the largest frame, tailroom, rounded to 8 (src/core/skb.ts). */
 export function slotBytes(c: Readonly<NetConfig>): number {

@@ -4,7 +4,7 @@
 // the loopback device. UDP and TCP register themselves on top (udpInit, tcpInit).
 
 import { devAddPack } from "../core/link";
-import { registerPernetExit, type Net } from "../core/net";
+import { registerPernetExit, registerRxSkbDone, type Net } from "../core/net";
 import { arpInit } from "../neigh/arp";
 import { ETH_P_IP } from "../wire/ethernet";
 import { IPPROTO_ICMP } from "../wire/ipv4";
@@ -20,6 +20,7 @@ export function inetInit(net: Net): void {
   net.ipv4 = new Ipv4(net);
   devinetInit(net);
   net.ipv4.addProtocol(IPPROTO_ICMP, icmpRcv);
+  registerRxSkbDone(net, net.ipv4.raw);
   registerPernetExit(net, () => net.ipv4.flush());
   ipAddrAdd(net, net.loopback, "127.0.0.1/8");
 }

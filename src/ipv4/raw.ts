@@ -13,6 +13,7 @@ import type { Net } from "../core/net";
 import type { NetDevice } from "../core/netdevice";
 import { SkbQueue, skbCopyBits, skbStoreBits, type SkBuff } from "../core/skb";
 import { copyBytes } from "../core/bytes";
+import { WakeList } from "../core/wake";
 import { ipDaddr, ipProto, ipSaddr } from "../wire/ipv4";
 import { ENETUNREACH, ENOBUFS, ipAllocDatagram, ipSend } from "./output";
 // mcconfig type-checks each module alone: the modules that add net.ipv4
@@ -61,6 +62,8 @@ export class RawTable {
   /** who sent the ICMP error */
   readonly errFrom: Uint32Array;
   readonly stats = new RawStats();
+  /** sockets whose owner hears of datagrams when the received skb is done */
+  readonly wake: WakeList;
   delivered = 0;
   /** handlers and sockets registered now (none: input skips deliver altogether) */
   bound = 0;
@@ -71,6 +74,7 @@ export class RawTable {
     this.#protocol = new Int16Array(n).fill(-1);
     this.#handler = new Array<RawHandler | null>(n).fill(null);
     this.owner = new Array<RawOwner | null>(n).fill(null);
+    this.wake = new WakeList(n);
     this.queue = [];
     for (let i = 0; i < n; i++) this.queue.push(new SkbQueue());
     this.recvErr = new Uint8Array(n);
@@ -175,7 +179,19 @@ export class RawTable {
     }
     q.enqueue(head as SkBuff);
     this.stats.inDatagrams++;
-    (this.owner[i] as RawOwner).onDatagrams(q.qlen);
+    if (net.softnet.inRxSkb) this.wake.add(i);
+    else (this.owner[i] as RawOwner).onDatagrams(q.qlen);
+  }
+
+  /** The received skb is done: owners hear of the datagrams it queued. */
+  rxSkbDone(): void {
+    const wake = this.wake;
+    for (let k = 0; k < wake.count; k++) {
+      const i = wake.take(k);
+      const owner = this.owner[i];
+      if (owner !== null && this.queue[i].qlen > 0) owner.onDatagrams(this.queue[i].qlen);
+    }
+    wake.clear();
   }
 
   /** Bytes of the next datagram on socket i, IP header included, or -1. */

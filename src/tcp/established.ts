@@ -18,7 +18,7 @@ import { tcpAck } from "./ack";
 import { oooInsert, oooPullInOrder } from "./ooo";
 import { tcpSendAck, tcpSendResetFor, tcpWriteXmit } from "./output";
 import { tcpAbort, tcpChildren, tcpFree, tcpSetState } from "./table";
-import { tcpNotifyOwner, tcpTimeWait } from "./timer";
+import { tcpTellOwner, tcpTimeWait } from "./timer";
 // mcconfig type-checks each module alone: the modules that add net.tcp
 import type {} from "./init";
 
@@ -287,11 +287,7 @@ function queueInOrder(net: Net, c: number, skb: SkBuff): number {
   return notify;
 }
 
-/**
- * Tell the owner what happened, last. Within a received skb's processing the events wait
- * for its end (Tcp.notifyAfterSkb), so the application's callbacks run from the loop, not
- * on the receive path's frames (a board's XS stack is small).
- */
+/** Tell the owner what happened, last (tcpTellOwner: once the received skb is done). */
 function tell(net: Net, c: number, notify: number): void {
   const t = net.tcp.tcb;
   if ((notify & N_CONNECTED) !== 0 && t.parent[c] >= 0) {
@@ -312,6 +308,5 @@ function tell(net: Net, c: number, notify: number): void {
   }
   const events = notify & N_OWNER_EVENTS;
   if (events === 0) return;
-  if (net.softnet.inRxSkb) net.tcp.notifyAfterSkb(c, events);
-  else tcpNotifyOwner(net, c, events);
+  tcpTellOwner(net, c, events);
 }

@@ -9,11 +9,12 @@ import type { SkBuff } from "../core/skb";
 import { IPV4_HLEN } from "../wire/ipv4";
 import { TCP_ACK, TCP_HLEN, TCP_RST, TCP_SYN, type TcpOptions } from "../wire/tcp";
 import {
-  CB_ACK, CB_FLAGS, CB_SEQ, CB_WND, ECONNREFUSED, TCP_ESTABLISHED, TCP_SYN_RECV, TF_SACK, TF_TSTAMP, TF_WSCALE, seqGt, seqLeq,
+  CB_ACK, CB_FLAGS, CB_SEQ, CB_WND, ECONNREFUSED, N_CONNECTED, TCP_ESTABLISHED, TCP_SYN_RECV, TF_SACK, TF_TSTAMP, TF_WSCALE, seqGt, seqLeq,
 } from "./tcb";
 import { tcpSendAck, tcpSendControl, tcpSendResetFor } from "./output";
 import { tcpRttOfEcho, tcpRttSample } from "./rtt";
 import { tcpAbort, tcpSetState } from "./table";
+import { tcpTellOwner } from "./timer";
 // mcconfig type-checks each module alone: the modules that add net.tcp
 import type {} from "./init";
 
@@ -105,8 +106,7 @@ export function tcpSynSentRcv(net: Net, c: number, skb: SkBuff, opts: TcpOptions
     tcpSetState(net, c, TCP_ESTABLISHED);
     tcpSendAck(net, c);
     consumeSkb(net, skb);
-    const owner = t.owner[c];
-    if (owner !== null) owner.onWritable(tcp.writable(c));
+    if (t.owner[c] !== null) tcpTellOwner(net, c, N_CONNECTED);
     return;
   }
   // Simultaneous open (RFC 9293 3.5, figure 8): SYN_RECV, and a SYN-ACK.

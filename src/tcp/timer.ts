@@ -161,6 +161,17 @@ export function tcpWaitTimer(net: Net, c: number): void {
 }
 
 /**
+ * Tell the owner of c of `events` (N_*): when the receive path is on the stack (a received
+ * skb's processing), once the skb is done (Tcp.notifyAfterSkb), so the application's
+ * callbacks, and what they write, do not run on the receive path's frames (a board's XS
+ * stack is small); else at once.
+ */
+export function tcpTellOwner(net: Net, c: number, events: number): void {
+  if (net.softnet.inRxSkb) net.tcp.notifyAfterSkb(c, events);
+  else tcpNotifyOwner(net, c, events);
+}
+
+/**
  * The owner hears of `events` (N_*): connected, readable (the bytes there now), writable,
  * the peer closed with everything read. It may write, read or close from each callback.
  */

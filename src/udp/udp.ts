@@ -9,7 +9,8 @@
 
 import { SKB_DROP } from "../core/drop";
 import { consumeSkb, kfreeSkbReason } from "../core/free";
-import { registerPernetExit, type Net } from "../core/net";
+import { registerPernetExit, registerRxSkbDone, type Net } from "../core/net";
+import { WakeList } from "../core/wake";
 import { CHECKSUM_UNNECESSARY, PACKET_HOST, SkbQueue, skbChecksum, skbCopyBits, skbStoreBits, type SkBuff } from "../core/skb";
 import { WIRE_LEN_BEYOND, WIRE_OK } from "../wire/bytes";
 import { csumFold, csumPseudoHeader, csumReduce } from "../wire/checksum";
@@ -42,6 +43,7 @@ declare module "../core/net" {
 export function udpInit(net: Net): void {
   net.udp = new UdpTable(net);
   net.ipv4.addProtocol(IPPROTO_UDP, udpRcv, udpErr);
+  registerRxSkbDone(net, net.udp);
   registerPernetExit(net, () => net.udp.flush());
 }
 
@@ -90,6 +92,8 @@ export class UdpTable {
   /** who sent the ICMP error */
   readonly errFrom: Uint32Array;
   readonly stats = new UdpStats();
+  /** sockets whose owner hears of datagrams when the received skb is done */
+  readonly wake: WakeList;
   #nextEphemeral: number;
 
   constructor(net: Net) {
@@ -102,6 +106,7 @@ export class UdpTable {
     this.queue = [];
     for (let i = 0; i < n; i++) this.queue.push(new SkbQueue());
     this.owner = new Array<UdpOwner | null>(n).fill(null);
+    this.wake = new WakeList(n);
     this.recvErr = new Uint8Array(n);
     this.errPending = new Uint8Array(n);
     this.errType = new Uint8Array(n);
@@ -185,6 +190,17 @@ export class UdpTable {
   }
 
   /** Stack shutdown: drop what waits in every socket (the sockets stay bound). */
+  /** The received skb is done: owners hear of the datagrams it queued (sk_data_ready). */
+  rxSkbDone(): void {
+    const wake = this.wake;
+    for (let k = 0; k < wake.count; k++) {
+      const i = wake.take(k);
+      const owner = this.owner[i];
+      if (owner !== null && this.queue[i].qlen > 0) owner.onDatagrams(this.queue[i].qlen);
+    }
+    wake.clear();
+  }
+
   flush(): void {
     for (let i = 0; i < this.size; i++) {
       const q = this.queue[i];
@@ -311,7 +327,8 @@ function deliver(net: Net, i: number, skb: SkBuff): void {
   }
   q.enqueue(skb);
   udp.stats.inDatagrams++;
-  (udp.owner[i] as UdpOwner).onDatagrams(q.qlen);
+  if (net.softnet.inRxSkb) udp.wake.add(i);
+  else (udp.owner[i] as UdpOwner).onDatagrams(q.qlen);
 }
 
 /**
