@@ -458,7 +458,7 @@ const LOOPBACK_OPS_SLOTS = 5 + 1 + SKB_QUEUE_FIELDS;
  * other rows); with it the estimate meets the measurement for the default, the minimal and
  * the device configuration alike.
  */
-const STACK_OBJECT_SLOTS = 599;
+const STACK_OBJECT_SLOTS = 605;
 
 /** Bytes of one packet-pool slot: headroom, the largest frame, tailroom, rounded to 8 (src/core/skb.ts). */
 export function slotBytes(c: Readonly<NetConfig>): number {

@@ -20,6 +20,8 @@ export function inetInit(net: Net): void {
   net.ipv4 = new Ipv4(net);
   devinetInit(net);
   net.ipv4.addProtocol(IPPROTO_ICMP, icmpRcv);
+  // Hooks run in this order: what the skb made IP send goes before any owner hears of it.
+  registerRxSkbDone(net, net.ipv4.outputBacklog);
   registerRxSkbDone(net, net.ipv4.raw);
   registerPernetExit(net, () => net.ipv4.flush());
   ipAddrAdd(net, net.loopback, "127.0.0.1/8");

@@ -8,6 +8,7 @@ import {
   INADDR_ALLHOSTS_GROUP, INADDR_BROADCAST, INADDR_LOOPBACK, ipIsLoopback, ipIsMulticast, ipIsZeronet,
 } from "../wire/ipv4";
 import { Icmp } from "./icmp";
+import { IpOutputBacklog } from "./output";
 import { Netfilter } from "./netfilter";
 import { RawTable } from "./raw";
 import { ReasmTable } from "./reassembly";
@@ -73,6 +74,8 @@ export class Ipv4 {
   readonly raw: RawTable;
   readonly reasm: ReasmTable;
   readonly icmp: Icmp;
+  /** what the receive path sends, until the received skb is done */
+  readonly outputBacklog: IpOutputBacklog;
   readonly stats = new IpStats();
   /** inet_protos: L4 handler by protocol number */
   readonly protos: (InetProtocolHandler | null)[];
@@ -90,6 +93,7 @@ export class Ipv4 {
     this.raw = new RawTable(net);
     this.reasm = new ReasmTable(net);
     this.icmp = new Icmp(net);
+    this.outputBacklog = new IpOutputBacklog(net);
     this.protos = new Array<InetProtocolHandler | null>(256).fill(null);
     this.errProtos = new Array<InetErrorHandler | null>(256).fill(null);
     this.#nextId = net.platform.random32() & 0xffff;

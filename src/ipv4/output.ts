@@ -1,6 +1,8 @@
 // IPv4 transmit (net/ipv4/ip_output.c):
 //   L4 -> ipSend (route, header, LOCAL_OUT) -> ipOutput (POST_ROUTING) -> ipFinishOutput
 //      -> ipFragment when over the MTU -> neigh.output -> devQueueXmit
+// What the receive path sends (ACKs, answers, echo replies) waits in IpOutputBacklog until
+// the received skb is done, and goes down from there: off the receive path's frames.
 // A datagram larger than one frame is a chain of skbs (skb.fragNext), one per fragment,
 // built by ipAllocDatagram; ipFragment then only writes a header in front of each
 // (the fast path of ip_fragment). Anything else is copied into new fragments.
@@ -89,15 +91,68 @@ export function ipSend(net: Net, skb: SkBuff, saddr: number, daddr: number, prot
   return ipOutput(net, skb, nexthop, dev);
 }
 
-/** ip_output: skb.data at the IP header, routed to (nexthop, dev). Consumes the skb. */
+/**
+ * ip_output: skb.data at the IP header, routed to (nexthop, dev). Consumes the skb. Sent
+ * while a received skb is processed, it waits for that skb's end (IpOutputBacklog).
+ */
 export function ipOutput(net: Net, skb: SkBuff, nexthop: number, dev: NetDevice): number {
   const nf = net.ipv4.netfilter;
   if (nf.registered !== 0 && !nf.run(NF_INET_POST_ROUTING, skb, null, dev)) return -EPERM;
+  if (net.softnet.inRxSkb) {
+    net.ipv4.outputBacklog.add(skb, nexthop, dev);
+    return 0;
+  }
+  return ipFinishOutput(net, skb, nexthop, dev);
+}
+
+/** ip_finish_output: to the neighbour layer, in fragments when over the MTU. */
+function ipFinishOutput(net: Net, skb: SkBuff, nexthop: number, dev: NetDevice): number {
   if (skb.fragNext === null && skb.len <= dev.mtu) {
     net.neigh.output(skb, nexthop, dev);
     return 0;
   }
   return ipFragment(net, skb, nexthop, dev);
+}
+
+/** On output the IP layer owns the control block: the next hop of a datagram waiting in IpOutputBacklog. */
+const IPCB_NEXTHOP = 0;
+
+/**
+ * Datagrams sent while a received skb is processed, in order, linked through skb.next: they
+ * go down to the neighbour layer and the device when that skb is done (an RxSkbDoneHook,
+ * before the sockets' owners hear of it, so the order on the wire is the same as if each
+ * had gone at once). Each holds a pool record, so the list needs no bound of its own.
+ */
+export class IpOutputBacklog {
+  readonly #net: Net;
+  #head: SkBuff | null = null;
+  #tail: SkBuff | null = null;
+
+  constructor(net: Net) {
+    this.#net = net;
+  }
+
+  add(skb: SkBuff, nexthop: number, dev: NetDevice): void {
+    skb.cb[IPCB_NEXTHOP] = nexthop | 0;
+    skb.dev = dev;
+    skb.next = null;
+    if (this.#tail === null) this.#head = skb;
+    else this.#tail.next = skb;
+    this.#tail = skb;
+  }
+
+  rxSkbDone(): void {
+    const net = this.#net;
+    let skb = this.#head;
+    this.#head = null;
+    this.#tail = null;
+    while (skb !== null) {
+      const next: SkBuff | null = skb.next;
+      skb.next = null;
+      ipFinishOutput(net, skb, skb.cb[IPCB_NEXTHOP] >>> 0, skb.dev as NetDevice);
+      skb = next;
+    }
+  }
 }
 
 /**
