@@ -2,21 +2,21 @@
 // Moddable's runtime, one per turn, with XS's stack peak read (stack-probe.c).
 //
 // A board enters xsnet from a Timer callback (the loop's wake-up) and nowhere else; the
-// simulation enters it from its event loop (EventLoop.step: a frame arriving, a wake-up),
-// under the frames of the path's own driver. So each event the loop dispatches is measured
-// alone: the peak during the event less the slots in use when it began, plus the slots in
-// use in a Timer callback here (what a board's callback already holds). The step's own frame
-// is counted in, which overstates a board's use by a few slots; the simulated MAC's and LAN's
-// own work is not (a board's hardware does it). Traces per path:
+// simulation enters it from its event loop, each event's handler (a host's loop run, a
+// simulated MAC's DMA and interrupt) called under the frames of the event loop and of the
+// path's own driver. So each handler call is measured alone: the peak during it less the
+// slots in use when it began, plus the slots in use in a Timer callback here (what a board's
+// callback already holds). The simulated MAC's and LAN's own work is not counted (a board's
+// hardware does it). Traces per path:
 //   stack NAME SLOTS DONE COUNTS        SLOTS: the deepest event, as a board would use
 //   frames NAME DEPTH F@N;...           the frames at the deepest transmit (F begins N slots down)
 // then `stack entry N` and `stack done SIZE`.
 import config from "mc/config";
 import Timer from "timer";
 import { depth, frames, peak, reset, restore, size } from "stack-probe";
-import { EventLoop } from "xsnet/host-sim/sim/event-loop";
 import { SimDmaMac } from "xsnet/host-sim/sim/dma-mac-hw";
 import { stackPaths } from "xsnet/host-sim/sim/stack-paths";
+import { SimPlatform } from "xsnet/host-sim/sim/world";
 
 const paths = stackPaths();
 const names = Object.keys(paths);
@@ -24,15 +24,20 @@ const names = Object.keys(paths);
 const only = typeof config.paths === "string" && config.paths !== "" ? config.paths.split(",") : undefined;
 const state = { deepestEvent: 0, txDepth: 0, txFrames: "", txBase: 0 };
 
-const step = EventLoop.prototype.step;
-EventLoop.prototype.step = function (this: EventLoop): boolean {
-  const base = depth();
-  reset();
-  const ran = step.call(this);
-  const used = peak() - base;
-  if (used > state.deepestEvent) state.deepestEvent = used;
-  return ran;
-};
+/** Each call of an entry from the simulation into a host measured alone (see above). */
+function measureEntry<K extends string>(proto: Record<K, (...args: never[]) => void>, name: K): void {
+  const method = proto[name] as (...args: unknown[]) => void;
+  proto[name] = function (this: unknown, ...args: unknown[]): void {
+    const base = depth();
+    reset();
+    method.apply(this, args);
+    const used = peak() - base;
+    if (used > state.deepestEvent) state.deepestEvent = used;
+  } as Record<K, (...args: never[]) => void>[K];
+}
+measureEntry(SimPlatform.prototype, "onSimEvent"); // a host's loop run
+measureEntry(SimDmaMac.prototype, "onSimEvent"); // DMA done: the driver's interrupt
+measureEntry(SimDmaMac.prototype, "onFrame"); // a frame from the LAN: the driver's interrupt
 
 // The frames at the deepest transmit (the end of every send chain): where the slots go. The
 // simulated MAC's own work (DMA, the LAN, its frame hash) is a board's hardware: not counted.

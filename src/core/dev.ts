@@ -5,7 +5,8 @@
 //             busy driver: requeue, stop queue; netifWakeQueue -> netifSchedule -> NET_TX
 //             TX done (irq): devKfreeSkbIrq -> completion queue -> freed in NET_TX
 //   receive:  irq -> napiSchedule -> NET_RX: netRxAction -> driver poll(budget)
-//             -> netifReceiveSkb -> taps, ethTypeTrans, handler for the ethertype
+//             -> netifReceiveSkb (the poll's rx list) ; after the poll, each skb:
+//             taps, ethTypeTrans, handler for the ethertype, then the rxSkbDone hooks
 
 import { NETDEV_TX_OK } from "./netdevice";
 import { NET_XMIT_DROP, NET_XMIT_SUCCESS } from "./qdisc";
@@ -249,47 +250,43 @@ function rxBatchEnd(net: Net): void {
   for (let i = 0; i < hooks.length; i++) hooks[i].rxBatchEnd();
 }
 
-/** gro_normal_list: the skbs the poll received, each through the protocols in turn. */
+/**
+ * gro_normal_list: the skbs the poll received, each through the protocols in turn, then
+ * what they left for the end of it (rxSkbDone hooks: IP's sends, the sockets' owners).
+ */
 function rxListFlush(net: Net): void {
   const sn = net.softnet;
+  const hooks = net.rxSkbDoneHooks;
   let skb = sn.rxListHead;
   sn.rxListHead = null;
   sn.rxListTail = null;
   while (skb !== null) {
     const next: SkBuff | null = skb.next;
     skb.next = null;
-    receiveSkb(net, skb);
+    sn.inRxSkb = true;
+    netifReceiveSkbCore(skb);
+    sn.inRxSkb = false;
+    for (let i = 0; i < hooks.length; i++) hooks[i].rxSkbDone();
     skb = next;
   }
-}
-
-/** One skb through the protocols, then what they left for the end of it (rxSkbDone). */
-function receiveSkb(net: Net, skb: SkBuff): void {
-  const sn = net.softnet;
-  sn.inRxSkb = true;
-  netifReceiveSkbCore(skb);
-  sn.inRxSkb = false;
-  const hooks = net.rxSkbDoneHooks;
-  for (let i = 0; i < hooks.length; i++) hooks[i].rxSkbDone();
 }
 
 // ---------------------------------------------------------------- receive
 
 /**
- * netif_receive_skb: skb.data at the Ethernet header, skb.dev set. Taps first, then the
- * handler registered for the ethertype. Always consumes the skb.
+ * netif_receive_skb: skb.data at the Ethernet header, skb.dev set. Within a driver's poll
+ * it joins the poll's rx list (processed once the poll returns, rxListFlush); outside one,
+ * at once. Always consumes the skb.
  */
 export function netifReceiveSkb(skb: SkBuff): void {
   const net = (skb.dev as NetDevice).net;
   const sn = net.softnet;
-  if (!sn.rxListOpen) {
-    receiveSkb(net, skb);
-    return;
-  }
   skb.next = null;
   if (sn.rxListTail === null) sn.rxListHead = skb;
   else sn.rxListTail.next = skb;
   sn.rxListTail = skb;
+  // Outside a poll (a test's driver): through at once.
+  if (!sn.rxListOpen) rxListFlush(net);
 }
 
 /** __netif_receive_skb_core: taps, the Ethernet header, the handler for the ethertype. */
