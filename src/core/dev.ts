@@ -2,6 +2,7 @@
 // the NET_RX and NET_TX softirq actions, and receive dispatch by ethertype.
 //
 //   transmit: devQueueXmit -> qdisc.enqueue -> qdiscRun -> driver startXmit -> taps
+//             (inside the loop: qdiscRun from NET_TX in the same turn, netifSchedule)
 //             busy driver: requeue, stop queue; netifWakeQueue -> netifSchedule -> NET_TX
 //             TX done (irq): devKfreeSkbIrq -> completion queue -> freed in NET_TX
 //   receive:  irq -> napiSchedule -> NET_RX: netRxAction -> driver poll(budget)
@@ -47,9 +48,14 @@ export function devQueueXmit(skb: SkBuff): number {
     // Queueless device (loopback): straight to the driver, as Linux does for lo.
     return devHardStartXmit(skb, dev) === NETDEV_TX_OK ? NET_XMIT_SUCCESS : NET_XMIT_DROP;
   }
+  // Inside the loop the qdisc runs from NET_TX in this same turn (net_tx_action), not on the
+  // sender's frames (a board's XS stack is small); a full qdisc is run now rather than drop.
+  const running = net.softnet.running;
+  if (running && q.qlen >= q.limit) qdiscRun(dev);
   const rc = q.enqueue(skb);
   if (rc === NET_XMIT_DROP) dev.stats.txDropped++;
-  qdiscRun(dev);
+  if (running) netifSchedule(dev);
+  else qdiscRun(dev);
   return rc;
 }
 

@@ -28,6 +28,10 @@ export class PfifoFast implements Qdisc {
     for (let i = 0; i < BANDS; i++) this.#bands.push(new SkbQueue());
   }
 
+  get limit(): number {
+    return this.#limit;
+  }
+
   get qlen(): number {
     return this.#qlen;
   }

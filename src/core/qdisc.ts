@@ -41,6 +41,8 @@ export interface Qdisc {
   readonly stats: QdiscStats;
   /** packets held (including a requeued one) */
   readonly qlen: number;
+  /** packets it holds at most (enqueue drops beyond) */
+  readonly limit: number;
   /** Take the skb or drop it (freed with QDISC_DROP); NET_XMIT_SUCCESS or NET_XMIT_DROP. */
   enqueue(skb: SkBuff): number;
   /**

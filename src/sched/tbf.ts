@@ -52,6 +52,10 @@ export class Tbf implements Qdisc {
     this.#watchdog = net.timers.create(() => netifSchedule(this.#dev));
   }
 
+  get limit(): number {
+    return this.#limit;
+  }
+
   get qlen(): number {
     return this.#queue.qlen + (this.#requeued !== null ? 1 : 0);
   }
