@@ -46,21 +46,27 @@ pinger.onReply = (seq, rttMs, bytes) => {
   trace(`${bytes + 8} bytes from ${target}: icmp_seq=${seq} time=${rttMs} ms\n`);
 };
 
-let sent = 0;
-Timer.repeat((timer) => {
-  if (sent < count) {
-    const rc = pinger.send(target, dataBytes);
-    if (rc < 0) trace(`icmp_seq=${sent}: not sent (error ${-rc})\n`);
-    sent++;
-    return;
-  }
-  // One more second for the last reply, then the summary.
-  Timer.clear(timer);
-  const loss = pinger.sent === 0 ? 100 : Math.round((100 * (pinger.sent - pinger.received)) / pinger.sent);
-  trace(`--- ${target} ping statistics ---\n`);
-  trace(`${pinger.sent} transmitted, ${pinger.received} received, ${loss}% loss`);
-  if (pinger.received > 0) trace(`, rtt min/avg/max = ${pinger.rttMinMs}/${pinger.rttAvgMs.toFixed(1)}/${pinger.rttMaxMs} ms`);
-  trace("\n");
-  pinger.close();
-  stopStack(stack);
-}, 1000);
+// An echo request a second, then the summary (the count lives in this call: a module keeps
+// no mutable state, as a preloaded one cannot).
+function pingEverySecond(): void {
+  let sent = 0;
+  Timer.repeat((timer) => {
+    if (sent < count) {
+      const rc = pinger.send(target, dataBytes);
+      if (rc < 0) trace(`icmp_seq=${sent}: not sent (error ${-rc})\n`);
+      sent++;
+      return;
+    }
+    // One more second for the last reply, then the summary.
+    Timer.clear(timer);
+    const loss = pinger.sent === 0 ? 100 : Math.round((100 * (pinger.sent - pinger.received)) / pinger.sent);
+    trace(`--- ${target} ping statistics ---\n`);
+    trace(`${pinger.sent} transmitted, ${pinger.received} received, ${loss}% loss`);
+    if (pinger.received > 0) trace(`, rtt min/avg/max = ${pinger.rttMinMs}/${pinger.rttAvgMs.toFixed(1)}/${pinger.rttMaxMs} ms`);
+    trace("\n");
+    pinger.close();
+    stopStack(stack);
+  }, 1000);
+}
+
+pingEverySecond();
