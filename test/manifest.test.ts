@@ -3,7 +3,10 @@
 // manifest_raw.json), so a board app includes only what it uses. Checked here: every
 // device-side module is mapped and preloaded by name in exactly one group (mcconfig matches
 // preload wildcards against JavaScript modules only), and a group's modules import (values,
-// as linked on the device) only from their own group and the groups it includes.
+// as linked on the device) only from their own group and the groups it includes. A module
+// with a native twin (moddable/native/NAME.ts over NAME.c) is mapped through a build
+// variable whose default is the twin ("XSNET_BULK ?=": "./moddable/native/bulk"; the shell
+// may point it back at the JavaScript), and the twin exports what the JavaScript exports.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,6 +16,7 @@ const REPO = fileURLToPath(new URL("..", import.meta.url));
 
 interface Manifest {
   include?: string[];
+  build?: Record<string, string>;
   modules: Record<string, string>;
   preload: string[];
 }
@@ -26,6 +30,16 @@ function tsModules(dir: string): string[] {
   }
   return out;
 }
+
+/** The module's source as a manifest maps it: the path, or the default of its build variable. */
+function mapped(manifest: Manifest, name: string): string | undefined {
+  const to = manifest.modules[name];
+  const variable = /^\$\((\w+)\)$/.exec(to ?? "");
+  return variable === null ? to : manifest.build?.[`${variable[1]} ?=`];
+}
+
+const exportedFunctions = (file: string): string[] =>
+  [...readFileSync(join(REPO, file), "utf8").matchAll(/^export function (\w+)/gm)].map((m) => m[1]).sort();
 
 const read = (file: string): Manifest => JSON.parse(readFileSync(join(REPO, file), "utf8")) as Manifest;
 
@@ -46,7 +60,8 @@ function valueImports(module: string): string[] {
 describe("manifest.json and its groups", () => {
   const root = read("manifest.json");
   const groups = (root.include ?? []).map((file) => ({ file: file.replace(/^\.\//, ""), manifest: read(file) }));
-  const modules = [...tsModules("src"), ...tsModules("drivers"), ...tsModules("moddable")];
+  // moddable/native holds twins, mapped under their JavaScript module's name
+  const modules = [...tsModules("src"), ...tsModules("drivers"), ...tsModules("moddable").filter((m) => !m.startsWith("moddable/native/"))];
   const owner = new Map<string, string>();
 
   it("includes the four groups, and preloads the composition root itself (and the host provider, which needs both UDP and TCP)", () => {
@@ -60,11 +75,34 @@ describe("manifest.json and its groups", () => {
       for (const name of manifest.preload) {
         expect(owner.has(name), `${name} preloaded by ${owner.get(name)} and ${file}`).toBe(false);
         owner.set(name, file);
-        expect(manifest.modules[name], `${file}: ${name} preloaded but not mapped`).toBe(`./${name.slice("xsnet/".length)}`);
+        const to = mapped(manifest, name);
+        const own = `./${name.slice("xsnet/".length)}`;
+        if (to !== own) expect(to, `${file}: ${name} preloaded but mapped to neither itself nor a native twin`).toBe(`./moddable/native/${name.slice(name.lastIndexOf("/") + 1)}`);
       }
       expect(Object.keys(manifest.modules).sort(), `${file}: mapped but not preloaded`).toEqual([...manifest.preload].sort());
     }
     expect([...owner.keys()].sort()).toEqual(modules.map((m) => `xsnet/${m}`).sort());
+  });
+
+  it("maps each module with a native twin to it by default, and the twin exports the same functions, each bound to a host function of its C file", () => {
+    const twins = tsModules("moddable/native");
+    const seen: string[] = [];
+    for (const { manifest } of groups) {
+      for (const name of manifest.preload) {
+        const to = mapped(manifest, name);
+        if (to === undefined || !to.startsWith("./moddable/native/")) continue;
+        const twin = to.slice(2);
+        seen.push(twin);
+        const js = `${name.slice("xsnet/".length)}.ts`;
+        expect(exportedFunctions(`${twin}.ts`), `${twin}.ts exports what ${js} exports`).toEqual(exportedFunctions(js));
+        const ts = readFileSync(join(REPO, `${twin}.ts`), "utf8");
+        const c = readFileSync(join(REPO, `${twin}.c`), "utf8");
+        const hosts = [...ts.matchAll(/native\("(xs_\w+)"\)/g)].map((m) => m[1]);
+        expect(hosts.length, `${twin}.ts binds each function`).toBe(exportedFunctions(`${twin}.ts`).length);
+        for (const host of hosts) expect(c, `${twin}.c defines ${host}`).toMatch(new RegExp(`^void ${host}\\(xsMachine \\*the\\)$`, "m"));
+      }
+    }
+    expect(seen.sort()).toEqual(twins.sort());
   });
 
   it("links: a group's modules import only from their group and the groups it includes", () => {
