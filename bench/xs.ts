@@ -44,6 +44,8 @@ out.log("  (goal 1.5x. lo: one stack talks to itself through 127.0.0.1, both end
 out.log("   lan: two stacks with the simulated DMA MACs, LAN and event loop. read(n) returns a new");
 out.log("   ArrayBuffer, copied natively by slice; read(view) fills the application's view by 32-bit");
 out.log("   DataView copies, as no native copy reaches another buffer without allocating a view.)");
+out.log("  The meter charges a native built-in (copyWithin; on a Moddable build also the C checksum and");
+out.log("  copies of moddable/native/bulk.c) by its bytes, not its time: wall time is npm run bench:native.");
 out.log("");
 out.log("RAM, fixed at init (bytes)            default     minimal");
 const rows: [string, string][] = [
