@@ -1,0 +1,171 @@
+// The device app in Moddable's simulator, as a device on the TAP link (docs/DEVICE.md): the
+// SDK found, the app built for lin with mcconfig (TypeScript 7 as tsc, from the
+// typescript-native dev dependency) from a wrapper manifest that gives the XS stack room
+// (creation.stack) and optionally the heap probe, and mcsim's command line (headless, under
+// xvfb-run). Node-only: test/linux/mcsim.test.ts, bench/versus.ts and bench/mcsim-heap.ts
+// use it.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const REPO = fileURLToPath(new URL("..", import.meta.url));
+
+/** Where ../shared/moddable-sdk/setup.sh builds the SDK. */
+export const MODDABLE_DEFAULT_DIR = "/tmp/moddable-sdk-8.2.3";
+
+// The device app's deepest XS stack, measured in the debug build's instrumentation (the
+// per-second peak of "Stack used", 32-byte slots on x86-64): 774 slots while TCP echo,
+// discard, chargen and iperf ran, ~490 for ping and HTTP. The default creation.stack (384)
+// overflows ("XS abort: JavaScript stack overflow") at the first TCP segment; until the call
+// chains are made shallower (issue 13), the simulator runs it with this.
+export const DEVICE_APP_STACK_SLOTS = 1024;
+
+const built = (dir: string): boolean => existsSync(join(dir, "build/bin/lin/release/mcconfig")) && existsSync(join(dir, "build/bin/lin/release/mcsim"));
+
+/** The SDK folder ($MODDABLE, else the default folder), or null when neither is built. */
+export function moddableDir(): string | null {
+  const env = process.env.MODDABLE;
+  if (env !== undefined && env !== "") return built(env) ? env : null;
+  return built(MODDABLE_DEFAULT_DIR) ? MODDABLE_DEFAULT_DIR : null;
+}
+
+function inPath(cmd: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" }).status === 0;
+}
+
+/** Why the app cannot be built and run in mcsim here (one line), or null. */
+export function mcsimSkipReason(): string | null {
+  if (process.platform !== "linux") return "not Linux (Moddable's Linux simulator)";
+  if (moddableDir() === null) {
+    const env = process.env.MODDABLE;
+    return env !== undefined && env !== ""
+      ? `$MODDABLE=${env} has no built mcconfig and mcsim (build/bin/lin/release)`
+      : `no Moddable SDK: $MODDABLE is unset and ${MODDABLE_DEFAULT_DIR} is not built (../shared/moddable-sdk/setup.sh builds it)`;
+  }
+  if (!inPath("xvfb-run")) return "no xvfb-run (mcsim is a GTK program; xvfb runs it headless)";
+  if (!existsSync(join(REPO, "node_modules/typescript-native/bin/tsc"))) return "no node_modules/typescript-native (TypeScript 7, mcconfig's tsc)";
+  return null;
+}
+
+export interface McsimBuildOptions {
+  /** an existing folder: the build and its wrapper go in it */
+  outDir: string;
+  /** the app's name (its wrapper folder), default "xsnet-device" */
+  name?: string;
+  /** mcconfig -d: XS's debug build, which prints an `instruments:` line a second */
+  debug?: boolean;
+  /** mc/config on mcconfig's command line (link=udp:L:R, ip=A/P, ...): over the manifest's lin defaults */
+  config?: Readonly<Record<string, string>>;
+  /** creation.stack in XS slots (default DEVICE_APP_STACK_SLOTS) */
+  stackSlots?: number;
+  /** main is examples/device-app/lin/heap-probe.ts: the app, and a `heap:` line a second after a full GC (debug builds) */
+  heapProbe?: boolean;
+}
+
+export interface McsimBuild {
+  /** the app to run: mcsim MC_SO */
+  mcSo: string;
+  /** mcconfig's output */
+  output: string;
+  ms: number;
+}
+
+/** Lines of a build's output that fail it: tsc errors, xsl's preload warnings and errors. */
+export function buildComplaints(out: string): string[] {
+  return out.split("\n").filter((l) => / error TS\d+:|typescript compile failure|^### (warning|error)|: no const$|: not frozen$|^### Error/.test(l));
+}
+
+/** Build the device app for lin (about a minute); throws with mcconfig's output on an error or a complaint. */
+export function buildDeviceApp(o: McsimBuildOptions): McsimBuild {
+  const moddable = moddableDir();
+  if (moddable === null) throw new Error(mcsimSkipReason() ?? "no Moddable SDK");
+  const name = o.name ?? "xsnet-device";
+  const wrapper = join(o.outDir, name);
+  const bin = join(o.outDir, "bin-tsc");
+  const out = join(o.outDir, "build");
+  mkdirSync(wrapper, { recursive: true });
+  mkdirSync(out, { recursive: true });
+  if (!existsSync(join(bin, "tsc"))) {
+    mkdirSync(bin, { recursive: true });
+    symlinkSync(join(REPO, "node_modules/typescript-native/bin/tsc"), join(bin, "tsc"));
+  }
+  const manifest: Record<string, unknown> = {
+    include: [join(REPO, "examples/device-app/manifest.json")],
+    creation: { stack: o.stackSlots ?? DEVICE_APP_STACK_SLOTS },
+  };
+  if (o.heapProbe === true) {
+    manifest.include = [
+      ...(manifest.include as string[]),
+      "$(MODDABLE)/modules/base/instrumentation/manifest.json",
+      "$(MODDABLE)/modules/base/debug/manifest.json",
+    ];
+    manifest.modules = { "heap-probe": join(REPO, "examples/device-app/lin/heap-probe") };
+    (manifest.creation as Record<string, unknown>).main = "heap-probe";
+  }
+  writeFileSync(join(wrapper, "manifest.json"), `${JSON.stringify(manifest, null, "\t")}\n`);
+  const args = [...(o.debug === true ? ["-d"] : []), "-m", "-p", "lin", "-o", out,
+    ...Object.entries(o.config ?? {}).map(([k, v]) => `${k}=${v}`)];
+  const t0 = Date.now();
+  const r = spawnSync("mcconfig", args, {
+    cwd: wrapper,
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+    env: { ...process.env, MODDABLE: moddable, PATH: `${bin}:${join(moddable, "build/bin/lin/release")}:${process.env.PATH ?? ""}` },
+  });
+  const output = `${r.stdout}\n${r.stderr}`;
+  const complaints = buildComplaints(output);
+  if (r.status !== 0 || complaints.length > 0) {
+    throw new Error(`mcconfig ${args.join(" ")} in ${wrapper} exited ${r.status}${complaints.length > 0 ? `, with:\n${complaints.join("\n")}` : ""}\n${output.slice(-3000)}`);
+  }
+  const mcSo = join(out, "bin/lin/mc", o.debug === true ? "debug" : "release", name, "mc.so");
+  if (!existsSync(mcSo)) throw new Error(`mcconfig made no ${mcSo}:\n${output.slice(-3000)}`);
+  return { mcSo, output, ms: Date.now() - t0 };
+}
+
+/**
+ * mcsim running an app headless, its trace() on stdout line by line. Under `timeout`, which
+ * passes a SIGTERM on to xvfb-run, Xvfb and mcsim (its process group), so ending the one pid
+ * we started ends them all; and which ends them itself after `seconds`.
+ */
+export function mcsimArgs(mcSo: string, seconds = 3600): string[] {
+  const moddable = moddableDir() ?? MODDABLE_DEFAULT_DIR;
+  return ["timeout", "-s", "TERM", String(seconds), "xvfb-run", "-a", "stdbuf", "-oL", "-eL", join(moddable, "build/bin/lin/release/mcsim"), mcSo];
+}
+
+/** The line the app traces once its interface is up (examples/device-app/main.ts). */
+export const MCSIM_UP = /xsnet device app: eth0 \S+ on udp:\d+:\d+/;
+
+export interface HeapSample {
+  /** seconds since the probe started */
+  t: number;
+  chunk: number;
+  slot: number;
+  stack: number;
+  gc: number;
+}
+
+/** The heap probe's lines (`heap: t=… chunk=… slot=… stack=… gc=…`), in order. */
+export function parseHeapLines(text: string): HeapSample[] {
+  const out: HeapSample[] = [];
+  for (const m of text.matchAll(/^heap: t=(\d+) chunk=(\d+) slot=(\d+) stack=(\d+) gc=(\d+)$/gm)) {
+    out.push({ t: Number(m[1]), chunk: Number(m[2]), slot: Number(m[3]), stack: Number(m[4]), gc: Number(m[5]) });
+  }
+  return out;
+}
+
+/** XS's `instruments:` lines of a debug build, as named columns (the `instruments key:` line names them). */
+export function parseInstruments(text: string): Record<string, number>[] {
+  const key = /^instruments key: (.*)$/m.exec(text);
+  if (key === null) return [];
+  const names = key[1].split(",");
+  const rows: Record<string, number>[] = [];
+  for (const m of text.matchAll(/^instruments: ([\d,-]+)$/gm)) {
+    const values = m[1].split(",").map(Number);
+    const row: Record<string, number> = {};
+    names.forEach((n, i) => (row[n] = values[i]));
+    rows.push(row);
+  }
+  return rows;
+}
