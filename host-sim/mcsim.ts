@@ -5,7 +5,7 @@
 // xvfb-run). Node-only: test/linux/mcsim.test.ts, bench/versus.ts and bench/mcsim-heap.ts
 // use it.
 
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -77,10 +77,14 @@ export function buildComplaints(out: string): string[] {
   return out.split("\n").filter((l) => / error TS\d+:|typescript compile failure|^### (warning|error)|: no const$|: not frozen$|^### Error/.test(l));
 }
 
-/** Build the device app for lin (about a minute); throws with mcconfig's output on an error or a complaint. */
-export function buildDeviceApp(o: McsimBuildOptions): McsimBuild {
+/**
+ * Build the device app for lin (about a minute; half that when another build in the same
+ * outDir made XS's objects already); rejects with mcconfig's output on an error or a complaint.
+ * Two builds in one outDir must not run at once (they share XS's objects).
+ */
+export function buildDeviceApp(o: McsimBuildOptions): Promise<McsimBuild> {
   const moddable = moddableDir();
-  if (moddable === null) throw new Error(mcsimSkipReason() ?? "no Moddable SDK");
+  if (moddable === null) return Promise.reject(new Error(mcsimSkipReason() ?? "no Moddable SDK"));
   const name = o.name ?? "xsnet-device";
   const wrapper = join(o.outDir, name);
   const bin = join(o.outDir, "bin-tsc");
@@ -108,20 +112,27 @@ export function buildDeviceApp(o: McsimBuildOptions): McsimBuild {
   const args = [...(o.debug === true ? ["-d"] : []), "-m", "-p", "lin", "-o", out,
     ...Object.entries(o.config ?? {}).map(([k, v]) => `${k}=${v}`)];
   const t0 = Date.now();
-  const r = spawnSync("mcconfig", args, {
-    cwd: wrapper,
-    encoding: "utf8",
-    maxBuffer: 64 << 20,
-    env: { ...process.env, MODDABLE: moddable, PATH: `${bin}:${join(moddable, "build/bin/lin/release")}:${process.env.PATH ?? ""}` },
+  return new Promise((resolve, reject) => {
+    const child = spawn("mcconfig", args, {
+      cwd: wrapper,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, MODDABLE: moddable, PATH: `${bin}:${join(moddable, "build/bin/lin/release")}:${process.env.PATH ?? ""}` },
+    });
+    let output = "";
+    child.stdout.on("data", (b: Buffer) => (output += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (output += b.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const complaints = buildComplaints(output);
+      if (code !== 0 || complaints.length > 0) {
+        reject(new Error(`mcconfig ${args.join(" ")} in ${wrapper} exited ${code}${complaints.length > 0 ? `, with:\n${complaints.join("\n")}` : ""}\n${output.slice(-3000)}`));
+        return;
+      }
+      const mcSo = join(out, "bin/lin/mc", o.debug === true ? "debug" : "release", name, "mc.so");
+      if (!existsSync(mcSo)) reject(new Error(`mcconfig made no ${mcSo}:\n${output.slice(-3000)}`));
+      else resolve({ mcSo, output, ms: Date.now() - t0 });
+    });
   });
-  const output = `${r.stdout}\n${r.stderr}`;
-  const complaints = buildComplaints(output);
-  if (r.status !== 0 || complaints.length > 0) {
-    throw new Error(`mcconfig ${args.join(" ")} in ${wrapper} exited ${r.status}${complaints.length > 0 ? `, with:\n${complaints.join("\n")}` : ""}\n${output.slice(-3000)}`);
-  }
-  const mcSo = join(out, "bin/lin/mc", o.debug === true ? "debug" : "release", name, "mc.so");
-  if (!existsSync(mcSo)) throw new Error(`mcconfig made no ${mcSo}:\n${output.slice(-3000)}`);
-  return { mcSo, output, ms: Date.now() - t0 };
 }
 
 /**
