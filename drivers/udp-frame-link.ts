@@ -16,10 +16,11 @@
 // of it): Moddable's read() makes an ArrayBuffer (with `address` and `port`) per datagram,
 // which the driver copies into the skb through one Uint8Array view made for it (counted
 // rxCopied). A socket class whose read(buffer) fills a buffer and returns the length (an
-// extension; xsnet's own UDP class has it) reads straight into the skb's slot, through a
-// view made once per slot (counted rxInPlace). write() takes a whole buffer, so each slot
-// keeps the view its last frame was sent from and makes a new one only when the frame's
-// offset or length differ (counted txViews).
+// extension; xsnet's own UDP class and FrameSocket have it) reads straight into the skb's
+// slot, through a view of the slot made in open() (counted rxInPlace). write() takes a whole
+// buffer, so each slot keeps the view its last frame was sent from and makes a new one only
+// when the frame's offset or length differ (counted txViews; the one it replaces is garbage,
+// so the live heap stays as open() left it: two views per slot).
 
 import { devKfreeSkbIrq, devTxError, napiComplete, napiSchedule, netifReceiveSkb } from "../src/core/dev";
 import { SKB_DROP } from "../src/core/drop";
@@ -82,9 +83,9 @@ export class UdpFrameLink implements NetDeviceOps {
   readonly #onReadable: (count: number) => void;
   #socket: FrameSocket | null = null;
   #dev: NetDevice | null = null;
-  /** per pool slot: the view a frame is read into, and the view its last frame was sent from */
-  #rxViews: (Uint8Array | null)[] = [];
-  #txViews: (Uint8Array | null)[] = [];
+  /** per pool slot, made in open(): the view a frame is read into, and the view its last frame was sent from */
+  #rxViews: Uint8Array[] = [];
+  #txViews: Uint8Array[] = [];
 
   /** frames copied from a datagram the socket made (read() returned an ArrayBuffer) */
   rxCopied = 0;
@@ -122,9 +123,19 @@ export class UdpFrameLink implements NetDeviceOps {
   }
 
   open(dev: NetDevice): void {
-    const slots = dev.net.pool.slotCount;
-    this.#rxViews = new Array<Uint8Array | null>(slots).fill(null);
-    this.#txViews = new Array<Uint8Array | null>(slots).fill(null);
+    // Two views per slot, made now so that the heap stays as open() left it: a fresh skb's
+    // data..end (where a frame is read), and a first send view that a frame's own replaces.
+    const pool = dev.net.pool;
+    const buf = pool.buf;
+    const rx: Uint8Array[] = [];
+    const tx: Uint8Array[] = [];
+    for (let slot = 0; slot < pool.slotCount; slot++) {
+      const data = buf.byteOffset + pool.base + slot * pool.slotBytes + pool.headroom;
+      rx.push(new Uint8Array(buf.buffer, data, pool.slotBytes - pool.headroom));
+      tx.push(new Uint8Array(buf.buffer, data, pool.slotBytes - pool.headroom));
+    }
+    this.#rxViews = rx;
+    this.#txViews = tx;
     const options: FrameSocketOptions = { port: this.localPort, onReadable: this.#onReadable };
     if (this.localAddress !== undefined) options.address = this.localAddress;
     this.#socket = new this.#Socket(options);
@@ -173,13 +184,8 @@ export class UdpFrameLink implements NetDeviceOps {
         }
         continue;
       }
-      const slot = skb.slot;
-      let view = this.#rxViews[slot];
-      if (view === null) {
-        // Once per slot: skb.data is the same for every fresh skb of a slot.
-        view = new Uint8Array(pool.buf.buffer, pool.buf.byteOffset + skb.data, skb.end - skb.data);
-        this.#rxViews[slot] = view;
-      }
+      // A fresh skb's data..end, made in open() (skb.data is the same for every fresh skb of a slot)
+      const view = this.#rxViews[skb.slot];
       const r = this.#readOrNull(sock as FrameSocket, view);
       if (r === undefined || r === null) {
         pool.free(skb); // an empty buffer, not a packet: back without a drop count
@@ -251,7 +257,7 @@ export class UdpFrameLink implements NetDeviceOps {
     const slot = skb.slot;
     const offset = pool.buf.byteOffset + skb.data;
     let view = this.#txViews[slot];
-    if (view === null || view.byteOffset !== offset || view.length !== skb.len) {
+    if (view.byteOffset !== offset || view.length !== skb.len) {
       view = new Uint8Array(pool.buf.buffer, offset, skb.len);
       this.#txViews[slot] = view;
       this.txViews++;
