@@ -27,16 +27,22 @@
 
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
-import { writeDocsSection } from "./docs";
+import { runNote, writeDocsSection } from "./docs";
 import { buildDeviceApp, mcsimArgs, mcsimSkipReason } from "../host-sim/mcsim";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
-const ANCHOR = join(REPO, "..", "shared", "anchors", "lwip");
+// ../shared beside the repository (a worktree one level deeper, as /work/wt/NAME, finds ../../shared)
+const ANCHOR = [join(REPO, "..", "shared", "anchors", "lwip"), join(REPO, "..", "..", "shared", "anchors", "lwip")].find((d) => existsSync(join(d, "run.sh"))) ??
+  join(REPO, "..", "shared", "anchors", "lwip");
 const RUN_SH = join(ANCHOR, "run.sh");
+if (!existsSync(RUN_SH)) {
+  console.error(`bench/versus.ts: no lwIP anchor at ${RUN_SH} (../shared/anchors/lwip beside the repository)`);
+  process.exit(2);
+}
 
 function positive(text: string): number {
   const n = Number(text);
@@ -238,21 +244,30 @@ async function versusXs(node: Versus): Promise<void> {
       rows.push(`| ${name} | ${lwNode ?? "-"} | ${nodeDev ?? "-"} | ${ratioOf(lwNode, nodeDev)} | ${lwXs ?? "-"} | ${xsDev ?? "-"} | ${ratioOf(lwXs, xsDev)} |` +
         ` ${sdkDev ?? "-"} |`);
     }
-    const integrity = (v: Versus | null): string => v === null ? "-" : (v.table.find((l) => l.startsWith("integrity:")) ?? "").replace(/^integrity: chargen \/ echo ok\s+/, "").replace(/\s{2,}/g, " | ").trim();
+    if (node.figures.size === 0 || xs.figures.size === 0) {
+      console.log("xsnet on XS: run.sh printed no summary for one of the runs (see its output above); no table");
+      return;
+    }
+    /** run.sh's integrity row of a run: [lwIP's, the device's] ("chargen / echo ok") */
+    const integrity = (v: Versus | null): [string, string] => {
+      const cells = (v?.table.find((l) => l.startsWith("integrity:")) ?? "").split(/\s{2,}/);
+      return [cells[1] ?? "-", cells[2] ?? "-"];
+    };
+    const [lwN, nodeI] = integrity(node);
+    const [lwX, xsI] = integrity(xs);
     const head = [
       `Clean link, three devices, ${opts.runs} round${opts.runs === 1 ? "" : "s"} of ${opts.bytes / 1e6} MB (echo ${opts.echoBytes / 1e6} MB) each, ` +
         `median [min-max], \`sudo npm run bench:versus -- --xs-only --runs ${opts.runs} --bytes ${opts.bytes} --echo-bytes ${opts.echoBytes} --sdk-udp-bytes ${sdkBytes}\`: ` +
         "run.sh --versus with the Node device mode (`dist/cli.mjs`), then again with xsnet on XS (the device app built for lin by mcconfig, release, " +
         "in Moddable's simulator over FrameSocket), each beside its own lwIP rounds; ratios are device/lwIP (ping and CPU: lower is better). " +
         `Last column: the app over Moddable's own \`embedded:io/socket/udp\` (one datagram per 20 ms task), one round of ${sdkBytes / 1e6} MB ` +
-        `(echo ${sdkEcho / 1e6} MB). Device CPU counts every process of the device's group (mcsim with xvfb-run and its idle Xvfb).`,
+        `(echo ${sdkEcho / 1e6} MB). Device CPU counts every process of the device's group (mcsim with xvfb-run and its idle Xvfb). ${runNote()}, ` +
+        `load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} at the end.`,
       "",
       "| figure | lwIP | Node device mode | Node/lwIP | lwIP | xsnet on XS (mcsim) | XS/lwIP | XS over Moddable's UDP |",
       "|---|---|---|---|---|---|---|---|",
     ];
-    const tail = [
-      `| integrity: chargen / echo ok | ${integrity(node)} | | ${integrity(xs)} | | ${integrity(slow)} |`,
-    ];
+    const tail = [`| integrity: chargen / echo ok | ${lwN} | ${nodeI} | | ${lwX} | ${xsI} | | ${integrity(slow)[1]} |`];
     console.log("");
     for (const line of [...head, ...rows, ...tail]) console.log(line);
     xsSections.push(...head, ...rows, ...tail);
