@@ -20,7 +20,9 @@
 // slot, through a view of the slot made in open() (counted rxInPlace). write() takes a whole
 // buffer, so each slot keeps the view its last frame was sent from and makes a new one only
 // when the frame's offset or length differ (counted txViews; the one it replaces is garbage,
-// so the live heap stays as open() left it: two views per slot).
+// so the live heap stays as open() left it: two views per slot). A datagram from another
+// sender or longer than a frame is dropped as a MAC drops a bad frame (rx_errors,
+// RX_HW_ERROR); one with no skb to take it is read and dropped (rx_dropped, NOMEM).
 
 import { devKfreeSkbIrq, devTxError, napiComplete, napiSchedule, netifReceiveSkb } from "../src/core/dev";
 import { SKB_DROP } from "../src/core/drop";
@@ -201,8 +203,10 @@ export class UdpFrameLink implements NetDeviceOps {
       } else {
         len = r.byteLength;
         if (r.port !== this.remotePort || r.address !== this.remoteAddress) {
+          // not from the other end of this wire
           this.rxForeign++;
           dev.stats.rxErrors++;
+          countDrop(net, SKB_DROP.RX_HW_ERROR);
           pool.free(skb);
           continue;
         }
@@ -210,8 +214,10 @@ export class UdpFrameLink implements NetDeviceOps {
         this.rxCopied++;
       }
       if (len > maxFrame || len > view.length) {
+        // longer than a frame of this MTU: a MAC's length error
         dev.stats.rxLengthErrors++;
         dev.stats.rxErrors++;
+        countDrop(net, SKB_DROP.RX_HW_ERROR);
         pool.free(skb);
         continue;
       }
@@ -242,6 +248,7 @@ export class UdpFrameLink implements NetDeviceOps {
     const dev = this.#dev as NetDevice;
     dev.stats.rxLengthErrors++;
     dev.stats.rxErrors++;
+    countDrop(dev.net, SKB_DROP.RX_HW_ERROR);
     return null;
   }
 

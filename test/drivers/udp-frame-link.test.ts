@@ -257,7 +257,7 @@ describe("UdpFrameLink: Ethernet frames as datagrams over an ECMA-419 UDP class"
     withSeed(seedFrom(33), (seed) => {
       const world = makeWorld(seed);
       const hub = new FakeHub(world.loop);
-      const { a, linkA, linkB, devA, devB } = linked(world, hub);
+      const { a, b, linkA, linkB, devA, devB } = linked(world, hub);
       expect(pingAll(world, a, [56])).toBe(1);
       // from another port, and from another address
       hub.inject(PORT_B, new Uint8Array(60), "127.0.0.1", 4444);
@@ -269,6 +269,7 @@ describe("UdpFrameLink: Ethernet frames as datagrams over an ECMA-419 UDP class"
       hub.inject(PORT_B, new Uint8Array(1515), "127.0.0.1", PORT_A);
       world.runFor(5);
       expect(devB.stats.rxLengthErrors).toBe(1);
+      expect(b.drops.count("RX_HW_ERROR")).toBe(3);
       // the host's socket refuses a send: dropped on the wire, counted
       hub.failWrites = true;
       const ping = new Pinger(a);
@@ -306,11 +307,12 @@ describe("UdpFrameLink: Ethernet frames as datagrams over an ECMA-419 UDP class"
     withSeed(seedFrom(35), (seed) => {
       const world = makeWorld(seed);
       const hub = new FakeHub(world.loop, { readInto: true });
-      const { a, linkB, devB } = linked(world, hub);
+      const { a, b, linkB, devB } = linked(world, hub);
       hub.inject(PORT_B, new Uint8Array(9000), "127.0.0.1", PORT_A);
       world.runFor(5);
       expect(linkB.socketErrors).toBe(1);
       expect(devB.stats.rxLengthErrors).toBe(1);
+      expect(b.drops.count("RX_HW_ERROR")).toBe(1);
       expect(pingAll(world, a, [56, 1472])).toBe(2);
       world.shutdown();
     }));
