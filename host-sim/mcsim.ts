@@ -1,19 +1,13 @@
 // The device app in Moddable's simulator, as a device on the TAP link (docs/DEVICE.md): the
-// SDK found, the app built for lin with mcconfig (TypeScript 7 as tsc, from the
-// typescript-native dev dependency) from a wrapper manifest that gives the XS stack room
-// (creation.stack) and optionally the heap probe, and mcsim's command line (headless, under
-// xvfb-run). Node-only: test/linux/mcsim.test.ts, bench/versus.ts and bench/mcsim-heap.ts
-// use it.
+// app built for lin with mcconfig (the SDK and TypeScript 7 as tsc from host-sim/moddable-sdk.ts)
+// from a wrapper manifest that gives the XS stack room (creation.stack) and optionally the heap
+// probe, and mcsim's command line (headless, under xvfb-run) for a process that stays up as a
+// device. Node-only: test/linux/mcsim.test.ts, bench/versus.ts and bench/mcsim-heap.ts use it.
 
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const REPO = fileURLToPath(new URL("..", import.meta.url));
-
-/** Where ../shared/moddable-sdk/setup.sh builds the SDK. */
-export const MODDABLE_DEFAULT_DIR = "/tmp/moddable-sdk-8.2.3";
+import { buildComplaints, moddableDir, moddableEnv, moddableSkipReason, REPO } from "./moddable-sdk";
 
 // The device app's deepest XS stack, measured in the debug build's instrumentation (the
 // per-second peak of "Stack used", 32-byte slots on x86-64): 774 slots while TCP echo,
@@ -22,29 +16,10 @@ export const MODDABLE_DEFAULT_DIR = "/tmp/moddable-sdk-8.2.3";
 // chains are made shallower (issue 13), the simulator runs it with this.
 export const DEVICE_APP_STACK_SLOTS = 1024;
 
-const built = (dir: string): boolean => existsSync(join(dir, "build/bin/lin/release/mcconfig")) && existsSync(join(dir, "build/bin/lin/release/mcsim"));
-
-/** The SDK folder ($MODDABLE, else the default folder), or null when neither is built. */
-export function moddableDir(): string | null {
-  const env = process.env.MODDABLE;
-  if (env !== undefined && env !== "") return built(env) ? env : null;
-  return built(MODDABLE_DEFAULT_DIR) ? MODDABLE_DEFAULT_DIR : null;
-}
-
-function inPath(cmd: string): boolean {
-  return spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" }).status === 0;
-}
-
 /** Why the app cannot be built and run in mcsim here (one line), or null. */
 export function mcsimSkipReason(): string | null {
-  if (process.platform !== "linux") return "not Linux (Moddable's Linux simulator)";
-  if (moddableDir() === null) {
-    const env = process.env.MODDABLE;
-    return env !== undefined && env !== ""
-      ? `$MODDABLE=${env} has no built mcconfig and mcsim (build/bin/lin/release)`
-      : `no Moddable SDK: $MODDABLE is unset and ${MODDABLE_DEFAULT_DIR} is not built (../shared/moddable-sdk/setup.sh builds it)`;
-  }
-  if (!inPath("xvfb-run")) return "no xvfb-run (mcsim is a GTK program; xvfb runs it headless)";
+  const sdk = moddableSkipReason(true);
+  if (sdk !== null) return sdk;
   if (!existsSync(join(REPO, "node_modules/typescript-native/bin/tsc"))) return "no node_modules/typescript-native (TypeScript 7, mcconfig's tsc)";
   return null;
 }
@@ -72,29 +47,18 @@ export interface McsimBuild {
   ms: number;
 }
 
-/** Lines of a build's output that fail it: tsc errors, xsl's preload warnings and errors. */
-export function buildComplaints(out: string): string[] {
-  return out.split("\n").filter((l) => / error TS\d+:|typescript compile failure|^### (warning|error)|: no const$|: not frozen$|^### Error/.test(l));
-}
-
 /**
  * Build the device app for lin (about a minute; half that when another build in the same
  * outDir made XS's objects already); rejects with mcconfig's output on an error or a complaint.
  * Two builds in one outDir must not run at once (they share XS's objects).
  */
 export function buildDeviceApp(o: McsimBuildOptions): Promise<McsimBuild> {
-  const moddable = moddableDir();
-  if (moddable === null) return Promise.reject(new Error(mcsimSkipReason() ?? "no Moddable SDK"));
+  const env = moddableEnv(moddableDir(), o.outDir);
   const name = o.name ?? "xsnet-device";
   const wrapper = join(o.outDir, name);
-  const bin = join(o.outDir, "bin-tsc");
   const out = join(o.outDir, "build");
   mkdirSync(wrapper, { recursive: true });
   mkdirSync(out, { recursive: true });
-  if (!existsSync(join(bin, "tsc"))) {
-    mkdirSync(bin, { recursive: true });
-    symlinkSync(join(REPO, "node_modules/typescript-native/bin/tsc"), join(bin, "tsc"));
-  }
   const manifest: Record<string, unknown> = {
     include: [join(REPO, "examples/device-app/manifest.json")],
     creation: { stack: o.stackSlots ?? DEVICE_APP_STACK_SLOTS },
@@ -116,7 +80,7 @@ export function buildDeviceApp(o: McsimBuildOptions): Promise<McsimBuild> {
     const child = spawn("mcconfig", args, {
       cwd: wrapper,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, MODDABLE: moddable, PATH: `${bin}:${join(moddable, "build/bin/lin/release")}:${process.env.PATH ?? ""}` },
+      env,
     });
     let output = "";
     child.stdout.on("data", (b: Buffer) => (output += b.toString()));
@@ -141,8 +105,7 @@ export function buildDeviceApp(o: McsimBuildOptions): Promise<McsimBuild> {
  * we started ends them all; and which ends them itself after `seconds`.
  */
 export function mcsimArgs(mcSo: string, seconds = 3600): string[] {
-  const moddable = moddableDir() ?? MODDABLE_DEFAULT_DIR;
-  return ["timeout", "-s", "TERM", String(seconds), "xvfb-run", "-a", "stdbuf", "-oL", "-eL", join(moddable, "build/bin/lin/release/mcsim"), mcSo];
+  return ["timeout", "-s", "TERM", String(seconds), "xvfb-run", "-a", "stdbuf", "-oL", "-eL", join(moddableDir(), "build/bin/lin/release/mcsim"), mcSo];
 }
 
 /** The line the app traces once its interface is up (examples/device-app/main.ts). */
