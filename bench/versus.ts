@@ -13,21 +13,36 @@
 //    to each. The two lossy devices are compared.
 // 3. --ping-floor: ping alone on the clean link, for lwIP, for the least a Node program does to
 //    answer ping (bench/ping-floor-device.ts) and for the device.
+// 4. xsnet on XS (with the clean link, or alone with --xs-only): the device app built for lin
+//    by mcconfig (release) and run in Moddable's simulator (mcsim) on the same link, over
+//    FrameSocket (examples/device-app/lin/frame-socket.ts: a datagram wakes it, as a MAC's
+//    interrupt), measured by run.sh --versus beside lwIP right after the Node device mode; one
+//    table puts lwIP, the Node device mode and xsnet on XS side by side. Then, in a small run of
+//    its own (--sdk-udp-bytes), the same app over Moddable's own embedded:io/socket/udp, whose
+//    lin class reads one datagram per 20 ms task. Skipped, with a line saying why, without a
+//    built Moddable SDK or xvfb-run.
 // --docs writes the tables into docs/BENCHMARKS.md (section versus; with --ping-floor, section
-// ping-floor). Needs root, ip netns and /dev/net/tun (run.sh's own requirements).
-// Node-only.
+// ping-floor; the three devices, section versus-xs). Needs root, ip netns and /dev/net/tun
+// (run.sh's own requirements). Node-only.
 
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
-import { writeDocsSection } from "./docs";
+import { runNote, writeDocsSection } from "./docs";
+import { buildDeviceApp, mcsimArgs, mcsimSkipReason } from "../host-sim/mcsim";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
-const ANCHOR = join(REPO, "..", "shared", "anchors", "lwip");
+// ../shared beside the repository (a worktree one level deeper, as /work/wt/NAME, finds ../../shared)
+const ANCHOR = [join(REPO, "..", "shared", "anchors", "lwip"), join(REPO, "..", "..", "shared", "anchors", "lwip")].find((d) => existsSync(join(d, "run.sh"))) ??
+  join(REPO, "..", "shared", "anchors", "lwip");
 const RUN_SH = join(ANCHOR, "run.sh");
+if (!existsSync(RUN_SH)) {
+  console.error(`bench/versus.ts: no lwIP anchor at ${RUN_SH} (../shared/anchors/lwip beside the repository)`);
+  process.exit(2);
+}
 
 function positive(text: string): number {
   const n = Number(text);
@@ -48,9 +63,12 @@ const opts = new Command()
   .option("--lossy-only", "only the lossy link")
   .option("--big-ping-only", "only the 65,000-byte pings through the lossy relay")
   .option("--ping-floor", "only ping on the clean link (20 x -i 0.05 as run.sh, --runs rounds): lwIP, the least a Node program does to answer (bench/ping-floor-device.ts), and the device")
+  .option("--xs-only", "only the clean link's three devices: lwIP, the Node device mode and xsnet on XS (the device app in Moddable's simulator)")
+  .option("--no-xs", "leave xsnet on XS out of the clean link")
+  .option("--sdk-udp-bytes <n>", "bytes per discard/chargen run of the app over Moddable's own UDP class (echo: a third of it); 0: not run", (t) => (t === "0" ? 0 : positive(t)), 300_000)
   .option("--docs", "write the tables into docs/BENCHMARKS.md")
   .parse()
-  .opts<{ runs: number; bytes: number; echoBytes: number; lossyRuns: number; lossyBytes: number; lossyEchoBytes: number; seed: number; cleanOnly?: boolean; lossyOnly?: boolean; bigPingOnly?: boolean; pingFloor?: boolean; docs?: boolean }>();
+  .opts<{ runs: number; bytes: number; echoBytes: number; lossyRuns: number; lossyBytes: number; lossyEchoBytes: number; seed: number; cleanOnly?: boolean; lossyOnly?: boolean; bigPingOnly?: boolean; pingFloor?: boolean; xsOnly?: boolean; xs: boolean; sdkUdpBytes: number; docs?: boolean }>();
 
 const NODE = process.execPath;
 // The device runs from dist/cli.mjs (the same code, bundled): under tsx every packet's
@@ -178,6 +196,89 @@ function num(s: string | undefined): number {
 }
 
 const sections: string[] = [];
+/** the three devices' section (versus-xs) */
+const xsSections: string[] = [];
+
+/** The figures of run.sh's table that the three-device table shows. */
+const XS_FIGURES = [
+  "ping avg (ms)", "ping min (ms)", "discard (MB/s)", "chargen (MB/s)", "echo (MB/s each way)",
+  "device CPU in discard (ms/MB)", "device CPU in chargen (ms/MB)",
+];
+
+function ratioOf(a: string | undefined, b: string | undefined): string {
+  const x = num(a);
+  const y = num(b);
+  return Number.isFinite(x) && Number.isFinite(y) && x > 0 ? `${(y / x).toFixed(2)}x` : "-";
+}
+
+/**
+ * xsnet on XS beside lwIP and the Node device mode: the device app built for lin (release)
+ * and run in mcsim over FrameSocket, measured by run.sh --versus right after the Node device's
+ * run `node`; then the app over Moddable's own UDP class in a small run of its own.
+ */
+async function versusXs(node: Versus): Promise<void> {
+  const skip = mcsimSkipReason();
+  if (skip !== null) {
+    console.log(`xsnet on XS (Moddable's simulator): skipped: ${skip}`);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "xsnet-versus-mcsim-"));
+  try {
+    // run.sh's link: the device binds {LOCAL} 9201 and sends to socat's {REMOTE} 9200, at {IP}
+    // 169.254.77.2/24 (examples/device-app/manifest.json's lin defaults, given here all the same).
+    const config = { link: "udp:9201:9200", ip: "169.254.77.2/24" };
+    console.log("building the device app for lin (mcconfig -m -p lin, release; FrameSocket, then Moddable's UDP class)...");
+    const frames = await buildDeviceApp({ outDir: dir, name: "xsnet-frames", config: { ...config, socket: "frames" } });
+    const sdk = opts.sdkUdpBytes > 0 ? await buildDeviceApp({ outDir: dir, name: "xsnet-moddable", config: { ...config, socket: "moddable" } }) : null;
+    const xs = await runVersus(mcsimArgs(frames.mcSo).join(" "), opts.runs, opts.bytes, opts.echoBytes);
+    const sdkBytes = opts.sdkUdpBytes;
+    const sdkEcho = Math.max(1000, Math.round(sdkBytes / 3));
+    const slow = sdk !== null ? await runVersus(mcsimArgs(sdk.mcSo).join(" "), 1, sdkBytes, sdkEcho) : null;
+    const rows: string[] = [];
+    for (const name of XS_FIGURES) {
+      const lwNode = node.figures.get(name)?.[0];
+      const nodeDev = node.figures.get(name)?.[1];
+      const lwXs = xs.figures.get(name)?.[0];
+      const xsDev = xs.figures.get(name)?.[1];
+      const sdkDev = slow?.figures.get(name)?.[1];
+      rows.push(`| ${name} | ${lwNode ?? "-"} | ${nodeDev ?? "-"} | ${ratioOf(lwNode, nodeDev)} | ${lwXs ?? "-"} | ${xsDev ?? "-"} | ${ratioOf(lwXs, xsDev)} |` +
+        ` ${sdkDev ?? "-"} |`);
+    }
+    if (node.figures.size === 0 || xs.figures.size === 0) {
+      console.log("xsnet on XS: run.sh printed no summary for one of the runs (see its output above); no table");
+      return;
+    }
+    /** run.sh's integrity row of a run: [lwIP's, the device's] ("chargen / echo ok") */
+    const integrity = (v: Versus | null): [string, string] => {
+      const cells = (v?.table.find((l) => l.startsWith("integrity:")) ?? "").split(/\s{2,}/);
+      return [cells[1] ?? "-", cells[2] ?? "-"];
+    };
+    const [lwN, nodeI] = integrity(node);
+    const [lwX, xsI] = integrity(xs);
+    const head = [
+      `Clean link, three devices, ${opts.runs} round${opts.runs === 1 ? "" : "s"} of ${opts.bytes / 1e6} MB (echo ${opts.echoBytes / 1e6} MB) each, ` +
+        `median [min-max], \`sudo npm run bench:versus -- --xs-only --runs ${opts.runs} --bytes ${opts.bytes} --echo-bytes ${opts.echoBytes} --sdk-udp-bytes ${sdkBytes}\`: ` +
+        "run.sh --versus with the Node device mode (`dist/cli.mjs`), then again with xsnet on XS (the device app built for lin by mcconfig, release, " +
+        "in Moddable's simulator over FrameSocket), each beside its own lwIP rounds; ratios are device/lwIP (ping and CPU: lower is better). " +
+        `Last column: the app over Moddable's own \`embedded:io/socket/udp\` (one datagram per 20 ms task), one round of ${sdkBytes / 1e6} MB ` +
+        `(echo ${sdkEcho / 1e6} MB). Device CPU counts every process of the device's group (mcsim with xvfb-run and its idle Xvfb). ${runNote()}, ` +
+        `load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} at the end.`,
+      "",
+      "| figure | lwIP | Node device mode | Node/lwIP | lwIP | xsnet on XS (mcsim) | XS/lwIP | XS over Moddable's UDP |",
+      "|---|---|---|---|---|---|---|---|",
+    ];
+    const tail = [`| integrity: chargen / echo ok | ${lwN} | ${nodeI} | | ${lwX} | ${xsI} | | ${integrity(slow)[1]} |`];
+    console.log("");
+    for (const line of [...head, ...rows, ...tail]) console.log(line);
+    xsSections.push(...head, ...rows, ...tail);
+    if (!node.ok || !xs.ok || (slow !== null && !slow.ok)) xsSections.push("", "(run.sh reported a failure in one of the runs: see its FAIL lines)");
+    xsSections.push("", "run.sh's own tables, the Node device mode's run, then xsnet on XS:", "", "```", ...node.table, "", ...xs.table);
+    if (slow !== null) xsSections.push("", ...slow.table);
+    xsSections.push("```");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 function median(values: number[]): number {
   const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -219,15 +320,18 @@ if (opts.pingFloor) {
   sections.push(...head, ...rows);
 } else if (!opts.lossyOnly && !opts.bigPingOnly) {
   const v = await runVersus(`${DEVICE} --link udp:{LOCAL}:{REMOTE} --ip {IP}/{PREFIX}`, opts.runs, opts.bytes, opts.echoBytes);
-  sections.push(
-    `Clean link, ${opts.runs} rounds of ${opts.bytes / 1e6} MB (echo ${opts.echoBytes / 1e6} MB), ` +
-      `\`sudo npm run bench:versus -- --runs ${opts.runs} --bytes ${opts.bytes} --echo-bytes ${opts.echoBytes} --clean-only\`:`,
-    "",
-    "```",
-    ...v.table,
-    "```",
-  );
-  if (!v.ok) sections.push("", "(run.sh reported a failure: see the FAIL lines above)");
+  if (!opts.xsOnly) {
+    sections.push(
+      `Clean link, ${opts.runs} rounds of ${opts.bytes / 1e6} MB (echo ${opts.echoBytes / 1e6} MB), ` +
+        `\`sudo npm run bench:versus -- --runs ${opts.runs} --bytes ${opts.bytes} --echo-bytes ${opts.echoBytes} --clean-only\`:`,
+      "",
+      "```",
+      ...v.table,
+      "```",
+    );
+    if (!v.ok) sections.push("", "(run.sh reported a failure: see the FAIL lines above)");
+  }
+  if (opts.xs || opts.xsOnly) await versusXs(v);
 }
 
 if (opts.bigPingOnly) {
@@ -237,7 +341,7 @@ if (opts.bigPingOnly) {
     const p = bigPing(cmd, 300);
     console.log(`65,000-byte ping through the lossy relay (seed ${opts.seed}), ${name}: ${p.received} of ${p.sent} answered ${p.note}`);
   }
-} else if (!opts.cleanOnly && !opts.pingFloor) {
+} else if (!opts.cleanOnly && !opts.pingFloor && !opts.xsOnly) {
   const lw = await runVersus(`sh -c '${RELAY} & exec {LWIP_BIN} --local ${DEV_LOCAL} --remote ${RELAY_DEV} --ip {IP}/{PREFIX}'`, opts.lossyRuns, opts.lossyBytes, opts.lossyEchoBytes);
   const xs = await runVersus(`sh -c '${RELAY} & exec ${DEVICE} --link udp:${DEV_LOCAL}:${RELAY_DEV} --ip {IP}/{PREFIX}'`, opts.lossyRuns, opts.lossyBytes, opts.lossyEchoBytes);
   const lwip = existsSync("/usr/include/lwip/lwipopts.h") ? buildLwip() : "";
@@ -269,4 +373,5 @@ if (opts.bigPingOnly) {
   );
 }
 
-if (opts.docs) writeDocsSection(opts.pingFloor ? "ping-floor" : "versus", sections);
+if (opts.docs && sections.length > 0) writeDocsSection(opts.pingFloor ? "ping-floor" : "versus", sections);
+if (opts.docs && xsSections.length > 0) writeDocsSection("versus-xs", xsSections);

@@ -15,6 +15,7 @@ import { DEVICE_STAT_NAMES, type NetDevice } from "../src/core/netdevice";
 import type { PoolStats } from "../src/core/skb";
 import { formatMac } from "../src/wire/ethernet";
 import { startDeviceApp, type DeviceApp } from "../examples/device-app/app";
+import { DEVICE_MODE_STACK_CONFIG } from "../examples/device-app/board";
 import { formatClientResult, startEchoClient, type ClientResult, type EchoClient } from "../examples/device-app/client";
 import { NodePlatform } from "./node-platform";
 import { PcapWriter } from "./pcap";
@@ -28,26 +29,11 @@ export const DEFAULT_DEVICE_MAC = new Uint8Array([0x02, 0x78, 0x73, 0x6e, 0x65, 
 /** RX descriptors of the UDP link */
 const RX_RING_SIZE = 64;
 
-// A 65,000-byte ping is 45 fragments: they are reassembled into a chain of 45 skbs that
-// the reply reuses in place, and fragmented again on the way out; the first reply waits
-// in the neighbour queue (as ~45 fragments) while ARP resolves the sender. TCP as lwIP's
-// anchor has it (TCP_WND 0xFFFF, TCP_SND_BUF 64 KB): a connection may hold 45 segments
-// received and 45 sent, each a slot (and a clone record while in flight); 512 slots leave
-// room for the 64 RX descriptors, several busy connections and a ping being reassembled
-// (writable() also keeps a sixteenth of the pool for receiving). The UDP link's socket
-// buffer (4 MB) holds a full window of frames between two turns of Node's loop.
-export const DEVICE_CONFIG: Partial<NetConfig> = {
-  skbSlots: 512,
-  skbRecords: 640,
-  reasmSkbsMax: 120,
-  neighQueueMax: 64,
-  tcpSocketsMax: 32,
-  tcpSndBufBytes: 64 * 1024,
-  tcpRcvBufBytes: 0xffff,
-  // a whole window of full-sized segments may arrive behind one lost segment
-  tcpOooMax: 48,
-  timersMax: 256,
-};
+// The stack's sizes (64 KB TCP windows as lwIP's anchor, room for a 65,000-byte ping; see
+// examples/device-app/board.ts), shared with the app in Moddable's simulator (sizes=device).
+// The UDP link's socket buffer (4 MB) holds a full window of frames between two turns of
+// Node's loop.
+export const DEVICE_CONFIG: Partial<NetConfig> = DEVICE_MODE_STACK_CONFIG;
 
 /** The device app's echo client (client mode). */
 export interface DeviceClientOptions {
