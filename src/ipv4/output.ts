@@ -62,7 +62,8 @@ export function ipAllocDatagram(net: Net, payloadLen: number, mtu: number): SkBu
 /**
  * ip_build_and_send_pkt: skb (a chain for a large datagram) has data at the L4 header,
  * complete with its checksum. Routes, pushes the IPv4 header and sends. Always consumes
- * the skb. Returns 0 or a negative error (-ENETUNREACH, -EMSGSIZE, -EPERM, -ENOBUFS).
+ * the skb. Returns 0, a negative error (-ENETUNREACH, -EMSGSIZE, -EPERM, -ENOBUFS), or
+ * NET_XMIT_DROP (positive, as Linux's ip_local_out) when the device's queue dropped it.
  */
 export function ipSend(net: Net, skb: SkBuff, saddr: number, daddr: number, proto: number, tos: number, ttl: number, df: boolean): number {
   const ip = net.ipv4;
@@ -94,6 +95,8 @@ export function ipSend(net: Net, skb: SkBuff, saddr: number, daddr: number, prot
 /**
  * ip_output: skb.data at the IP header, routed to (nexthop, dev). Consumes the skb. Sent
  * while a received skb is processed, it waits for that skb's end (IpOutputBacklog).
+ * Returns as ipSend; each layer's last call is its return (XS then runs it as a tail
+ * call, in this frame's place).
  */
 export function ipOutput(net: Net, skb: SkBuff, nexthop: number, dev: NetDevice): number {
   const nf = net.ipv4.netfilter;
@@ -107,10 +110,7 @@ export function ipOutput(net: Net, skb: SkBuff, nexthop: number, dev: NetDevice)
 
 /** ip_finish_output: to the neighbour layer, in fragments when over the MTU. */
 function ipFinishOutput(net: Net, skb: SkBuff, nexthop: number, dev: NetDevice): number {
-  if (skb.fragNext === null && skb.len <= dev.mtu) {
-    net.neigh.output(skb, nexthop, dev);
-    return 0;
-  }
+  if (skb.fragNext === null && skb.len <= dev.mtu) return net.neigh.output(skb, nexthop, dev);
   return ipFragment(net, skb, nexthop, dev);
 }
 

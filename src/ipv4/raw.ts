@@ -223,7 +223,8 @@ export class RawTable {
 
   /**
    * raw_sendmsg (no IP_HDRINCL): `len` bytes of `src` as the payload of one datagram of
-   * `protocol` to daddr; IP builds the header and fragments. Returns 0 or a negative error.
+   * `protocol` to daddr; IP builds the header and fragments. Returns as ipSend: 0, a
+   * negative error, or NET_XMIT_DROP (positive) when the device's queue dropped it.
    */
   sendto(protocol: number, src: Uint8Array, srcOff: number, len: number, daddr: number, ttl: number): number {
     const net = this.#net;

@@ -9,6 +9,7 @@
 import { devQueueXmit } from "../core/dev";
 import { SKB_DROP } from "../core/drop";
 import { kfreeSkbReason } from "../core/free";
+import { NET_XMIT_SUCCESS } from "../core/qdisc";
 import type { Net } from "../core/net";
 import { IFF_NOARP, type NetDevice } from "../core/netdevice";
 import { SkbQueue, type SkBuff } from "../core/skb";
@@ -217,9 +218,10 @@ export class NeighTable {
 
   /**
    * neigh_output: send an skb (data at the IP header) to `nexthop` on `dev`, resolving
-   * the hardware address first if needed. Always consumes the skb.
+   * the hardware address first if needed. Always consumes the skb. Returns devQueueXmit's
+   * NET_XMIT_* for a frame sent, NET_XMIT_SUCCESS for one left waiting or dropped here.
    */
-  output(skb: SkBuff, nexthop: number, dev: NetDevice): void {
+  output(skb: SkBuff, nexthop: number, dev: NetDevice): number {
     const net = this.#net;
     skb.dev = dev;
     skb.protocol = ETH_P_IP;
@@ -228,29 +230,26 @@ export class NeighTable {
       const eth = skb.push(ETH_HLEN);
       macCopy(buf, eth + OFF_ETH_DST, dev.addr, 0);
       ethSetSourceType(buf, eth, dev.addr, 0, ETH_P_IP);
-      devQueueXmit(skb);
-      return;
+      return devQueueXmit(skb);
     }
     if (nexthop === INADDR_BROADCAST || nexthop === dev.inDev.broadcast) {
       const eth = skb.push(ETH_HLEN);
       macCopy(buf, eth + OFF_ETH_DST, dev.broadcastAddr, 0);
       ethSetSourceType(buf, eth, dev.addr, 0, ETH_P_IP);
-      devQueueXmit(skb);
-      return;
+      return devQueueXmit(skb);
     }
     if (ipIsMulticast(nexthop)) {
       const eth = skb.push(ETH_HLEN);
       ipv4MulticastToMac(nexthop, buf, eth + OFF_ETH_DST);
       ethSetSourceType(buf, eth, dev.addr, 0, ETH_P_IP);
-      devQueueXmit(skb);
-      return;
+      return devQueueXmit(skb);
     }
     let i = this.lookup(nexthop, dev);
     if (i < 0) {
       i = this.#alloc(nexthop, dev, true);
       if (i < 0) {
         kfreeSkbReason(net, skb, SKB_DROP.NEIGH_TABLEFULL);
-        return;
+        return NET_XMIT_SUCCESS;
       }
     }
     const now = net.now();
@@ -263,8 +262,7 @@ export class NeighTable {
         this.updated[i] = now;
         net.modTimer(this.timer[i], now + net.config.neighDelayProbeMs);
       }
-      this.#xmitResolved(skb, i);
-      return;
+      return this.#xmitResolved(skb, i);
     }
     if (state === NUD_NONE || state === NUD_FAILED) {
       this.state[i] = NUD_INCOMPLETE;
@@ -273,6 +271,7 @@ export class NeighTable {
       this.#sendProbe(i);
     }
     this.#enqueue(i, skb);
+    return NET_XMIT_SUCCESS;
   }
 
   #enqueue(i: number, skb: SkBuff): void {
@@ -294,12 +293,12 @@ export class NeighTable {
     q.enqueue(skb);
   }
 
-  #xmitResolved(skb: SkBuff, i: number): void {
+  #xmitResolved(skb: SkBuff, i: number): number {
     const buf = this.#net.pool.buf;
     const eth = skb.push(ETH_HLEN);
     macCopy(buf, eth + OFF_ETH_DST, this.ha, i * ETH_ALEN);
     ethSetSourceType(buf, eth, (skb.dev as NetDevice).addr, 0, ETH_P_IP);
-    devQueueXmit(skb);
+    return devQueueXmit(skb);
   }
 
   #sendProbe(i: number): void {

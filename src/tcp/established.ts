@@ -157,7 +157,7 @@ export function tcpRcvEstablished(net: Net, c: number, skb: SkBuff, opts: TcpOpt
   }
   tcpWriteXmit(net, c);
   if ((notify & N_ACK_NOW) !== 0) tcpSendAck(net, c);
-  tell(net, c, notify);
+  return tell(net, c, notify);
 }
 
 /** An acceptable RST (RFC 9293 3.10.7.4 second): the connection ends, or a child goes back to listening. */

@@ -105,21 +105,15 @@ export function tcpV4Rcv(net: Net, skb: SkBuff): void {
   }
   if (c < 0) {
     const l = tcpLookupListener(t, daddr, dport);
-    if (l >= 0) {
-      tcpListenRcv(net, l, skb, opts, iss);
-      return;
-    }
+    if (l >= 0) return tcpListenRcv(net, l, skb, opts, iss);
     // No connection (RFC 9293 3.10.7.1): a reset, unless this is one.
     if ((flags & TCP_RST) === 0) tcpSendResetFor(net, skb);
     kfreeSkbReason(net, skb, SKB_DROP.TCP_NOSOCKET);
     return;
   }
   if ((t.flags[c] & TF_KEEPALIVE) !== 0) tcpKeepaliveHeard(net, c);
-  if (t.state[c] === TCP_SYN_SENT) {
-    tcpSynSentRcv(net, c, skb, opts);
-    return;
-  }
-  tcpRcvEstablished(net, c, skb, opts);
+  if (t.state[c] === TCP_SYN_SENT) return tcpSynSentRcv(net, c, skb, opts);
+  return tcpRcvEstablished(net, c, skb, opts);
 }
 
 /**
