@@ -142,7 +142,12 @@ export class Icmp {
     if (type === ICMP_DEST_UNREACH) this.stats.outDestUnreachs++;
     else if (type === ICMP_TIME_EXCEEDED) this.stats.outTimeExcds++;
     else if (type === ICMP_PARAMETERPROB) this.stats.outParmProbs++;
-    if (ipSend(net, reply, src, saddr, IPPROTO_ICMP, tos, net.config.ipDefaultTtl, false) < 0) this.stats.outErrors++;
+    return this.#transmit(reply, src, saddr, tos);
+  }
+
+  /** The error down to IP (send's tail call, so that its frame is gone meanwhile). */
+  #transmit(reply: SkBuff, saddr: number, daddr: number, tos: number): void {
+    if (ipSend(this.#net, reply, saddr, daddr, IPPROTO_ICMP, tos, this.#net.config.ipDefaultTtl, false) < 0) this.stats.outErrors++;
   }
 
   /** Host unreachable for a datagram whose next hop did not answer ARP (skb.data at its IP header). */

@@ -240,7 +240,12 @@ export class RawTable {
     }
     skbStoreBits(net.pool, skb, 0, src, srcOff, len);
     this.stats.outDatagrams++;
-    const rc = ipSend(net, skb, 0, daddr, protocol, 0, ttl, false);
+    return this.#transmit(skb, daddr, protocol, ttl);
+  }
+
+  /** The datagram down to IP: ipSend's result (sendto's tail call, so its frame is gone). */
+  #transmit(skb: SkBuff, daddr: number, protocol: number, ttl: number): number {
+    const rc = ipSend(this.#net, skb, 0, daddr, protocol, 0, ttl, false);
     if (rc < 0) this.stats.outErrors++;
     return rc;
   }
