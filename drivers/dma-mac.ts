@@ -61,6 +61,8 @@ export class DmaMacDriver implements NetDeviceOps {
   #txInFlight = 0;
   /** RX descriptors left without a buffer because the pool was empty */
   rxRefillFailures = 0;
+  /** descriptors the current poll has taken (its work against the budget) */
+  #rxWork = 0;
   readonly #irq: () => void;
 
   constructor(hw: DmaMacHw) {
@@ -140,9 +142,21 @@ export class DmaMacDriver implements NetDeviceOps {
     napiSchedule((this.#dev as NetDevice).napi);
   }
 
+  /**
+   * NAPI poll: link state, the TX ring reaped, then frames off the RX ring up the stack
+   * within the budget. Lean on purpose: its frame sits under every packet's whole path.
+   */
   poll(napi: Napi, budget: number): number {
     const dev = napi.dev;
-    const net = dev.net;
+    this.#pollStart(dev);
+    this.#rxWork = 0;
+    for (let skb = this.#rxNext(dev, budget); skb !== null; skb = this.#rxNext(dev, budget)) netifReceiveSkb(skb);
+    const work = this.#rxWork;
+    if (work < budget) this.#pollDone(napi);
+    return work;
+  }
+
+  #pollStart(dev: NetDevice): void {
     const hw = this.hw;
     hw.readIrqStatus();
     if (hw.linkUp !== dev.hasCarrier) {
@@ -152,20 +166,25 @@ export class DmaMacDriver implements NetDeviceOps {
     this.#reapTx(dev);
     const missed = hw.readMissedFrames();
     if (missed !== 0) dev.stats.rxMissedErrors += missed;
-    const rx = hw.rxRing;
-    const pool = net.pool;
-    let work = 0;
-    while (work < budget) {
+  }
+
+  /**
+   * The next frame off the RX ring, or null when the ring is empty or this poll's budget
+   * is spent (#rxWork counts the descriptors taken, errored ones too).
+   */
+  #rxNext(dev: NetDevice, budget: number): SkBuff | null {
+    const net = dev.net;
+    const rx = this.hw.rxRing;
+    while (this.#rxWork < budget) {
       const i = rx.cpuIndex;
-      const id = rx.skbId[i];
-      if (id < 0) {
+      if (rx.skbId[i] < 0) {
         // A descriptor left empty by an earlier failed refill: try again now.
-        if (!this.#refill(i)) break;
+        if (!this.#refill(i)) return null;
         continue;
       }
       const status = rx.status[i];
-      if ((status & DESC_OWN) !== 0) break;
-      work++;
+      if ((status & DESC_OWN) !== 0) return null;
+      this.#rxWork++;
       rx.cpuIndex = rx.next(i);
       if ((status & DESC_ERR) !== 0) {
         dev.stats.rxErrors++;
@@ -175,7 +194,7 @@ export class DmaMacDriver implements NetDeviceOps {
         rx.status[i] = DESC_OWN; // same buffer back to the hardware
         continue;
       }
-      const skb = rx.takeFrame(i, pool);
+      const skb = rx.takeFrame(i, net.pool);
       if (skb === null) {
         // No buffer to replace it: the frame is dropped, its buffer stays in the ring.
         this.rxRefillFailures++;
@@ -185,16 +204,20 @@ export class DmaMacDriver implements NetDeviceOps {
       }
       skb.dev = dev;
       if ((status & DESC_CSUM_OK) !== 0) skb.ipSummed = CHECKSUM_UNNECESSARY;
-      netifReceiveSkb(skb);
+      return skb;
     }
-    if (work < budget) {
-      napiComplete(napi);
-      hw.setIrqMask(DMA_IRQ_ALL);
-      // A frame that landed after the last look but before unmasking raised no interrupt.
-      if (rx.skbId[rx.cpuIndex] >= 0 && (rx.status[rx.cpuIndex] & DESC_OWN) === 0) napiSchedule(napi);
-      else if (this.#txInFlight > 0 && (hw.txRing.status[this.#txDirty] & DESC_OWN) === 0) napiSchedule(napi);
-    }
-    return work;
+    return null;
+  }
+
+  /** The budget was not spent: NAPI completes and the interrupt is unmasked. */
+  #pollDone(napi: Napi): void {
+    const hw = this.hw;
+    const rx = hw.rxRing;
+    napiComplete(napi);
+    hw.setIrqMask(DMA_IRQ_ALL);
+    // A frame that landed after the last look but before unmasking raised no interrupt.
+    if (rx.skbId[rx.cpuIndex] >= 0 && (rx.status[rx.cpuIndex] & DESC_OWN) === 0) napiSchedule(napi);
+    else if (this.#txInFlight > 0 && (hw.txRing.status[this.#txDirty] & DESC_OWN) === 0) napiSchedule(napi);
   }
 
   #reapTx(dev: NetDevice): void {

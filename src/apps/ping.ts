@@ -90,7 +90,12 @@ export class Pinger {
     this.#sentLen[slot] = dataBytes;
     this.#answered[slot] = 0;
     this.sent++;
-    const rc = ipSend(net, skb, 0, daddr, IPPROTO_ICMP, 0, ttl, false);
+    return this.#transmit(skb, daddr, ttl, seq);
+  }
+
+  /** The request down to IP: `seq`, or ipSend's negative error (send's tail call, so its frame is gone). */
+  #transmit(skb: SkBuff, daddr: number, ttl: number, seq: number): number {
+    const rc = ipSend(this.#net, skb, 0, daddr, IPPROTO_ICMP, 0, ttl, false);
     if (rc < 0) {
       this.sendErrors++;
       return rc;

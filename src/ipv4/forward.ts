@@ -1,6 +1,6 @@
 // Forwarding (net/ipv4/ip_forward.c), off unless config.ipForward:
 //   ipRcv -> routeInput says FORWARD -> ipForward (TTL, route, MTU, FORWARD hook)
-//   -> ipOutput (POST_ROUTING, fragment onto a smaller link) -> neigh.output
+//   -> ipForwardFinish -> ipOutput (POST_ROUTING, fragment onto a smaller link) -> neigh.output
 
 import { SKB_DROP } from "../core/drop";
 import { kfreeSkbReason } from "../core/free";
@@ -59,7 +59,12 @@ export function ipForward(net: Net, skb: SkBuff): void {
   ipDecreaseTtl(buf, iph);
   // FORWARD runs once the output device is known, so a hook can filter on it (as Linux).
   if (ip.netfilter.registered !== 0 && !ip.netfilter.run(NF_INET_FORWARD, skb, inDev, outDev)) return;
-  ip.stats.forwDatagrams++;
-  skb.priority = tosToPriority(ipTos(buf, iph));
+  return ipForwardFinish(net, skb, nexthop, outDev);
+}
+
+/** ip_forward_finish: counted, queued by its TOS, out (ipForward's tail call: its frame is gone meanwhile). */
+function ipForwardFinish(net: Net, skb: SkBuff, nexthop: number, outDev: NetDevice): void {
+  net.ipv4.stats.forwDatagrams++;
+  skb.priority = tosToPriority(ipTos(net.pool.buf, skb.data));
   ipOutput(net, skb, nexthop, outDev);
 }

@@ -142,7 +142,12 @@ export class Icmp {
     if (type === ICMP_DEST_UNREACH) this.stats.outDestUnreachs++;
     else if (type === ICMP_TIME_EXCEEDED) this.stats.outTimeExcds++;
     else if (type === ICMP_PARAMETERPROB) this.stats.outParmProbs++;
-    if (ipSend(net, reply, src, saddr, IPPROTO_ICMP, tos, net.config.ipDefaultTtl, false) < 0) this.stats.outErrors++;
+    return this.#transmit(reply, src, saddr, tos);
+  }
+
+  /** The error down to IP (send's tail call, so that its frame is gone meanwhile). */
+  #transmit(reply: SkBuff, saddr: number, daddr: number, tos: number): void {
+    if (ipSend(this.#net, reply, saddr, daddr, IPPROTO_ICMP, tos, this.#net.config.ipDefaultTtl, false) < 0) this.stats.outErrors++;
   }
 
   /** Host unreachable for a datagram whose next hop did not answer ARP (skb.data at its IP header). */
@@ -161,8 +166,12 @@ export class Icmp {
   }
 }
 
-/** icmp_rcv: skb.data at the ICMP header (maybe a reassembled chain). */
-export function icmpRcv(net: Net, skb: SkBuff): void {
+/**
+ * icmp_rcv: skb.data at the ICMP header (maybe a reassembled chain). Returns what sending
+ * an echo reply returned (ipSend's), else 0: a number so that the reply's send is this
+ * function's tail call (XS runs it in this frame's place).
+ */
+export function icmpRcv(net: Net, skb: SkBuff): number {
   const icmp = net.ipv4.icmp;
   const stats = icmp.stats;
   const buf = net.pool.buf;
@@ -170,34 +179,33 @@ export function icmpRcv(net: Net, skb: SkBuff): void {
   if (icmpCheckLen(buf, skb.data, skb.len) !== WIRE_OK) {
     stats.inErrors++;
     kfreeSkbReason(net, skb, SKB_DROP.ICMP_INVALID);
-    return;
+    return 0;
   }
   if (skb.ipSummed !== CHECKSUM_UNNECESSARY && csumReduce(skbChecksum(net.pool, skb, 0)) !== 0xffff) {
     stats.inCsumErrors++;
     stats.inErrors++;
     kfreeSkbReason(net, skb, SKB_DROP.ICMP_CSUM);
-    return;
+    return 0;
   }
   const at = skb.data;
   switch (icmpType(buf, at)) {
     case ICMP_ECHO:
       stats.inEchos++;
-      icmpEcho(net, skb);
-      return;
+      return icmpEcho(net, skb);
     case ICMP_ECHOREPLY:
       stats.inEchoReps++; // a ping client reads it through a raw handler
       break;
     case ICMP_DEST_UNREACH:
       stats.inDestUnreachs++;
-      if (!icmpUnreach(net, skb)) return;
+      if (!icmpUnreach(net, skb)) return 0;
       break;
     case ICMP_TIME_EXCEEDED:
       stats.inTimeExcds++;
-      if (!icmpUnreach(net, skb)) return;
+      if (!icmpUnreach(net, skb)) return 0;
       break;
     case ICMP_PARAMETERPROB:
       stats.inParmProbs++;
-      if (!icmpUnreach(net, skb)) return;
+      if (!icmpUnreach(net, skb)) return 0;
       break;
     case ICMP_SOURCE_QUENCH:
       stats.inSrcQuenchs++; // deprecated (RFC 6633): counted, ignored
@@ -207,9 +215,10 @@ export function icmpRcv(net: Net, skb: SkBuff): void {
       break;
     default:
       kfreeSkbReason(net, skb, SKB_DROP.ICMP_UNSUPPORTED);
-      return;
+      return 0;
   }
   consumeSkb(net, skb);
+  return 0;
 }
 
 /**
@@ -252,8 +261,11 @@ function icmpUnreach(net: Net, skb: SkBuff): boolean {
   return ok;
 }
 
-/** icmp_echo: the request's skb becomes the reply; the data (even a reassembled chain) stays where it is. */
-function icmpEcho(net: Net, skb: SkBuff): void {
+/**
+ * icmp_echo: the request's skb becomes the reply; the data (even a reassembled chain) stays
+ * where it is. Returns ipSend's result, or 0 when no reply is sent.
+ */
+function icmpEcho(net: Net, skb: SkBuff): number {
   const ip = net.ipv4;
   const buf = net.pool.buf;
   const iph = skb.networkHeader;
@@ -267,12 +279,12 @@ function icmpEcho(net: Net, skb: SkBuff): void {
     // Broadcast and multicast echo (smurf amplification) is ignored, as Linux's default.
     if (net.config.icmpEchoIgnoreBroadcasts || dev === null || !dev.inDev.configured) {
       kfreeSkbReason(net, skb, SKB_DROP.ICMP_IGNORED);
-      return;
+      return 0;
     }
   }
   if (ipIsZeronet(saddr)) {
     kfreeSkbReason(net, skb, SKB_DROP.ICMP_INVALID);
-    return;
+    return 0;
   }
   const src = toUs ? daddr : (dev as NonNullable<typeof dev>).inDev.addr;
   const tos = ipTos(buf, iph);
@@ -280,7 +292,7 @@ function icmpEcho(net: Net, skb: SkBuff): void {
   if (reply === null) {
     ip.icmp.stats.outErrors++;
     kfreeSkbReason(net, skb, SKB_DROP.NOMEM);
-    return;
+    return 0;
   }
   if (reply !== skb) consumeSkb(net, skb);
   const at = reply.data;
@@ -291,7 +303,7 @@ function icmpEcho(net: Net, skb: SkBuff): void {
   reply.pktType = PACKET_HOST;
   ip.icmp.stats.outMsgs++;
   ip.icmp.stats.outEchoReps++;
-  ipSend(net, reply, src, saddr, IPPROTO_ICMP, tos, net.config.ipDefaultTtl, false);
+  return ipSend(net, reply, src, saddr, IPPROTO_ICMP, tos, net.config.ipDefaultTtl, false);
 }
 
 /**

@@ -74,12 +74,9 @@ export function ipRcv(net: Net, skb: SkBuff): void {
     kfreeSkbReason(net, skb, SKB_DROP.IP_INADDRERRORS);
     return;
   }
-  if (route === RTN_FORWARD) {
-    ipForward(net, skb);
-    return;
-  }
+  if (route === RTN_FORWARD) return ipForward(net, skb);
   skb.cb[IPCB_RT_TYPE] = route;
-  ipLocalDeliver(net, skb);
+  return ipLocalDeliver(net, skb);
 }
 
 /**
@@ -150,8 +147,7 @@ export function ipLocalDeliver(net: Net, skb: SkBuff): void {
   const handler = ip.protos[proto];
   if (handler !== null) {
     ip.stats.inDelivers++;
-    handler(net, skb);
-    return;
+    return handler(net, skb);
   }
   if (raw) {
     ip.stats.inDelivers++;

@@ -62,7 +62,8 @@ export function ipAllocDatagram(net: Net, payloadLen: number, mtu: number): SkBu
 /**
  * ip_build_and_send_pkt: skb (a chain for a large datagram) has data at the L4 header,
  * complete with its checksum. Routes, pushes the IPv4 header and sends. Always consumes
- * the skb. Returns 0 or a negative error (-ENETUNREACH, -EMSGSIZE, -EPERM, -ENOBUFS).
+ * the skb. Returns 0, a negative error (-ENETUNREACH, -EMSGSIZE, -EPERM, -ENOBUFS), or
+ * NET_XMIT_DROP (positive, as Linux's ip_local_out) when the device's queue dropped it.
  */
 export function ipSend(net: Net, skb: SkBuff, saddr: number, daddr: number, proto: number, tos: number, ttl: number, df: boolean): number {
   const ip = net.ipv4;
@@ -94,6 +95,8 @@ export function ipSend(net: Net, skb: SkBuff, saddr: number, daddr: number, prot
 /**
  * ip_output: skb.data at the IP header, routed to (nexthop, dev). Consumes the skb. Sent
  * while a received skb is processed, it waits for that skb's end (IpOutputBacklog).
+ * Returns as ipSend; each layer's last call is its return (XS then runs it as a tail
+ * call, in this frame's place).
  */
 export function ipOutput(net: Net, skb: SkBuff, nexthop: number, dev: NetDevice): number {
   const nf = net.ipv4.netfilter;
@@ -107,10 +110,7 @@ export function ipOutput(net: Net, skb: SkBuff, nexthop: number, dev: NetDevice)
 
 /** ip_finish_output: to the neighbour layer, in fragments when over the MTU. */
 function ipFinishOutput(net: Net, skb: SkBuff, nexthop: number, dev: NetDevice): number {
-  if (skb.fragNext === null && skb.len <= dev.mtu) {
-    net.neigh.output(skb, nexthop, dev);
-    return 0;
-  }
+  if (skb.fragNext === null && skb.len <= dev.mtu) return net.neigh.output(skb, nexthop, dev);
   return ipFragment(net, skb, nexthop, dev);
 }
 
@@ -158,90 +158,120 @@ export class IpOutputBacklog {
 /**
  * ip_fragment (RFC 791 3.2, RFC 1122 3.3.3): split the datagram at skb.data into
  * fragments that fit dev.mtu. A forwarded fragment keeps its offset and MF. Options are
- * not carried into fragments (this stack sends none; forwarded ones lose them).
+ * not carried into fragments (this stack sends none; forwarded ones lose them). The
+ * fragments go out from small frames of their own (tail calls), not from this one.
  */
 export function ipFragment(net: Net, skb: SkBuff, nexthop: number, dev: NetDevice): number {
   const ip = net.ipv4;
   const buf = net.pool.buf;
   const iph = skb.data;
-  const field = ipFragField(buf, iph);
-  if ((field & IP_DF) !== 0) {
+  if ((ipFragField(buf, iph) & IP_DF) !== 0) {
     ip.stats.fragFails++;
     kfreeSkbReason(net, skb, SKB_DROP.IP_FRAG_NEEDED);
     return -EMSGSIZE;
   }
-  const ihl = ipIhlBytes(buf, iph);
-  const baseOffset = (field & IP_OFFMASK) * 8;
-  const moreAfter = (field & IP_MF) !== 0;
   // The header every fragment starts from, kept aside: the first fragment may be on its
   // way before the others are built.
   const hdr = ip.fragHeader;
   copyBytes(hdr, 0, buf, iph, IPV4_HLEN);
   setIpVersionIhl(hdr, 0, IPV4_HLEN); // options are not carried into fragments
-  const mtu = dev.mtu;
-  // The first fragment may be freed once handed on: keep what the others copy from it.
-  const priority = skb.priority;
-  const mark = skb.mark;
-  if (fastPathFits(skb, ihl, mtu)) {
-    let offset = baseOffset;
-    let frag: SkBuff | null = skb;
-    let first = true;
-    while (frag !== null) {
-      const next: SkBuff | null = frag.fragNext;
-      frag.fragNext = null;
-      let at: number;
-      if (first) {
-        at = frag.data;
-        first = false;
-      } else {
-        at = frag.push(IPV4_HLEN);
-        copyBytes(buf, at, hdr, 0, IPV4_HLEN);
-        frag.networkHeader = at;
-        frag.protocol = ETH_P_IP;
-        frag.priority = priority;
-        frag.mark = mark;
-        ip.stats.fragCreates++;
-      }
-      const payload = frag.len - (at === iph ? ihl : IPV4_HLEN);
-      setIpTotLen(buf, at, frag.len);
-      setIpFragField(buf, at, (offset >> 3) | (next !== null || moreAfter ? IP_MF : 0));
-      ipSendCheck(buf, at);
-      offset += payload;
-      net.neigh.output(frag, nexthop, dev);
-      frag = next;
+  if (!fastPathFits(skb, ipIhlBytes(buf, iph), dev.mtu)) return fragmentCopies(net, skb, nexthop, dev);
+  fragmentHeaders(net, skb);
+  return sendFragments(net, skb, nexthop, dev);
+}
+
+/**
+ * The fast path: each skb of the chain is a fragment already; a header in front of each,
+ * the first's own made a fragment's (the others from ip.fragHeader).
+ */
+function fragmentHeaders(net: Net, skb: SkBuff): void {
+  const ip = net.ipv4;
+  const buf = net.pool.buf;
+  const hdr = ip.fragHeader;
+  const iph = skb.data;
+  const ihl = ipIhlBytes(buf, iph);
+  const field = ipFragField(buf, iph);
+  const moreAfter = (field & IP_MF) !== 0;
+  let offset = (field & IP_OFFMASK) * 8;
+  for (let frag: SkBuff | null = skb; frag !== null; frag = frag.fragNext) {
+    let at: number;
+    if (frag === skb) {
+      at = iph;
+    } else {
+      at = frag.push(IPV4_HLEN);
+      copyBytes(buf, at, hdr, 0, IPV4_HLEN);
+      frag.networkHeader = at;
+      frag.protocol = ETH_P_IP;
+      frag.priority = skb.priority;
+      frag.mark = skb.mark;
+      ip.stats.fragCreates++;
     }
-    ip.stats.fragOKs++;
-    return 0;
+    const payload = frag.len - (frag === skb ? ihl : IPV4_HLEN);
+    setIpTotLen(buf, at, frag.len);
+    setIpFragField(buf, at, (offset >> 3) | (frag.fragNext !== null || moreAfter ? IP_MF : 0));
+    ipSendCheck(buf, at);
+    offset += payload;
   }
-  // Slow path: copy the payload into new skbs, one per fragment.
-  const payloadTotal = skb.chainLen() - ihl;
-  const maxPayload = (mtu - IPV4_HLEN) & ~7;
-  const pool = net.pool;
+}
+
+/** The fragments of a chain, each with its header, to the neighbour one by one. */
+function sendFragments(net: Net, skb: SkBuff, nexthop: number, dev: NetDevice): number {
+  let frag: SkBuff | null = skb;
+  while (frag !== null) {
+    const next: SkBuff | null = frag.fragNext;
+    frag.fragNext = null;
+    net.neigh.output(frag, nexthop, dev);
+    frag = next;
+  }
+  net.ipv4.stats.fragOKs++;
+  return 0;
+}
+
+/** The slow path: the payload copied into new skbs, one per fragment, each sent once built. */
+function fragmentCopies(net: Net, skb: SkBuff, nexthop: number, dev: NetDevice): number {
+  const ip = net.ipv4;
+  const payloadTotal = skb.chainLen() - ipIhlBytes(net.pool.buf, skb.data);
+  const maxPayload = (dev.mtu - IPV4_HLEN) & ~7;
   for (let off = 0; off < payloadTotal; ) {
     const n = payloadTotal - off < maxPayload ? payloadTotal - off : maxPayload;
-    const frag = pool.alloc();
+    const frag = copyFragment(net, skb, off, n, off + n < payloadTotal);
     if (frag === null) {
       ip.stats.fragFails++;
       kfreeSkbReason(net, skb, SKB_DROP.NOMEM);
       return -ENOBUFS;
     }
-    const at = frag.put(IPV4_HLEN + n);
-    copyBytes(buf, at, hdr, 0, IPV4_HLEN);
-    skbCopyBits(pool, skb, ihl + off, buf, at + IPV4_HLEN, n);
-    setIpTotLen(buf, at, IPV4_HLEN + n);
-    setIpFragField(buf, at, ((baseOffset + off) >> 3) | (off + n < payloadTotal || moreAfter ? IP_MF : 0));
-    ipSendCheck(buf, at);
-    frag.networkHeader = at;
-    frag.protocol = ETH_P_IP;
-    frag.priority = priority;
-    frag.mark = mark;
-    ip.stats.fragCreates++;
     off += n;
     net.neigh.output(frag, nexthop, dev);
   }
   ip.stats.fragOKs++;
   consumeSkb(net, skb);
   return 0;
+}
+
+/**
+ * A fragment of `n` payload bytes from offset `off` of the datagram at skb.data, in a new
+ * skb with ip.fragHeader's header; `more`: fragments follow it. Null when the pool is empty.
+ */
+function copyFragment(net: Net, skb: SkBuff, off: number, n: number, more: boolean): SkBuff | null {
+  const ip = net.ipv4;
+  const pool = net.pool;
+  const buf = pool.buf;
+  const hdr = ip.fragHeader;
+  const field = ipFragField(hdr, 0);
+  const frag = pool.alloc();
+  if (frag === null) return null;
+  const at = frag.put(IPV4_HLEN + n);
+  copyBytes(buf, at, hdr, 0, IPV4_HLEN);
+  skbCopyBits(pool, skb, ipIhlBytes(buf, skb.data) + off, buf, at + IPV4_HLEN, n);
+  setIpTotLen(buf, at, IPV4_HLEN + n);
+  setIpFragField(buf, at, (((field & IP_OFFMASK) * 8 + off) >> 3) | (more || (field & IP_MF) !== 0 ? IP_MF : 0));
+  ipSendCheck(buf, at);
+  frag.networkHeader = at;
+  frag.protocol = ETH_P_IP;
+  frag.priority = skb.priority;
+  frag.mark = skb.mark;
+  ip.stats.fragCreates++;
+  return frag;
 }
 
 /** Can the chain be sent as it is: every piece fits, all but the last a multiple of 8. */

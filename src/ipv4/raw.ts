@@ -223,7 +223,8 @@ export class RawTable {
 
   /**
    * raw_sendmsg (no IP_HDRINCL): `len` bytes of `src` as the payload of one datagram of
-   * `protocol` to daddr; IP builds the header and fragments. Returns 0 or a negative error.
+   * `protocol` to daddr; IP builds the header and fragments. Returns as ipSend: 0, a
+   * negative error, or NET_XMIT_DROP (positive) when the device's queue dropped it.
    */
   sendto(protocol: number, src: Uint8Array, srcOff: number, len: number, daddr: number, ttl: number): number {
     const net = this.#net;
@@ -239,7 +240,12 @@ export class RawTable {
     }
     skbStoreBits(net.pool, skb, 0, src, srcOff, len);
     this.stats.outDatagrams++;
-    const rc = ipSend(net, skb, 0, daddr, protocol, 0, ttl, false);
+    return this.#transmit(skb, daddr, protocol, ttl);
+  }
+
+  /** The datagram down to IP: ipSend's result (sendto's tail call, so its frame is gone). */
+  #transmit(skb: SkBuff, daddr: number, protocol: number, ttl: number): number {
+    const rc = ipSend(this.#net, skb, 0, daddr, protocol, 0, ttl, false);
     if (rc < 0) this.stats.outErrors++;
     return rc;
   }

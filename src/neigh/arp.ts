@@ -2,7 +2,7 @@
 // requests for our address in place (the request's skb becomes the reply), and sends
 // requests for the neighbour cache and a gratuitous announcement when a link comes up.
 //
-//   netifReceiveSkb -> arpRcv -> arpProcess -> neigh.update / reply -> devQueueXmit
+//   netifReceiveSkb -> arpRcv -> neigh.update / reply -> devQueueXmit (each a tail call)
 
 import { devQueueXmit } from "../core/dev";
 import { SKB_DROP } from "../core/drop";
@@ -11,7 +11,7 @@ import { NETDEV_DOWN, NETDEV_UP, devAddPack, registerNetdevNotifier } from "../c
 import { registerPernetExit, type Net } from "../core/net";
 import { IFF_NOARP, type NetDevice } from "../core/netdevice";
 import { PACKET_HOST, type SkBuff } from "../core/skb";
-import { TC_PRIO_CONTROL } from "../core/qdisc";
+import { NET_XMIT_DROP, TC_PRIO_CONTROL } from "../core/qdisc";
 import {
   ARPOP_REPLY, ARPOP_REQUEST, ARP_HLEN, OFF_ARP_SHA, OFF_ARP_THA, arpBuild, arpCheckLen, arpIsEthernetIpv4, arpOp,
   arpSpa, arpTpa,
@@ -23,14 +23,17 @@ import { NeighTable } from "./neigh";
 // mcconfig type-checks each module alone: the modules that add dev.inDev
 import type {} from "../ipv4/devinet";
 
-/** arp_rcv + arp_process. skb.data at the ARP header. */
-export function arpRcv(net: Net, skb: SkBuff): void {
+/**
+ * arp_rcv + arp_process. skb.data at the ARP header. Returns the answer's NET_XMIT_* (0
+ * when there is none): a number so that what follows the checks is a tail call.
+ */
+export function arpRcv(net: Net, skb: SkBuff): number {
   const dev = skb.dev as NetDevice;
   const buf = net.pool.buf;
   const arp = skb.data;
   if (arpCheckLen(buf, arp, skb.len) !== WIRE_OK || !arpIsEthernetIpv4(buf, arp) || (dev.flags & IFF_NOARP) !== 0) {
     kfreeSkbReason(net, skb, SKB_DROP.ARP_INVALID);
-    return;
+    return 0;
   }
   const op = arpOp(buf, arp);
   const sip = arpSpa(buf, arp);
@@ -40,7 +43,7 @@ export function arpRcv(net: Net, skb: SkBuff): void {
   if ((op !== ARPOP_REQUEST && op !== ARPOP_REPLY) || ipIsMulticast(tip) || ipIsMulticast(sip) ||
       ipIsLoopback(sip) || sip === INADDR_BROADCAST || macIsMulticast(buf, sha)) {
     kfreeSkbReason(net, skb, SKB_DROP.ARP_INVALID);
-    return;
+    return 0;
   }
   const neigh = net.neigh;
   const inDev = dev.inDev;
@@ -48,44 +51,48 @@ export function arpRcv(net: Net, skb: SkBuff): void {
   else neigh.stats.arpRepliesReceived++;
   if (!inDev.configured) {
     kfreeSkbReason(net, skb, SKB_DROP.ARP_NOT_FOR_US);
-    return;
+    return 0;
   }
   const ours = tip === inDev.addr;
   if (sip === inDev.addr && !macEqual(buf, sha, dev.addr, 0)) {
     // Someone else uses our address (RFC 5227 conflict); counted, our cache keeps nothing of it.
     neigh.stats.addressConflicts++;
     kfreeSkbReason(net, skb, SKB_DROP.ARP_INVALID);
-    return;
+    return 0;
   }
   if (sip === 0) {
     // An address probe (RFC 5227): answer if it asks for our address, learn nothing.
-    if (op === ARPOP_REQUEST && ours) {
-      arpReplyInPlace(net, skb, dev, tip, sip);
-      return;
-    }
+    if (op === ARPOP_REQUEST && ours) return arpReplyInPlace(net, skb, dev, tip, sip);
     kfreeSkbReason(net, skb, SKB_DROP.ARP_NOT_FOR_US);
-    return;
+    return 0;
   }
-  if (op === ARPOP_REQUEST && ours) {
-    // The asker will talk to us: keep its address (STALE, neigh_event_ns), then answer.
-    neigh.update(sip, dev, buf, sha, false, true);
-    arpReplyInPlace(net, skb, dev, tip, sip);
-    return;
-  }
-  // Anything else only refreshes an entry we already have (Linux arp_accept=0): a reply
-  // to us confirms it; a request for someone else or a gratuitous ARP makes it STALE if
-  // the address changed.
+  if (op === ARPOP_REQUEST && ours) return arpLearnAndReply(net, skb, sip, tip);
   const solicited = op === ARPOP_REPLY && skb.pktType === PACKET_HOST && ours;
-  neigh.update(sip, dev, buf, sha, solicited, false);
-  if (op === ARPOP_REQUEST && !ours && sip !== tip) {
-    kfreeSkbReason(net, skb, SKB_DROP.ARP_NOT_FOR_US);
-    return;
-  }
-  consumeSkb(net, skb);
+  const notForUs = op === ARPOP_REQUEST && !ours && sip !== tip;
+  return arpRefresh(net, skb, sip, solicited, notForUs);
 }
 
-/** Turn a request for our address into the reply, in the same skb. */
-function arpReplyInPlace(net: Net, skb: SkBuff, dev: NetDevice, ourIp: number, askerIp: number): void {
+/** A request for our address: the asker will talk to us, so keep its address (STALE, neigh_event_ns), then answer. */
+function arpLearnAndReply(net: Net, skb: SkBuff, sip: number, tip: number): number {
+  const dev = skb.dev as NetDevice;
+  net.neigh.update(sip, dev, net.pool.buf, skb.data + OFF_ARP_SHA, false, true);
+  return arpReplyInPlace(net, skb, dev, tip, sip);
+}
+
+/**
+ * Anything else only refreshes an entry we already have (Linux arp_accept=0): a reply to us
+ * (`solicited`) confirms it; a request for someone else or a gratuitous ARP makes it STALE
+ * if the address changed. `notForUs`: a request for another host, dropped as such.
+ */
+function arpRefresh(net: Net, skb: SkBuff, sip: number, solicited: boolean, notForUs: boolean): number {
+  net.neigh.update(sip, skb.dev as NetDevice, net.pool.buf, skb.data + OFF_ARP_SHA, solicited, false);
+  if (notForUs) kfreeSkbReason(net, skb, SKB_DROP.ARP_NOT_FOR_US);
+  else consumeSkb(net, skb);
+  return 0;
+}
+
+/** Turn a request for our address into the reply, in the same skb; devQueueXmit's NET_XMIT_*. */
+function arpReplyInPlace(net: Net, skb: SkBuff, dev: NetDevice, ourIp: number, askerIp: number): number {
   const buf = net.pool.buf;
   const arp = skb.data;
   skb.trim(ARP_HLEN);
@@ -99,15 +106,15 @@ function arpReplyInPlace(net: Net, skb: SkBuff, dev: NetDevice, ourIp: number, a
   skb.protocol = ETH_P_ARP;
   skb.priority = TC_PRIO_CONTROL;
   net.neigh.stats.arpRepliesSent++;
-  devQueueXmit(skb);
+  return devQueueXmit(skb);
 }
 
 /**
  * arp_solicit: ask who has `tip`; broadcast, or unicast to a known address while probing
- * (dstMac non-null). A full pool only costs this attempt (the timer retries).
+ * (dstMac non-null). A full pool only costs this attempt (the timer retries). Returns as arpSend.
  */
-export function arpSolicit(net: Net, dev: NetDevice, tip: number, dstMac: Uint8Array | null, dstOff: number): void {
-  arpSend(net, dev, ARPOP_REQUEST, dev.inDev.addr, tip, dstMac, dstOff);
+export function arpSolicit(net: Net, dev: NetDevice, tip: number, dstMac: Uint8Array | null, dstOff: number): number {
+  return arpSend(net, dev, ARPOP_REQUEST, dev.inDev.addr, tip, dstMac, dstOff);
 }
 
 /** Gratuitous ARP on link up or a new address (RFC 5227 2.3 announcement: request, sip == tip). */
@@ -116,11 +123,12 @@ export function arpAnnounce(net: Net, dev: NetDevice): void {
   arpSend(net, dev, ARPOP_REQUEST, dev.inDev.addr, dev.inDev.addr, null, 0);
 }
 
-function arpSend(net: Net, dev: NetDevice, op: number, sip: number, tip: number, dstMac: Uint8Array | null, dstOff: number): void {
+/** devQueueXmit's NET_XMIT_*, or NET_XMIT_DROP when the pool had no skb. */
+function arpSend(net: Net, dev: NetDevice, op: number, sip: number, tip: number, dstMac: Uint8Array | null, dstOff: number): number {
   const skb = net.pool.alloc();
   if (skb === null) {
     net.neigh.stats.arpSendNoMem++;
-    return;
+    return NET_XMIT_DROP;
   }
   const buf = net.pool.buf;
   const arp = skb.put(ARP_HLEN);
@@ -132,7 +140,7 @@ function arpSend(net: Net, dev: NetDevice, op: number, sip: number, tip: number,
   skb.dev = dev;
   skb.protocol = ETH_P_ARP;
   skb.priority = TC_PRIO_CONTROL;
-  devQueueXmit(skb);
+  return devQueueXmit(skb);
 }
 
 /**

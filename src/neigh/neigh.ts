@@ -9,6 +9,7 @@
 import { devQueueXmit } from "../core/dev";
 import { SKB_DROP } from "../core/drop";
 import { kfreeSkbReason } from "../core/free";
+import { NET_XMIT_SUCCESS } from "../core/qdisc";
 import type { Net } from "../core/net";
 import { IFF_NOARP, type NetDevice } from "../core/netdevice";
 import { SkbQueue, type SkBuff } from "../core/skb";
@@ -217,40 +218,48 @@ export class NeighTable {
 
   /**
    * neigh_output: send an skb (data at the IP header) to `nexthop` on `dev`, resolving
-   * the hardware address first if needed. Always consumes the skb.
+   * the hardware address first if needed. Always consumes the skb. Returns devQueueXmit's
+   * NET_XMIT_* for a frame sent, NET_XMIT_SUCCESS for one left waiting or dropped here.
+   * Every way out is a tail call, so this frame is gone before the frame goes on.
    */
-  output(skb: SkBuff, nexthop: number, dev: NetDevice): void {
-    const net = this.#net;
+  output(skb: SkBuff, nexthop: number, dev: NetDevice): number {
     skb.dev = dev;
     skb.protocol = ETH_P_IP;
-    const buf = net.pool.buf;
-    if ((dev.flags & IFF_NOARP) !== 0) {
-      const eth = skb.push(ETH_HLEN);
-      macCopy(buf, eth + OFF_ETH_DST, dev.addr, 0);
-      ethSetSourceType(buf, eth, dev.addr, 0, ETH_P_IP);
-      devQueueXmit(skb);
-      return;
+    if ((dev.flags & IFF_NOARP) !== 0 || nexthop === INADDR_BROADCAST || nexthop === dev.inDev.broadcast || ipIsMulticast(nexthop)) {
+      return this.#xmitDirect(skb, nexthop);
     }
-    if (nexthop === INADDR_BROADCAST || nexthop === dev.inDev.broadcast) {
-      const eth = skb.push(ETH_HLEN);
-      macCopy(buf, eth + OFF_ETH_DST, dev.broadcastAddr, 0);
-      ethSetSourceType(buf, eth, dev.addr, 0, ETH_P_IP);
-      devQueueXmit(skb);
-      return;
+    const i = this.lookup(nexthop, dev);
+    // A resolved entry sends now (a STALE one takes the slow path: it starts the probe delay).
+    if (i >= 0 && (this.state[i] & NUD_VALID) !== 0 && this.state[i] !== NUD_STALE) {
+      this.used[i] = this.#net.now();
+      return this.#xmitResolved(skb, i);
     }
-    if (ipIsMulticast(nexthop)) {
-      const eth = skb.push(ETH_HLEN);
-      ipv4MulticastToMac(nexthop, buf, eth + OFF_ETH_DST);
-      ethSetSourceType(buf, eth, dev.addr, 0, ETH_P_IP);
-      devQueueXmit(skb);
-      return;
-    }
-    let i = this.lookup(nexthop, dev);
+    return this.#resolveOutput(skb, nexthop, dev, i);
+  }
+
+  /** No resolution: our own address on a device without ARP, the broadcast address, a group's (RFC 1112 6.4). */
+  #xmitDirect(skb: SkBuff, nexthop: number): number {
+    const dev = skb.dev as NetDevice;
+    const buf = this.#net.pool.buf;
+    const eth = skb.push(ETH_HLEN);
+    if ((dev.flags & IFF_NOARP) !== 0) macCopy(buf, eth + OFF_ETH_DST, dev.addr, 0);
+    else if (nexthop === INADDR_BROADCAST || nexthop === dev.inDev.broadcast) macCopy(buf, eth + OFF_ETH_DST, dev.broadcastAddr, 0);
+    else ipv4MulticastToMac(nexthop, buf, eth + OFF_ETH_DST);
+    ethSetSourceType(buf, eth, dev.addr, 0, ETH_P_IP);
+    return devQueueXmit(skb);
+  }
+
+  /**
+   * neigh_resolve_output: the entry i for nexthop (-1: none yet) is not plainly resolved. A
+   * STALE one sends and starts the probe delay; an unresolved one holds the skb and asks.
+   */
+  #resolveOutput(skb: SkBuff, nexthop: number, dev: NetDevice, i: number): number {
+    const net = this.#net;
     if (i < 0) {
       i = this.#alloc(nexthop, dev, true);
       if (i < 0) {
         kfreeSkbReason(net, skb, SKB_DROP.NEIGH_TABLEFULL);
-        return;
+        return NET_XMIT_SUCCESS;
       }
     }
     const now = net.now();
@@ -263,8 +272,7 @@ export class NeighTable {
         this.updated[i] = now;
         net.modTimer(this.timer[i], now + net.config.neighDelayProbeMs);
       }
-      this.#xmitResolved(skb, i);
-      return;
+      return this.#xmitResolved(skb, i);
     }
     if (state === NUD_NONE || state === NUD_FAILED) {
       this.state[i] = NUD_INCOMPLETE;
@@ -273,6 +281,7 @@ export class NeighTable {
       this.#sendProbe(i);
     }
     this.#enqueue(i, skb);
+    return NET_XMIT_SUCCESS;
   }
 
   #enqueue(i: number, skb: SkBuff): void {
@@ -294,12 +303,12 @@ export class NeighTable {
     q.enqueue(skb);
   }
 
-  #xmitResolved(skb: SkBuff, i: number): void {
+  #xmitResolved(skb: SkBuff, i: number): number {
     const buf = this.#net.pool.buf;
     const eth = skb.push(ETH_HLEN);
     macCopy(buf, eth + OFF_ETH_DST, this.ha, i * ETH_ALEN);
     ethSetSourceType(buf, eth, (skb.dev as NetDevice).addr, 0, ETH_P_IP);
-    devQueueXmit(skb);
+    return devQueueXmit(skb);
   }
 
   #sendProbe(i: number): void {
@@ -416,6 +425,11 @@ export class NeighTable {
       net.delTimer(this.timer[i]);
     }
     // Whatever waited for this address goes now (neigh_update flushes arp_queue).
+    return this.#flushQueue(i);
+  }
+
+  /** Send what waited for entry i, now resolved. */
+  #flushQueue(i: number): void {
     const q = this.queue[i];
     let skb: SkBuff | null;
     while ((skb = q.dequeue()) !== null) this.#xmitResolved(skb, i);
@@ -440,9 +454,7 @@ export class NeighTable {
     this.#net.delTimer(this.timer[i]);
     this.state[i] = NUD_PERMANENT;
     // Anything that waited for this address goes now.
-    const q = this.queue[i];
-    let skb: SkBuff | null;
-    while ((skb = q.dequeue()) !== null) this.#xmitResolved(skb, i);
+    return this.#flushQueue(i);
   }
 
   /** Device going down: its entries and their queues go. */

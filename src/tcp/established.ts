@@ -10,9 +10,9 @@ import type { Net } from "../core/net";
 import type { SkBuff } from "../core/skb";
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpOptions } from "../wire/tcp";
 import {
-  CB_ACK, CB_END, CB_FLAGS, CB_SEQ, CB_WND, ECONNRESET, N_ACK_NOW, N_CONNECTED, N_OWNER_EVENTS, N_PEER_CLOSED, N_READABLE,
+  CB_ACK, CB_END, CB_FLAGS, CB_SEQ, CB_WND, ECONNRESET, N_ACK_NOW, N_CONNECTED, N_OWNER_EVENTS, N_PEER_CLOSED, N_READABLE, N_WRITABLE,
   TCP_CLOSED, TCP_CLOSE_WAIT, TCP_CLOSING, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_SYN_RECV, TCP_TIME_WAIT, TF_ACCEPTED,
-  TF_ORPHAN, TF_PEER_FIN, TF_PINGPONG, TF_TSTAMP, seqGeq, seqGt, seqLeq, seqLt,
+  TF_ORPHAN, TF_PEER_FIN, TF_PINGPONG, TF_TSTAMP, seqGeq, seqGt, seqLeq, seqLt, type Tcb,
 } from "./tcb";
 import { tcpAck } from "./ack";
 import { oooInsert, oooPullInOrder } from "./ooo";
@@ -27,19 +27,39 @@ const PAWS_IDLE_S = 24 * 24 * 3600;
 /** PAWS forgives a timestamp one tick old (Linux TCP_PAWS_WINDOW): a resend may have moved TS.Recent */
 const PAWS_WINDOW = 1;
 
-/** A segment (control block filled by tcpV4Rcv) with its options, to connection c. Consumes the skb. */
+/**
+ * A segment (control block filled by tcpV4Rcv) with its options, to connection c. Consumes
+ * the skb. The steps are functions of their own, so that this frame, held while a step
+ * sends, stays small.
+ */
 export function tcpRcvEstablished(net: Net, c: number, skb: SkBuff, opts: TcpOptions): void {
+  // First to fourth, and the ACK bit: dropped (or answered) inside when not acceptable.
+  if (!segmentAcceptable(net, c, skb, opts)) return;
+  // Fifth: the ACK. What it acknowledges leaves the send buffer: room to write.
+  let notify = ackAcceptable(net, c, skb);
+  if (notify < 0) return;
+  const queued = net.tcp.tcb.sndQueued[c];
+  if (seqGeq(skb.cb[CB_ACK], net.tcp.tcb.sndUna[c])) tcpAck(net, c, skb, opts);
+  if (net.tcp.tcb.sndQueued[c] < queued) notify |= N_WRITABLE;
+  // Seventh and eighth: data and FIN.
+  notify = segmentData(net, c, skb, notify);
+  if (notify < 0) return;
+  tcpWriteXmit(net, c);
+  if ((notify & N_ACK_NOW) !== 0) tcpSendAck(net, c);
+  return tell(net, c, notify);
+}
+
+/**
+ * PAWS, the sequence number, RST, SYN and the ACK bit (RFC 9293 3.10.7.4 first to fifth).
+ * False when the segment was dropped here (with an ACK or a challenge ACK where due, or
+ * the connection reset); true when its ACK is next.
+ */
+function segmentAcceptable(net: Net, c: number, skb: SkBuff, opts: TcpOptions): boolean {
   const tcp = net.tcp;
   const t = tcp.tcb;
-  const cb = skb.cb;
-  const seq = cb[CB_SEQ];
-  const flags = cb[CB_FLAGS];
-  const len = (cb[CB_END] - seq) >>> 0;
-  const state = t.state[c];
+  const seq = skb.cb[CB_SEQ];
+  const flags = skb.cb[CB_FLAGS];
   const rcvNxt = t.rcvNxt[c];
-  let rcvWnd = (t.rcvAdv[c] - rcvNxt) | 0;
-  if (rcvWnd < 0) rcvWnd = 0;
-  const segLen = len + ((flags & TCP_SYN) !== 0 ? 1 : 0) + ((flags & TCP_FIN) !== 0 ? 1 : 0);
   // PAWS (RFC 7323 5.3 R1): a timestamp older than TS.Recent marks an old duplicate from
   // a wrapped sequence space; acknowledge and drop it. Resets are exempt, and a TS.Recent
   // idle for 24 days is stale (5.5).
@@ -50,27 +70,18 @@ export function tcpRcvEstablished(net: Net, c: number, skb: SkBuff, opts: TcpOpt
       tcp.stats.pawsEstabRejected++;
       tcpSendAck(net, c);
       kfreeSkbReason(net, skb, SKB_DROP.TCP_RFC7323_PAWS);
-      return;
+      return false;
     }
     t.tsRecent[c] = opts.tsVal;
     t.tsRecentAt[c] = nowSec;
   }
-  // First: is the sequence number acceptable (the four cases of RFC 9293 3.10.7.4)?
-  let ok: boolean;
-  if (segLen === 0) ok = rcvWnd === 0 ? seq === rcvNxt : seqGeq(seq, rcvNxt) && seqLt(seq, (rcvNxt + rcvWnd) >>> 0);
-  else ok = rcvWnd > 0 && (
-    (seqGeq(seq, rcvNxt) && seqLt(seq, (rcvNxt + rcvWnd) >>> 0)) ||
-    (seqGt((seq + segLen - 1) >>> 0, rcvNxt) || (seq + segLen - 1) >>> 0 === rcvNxt) && seqLt((seq + segLen - 1) >>> 0, (rcvNxt + rcvWnd) >>> 0)
-  );
-  // A zero window still takes ACKs, RSTs and a segment at exactly rcvNxt (for its ACK).
-  if (!ok && rcvWnd === 0 && seq === rcvNxt) ok = true;
-  if (!ok) {
+  if (!seqAcceptable(t, c, skb)) {
     if ((flags & TCP_RST) === 0) {
-      if (state === TCP_TIME_WAIT && (flags & TCP_FIN) !== 0) net.modTimer(t.waitTimer[c], net.now() + net.config.tcpTimeWaitMs);
+      if (t.state[c] === TCP_TIME_WAIT && (flags & TCP_FIN) !== 0) net.modTimer(t.waitTimer[c], net.now() + net.config.tcpTimeWaitMs);
       tcpSendAck(net, c);
     }
     kfreeSkbReason(net, skb, SKB_DROP.TCP_OUT_OF_WINDOW);
-    return;
+    return false;
   }
   // RFC 7323 4.3: remember the newest timestamp of a segment at or below the last ACK we
   // sent (rcvNxt when no ACK is owed), so the echo times the whole round trip.
@@ -83,30 +94,62 @@ export function tcpRcvEstablished(net: Net, c: number, skb: SkBuff, opts: TcpOpt
     if (seq !== rcvNxt) {
       challengeAck(net, c);
       kfreeSkbReason(net, skb, SKB_DROP.TCP_RESET_CHALLENGED);
-      return;
+      return false;
     }
     consumeSkb(net, skb);
-    resetRcv(net, c, state);
-    return;
+    resetRcv(net, c, t.state[c]);
+    return false;
   }
   // Fourth: a SYN in a synchronized state (RFC 5961 4.2): challenge ACK.
   if ((flags & TCP_SYN) !== 0) {
     challengeAck(net, c);
     kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
-    return;
+    return false;
   }
-  // Fifth: the ACK.
+  // Fifth: no ACK bit, no use.
   if ((flags & TCP_ACK) === 0) {
     kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
-    return;
+    return false;
   }
+  return true;
+}
+
+/**
+ * First: is the sequence number acceptable (the four cases of RFC 9293 3.10.7.4)? A zero
+ * window still takes ACKs, RSTs and a segment at exactly rcvNxt (for its ACK).
+ */
+function seqAcceptable(t: Tcb, c: number, skb: SkBuff): boolean {
+  const cb = skb.cb;
+  const seq = cb[CB_SEQ];
+  const flags = cb[CB_FLAGS];
+  const rcvNxt = t.rcvNxt[c];
+  let rcvWnd = (t.rcvAdv[c] - rcvNxt) | 0;
+  if (rcvWnd < 0) rcvWnd = 0;
+  const segLen = ((cb[CB_END] - seq) >>> 0) + ((flags & TCP_SYN) !== 0 ? 1 : 0) + ((flags & TCP_FIN) !== 0 ? 1 : 0);
+  let ok: boolean;
+  if (segLen === 0) ok = rcvWnd === 0 ? seq === rcvNxt : seqGeq(seq, rcvNxt) && seqLt(seq, (rcvNxt + rcvWnd) >>> 0);
+  else ok = rcvWnd > 0 && (
+    (seqGeq(seq, rcvNxt) && seqLt(seq, (rcvNxt + rcvWnd) >>> 0)) ||
+    (seqGt((seq + segLen - 1) >>> 0, rcvNxt) || (seq + segLen - 1) >>> 0 === rcvNxt) && seqLt((seq + segLen - 1) >>> 0, (rcvNxt + rcvWnd) >>> 0)
+  );
+  return ok || (rcvWnd === 0 && seq === rcvNxt);
+}
+
+/**
+ * The ACK of a SYN_RECV connection completes the handshake (N_CONNECTED); an ACK of what
+ * we never sent draws a challenge. -1 when the segment was dropped here.
+ */
+function ackAcceptable(net: Net, c: number, skb: SkBuff): number {
+  const tcp = net.tcp;
+  const t = tcp.tcb;
+  const cb = skb.cb;
   const ack = cb[CB_ACK];
   let notify = 0;
-  if (state === TCP_SYN_RECV) {
+  if (t.state[c] === TCP_SYN_RECV) {
     if (!(seqGt(ack, t.sndUna[c]) && seqLeq(ack, t.sndMax[c]))) {
       tcpSendResetFor(net, skb);
       kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
-      return;
+      return -1;
     }
     const l = t.parent[c];
     if (l >= 0 && tcpChildren(t, l, true) >= t.backlog[l]) {
@@ -114,36 +157,49 @@ export function tcpRcvEstablished(net: Net, c: number, skb: SkBuff, opts: TcpOpt
       // our SYN-ACK timer, tries again once the application has read a connection.
       tcp.stats.listenOverflows++;
       kfreeSkbReason(net, skb, SKB_DROP.TCP_LISTEN_OVERFLOW);
-      return;
+      return -1;
     }
     tcpSetState(net, c, TCP_ESTABLISHED);
     t.sndWnd[c] = cb[CB_WND] << t.sndWscale[c];
     if (t.sndWnd[c] > t.maxSndWnd[c]) t.maxSndWnd[c] = t.sndWnd[c];
-    t.sndWl1[c] = seq;
+    t.sndWl1[c] = cb[CB_SEQ];
     notify |= N_CONNECTED;
   }
   if (seqGt(ack, t.sndMax[c])) {
     // It acknowledges what we never sent (RFC 5961 5.2): challenge, drop.
     challengeAck(net, c);
     kfreeSkbReason(net, skb, SKB_DROP.TCP_ACK_UNSENT);
-    return;
+    return -1;
   }
-  if (seqGeq(ack, t.sndUna[c])) notify |= tcpAck(net, c, skb, opts);
+  return notify;
+}
+
+/**
+ * After the ACK: data and FIN (RFC 9293 3.10.7.4 seventh and eighth), `notify` plus what
+ * they add; -1 when the connection is gone (closed by the ACK, or reset for data after
+ * the application closed).
+ */
+function segmentData(net: Net, c: number, skb: SkBuff, notify: number): number {
+  const tcp = net.tcp;
+  const t = tcp.tcb;
+  const cb = skb.cb;
+  const seq = cb[CB_SEQ];
+  const len = (cb[CB_END] - seq) >>> 0;
   const s = t.state[c];
   if (s === TCP_CLOSED) {
     // LAST_ACK done: freed inside tcpAck.
     consumeSkb(net, skb);
-    return;
+    return -1;
   }
-  // Seventh: data. After the application closed, new data cannot be delivered: reset
-  // (RFC 1122 4.2.2.13), so the peer knows it was lost.
+  // After the application closed, new data cannot be delivered: reset (RFC 1122
+  // 4.2.2.13), so the peer knows it was lost.
   if (len > 0 && (t.flags[c] & TF_ORPHAN) !== 0 && seqGeq((seq + len) >>> 0, t.rcvNxt[c]) && (seq + len) >>> 0 !== t.rcvNxt[c]) {
     consumeSkb(net, skb);
     tcp.stats.abortOnData++;
     tcpAbort(net, c, ECONNRESET);
-    return;
+    return -1;
   }
-  if (len > 0 || (flags & TCP_FIN) !== 0) {
+  if (len > 0 || (cb[CB_FLAGS] & TCP_FIN) !== 0) {
     if (s === TCP_ESTABLISHED || s === TCP_FIN_WAIT1 || s === TCP_FIN_WAIT2 || (s === TCP_SYN_RECV)) {
       notify |= dataRcv(net, c, skb);
     } else {
@@ -155,9 +211,7 @@ export function tcpRcvEstablished(net: Net, c: number, skb: SkBuff, opts: TcpOpt
   } else {
     consumeSkb(net, skb);
   }
-  tcpWriteXmit(net, c);
-  if ((notify & N_ACK_NOW) !== 0) tcpSendAck(net, c);
-  tell(net, c, notify);
+  return notify;
 }
 
 /** An acceptable RST (RFC 9293 3.10.7.4 second): the connection ends, or a child goes back to listening. */

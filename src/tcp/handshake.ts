@@ -66,51 +66,72 @@ export function tcpAcceptSynOptions(net: Net, c: number, opts: TcpOptions, wnd: 
   t.maxSndWnd[c] = wnd;
 }
 
-/** A segment to a connection in SYN_SENT (RFC 9293 3.10.7.3), with its options. */
+/**
+ * A segment to a connection in SYN_SENT (RFC 9293 3.10.7.3), with its options. The checks
+ * and the SYN's state are functions of their own, so that this frame, held while the ACK
+ * or SYN-ACK goes out, stays small.
+ */
 export function tcpSynSentRcv(net: Net, c: number, skb: SkBuff, opts: TcpOptions): void {
-  const tcp = net.tcp;
-  const t = tcp.tcb;
-  const seq = skb.cb[CB_SEQ];
+  if (!synSentAcceptable(net, c, skb)) return;
+  synSentTakeSyn(net, c, skb, opts);
+  if ((skb.cb[CB_FLAGS] & TCP_ACK) !== 0) {
+    tcpSendAck(net, c);
+    consumeSkb(net, skb);
+    if (net.tcp.tcb.owner[c] !== null) tcpTellOwner(net, c, N_CONNECTED);
+    return;
+  }
+  // Simultaneous open (RFC 9293 3.5, figure 8): SYN_RECV, and a SYN-ACK.
+  tcpSendControl(net, c, net.tcp.tcb.iss[c], TCP_SYN | TCP_ACK);
+  consumeSkb(net, skb);
+}
+
+/**
+ * An ACK of something we did not send draws a reset; a RST with an acceptable ACK refuses
+ * the connection; anything but a SYN goes. False when the segment was dealt with here.
+ */
+function synSentAcceptable(net: Net, c: number, skb: SkBuff): boolean {
+  const t = net.tcp.tcb;
   const ack = skb.cb[CB_ACK];
   const flags = skb.cb[CB_FLAGS];
   if ((flags & TCP_ACK) !== 0 && (seqLeq(ack, t.iss[c]) || seqGt(ack, t.sndMax[c]))) {
     if ((flags & TCP_RST) === 0) tcpSendResetFor(net, skb);
     kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
-    return;
+    return false;
   }
   if ((flags & TCP_RST) !== 0) {
     if ((flags & TCP_ACK) !== 0) {
       // Connection refused.
-      tcp.stats.attemptFails++;
+      net.tcp.stats.attemptFails++;
       consumeSkb(net, skb);
       tcpAbort(net, c, ECONNREFUSED);
-      return;
+      return false;
     }
     kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
-    return;
+    return false;
   }
   if ((flags & TCP_SYN) === 0) {
     kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
-    return;
+    return false;
   }
+  return true;
+}
+
+/** The peer's SYN: its sequence number and options; with an ACK of ours, ESTABLISHED, else SYN_RECV. */
+function synSentTakeSyn(net: Net, c: number, skb: SkBuff, opts: TcpOptions): void {
+  const t = net.tcp.tcb;
+  const seq = skb.cb[CB_SEQ];
   t.rcvNxt[c] = (seq + 1) >>> 0;
   t.rcvAdv[c] = t.rcvNxt[c];
   tcpAcceptSynOptions(net, c, opts, skb.cb[CB_WND]);
   t.sndWl1[c] = seq;
-  if ((flags & TCP_ACK) !== 0) {
-    t.sndUna[c] = ack;
-    net.delTimer(t.rtxTimer[c]);
-    // The SYN-ACK's echo times the handshake (a SYN sent again gives no sample, Karn).
-    if ((t.flags[c] & TF_TSTAMP) !== 0 && opts.tsEcr !== 0) tcpRttSample(net, c, tcpRttOfEcho(net, c, opts.tsEcr));
-    t.backoff[c] = 0;
-    tcpSetState(net, c, TCP_ESTABLISHED);
-    tcpSendAck(net, c);
-    consumeSkb(net, skb);
-    if (t.owner[c] !== null) tcpTellOwner(net, c, N_CONNECTED);
+  if ((skb.cb[CB_FLAGS] & TCP_ACK) === 0) {
+    tcpSetState(net, c, TCP_SYN_RECV);
     return;
   }
-  // Simultaneous open (RFC 9293 3.5, figure 8): SYN_RECV, and a SYN-ACK.
-  tcpSetState(net, c, TCP_SYN_RECV);
-  tcpSendControl(net, c, t.iss[c], TCP_SYN | TCP_ACK);
-  consumeSkb(net, skb);
+  t.sndUna[c] = skb.cb[CB_ACK];
+  net.delTimer(t.rtxTimer[c]);
+  // The SYN-ACK's echo times the handshake (a SYN sent again gives no sample, Karn).
+  if ((t.flags[c] & TF_TSTAMP) !== 0 && opts.tsEcr !== 0) tcpRttSample(net, c, tcpRttOfEcho(net, c, opts.tsEcr));
+  t.backoff[c] = 0;
+  tcpSetState(net, c, TCP_ESTABLISHED);
 }

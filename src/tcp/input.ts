@@ -17,7 +17,7 @@ import { IPPROTO_TCP, IPV4_HLEN, ipDaddr, ipSaddr } from "../wire/ipv4";
 import { IPCB_RT_TYPE, RTN_LOCAL } from "../ipv4/route";
 import {
   TCP_ACK, TCP_HLEN, TCP_RST, TCP_SYN, tcpAckSeq, tcpCheckLen, tcpDoffBytes, tcpDport, tcpFlags, tcpParseOptions, tcpSeq, tcpSport,
-  tcpWindow,
+  tcpWindow, type TcpOptions,
 } from "../wire/tcp";
 import { WIRE_OK } from "../wire/bytes";
 import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH } from "../wire/icmp";
@@ -33,8 +33,43 @@ import { tcpListenRcv, tcpTimeWaitReusable } from "./listen";
 // mcconfig type-checks each module alone: the modules that add net.tcp
 import type {} from "./init";
 
-/** tcp_v4_rcv: skb.data at the TCP header. Always consumes the skb. */
+/**
+ * tcp_v4_rcv: skb.data at the TCP header. Always consumes the skb. The segment's checks
+ * are a function of their own, and each way on a tail call, so that none of this frame is
+ * held under the connection's processing.
+ */
 export function tcpV4Rcv(net: Net, skb: SkBuff): void {
+  const seg = tcpSegment(net, skb);
+  if (seg === null) return;
+  const tcp = net.tcp;
+  const t = tcp.tcb;
+  const opts = t.opts;
+  const buf = net.pool.buf;
+  const iph = seg.networkHeader;
+  const th = seg.transportHeader;
+  let c = tcpLookup(t, ipDaddr(buf, iph), tcpDport(buf, th), ipSaddr(buf, iph), tcpSport(buf, th));
+  let iss = -1;
+  if (c >= 0 && (seg.cb[CB_FLAGS] & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && t.state[c] === TCP_TIME_WAIT && tcpTimeWaitReusable(net, c, seg.cb[CB_SEQ], opts)) {
+    // A new incarnation of a connection in TIME_WAIT (RFC 9293 3.6.1, RFC 6191).
+    tcp.stats.timeWaitReused++;
+    // The new ISN lies past everything the old connection sent (RFC 9293 3.6.1; Linux
+    // takes snd_nxt + 65535 + 2).
+    iss = (t.sndNxt[c] + 65537) >>> 0;
+    tcpFree(net, c, SKB_DROP.SOCKET_CLOSE);
+    c = -1;
+  }
+  if (c < 0) return noSocket(net, seg, opts, iss);
+  if ((t.flags[c] & TF_KEEPALIVE) !== 0) tcpKeepaliveHeard(net, c);
+  if (t.state[c] === TCP_SYN_SENT) return tcpSynSentRcv(net, c, seg, opts);
+  return tcpRcvEstablished(net, c, seg, opts);
+}
+
+/**
+ * The checks of a segment: length, checksum, one skb, addresses; then its options into
+ * tcb.opts and its fields into its control block (CB_*), data past the header. The
+ * segment (a new skb when it came in IP fragments), or null when it was dropped (counted).
+ */
+function tcpSegment(net: Net, skb: SkBuff): SkBuff | null {
   const tcp = net.tcp;
   const stats = tcp.stats;
   const buf = net.pool.buf;
@@ -46,17 +81,15 @@ export function tcpV4Rcv(net: Net, skb: SkBuff): void {
   if (tcpCheckLen(buf, th, first) !== WIRE_OK) {
     stats.inErrs++;
     kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
-    return;
+    return null;
   }
   const doff = tcpDoffBytes(buf, th);
   const iph = skb.networkHeader;
-  const saddr = ipSaddr(buf, iph);
-  const daddr = ipDaddr(buf, iph);
-  if (skb.ipSummed !== CHECKSUM_UNNECESSARY && csumReduce(skbChecksum(net.pool, skb, csumPseudoHeader(saddr, daddr, IPPROTO_TCP, total))) !== 0xffff) {
+  if (skb.ipSummed !== CHECKSUM_UNNECESSARY && csumReduce(skbChecksum(net.pool, skb, csumPseudoHeader(ipSaddr(buf, iph), ipDaddr(buf, iph), IPPROTO_TCP, total))) !== 0xffff) {
     stats.inCsumErrors++;
     stats.inErrs++;
     kfreeSkbReason(net, skb, SKB_DROP.TCP_CSUM);
-    return;
+    return null;
   }
   // A segment that came in IP fragments: one skb for the TCP layer, if it fits in one.
   if (skb.fragNext !== null) {
@@ -64,7 +97,7 @@ export function tcpV4Rcv(net: Net, skb: SkBuff): void {
     if (whole === null) {
       stats.inErrs++;
       kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
-      return;
+      return null;
     }
     skb = whole;
     th = skb.data;
@@ -74,52 +107,30 @@ export function tcpV4Rcv(net: Net, skb: SkBuff): void {
   // ip_rcv's martian check).
   if (skb.pktType !== PACKET_HOST || skb.cb[IPCB_RT_TYPE] !== RTN_LOCAL) {
     kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
-    return;
+    return null;
   }
-  const t = tcp.tcb;
-  const opts = t.opts;
+  const opts = tcp.tcb.opts;
   opts.reset();
   if (doff > TCP_HLEN) tcpParseOptions(buf, th + TCP_HLEN, doff - TCP_HLEN, opts);
-  const sport = tcpSport(buf, th);
-  const dport = tcpDport(buf, th);
   const seq = tcpSeq(buf, th);
-  const flags = tcpFlags(buf, th);
   // TCP_SKB_CB: what the rest of input reads of the segment.
   const cb = skb.cb;
   cb[CB_SEQ] = seq;
   cb[CB_END] = (seq + total - doff) >>> 0;
-  cb[CB_FLAGS] = flags;
+  cb[CB_FLAGS] = tcpFlags(buf, th);
   cb[CB_ACK] = tcpAckSeq(buf, th);
   cb[CB_WND] = tcpWindow(buf, th);
   skb.pull(doff);
-  let c = tcpLookup(t, daddr, dport, saddr, sport);
-  let iss = -1;
-  if (c >= 0 && (flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && t.state[c] === TCP_TIME_WAIT && tcpTimeWaitReusable(net, c, seq, opts)) {
-    // A new incarnation of a connection in TIME_WAIT (RFC 9293 3.6.1, RFC 6191).
-    stats.timeWaitReused++;
-    // The new ISN lies past everything the old connection sent (RFC 9293 3.6.1; Linux
-    // takes snd_nxt + 65535 + 2).
-    iss = (t.sndNxt[c] + 65537) >>> 0;
-    tcpFree(net, c, SKB_DROP.SOCKET_CLOSE);
-    c = -1;
-  }
-  if (c < 0) {
-    const l = tcpLookupListener(t, daddr, dport);
-    if (l >= 0) {
-      tcpListenRcv(net, l, skb, opts, iss);
-      return;
-    }
-    // No connection (RFC 9293 3.10.7.1): a reset, unless this is one.
-    if ((flags & TCP_RST) === 0) tcpSendResetFor(net, skb);
-    kfreeSkbReason(net, skb, SKB_DROP.TCP_NOSOCKET);
-    return;
-  }
-  if ((t.flags[c] & TF_KEEPALIVE) !== 0) tcpKeepaliveHeard(net, c);
-  if (t.state[c] === TCP_SYN_SENT) {
-    tcpSynSentRcv(net, c, skb, opts);
-    return;
-  }
-  tcpRcvEstablished(net, c, skb, opts);
+  return skb;
+}
+
+/** No connection: a listener's (the segment is its), or a reset (RFC 9293 3.10.7.1) unless this is one. */
+function noSocket(net: Net, skb: SkBuff, opts: TcpOptions, iss: number): void {
+  const buf = net.pool.buf;
+  const l = tcpLookupListener(net.tcp.tcb, ipDaddr(buf, skb.networkHeader), tcpDport(buf, skb.transportHeader));
+  if (l >= 0) return tcpListenRcv(net, l, skb, opts, iss);
+  if ((skb.cb[CB_FLAGS] & TCP_RST) === 0) tcpSendResetFor(net, skb);
+  kfreeSkbReason(net, skb, SKB_DROP.TCP_NOSOCKET);
 }
 
 /**

@@ -42,28 +42,16 @@ export function tcpTimeWaitReusable(net: Net, c: number, seq: number, opts: TcpO
  */
 export function tcpListenRcv(net: Net, l: number, skb: SkBuff, opts: TcpOptions, iss: number): void {
   const tcp = net.tcp;
-  const t = tcp.tcb;
-  const cb = skb.cb;
-  const flags = cb[CB_FLAGS];
+  const flags = skb.cb[CB_FLAGS];
   if ((flags & TCP_RST) !== 0) {
     kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
     return;
   }
-  const buf = net.pool.buf;
-  const saddr = ipSaddr(buf, skb.networkHeader);
-  const daddr = ipDaddr(buf, skb.networkHeader);
-  const sport = tcpSport(buf, skb.transportHeader);
-  const dport = tcpDport(buf, skb.transportHeader);
-  const seq = cb[CB_SEQ];
   if ((flags & (TCP_ACK | TCP_SYN)) === TCP_ACK && net.config.tcpSynCookies && tcp.secrets.cookiesRecent(net.now())) {
     // Perhaps the end of a handshake whose SYN got a cookie instead of state (only looked
     // for while cookies were sent lately, as Linux: a stray ACK is not a failed cookie).
-    const ack = cb[CB_ACK];
-    const mss = tcp.secrets.checkCookie(net.now(), daddr, dport, saddr, sport, (seq - 1) >>> 0, (ack - 1) >>> 0);
-    if (mss > 0) {
-      cookieOpen(net, l, skb, opts, mss);
-      return;
-    }
+    const mss = cookieCheck(net, skb);
+    if (mss > 0) return cookieOpen(net, l, skb, opts, mss);
     tcp.stats.syncookiesFailed++;
   }
   if ((flags & TCP_ACK) !== 0) {
@@ -79,7 +67,29 @@ export function tcpListenRcv(net: Net, l: number, skb: SkBuff, opts: TcpOptions,
     kfreeSkbReason(net, skb, SKB_DROP.TCP_INVALID);
     return;
   }
-  if (!net.ipv4.routeOutput(saddr, daddr)) {
+  return synRcv(net, l, skb, opts, iss);
+}
+
+/** The MSS a cookie ACK's acknowledgment number carries (secrets.checkCookie), 0 when it is no cookie of ours. */
+function cookieCheck(net: Net, skb: SkBuff): number {
+  const buf = net.pool.buf;
+  const seq = skb.cb[CB_SEQ];
+  const ack = skb.cb[CB_ACK];
+  const saddr = ipSaddr(buf, skb.networkHeader);
+  const daddr = ipDaddr(buf, skb.networkHeader);
+  const sport = tcpSport(buf, skb.transportHeader);
+  const dport = tcpDport(buf, skb.transportHeader);
+  return net.tcp.secrets.checkCookie(net.now(), daddr, dport, saddr, sport, (seq - 1) >>> 0, (ack - 1) >>> 0);
+}
+
+/**
+ * A SYN to listener l: a SYN_RECV child and its SYN-ACK, or, with the SYN queue full, a
+ * SYN-ACK carrying a cookie and no state (RFC 4987 3.6).
+ */
+function synRcv(net: Net, l: number, skb: SkBuff, opts: TcpOptions, iss: number): void {
+  const tcp = net.tcp;
+  const t = tcp.tcb;
+  if (!net.ipv4.routeOutput(ipSaddr(net.pool.buf, skb.networkHeader), ipDaddr(net.pool.buf, skb.networkHeader))) {
     kfreeSkbReason(net, skb, SKB_DROP.IP_OUTNOROUTES);
     return;
   }
@@ -93,48 +103,96 @@ export function tcpListenRcv(net: Net, l: number, skb: SkBuff, opts: TcpOptions,
   }
   if (tcpChildren(t, l, false) >= t.backlog[l]) {
     // SYN queue full (a flood, or a busy server): answer with a cookie, keep nothing (RFC 4987 3.6).
-    if (net.config.tcpSynCookies) {
-      const peerMss = opts.mss > 0 ? opts.mss : 536;
-      const limit = peerMss < mtu - IPV4_HLEN - TCP_HLEN ? peerMss : mtu - IPV4_HLEN - TCP_HLEN;
-      let index = 0;
-      while (index < 3 && COOKIE_MSS[index + 1] <= limit) index++;
-      const cookie = tcp.secrets.cookie(net.now(), daddr, dport, saddr, sport, seq, index);
-      tcp.stats.syncookiesSent++;
-      tcp.secrets.cookieSentAt = net.now();
-      tcpSendSynAckStateless(net, daddr, saddr, dport, sport, cookie, (seq + 1) >>> 0, COOKIE_MSS[index]);
-      consumeSkb(net, skb);
-      return;
-    }
+    if (net.config.tcpSynCookies) return synCookieReply(net, skb, opts, mtu);
     tcp.stats.listenOverflows++;
     tcp.stats.listenDrops++;
     kfreeSkbReason(net, skb, SKB_DROP.TCP_LISTEN_OVERFLOW);
     return;
   }
+  const c = synRcvChild(net, l, skb, opts, iss, mtu);
+  if (c < 0) return;
+  return synAckReply(net, c, skb);
+}
+
+/** The new child's SYN-ACK, its timer armed; the SYN is consumed. */
+function synAckReply(net: Net, c: number, syn: SkBuff): void {
+  const t = net.tcp.tcb;
+  tcpSendControl(net, c, t.iss[c], TCP_SYN | TCP_ACK);
+  net.modTimer(t.rtxTimer[c], net.now() + t.rto[c]);
+  consumeSkb(net, syn);
+}
+
+/**
+ * A SYN-ACK whose sequence number is a cookie (RFC 4987 3.6), offering the largest of
+ * COOKIE_MSS's sizes within the SYN's MSS and the route's (the cookie carries its index).
+ */
+function synCookieReply(net: Net, syn: SkBuff, opts: TcpOptions, mtu: number): void {
+  const peerMss = opts.mss > 0 ? opts.mss : 536;
+  const limit = peerMss < mtu - IPV4_HLEN - TCP_HLEN ? peerMss : mtu - IPV4_HLEN - TCP_HLEN;
+  let index = 0;
+  while (index < 3 && COOKIE_MSS[index + 1] <= limit) index++;
+  tcpSendSynAckStateless(net, syn, synCookie(net, syn, index), COOKIE_MSS[index]);
+  consumeSkb(net, syn);
+}
+
+/** The cookie for SYN `syn` with MSS index `index` (secrets.cookie), counted as sent. */
+function synCookie(net: Net, syn: SkBuff, index: number): number {
+  const tcp = net.tcp;
+  const buf = net.pool.buf;
+  const saddr = ipSaddr(buf, syn.networkHeader);
+  const daddr = ipDaddr(buf, syn.networkHeader);
+  const cookie = tcp.secrets.cookie(net.now(), daddr, tcpDport(buf, syn.transportHeader), saddr, tcpSport(buf, syn.transportHeader), syn.cb[CB_SEQ], index);
+  tcp.stats.syncookiesSent++;
+  tcp.secrets.cookieSentAt = net.now();
+  return cookie;
+}
+
+/** The SYN_RECV child of listener l for SYN `skb` (-1, the SYN dropped, when the table is full). */
+function synRcvChild(net: Net, l: number, skb: SkBuff, opts: TcpOptions, iss: number, mtu: number): number {
+  const tcp = net.tcp;
+  const t = tcp.tcb;
   const c = tcpAlloc(net);
   if (c < 0) {
     tcp.stats.listenDrops++;
     kfreeSkbReason(net, skb, SKB_DROP.TCP_TABLE_FULL);
-    return;
+    return -1;
   }
+  const buf = net.pool.buf;
+  const saddr = ipSaddr(buf, skb.networkHeader);
+  const daddr = ipDaddr(buf, skb.networkHeader);
+  const sport = tcpSport(buf, skb.transportHeader);
+  const dport = tcpDport(buf, skb.transportHeader);
+  const seq = skb.cb[CB_SEQ];
   t.localAddr[c] = daddr;
   t.localPort[c] = dport;
   t.remoteAddr[c] = saddr;
   t.remotePort[c] = sport;
   t.parent[c] = l;
   tcpInitSend(net, c, iss >= 0 ? iss : tcp.secrets.isn(net.now(), daddr, dport, saddr, sport), mtu);
-  tcpAcceptSynOptions(net, c, opts, cb[CB_WND]);
+  tcpAcceptSynOptions(net, c, opts, skb.cb[CB_WND]);
   t.rcvNxt[c] = (seq + 1) >>> 0;
   t.rcvAdv[c] = t.rcvNxt[c];
   t.sndWl1[c] = seq;
   tcpSetState(net, c, TCP_SYN_RECV);
   tcp.stats.passiveOpens++;
-  tcpSendControl(net, c, t.iss[c], TCP_SYN | TCP_ACK);
-  net.modTimer(t.rtxTimer[c], net.now() + t.rto[c]);
-  consumeSkb(net, skb);
+  return c;
 }
 
-/** The ACK that completes a cookie handshake: the connection is made now, then the segment is processed. */
+/**
+ * The ACK that completes a cookie handshake: the connection is made now, then the segment
+ * is processed (the child apart, so that this frame is small under that processing).
+ */
 function cookieOpen(net: Net, l: number, skb: SkBuff, opts: TcpOptions, mss: number): void {
+  const c = cookieChild(net, l, skb, opts, mss);
+  if (c < 0) return;
+  tcpRcvEstablished(net, c, skb, opts);
+  const t = net.tcp.tcb;
+  const lo = t.listenerOwner[l];
+  if (lo !== null && t.state[c] !== TCP_CLOSED) lo.onConnections(tcpChildren(t, l, true));
+}
+
+/** The ESTABLISHED child a cookie ACK makes (-1, the segment dropped, when there is no room). */
+function cookieChild(net: Net, l: number, skb: SkBuff, opts: TcpOptions, mss: number): number {
   const tcp = net.tcp;
   const t = tcp.tcb;
   const buf = net.pool.buf;
@@ -144,14 +202,14 @@ function cookieOpen(net: Net, l: number, skb: SkBuff, opts: TcpOptions, mss: num
     // Accept queue full: the peer will send again.
     tcp.stats.listenOverflows++;
     kfreeSkbReason(net, skb, SKB_DROP.TCP_LISTEN_OVERFLOW);
-    return;
+    return -1;
   }
   const mtu = (net.ipv4.rt.dev as NetDevice).mtu;
   const c = tcpAlloc(net);
   if (c < 0) {
     tcp.stats.listenDrops++;
     kfreeSkbReason(net, skb, SKB_DROP.TCP_TABLE_FULL);
-    return;
+    return -1;
   }
   const cb = skb.cb;
   const seq = cb[CB_SEQ];
@@ -174,7 +232,5 @@ function cookieOpen(net: Net, l: number, skb: SkBuff, opts: TcpOptions, mss: num
   t.rcvAdv[c] = (seq + (net.config.tcpRcvBufBytes < 65535 ? net.config.tcpRcvBufBytes : 65535)) >>> 0;
   t.sndWl1[c] = seq;
   tcpSetState(net, c, TCP_ESTABLISHED);
-  tcpRcvEstablished(net, c, skb, opts);
-  const lo = t.listenerOwner[l];
-  if (lo !== null && t.state[c] !== TCP_CLOSED) lo.onConnections(tcpChildren(t, l, true));
+  return c;
 }

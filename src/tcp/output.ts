@@ -130,12 +130,24 @@ function buildHeader(net: Net, c: number, at: number, hlen: number, seq: number,
 
 /** A segment with no data (SYN, SYN-ACK, ACK, FIN probe, RST) from connection c. */
 export function tcpSendControl(net: Net, c: number, seq: number, flags: number): boolean {
+  const skb = buildControl(net, c, seq, flags);
+  if (skb === null) return false;
+  // From the address of the route buildControl took (ip.rt: nothing has routed since).
+  ipSend(net, skb, net.ipv4.rt.saddr, net.tcp.tcb.remoteAddr[c], IPPROTO_TCP, 0, net.config.ipDefaultTtl, false);
+  return true;
+}
+
+/**
+ * tcpSendControl's segment, routed and built; null when there is no route or no skb. Apart,
+ * so that its locals are gone while the segment goes down the stack.
+ */
+function buildControl(net: Net, c: number, seq: number, flags: number): SkBuff | null {
   const t = net.tcp.tcb;
   const ip = net.ipv4;
-  if (!ip.routeOutput(t.remoteAddr[c], t.localAddr[c])) return false;
+  if (!ip.routeOutput(t.remoteAddr[c], t.localAddr[c])) return null;
   const saddr = ip.rt.saddr;
   const skb = net.pool.alloc();
-  if (skb === null) return false;
+  if (skb === null) return null;
   const sacks = t.sackOut;
   const hlen = TCP_HLEN + optionsLength(net, c, flags, 0, sacks);
   const at = skb.put(hlen);
@@ -143,8 +155,7 @@ export function tcpSendControl(net: Net, c: number, seq: number, flags: number):
   net.tcp.stats.outSegs++;
   if ((flags & TCP_RST) !== 0) net.tcp.stats.outRsts++;
   if ((flags & TCP_ACK) !== 0) afterAckSent(net, c);
-  ipSend(net, skb, saddr, t.remoteAddr[c], IPPROTO_TCP, 0, net.config.ipDefaultTtl, false);
-  return true;
+  return skb;
 }
 
 /**
@@ -174,10 +185,22 @@ function afterAckSent(net: Net, c: number): void {
  * headers share the headroom). False when no buffer could be had.
  */
 export function tcpTransmitSkb(net: Net, c: number, skb: SkBuff): boolean {
+  const out = cloneWithHeader(net, c, skb);
+  if (out === null) return false;
+  // From the address of the route cloneWithHeader took (ip.rt: nothing has routed since).
+  ipSend(net, out, net.ipv4.rt.saddr, net.tcp.tcb.remoteAddr[c], IPPROTO_TCP, 0, net.config.ipDefaultTtl, false);
+  return true;
+}
+
+/**
+ * tcpTransmitSkb's clone of segment `skb`, routed, with its TCP header; null when there is
+ * no route or no buffer. Apart, so that its locals are gone while the clone goes down.
+ */
+function cloneWithHeader(net: Net, c: number, skb: SkBuff): SkBuff | null {
   const t = net.tcp.tcb;
   const pool = net.pool;
   const ip = net.ipv4;
-  if (!ip.routeOutput(t.remoteAddr[c], t.localAddr[c])) return false;
+  if (!ip.routeOutput(t.remoteAddr[c], t.localAddr[c])) return null;
   const saddr = ip.rt.saddr;
   const len = skb.len;
   let out: SkBuff | null;
@@ -187,7 +210,7 @@ export function tcpTransmitSkb(net: Net, c: number, skb: SkBuff): boolean {
   } else {
     out = pool.clone(skb);
   }
-  if (out === null) return false;
+  if (out === null) return null;
   let flags = TCP_ACK;
   if ((skb.cb[CB_FLAGS] & TCP_FIN) !== 0) flags |= TCP_FIN;
   if (len > 0 && skb.next === null) flags |= TCP_PSH;
@@ -200,8 +223,7 @@ export function tcpTransmitSkb(net: Net, c: number, skb: SkBuff): boolean {
   skb.cb[CB_XMIT] = tcpClockUs(net.now());
   net.tcp.stats.outSegs++;
   afterAckSent(net, c);
-  ipSend(net, out, saddr, t.remoteAddr[c], IPPROTO_TCP, 0, net.config.ipDefaultTtl, false);
-  return true;
+  return out;
 }
 
 /**
@@ -226,59 +248,81 @@ export function tcpPipe(net: Net, c: number): number {
  */
 export function tcpWriteXmit(net: Net, c: number, force = false): void {
   const t = net.tcp.tcb;
-  let skb = t.sendHead[c];
-  if (skb === null) return;
-  const sackRecovery = (t.flags[c] & (TF_RECOVERY | TF_SACK)) === (TF_RECOVERY | TF_SACK);
-  let room = sackRecovery ? t.cwnd[c] - tcpPipe(net, c) : 0;
+  if (t.sendHead[c] === null) return;
+  let room = sackRoom(net, c);
   let sent = false;
-  while (skb !== null) {
-    const seq = skb.cb[CB_SEQ];
-    const end = skb.cb[CB_END];
-    const wndLimit = (t.sndUna[c] + t.sndWnd[c]) >>> 0;
-    let limit: number;
-    if (sackRecovery) {
-      const byPipe = (seq + (room > 0 ? room : 0)) >>> 0;
-      limit = seqLt(byPipe, wndLimit) ? byPipe : wndLimit;
-    } else {
-      const wnd = t.sndWnd[c] < t.cwnd[c] ? t.sndWnd[c] : t.cwnd[c];
-      limit = (t.sndUna[c] + wnd) >>> 0;
-    }
-    if (seqGt(end, limit)) {
-      // A window narrower than this segment. Sender silly-window avoidance (RFC 1122
-      // 4.2.3.4): send the part that fits only if it is a full segment or half the
-      // largest window the peer has offered; else wait for the window to open, with the
-      // persist timer as the override when nothing is in flight.
-      const usable = (limit - seq) | 0;
-      const idle = t.sndUna[c] === t.sndNxt[c];
-      if (usable > 0 && (skb.cb[CB_FLAGS] & TCP_FIN) === 0 && (usable >= t.mss[c] || usable >= t.maxSndWnd[c] >> 1 || (force && idle)) &&
-          tcpFragment(net, c, skb, usable)) {
-        continue;
-      }
-      if (idle && seqLt(limit, end) && !t.rtxTimer[c].pending) {
-        // Zero window (RFC 9293 3.8.6.1), or a small one: probe it, or send into it later.
-        t.flags[c] |= TF_PERSIST;
-        net.modTimer(t.rtxTimer[c], net.now() + t.rto[c]);
-      }
-      break;
-    }
-    // The MSS went down (path MTU): split the segment first.
-    if (skb.len > t.mss[c] && tcpFragment(net, c, skb, t.mss[c])) continue;
-    // Nagle (RFC 1122 4.2.3.4): a small segment waits while data is unacknowledged,
-    // unless it is the FIN, nodelay is set, or more data will join it.
-    const payload = (skb.cb[CB_FLAGS] & TCP_FIN) !== 0 ? end - seq - 1 : end - seq;
-    if (payload < t.mss[c] && payload > 0 && skb.next === null && (t.flags[c] & TF_NODELAY) === 0 && t.sndUna[c] !== t.sndNxt[c]) break;
-    if (!tcpTransmitSkb(net, c, skb)) break;
+  for (let skb = t.sendHead[c]; skb !== null; skb = t.sendHead[c]) {
+    const go = mayTransmit(net, c, skb, room, force);
+    if (go < 0) continue;
+    if (go === 0 || !tcpTransmitSkb(net, c, skb)) break;
     room -= skb.len;
     sent = true;
-    t.sendHead[c] = skb.next;
-    t.sndNxt[c] = end;
-    if (seqGt(end, t.sndMax[c])) t.sndMax[c] = end;
-    skb = t.sendHead[c];
+    newDataSent(net, c, skb);
   }
   if (sent && ((t.flags[c] & TF_PERSIST) !== 0 || !t.rtxTimer[c].pending)) {
     t.flags[c] &= ~TF_PERSIST;
     tcpArmRtx(net, c);
   }
+}
+
+/** In SACK recovery, what cwnd leaves of the pipe (RFC 6675 5); 0 otherwise (unused then). */
+function sackRoom(net: Net, c: number): number {
+  const t = net.tcp.tcb;
+  return (t.flags[c] & (TF_RECOVERY | TF_SACK)) === (TF_RECOVERY | TF_SACK) ? t.cwnd[c] - tcpPipe(net, c) : 0;
+}
+
+/**
+ * May segment `skb` (at sendHead) go now? 1: yes; 0: it waits (the window, Nagle; the
+ * persist timer armed when nothing is in flight); -1: it was split to what may go, so
+ * look again. `room`: sackRoom less what this round sent.
+ */
+function mayTransmit(net: Net, c: number, skb: SkBuff, room: number, force: boolean): number {
+  const t = net.tcp.tcb;
+  const seq = skb.cb[CB_SEQ];
+  const end = skb.cb[CB_END];
+  const wndLimit = (t.sndUna[c] + t.sndWnd[c]) >>> 0;
+  let limit: number;
+  if ((t.flags[c] & (TF_RECOVERY | TF_SACK)) === (TF_RECOVERY | TF_SACK)) {
+    const byPipe = (seq + (room > 0 ? room : 0)) >>> 0;
+    limit = seqLt(byPipe, wndLimit) ? byPipe : wndLimit;
+  } else {
+    const wnd = t.sndWnd[c] < t.cwnd[c] ? t.sndWnd[c] : t.cwnd[c];
+    limit = (t.sndUna[c] + wnd) >>> 0;
+  }
+  if (seqGt(end, limit)) {
+    // A window narrower than this segment. Sender silly-window avoidance (RFC 1122
+    // 4.2.3.4): send the part that fits only if it is a full segment or half the
+    // largest window the peer has offered; else wait for the window to open, with the
+    // persist timer as the override when nothing is in flight.
+    const usable = (limit - seq) | 0;
+    const idle = t.sndUna[c] === t.sndNxt[c];
+    if (usable > 0 && (skb.cb[CB_FLAGS] & TCP_FIN) === 0 && (usable >= t.mss[c] || usable >= t.maxSndWnd[c] >> 1 || (force && idle)) &&
+        tcpFragment(net, c, skb, usable)) {
+      return -1;
+    }
+    if (idle && seqLt(limit, end) && !t.rtxTimer[c].pending) {
+      // Zero window (RFC 9293 3.8.6.1), or a small one: probe it, or send into it later.
+      t.flags[c] |= TF_PERSIST;
+      net.modTimer(t.rtxTimer[c], net.now() + t.rto[c]);
+    }
+    return 0;
+  }
+  // The MSS went down (path MTU): split the segment first.
+  if (skb.len > t.mss[c] && tcpFragment(net, c, skb, t.mss[c])) return -1;
+  // Nagle (RFC 1122 4.2.3.4): a small segment waits while data is unacknowledged,
+  // unless it is the FIN, nodelay is set, or more data will join it.
+  const payload = (skb.cb[CB_FLAGS] & TCP_FIN) !== 0 ? end - seq - 1 : end - seq;
+  if (payload < t.mss[c] && payload > 0 && skb.next === null && (t.flags[c] & TF_NODELAY) === 0 && t.sndUna[c] !== t.sndNxt[c]) return 0;
+  return 1;
+}
+
+/** tcp_event_new_data_sent: segment `skb` went; sendHead and sndNxt move past it. */
+function newDataSent(net: Net, c: number, skb: SkBuff): void {
+  const t = net.tcp.tcb;
+  const end = skb.cb[CB_END];
+  t.sendHead[c] = skb.next;
+  t.sndNxt[c] = end;
+  if (seqGt(end, t.sndMax[c])) t.sndMax[c] = end;
 }
 
 /**
@@ -335,19 +379,34 @@ export function tcpRetransmitHead(net: Net, c: number): boolean {
   return tcpTransmitSkb(net, c, head);
 }
 
-/** A SYN-ACK that keeps no state (a SYN cookie as its sequence number), with an MSS option only. */
-export function tcpSendSynAckStateless(net: Net, saddr: number, daddr: number, sport: number, dport: number, seq: number, ack: number, mss: number): void {
-  if (!net.ipv4.routeOutput(daddr, saddr)) return;
-  const skb = net.pool.alloc();
+/**
+ * A SYN-ACK that keeps no state, in answer to SYN `syn`: `cookie` as its sequence number,
+ * an MSS option only.
+ */
+export function tcpSendSynAckStateless(net: Net, syn: SkBuff, cookie: number, mss: number): void {
+  const skb = buildSynAckStateless(net, syn, cookie, mss);
   if (skb === null) return;
+  // From the address of the route the builder took (ip.rt: nothing has routed since).
+  ipSend(net, skb, net.ipv4.rt.saddr, ipSaddr(net.pool.buf, syn.networkHeader), IPPROTO_TCP, 0, net.config.ipDefaultTtl, false);
+}
+
+/** tcpSendSynAckStateless's segment, routed and built; null when there is no route or no skb. */
+function buildSynAckStateless(net: Net, syn: SkBuff, cookie: number, mss: number): SkBuff | null {
   const buf = net.pool.buf;
+  // The SYN's addresses and ports, swapped.
+  const saddr = ipDaddr(buf, syn.networkHeader);
+  const daddr = ipSaddr(buf, syn.networkHeader);
+  if (!net.ipv4.routeOutput(daddr, saddr)) return null;
+  const skb = net.pool.alloc();
+  if (skb === null) return null;
   const at = skb.put(TCP_HLEN + 4);
   const win = net.config.tcpRcvBufBytes < 65535 ? net.config.tcpRcvBufBytes : 65535;
-  tcpBuildHeader(buf, at, sport, dport, seq, ack, TCP_HLEN + 4, TCP_SYN | TCP_ACK, win);
+  const ack = (syn.cb[CB_SEQ] + 1) >>> 0;
+  tcpBuildHeader(buf, at, tcpDport(buf, syn.transportHeader), tcpSport(buf, syn.transportHeader), cookie, ack, TCP_HLEN + 4, TCP_SYN | TCP_ACK, win);
   tcpWriteOptMss(buf, at + TCP_HLEN, mss);
   setTcpCheck(buf, at, csumFold(csumPartial(buf, at, TCP_HLEN + 4, csumPseudoHeader(saddr, daddr, IPPROTO_TCP, TCP_HLEN + 4))));
   net.tcp.stats.outSegs++;
-  ipSend(net, skb, saddr, daddr, IPPROTO_TCP, 0, net.config.ipDefaultTtl, false);
+  return skb;
 }
 
 /**
@@ -356,13 +415,21 @@ export function tcpSendSynAckStateless(net: Net, saddr: number, daddr: number, s
  * are the segment's own, swapped; the rest comes from its control block.
  */
 export function tcpSendResetFor(net: Net, seg: SkBuff): void {
+  const skb = buildResetFor(net, seg);
+  if (skb === null) return;
+  // From the address of the route the builder took (ip.rt: nothing has routed since).
+  ipSend(net, skb, net.ipv4.rt.saddr, ipSaddr(net.pool.buf, seg.networkHeader), IPPROTO_TCP, 0, net.config.ipDefaultTtl, false);
+}
+
+/** tcpSendResetFor's segment, routed and built; null when there is no route or no skb. */
+function buildResetFor(net: Net, seg: SkBuff): SkBuff | null {
   const ip = net.ipv4;
   const buf = net.pool.buf;
   const saddr = ipSaddr(buf, seg.networkHeader);
   const daddr = ipDaddr(buf, seg.networkHeader);
-  if (!ip.routeOutput(saddr, daddr)) return;
+  if (!ip.routeOutput(saddr, daddr)) return null;
   const skb = net.pool.alloc();
-  if (skb === null) return;
+  if (skb === null) return null;
   const segFlags = seg.cb[CB_FLAGS];
   const at = skb.put(TCP_HLEN);
   let seq = 0;
@@ -378,5 +445,5 @@ export function tcpSendResetFor(net: Net, seg: SkBuff): void {
   setTcpCheck(buf, at, csumFold(csumPartial(buf, at, TCP_HLEN, csumPseudoHeader(daddr, saddr, IPPROTO_TCP, TCP_HLEN))));
   net.tcp.stats.outSegs++;
   net.tcp.stats.outRsts++;
-  ipSend(net, skb, daddr, saddr, IPPROTO_TCP, 0, net.config.ipDefaultTtl, false);
+  return skb;
 }

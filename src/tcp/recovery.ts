@@ -13,6 +13,7 @@ import {
   CB_END, CB_FLAGS, CB_SEQ, CB_SENT, CB_XMIT, SEG_LOST, SEG_RETRANS, SEG_SACKED, TF_RECOVERY, seqGeq, seqGt, seqLeq, seqLt,
 } from "./tcb";
 import { tcpFragment, tcpPipe, tcpTransmitSkb } from "./output";
+import { tcpArmReorder } from "./rtt";
 // mcconfig type-checks each module alone: the modules that add net.tcp
 import type {} from "./init";
 
@@ -125,10 +126,10 @@ export function enterRecovery(net: Net, c: number): void {
 /**
  * SACK loss recovery: mark what is lost (starting recovery on the first loss, or on the
  * DupThresh duplicate ACK), then resend lost segments in order while the pipe leaves room
- * in cwnd (RFC 6675 5, NextSeg rule 1); new data follows in tcpWriteXmit (rule 2).
- * `timer`: called by the reorder timer. Returns true when the reorder timer should run.
+ * in cwnd (RFC 6675 5, NextSeg rule 1); new data follows in tcpWriteXmit (rule 2). Arms
+ * RACK's reorder timer when a segment may yet prove lost. `timer`: called by that timer.
  */
-export function sackRecovery(net: Net, c: number, nowUs: number, timer: boolean): boolean {
+export function sackRecovery(net: Net, c: number, nowUs: number, timer: boolean): void {
   const tcp = net.tcp;
   const t = tcp.tcb;
   const lost = markLost(net, c, nowUs, timer);
@@ -144,11 +145,24 @@ export function sackRecovery(net: Net, c: number, nowUs: number, timer: boolean)
   // Entering recovery, the first lost segment goes whatever the pipe (RFC 6675 5 step 4.3).
   let first = false;
   if ((t.flags[c] & TF_RECOVERY) === 0) {
-    if (marked === 0) return due;
+    if (marked === 0) {
+      if (due) tcpArmReorder(net, c);
+      return;
+    }
     enterRecovery(net, c);
     tcp.stats.sackRecoveries++;
     first = true;
   }
+  return resendLost(net, c, first, due);
+}
+
+/**
+ * Resend lost segments in order while the pipe leaves room in cwnd (RFC 6675 5, NextSeg
+ * rule 1); `first`: the first goes whatever the pipe. Then the reorder timer, when `due`.
+ * sackRecovery's tail call, so that its frame is gone while these go down the stack.
+ */
+function resendLost(net: Net, c: number, first: boolean, due: boolean): void {
+  const t = net.tcp.tcb;
   let pipe = tcpPipe(net, c);
   for (let s = t.writeQueue[c].head; s !== null && s !== t.sendHead[c]; s = s.next) {
     if (pipe + s.len > t.cwnd[c] && pipe > 0 && !first) break;
@@ -156,9 +170,9 @@ export function sackRecovery(net: Net, c: number, nowUs: number, timer: boolean)
     if (s.len > t.mss[c]) tcpFragment(net, c, s, t.mss[c]);
     if (!tcpTransmitSkb(net, c, s)) break;
     s.cb[CB_FLAGS] = (s.cb[CB_FLAGS] & ~SEG_LOST) | SEG_RETRANS;
-    tcp.stats.sackRetrans++;
+    net.tcp.stats.sackRetrans++;
     pipe += s.len;
     first = false;
   }
-  return due;
+  if (due) tcpArmReorder(net, c);
 }

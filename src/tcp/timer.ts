@@ -17,7 +17,7 @@ import {
 } from "./tcb";
 import { sackRecovery } from "./recovery";
 import { tcpSendAck, tcpSendControl, tcpTransmitSkb, tcpWriteXmit, tcpWriteXmitOne } from "./output";
-import { tcpArmReorder, tcpArmRtx, tcpPersistInterval, tcpRtoBackoff } from "./rtt";
+import { tcpArmRtx, tcpPersistInterval, tcpRtoBackoff } from "./rtt";
 import { tcpAbort, tcpFree, tcpSetState } from "./table";
 // mcconfig type-checks each module alone: the modules that add net.tcp
 import type {} from "./init";
@@ -64,25 +64,17 @@ export function tcpRetransmitTimer(net: Net, c: number): void {
   if (s === TCP_CLOSED || s === TCP_LISTEN || s === TCP_TIME_WAIT) return;
   if ((t.flags[c] & TF_REORDER) !== 0) {
     t.flags[c] &= ~TF_REORDER;
-    if (sackRecovery(net, c, tcpClockUs(net.now()), true)) tcpArmReorder(net, c);
-    tcpWriteXmit(net, c);
-    if (!t.rtxTimer[c].pending && t.sndUna[c] !== t.sndMax[c]) tcpArmRtx(net, c);
-    return;
+    return reorderTimer(net, c);
   }
   if ((t.flags[c] & TF_TLP) !== 0) {
     t.flags[c] &= ~TF_TLP;
-    tailLossProbe(net, c);
-    return;
+    return tailLossProbe(net, c);
   }
-  if ((t.flags[c] & TF_PERSIST) !== 0) {
-    persistTimer(net, c);
-    return;
-  }
+  if ((t.flags[c] & TF_PERSIST) !== 0) return persistTimer(net, c);
   const retries = s === TCP_SYN_SENT || s === TCP_SYN_RECV ? cfg.tcpSynRetries : cfg.tcpRetries;
   if (t.backoff[c] >= retries) {
     if (s === TCP_SYN_SENT || s === TCP_SYN_RECV) net.tcp.stats.attemptFails++;
-    tcpAbort(net, c, ETIMEDOUT);
-    return;
+    return tcpAbort(net, c, ETIMEDOUT);
   }
   net.tcp.stats.timeouts++;
   tcpRtoBackoff(net, c);
@@ -93,23 +85,38 @@ export function tcpRetransmitTimer(net: Net, c: number): void {
     net.tcp.stats.retransSegs++;
     tcpSendControl(net, c, t.iss[c], TCP_SYN | TCP_ACK);
   } else {
-    const flight = (t.sndMax[c] - t.sndUna[c]) >>> 0;
-    const half = flight >>> 1;
-    t.ssthresh[c] = half > 2 * t.mss[c] ? half : 2 * t.mss[c];
-    t.cwnd[c] = t.mss[c];
-    t.dupAcks[c] = 0;
-    t.flags[c] &= ~TF_RECOVERY;
-    // Go back to the first unacknowledged segment (RFC 5681 3.1, RFC 6298 5.4); the
-    // SACK scoreboard is forgotten (RFC 2018 8: the receiver may renege).
-    for (let s = t.writeQueue[c].head; s !== null; s = s.next) s.cb[CB_FLAGS] &= ~(SEG_SACKED | SEG_RETRANS | SEG_LOST);
-    t.rackXmit[c] = 0;
-    t.sendHead[c] = t.writeQueue[c].head;
-    t.sndNxt[c] = t.sndUna[c];
-    tcpWriteXmit(net, c);
-    if (!t.rtxTimer[c].pending && t.writeQueue[c].head !== null) net.modTimer(t.rtxTimer[c], net.now() + t.rto[c]);
-    return;
+    return goBackN(net, c);
   }
   net.modTimer(t.rtxTimer[c], net.now() + t.rto[c]);
+}
+
+/** RACK's reorder timer: look for losses again, send what may go, and keep a timer running. */
+function reorderTimer(net: Net, c: number): void {
+  const t = net.tcp.tcb;
+  sackRecovery(net, c, tcpClockUs(net.now()), true);
+  tcpWriteXmit(net, c);
+  if (!t.rtxTimer[c].pending && t.sndUna[c] !== t.sndMax[c]) tcpArmRtx(net, c);
+}
+
+/**
+ * The RTO of a synchronized connection: a loss window, and back to the first unacknowledged
+ * segment (RFC 5681 3.1, RFC 6298 5.4); the SACK scoreboard is forgotten (RFC 2018 8: the
+ * receiver may renege). tcpRetransmitTimer's tail call: its frame is gone while this resends.
+ */
+function goBackN(net: Net, c: number): void {
+  const t = net.tcp.tcb;
+  const flight = (t.sndMax[c] - t.sndUna[c]) >>> 0;
+  const half = flight >>> 1;
+  t.ssthresh[c] = half > 2 * t.mss[c] ? half : 2 * t.mss[c];
+  t.cwnd[c] = t.mss[c];
+  t.dupAcks[c] = 0;
+  t.flags[c] &= ~TF_RECOVERY;
+  for (let s = t.writeQueue[c].head; s !== null; s = s.next) s.cb[CB_FLAGS] &= ~(SEG_SACKED | SEG_RETRANS | SEG_LOST);
+  t.rackXmit[c] = 0;
+  t.sendHead[c] = t.writeQueue[c].head;
+  t.sndNxt[c] = t.sndUna[c];
+  tcpWriteXmit(net, c);
+  if (!t.rtxTimer[c].pending && t.writeQueue[c].head !== null) net.modTimer(t.rtxTimer[c], net.now() + t.rto[c]);
 }
 
 /** The peer spoke: the keepalive clock starts again. */

@@ -216,8 +216,9 @@ export class UdpTable {
   }
 
   /**
-   * udp_sendmsg: send `len` bytes of `src` from socket i to (daddr, dport). Returns 0 or a
-   * negative error (-ENETUNREACH, -ENOBUFS, -EMSGSIZE from IP).
+   * udp_sendmsg: send `len` bytes of `src` from socket i to (daddr, dport). Returns 0, a
+   * negative error (-ENETUNREACH, -ENOBUFS, -EMSGSIZE from IP) or, when the device's queue
+   * dropped it, NET_XMIT_DROP (positive, as ipSend).
    */
   sendto(i: number, src: Uint8Array, srcOff: number, len: number, daddr: number, dport: number, ttl: number): number {
     const net = this.#net;
