@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildComplaints, moddableDir, moddableEnv, moddableSkipReason, REPO } from "./moddable-sdk";
+import { buildComplaints, moddableDir, moddableEnv, moddableSkipReason, REPO, xvfbRunArgs } from "./moddable-sdk";
 
 // The device app's deepest XS stack, measured in the debug build's instrumentation (the
 // per-second peak of "Stack used", 32-byte slots on x86-64) while the Linux tools drove every
@@ -106,7 +106,7 @@ export function buildDeviceApp(o: McsimBuildOptions): Promise<McsimBuild> {
  * we started ends them all; and which ends them itself after `seconds`.
  */
 export function mcsimArgs(mcSo: string, seconds = 3600): string[] {
-  return ["timeout", "-s", "TERM", String(seconds), "xvfb-run", "-a", "stdbuf", "-oL", "-eL", join(moddableDir(), "build/bin/lin/release/mcsim"), mcSo];
+  return ["timeout", "-s", "TERM", String(seconds), "xvfb-run", ...xvfbRunArgs(), "stdbuf", "-oL", "-eL", join(moddableDir(), "build/bin/lin/release/mcsim"), mcSo];
 }
 
 /** The line the app traces once its interface is up (examples/device-app/main.ts). */

@@ -45,6 +45,14 @@ export function moddableEnv(moddable: string, scratch: string): NodeJS.ProcessEn
   return { ...process.env, MODDABLE: moddable, PATH: `${bin}:${join(moddable, "build/bin/lin/release")}:${process.env.PATH}` };
 }
 
+/**
+ * xvfb-run's options: a free X display (-a), searched from a number of this process's own,
+ * so that test files starting mcsim at the same moment do not race for the same display.
+ */
+export function xvfbRunArgs(): string[] {
+  return ["-a", "-n", String(100 + (process.pid % 800))];
+}
+
 /** Lines of a build's output that fail it: tsc errors, xsl's preload warnings and errors. */
 export function buildComplaints(out: string): string[] {
   return out.split("\n").filter((l) => / error TS\d+:|typescript compile failure|^### (warning|error)|: no const$|: not frozen$|^### Error/.test(l));
@@ -72,7 +80,7 @@ export function mcconfigLin(appDir: string, out: string, env: NodeJS.ProcessEnv,
  */
 export function runInMcsim(moddable: string, app: string, env: NodeJS.ProcessEnv, done: RegExp, timeoutMs: number): Promise<{ trace: string; finished: boolean; stderr: string }> {
   return new Promise((resolvePromise) => {
-    const child = spawn("xvfb-run", ["-a", "stdbuf", "-oL", "-eL", join(moddable, "build/bin/lin/release/mcsim"), app], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("xvfb-run", [...xvfbRunArgs(), "stdbuf", "-oL", "-eL", join(moddable, "build/bin/lin/release/mcsim"), app], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     let trace = "";
     let stderr = "";
     let finished = false;

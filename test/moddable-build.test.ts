@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, w
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { xvfbRunArgs } from "../host-sim/moddable-sdk";
 
 const REPO = resolve(import.meta.dirname, "..");
 // ../shared beside the repository (a worktree one level deeper, as /work/wt/NAME, finds ../../shared)
@@ -98,7 +99,7 @@ describe.skipIf(SKIP !== null)("Moddable's tools build every example (lin, esp32
     const o = join(out, "lin", "ping");
     const app = join(o, "bin/lin/mc/release/ping/mc.so");
     // mcsim never exits by itself: timeout ends it (status 124) after the summary is traced.
-    const r = spawnSync("timeout", ["15", "xvfb-run", "-a", "stdbuf", "-oL", "-eL", join(moddable, "build/bin/lin/release/mcsim"), app], { env, encoding: "utf8" });
+    const r = spawnSync("timeout", ["15", "xvfb-run", ...xvfbRunArgs(), "stdbuf", "-oL", "-eL", join(moddable, "build/bin/lin/release/mcsim"), app], { env, encoding: "utf8" });
     const trace = r.stdout;
     expect(trace, `mcsim's trace:\n${trace}\n${r.stderr}`).toMatch(/pinging 127\.0\.0\.1 over lo/);
     for (let seq = 0; seq < 10; seq++) expect(trace).toMatch(new RegExp(`^64 bytes from 127\\.0\\.0\\.1: icmp_seq=${seq} time=\\d+ ms$`, "m"));
