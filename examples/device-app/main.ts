@@ -30,7 +30,7 @@ const device: DeviceFactory | null = link !== null
   ? link.device
   : hw === null ? null : (net, name, mac) => new DmaMacDriver(hw).register(net, name, mac);
 const deviceSizes = String(config.sizes ?? "") === "device";
-const protocols = [udpInit, tcpInit];
+const protocols = Object.freeze([udpInit, tcpInit]);
 const address = device === null ? "127.0.0.1/8" : String(config.ip);
 const gateway = String(config.gateway ?? "");
 const stack = startStack({
