@@ -19,7 +19,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { buildDeviceApp, DEVICE_APP_STACK_SLOTS, mcsimArgs, mcsimSkipReason, MCSIM_UP, parseHeapLines, parseInstruments, type HeapSample } from "../host-sim/mcsim";
+import { buildDeviceApp, XS_DEFAULT_STACK_SLOTS, mcsimArgs, mcsimSkipReason, MCSIM_UP, parseHeapLines, parseInstruments, type HeapSample } from "../host-sim/mcsim";
 import { Printed, commandLine, runNote, writeDocsSection, printedSection } from "./docs";
 
 function positive(text: string): number {
@@ -147,7 +147,7 @@ try {
   const samples = parseHeapLines(out);
   const instruments = parseInstruments(out);
   const stackBytes = instruments.length > 0 ? instruments[0]["Stack available"] : NaN;
-  const slotBytes = stackBytes / DEVICE_APP_STACK_SLOTS;
+  const slotBytes = stackBytes / XS_DEFAULT_STACK_SLOTS;
   const stackPeak = Math.max(...samples.map((s) => s.stack), ...instruments.map((r) => r["Stack used"] ?? 0));
   const row = (label: string, s: HeapSample): string =>
     `${label.padEnd(44)}${String(s.chunk).padStart(12)}${String(s.slot).padStart(12)}`;
@@ -161,7 +161,7 @@ try {
   log(`${"change over those MB".padEnd(44)}${delta(warm.chunk, after.chunk).padStart(12)}${delta(warm.slot, after.slot).padStart(12)}`);
   log(`${"change since start-up".padEnd(44)}${delta(startup.chunk, after.chunk).padStart(12)}${delta(startup.slot, after.slot).padStart(12)}`);
   log(`deepest XS stack of the run: ${stackPeak} bytes = ${Number.isFinite(slotBytes) ? `${Math.round(stackPeak / slotBytes)} slots of ${slotBytes} bytes` : "?"} ` +
-    `(creation.stack ${DEVICE_APP_STACK_SLOTS} in the wrapper manifest)`);
+    `of the ${XS_DEFAULT_STACK_SLOTS} XS gives when the manifest sets no creation.stack`);
   if (opts.docs) writeDocsSection("mcsim-heap", printedSection(commandLine("sudo npx tsx bench/mcsim-heap.ts"), runNote(), printed.lines));
 } finally {
   cleanUp();

@@ -53,6 +53,21 @@ export async function measureStack(paths: string[] = []): Promise<{ figures: Sta
   }
 }
 
+/** The frames above the measured entry, as slots a board would use (the entry's Timer callback
+ *  holds `entry`): main.ts traces `base=B;name@N;...` with N counted from the stack's top. */
+function entryFrames(traced: string, entry: number): string[] {
+  const parts = traced.split(";").filter((s) => s !== "");
+  const base = Number(/^base=(-?\d+)$/.exec(parts[0] ?? "")?.[1] ?? NaN);
+  if (!Number.isFinite(base)) return parts;
+  const frames: string[] = [];
+  for (const part of parts.slice(1)) {
+    const at = part.lastIndexOf("@");
+    const slots = Number(part.slice(at + 1));
+    if (slots > base) frames.push(`${part.slice(0, at)}@${slots - base + entry}`);
+  }
+  return frames;
+}
+
 async function main(): Promise<void> {
   const opts = new Command()
     .name("bench/xs-stack.ts")
@@ -79,7 +94,7 @@ async function main(): Promise<void> {
   out.log("");
   out.log(`deepest: ${deepest} slots (${(deepest / STACK_SLOTS_DEFAULT).toFixed(2)} of the default ${STACK_SLOTS_DEFAULT}; bound ${STACK_SLOTS_BOUND})`);
   if (opts.frames) {
-    for (const f of figures) console.log(`\n${f.path}: ${f.frames.split(";").filter((s) => s !== "").join(" < ")}`);
+    for (const f of figures) console.log(`\n${f.path}: ${entryFrames(f.frames, entry).join(" < ")}`);
   }
   if (opts.docs) writeDocsSection("xs-stack", printedSection(commandLine("npx tsx bench/xs-stack.ts"), runNote(), out.lines));
 }

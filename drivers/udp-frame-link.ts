@@ -18,9 +18,10 @@
 // rxCopied). A socket class whose read(buffer) fills a buffer and returns the length (an
 // extension; xsnet's own UDP class and FrameSocket have it) reads straight into the skb's
 // slot, through a view of the slot made in open() (counted rxInPlace). write() takes a whole
-// buffer, so each slot keeps the view its last frame was sent from and makes a new one only
-// when the frame's offset or length differ (counted txViews; the one it replaces is garbage,
-// so the live heap stays as open() left it: two views per slot). A datagram from another
+// buffer, so each slot keeps the views its last two kinds of frame were sent from (a data
+// segment and an ACK take turns in a slot) and makes a new one only when the frame's offset
+// or length match neither (counted txViews; the one it replaces is garbage, so the live
+// heap stays as open() left it: three views per slot). A datagram from another
 // sender or longer than a frame is dropped as a MAC drops a bad frame (rx_errors,
 // RX_HW_ERROR); one with no skb to take it is read and dropped (rx_dropped, NOMEM).
 
@@ -85,9 +86,10 @@ export class UdpFrameLink implements NetDeviceOps {
   readonly #onReadable: (count: number) => void;
   #socket: FrameSocket | null = null;
   #dev: NetDevice | null = null;
-  /** per pool slot, made in open(): the view a frame is read into, and the view its last frame was sent from */
+  /** per pool slot, made in open(): the view a frame is read into, and the views its last two kinds of frame were sent from */
   #rxViews: Uint8Array[] = [];
   #txViews: Uint8Array[] = [];
+  #txViewsOlder: Uint8Array[] = [];
 
   /** frames copied from a datagram the socket made (read() returned an ArrayBuffer) */
   rxCopied = 0;
@@ -95,7 +97,7 @@ export class UdpFrameLink implements NetDeviceOps {
   rxInPlace = 0;
   /** datagrams from another address or port than the link's peer (dropped) */
   rxForeign = 0;
-  /** views made for sending (one per slot, again when a frame's offset or length differ) */
+  /** views made for sending (two per slot, again when a frame's offset or length match neither) */
   txViews = 0;
   /** read() or write() threw (the frame is dropped, counted in the device's stats) */
   socketErrors = 0;
@@ -125,19 +127,22 @@ export class UdpFrameLink implements NetDeviceOps {
   }
 
   open(dev: NetDevice): void {
-    // Two views per slot, made now so that the heap stays as open() left it: a fresh skb's
-    // data..end (where a frame is read), and a first send view that a frame's own replaces.
+    // Three views per slot, made now so that the heap stays as open() left it: a fresh skb's
+    // data..end (where a frame is read), and two first send views that frames' own replace.
     const pool = dev.net.pool;
     const buf = pool.buf;
     const rx: Uint8Array[] = [];
     const tx: Uint8Array[] = [];
+    const txOlder: Uint8Array[] = [];
     for (let slot = 0; slot < pool.slotCount; slot++) {
       const data = buf.byteOffset + pool.base + slot * pool.slotBytes + pool.headroom;
       rx.push(new Uint8Array(buf.buffer, data, pool.slotBytes - pool.headroom));
       tx.push(new Uint8Array(buf.buffer, data, pool.slotBytes - pool.headroom));
+      txOlder.push(new Uint8Array(buf.buffer, data, pool.slotBytes - pool.headroom));
     }
     this.#rxViews = rx;
     this.#txViews = tx;
+    this.#txViewsOlder = txOlder;
     const options: FrameSocketOptions = { port: this.localPort, onReadable: this.#onReadable };
     if (this.localAddress !== undefined) options.address = this.localAddress;
     this.#socket = new this.#Socket(options);
@@ -265,9 +270,16 @@ export class UdpFrameLink implements NetDeviceOps {
     const offset = pool.buf.byteOffset + skb.data;
     let view = this.#txViews[slot];
     if (view.byteOffset !== offset || view.length !== skb.len) {
-      view = new Uint8Array(pool.buf.buffer, offset, skb.len);
+      // The older view, or a new one; either way the last becomes the older.
+      const older = this.#txViewsOlder[slot];
+      this.#txViewsOlder[slot] = view;
+      if (older.byteOffset === offset && older.length === skb.len) {
+        view = older;
+      } else {
+        view = new Uint8Array(pool.buf.buffer, offset, skb.len);
+        this.txViews++;
+      }
       this.#txViews[slot] = view;
-      this.txViews++;
     }
     try {
       // The socket copies the datagram into the host's kernel before it returns: sent.

@@ -1,7 +1,6 @@
 // The device app in Moddable's simulator, as a device on the TAP link (docs/DEVICE.md): the
 // app built for lin with mcconfig (the SDK and TypeScript 7 as tsc from host-sim/moddable-sdk.ts)
-// from a wrapper manifest that gives the XS stack room (creation.stack) and optionally the heap
-// probe, and mcsim's command line (headless, under xvfb-run) for a process that stays up as a
+// from a wrapper manifest that adds the heap probe when asked, and mcsim's command line (headless, under xvfb-run) for a process that stays up as a
 // device. Node-only: test/linux/mcsim.test.ts, bench/versus.ts and bench/mcsim-heap.ts use it.
 
 import { spawn } from "node:child_process";
@@ -9,13 +8,11 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildComplaints, moddableDir, moddableEnv, moddableSkipReason, REPO, xvfbRunArgs } from "./moddable-sdk";
 
-// The device app's deepest XS stack, measured in the debug build's instrumentation (the
-// per-second peak of "Stack used", 32-byte slots on x86-64) while the Linux tools drove every
-// service (ping of every size to 65,507, HTTP, discard, chargen, echo, iperf both ways, UDP
-// echo): 532 slots (774 before the protocols ran after the driver's poll). The default
-// creation.stack (384) overflows ("XS abort: JavaScript stack overflow"); until the call chains
-// are shallower (issue 13), the simulator runs the app with this, about half again the peak.
-export const DEVICE_APP_STACK_SLOTS = 768;
+// XS's stack when a manifest does not set creation.stack (mcmanifest.js: 384 slots). The
+// device app runs in it: its deepest use while Linux's tools drive every service is within it
+// (bench/mcsim-heap.ts prints the figure of a TCP echo run; test/linux/mcsim.test.ts runs
+// every service in it), so the wrapper manifest sets no creation.stack of its own.
+export const XS_DEFAULT_STACK_SLOTS = 384;
 
 /** Why the app cannot be built and run in mcsim here (one line), or null. */
 export function mcsimSkipReason(): string | null {
@@ -34,7 +31,7 @@ export interface McsimBuildOptions {
   debug?: boolean;
   /** mc/config on mcconfig's command line (link=udp:L:R, ip=A/P, ...): over the manifest's lin defaults */
   config?: Readonly<Record<string, string>>;
-  /** creation.stack in XS slots (default DEVICE_APP_STACK_SLOTS) */
+  /** creation.stack in XS slots (default: the manifest sets none, XS_DEFAULT_STACK_SLOTS) */
   stackSlots?: number;
   /** main is examples/device-app/lin/heap-probe.ts: the app, and a `heap:` line a second after a full GC (debug builds) */
   heapProbe?: boolean;
@@ -62,7 +59,7 @@ export function buildDeviceApp(o: McsimBuildOptions): Promise<McsimBuild> {
   mkdirSync(out, { recursive: true });
   const manifest: Record<string, unknown> = {
     include: [join(REPO, "examples/device-app/manifest.json")],
-    creation: { stack: o.stackSlots ?? DEVICE_APP_STACK_SLOTS },
+    creation: o.stackSlots === undefined ? {} : { stack: o.stackSlots },
   };
   if (o.heapProbe === true) {
     manifest.include = [

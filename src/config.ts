@@ -410,8 +410,8 @@ export const TIMER_FIELDS = 8;
 /** SkbQueue (src/core/skb.ts) */
 export const SKB_QUEUE_FIELDS = 4;
 /** Tcb (src/tcp/tcb.ts): typed arrays with one element per connection, and their bytes per connection */
-export const TCB_ARRAYS = 39;
-export const TCB_BYTES_PER_CONNECTION = 118;
+export const TCB_ARRAYS = 40;
+export const TCB_BYTES_PER_CONNECTION = 119;
 /**
  * Per stack beside the connections (src/tcp): the SACK blocks being sent (8 words), the
  * SipHash state (4 words), and TcpOptions (8 fields) with its SACK blocks (8 words).
@@ -529,8 +529,8 @@ export function ramBudget(config: Partial<NetConfig> | Readonly<NetConfig>): Ram
 
   const k = c.tcpSocketsMax;
   [aSlots, aItems] = arrays(10, k);
-  row("TCP connections", (TCB_BYTES_PER_CONNECTION + 4) * k + TCP_SCRATCH_BYTES, 3 * k * queueSlots + (TCB_ARRAYS + 5) * t + TCP_OPTIONS_SLOTS + aSlots, aItems,
-    `${k} x ${TCB_BYTES_PER_CONNECTION + 4} B of state (${TCB_ARRAYS} typed arrays, the ACK batch and the owners to notify), three queues each (their ${TCP_TIMERS_PER_CONNECTION} timers each count with the timers)`);
+  row("TCP connections", (TCB_BYTES_PER_CONNECTION + 6) * k + TCP_SCRATCH_BYTES, 3 * k * queueSlots + (TCB_ARRAYS + 6) * t + TCP_OPTIONS_SLOTS + aSlots, aItems,
+    `${k} x ${TCB_BYTES_PER_CONNECTION + 6} B of state (${TCB_ARRAYS} typed arrays; the lists of the tasklet and of the ACKs a received skb calls for), three queues each (their ${TCP_TIMERS_PER_CONNECTION} timers each count with the timers)`);
 
   row("loopback device", DEVICE_TYPED_BYTES, DEVICE_SLOTS + LOOPBACK_OPS_SLOTS, 0, `its backlog holds at most config.loopbackBacklog ${c.loopbackBacklog} skbs of the pool`);
 

@@ -9,7 +9,8 @@
 // callback already holds). The simulated MAC's and LAN's own work is not counted (a board's
 // hardware does it). Traces per path:
 //   stack NAME SLOTS DONE COUNTS        SLOTS: the deepest event, as a board would use
-//   frames NAME DEPTH F@N;...           the frames at the deepest transmit (F begins N slots down)
+//   frames NAME DEPTH base=B;F@N;...    the frames at the deepest transmit inside an entry (F begins
+//                                       N slots down; the entry began B down)
 // then `stack entry N` and `stack done SIZE`.
 import config from "mc/config";
 import Timer from "timer";
@@ -22,16 +23,19 @@ const paths = stackPaths();
 const names = Object.keys(paths);
 // `mcconfig ... paths=ping-every-size,http-service` measures only those
 const only = typeof config.paths === "string" && config.paths !== "" ? config.paths.split(",") : undefined;
-const state = { deepestEvent: 0, txDepth: 0, txFrames: "", txBase: 0 };
+const state = { deepestEvent: 0, txDepth: 0, txFrames: "", entryBase: -1 };
 
 /** Each call of an entry from the simulation into a host measured alone (see above). */
 function measureEntry<K extends string>(proto: Record<K, (...args: never[]) => void>, name: K): void {
   const method = proto[name] as (...args: unknown[]) => void;
   proto[name] = function (this: unknown, ...args: unknown[]): void {
     const base = depth();
+    const outer = state.entryBase;
+    state.entryBase = base;
     reset();
     method.apply(this, args);
     const used = peak() - base;
+    state.entryBase = outer;
     if (used > state.deepestEvent) state.deepestEvent = used;
   } as Record<K, (...args: never[]) => void>[K];
 }
@@ -43,14 +47,31 @@ measureEntry(SimDmaMac.prototype, "onFrame"); // a frame from the LAN: the drive
 // simulated MAC's own work (DMA, the LAN, its frame hash) is a board's hardware: not counted.
 const txKick = SimDmaMac.prototype.txKick;
 SimDmaMac.prototype.txKick = function (this: SimDmaMac): void {
-  const d = depth();
+  // slots below the entry (a board's Timer callback begins there): only inside a measured entry
+  const d = state.entryBase < 0 ? -1 : depth() - state.entryBase;
   if (d > state.txDepth) {
     state.txDepth = d;
-    state.txFrames = frames();
+    state.txFrames = `base=${state.entryBase};${frames()}`;
   }
   const before = peak();
   txKick.call(this);
   restore(before);
+};
+
+(globalThis as unknown as { xsnetStackMark: () => void }).xsnetStackMark = (): void => {
+  const d = state.entryBase < 0 ? -1 : depth() - state.entryBase;
+  if (d > state.txDepth) {
+    state.txDepth = d;
+    state.txFrames = `base=${state.entryBase};${frames()}`;
+  }
+};
+
+(globalThis as unknown as { xsnetStackMark: () => void }).xsnetStackMark = (): void => {
+  const d = state.entryBase < 0 ? -1 : depth() - state.entryBase;
+  if (d > state.txDepth) {
+    state.txDepth = d;
+    state.txFrames = `base=${state.entryBase};${frames()}`;
+  }
 };
 
 function measure(index: number): void {

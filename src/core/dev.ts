@@ -224,7 +224,6 @@ export function netRxAction(net: Net): void {
     if (budget <= 0) {
       sn.stats.timeSqueeze++;
       sn.raise(NET_RX_SOFTIRQ);
-      rxBatchEnd(net);
       return;
     }
     const napi = sn.pollHead;
@@ -247,18 +246,11 @@ export function netRxAction(net: Net): void {
     rxListFlush(net);
     if (napi.scheduled && !napi.onList) pollListAdd(sn, napi);
   }
-  rxBatchEnd(net);
-}
-
-/** The receive batch is over: upper layers send what they held back for it (GRO's flush). */
-function rxBatchEnd(net: Net): void {
-  const hooks = net.rxBatchEndHooks;
-  for (let i = 0; i < hooks.length; i++) hooks[i].rxBatchEnd();
 }
 
 /**
  * gro_normal_list: the skbs the poll received, each through the protocols in turn, then
- * what they left for the end of it (rxSkbDone hooks: IP's sends, the sockets' owners).
+ * what they left for the end of it (rxSkbDone hooks: IP's sends).
  */
 function rxListFlush(net: Net): void {
   const sn = net.softnet;

@@ -18,17 +18,13 @@ import { LoopbackOps } from "./loopback";
 import { IFF_LOOPBACK, IFF_NOARP, type NetDevice, type PacketHandler, type PacketTap } from "./netdevice";
 import type { Platform } from "./platform";
 import { SkbPool } from "./skb";
-import { NET_RX_SOFTIRQ, NET_TX_SOFTIRQ, Softnet } from "./softirq";
+import { NET_RX_SOFTIRQ, NET_TX_SOFTIRQ, Softnet, type Tasklet } from "./softirq";
 import { TimerWheel, type Timer } from "./timer";
 
-/** An upper layer with work for the end of each receive batch (as GRO's flush). */
-export interface RxBatchEndHook {
-  rxBatchEnd(): void;
-}
 /**
- * An upper layer with work for the end of each received skb's processing: callbacks into
- * the application (sk_data_ready's reader), run from the loop rather than from the top of
- * the protocol's receive path, whose frames would hold the stack under the application's.
+ * An upper layer with work for the end of each received skb's processing (IP's sends from
+ * the receive path), run from the loop rather than from the top of the protocol's receive
+ * path, whose frames would hold the stack under the send chain's.
  */
 export interface RxSkbDoneHook {
   rxSkbDone(): void;
@@ -54,7 +50,6 @@ export class Net {
   readonly ptypeTypes: number[] = [];
   readonly ptypeHandlers: PacketHandler[] = [];
   readonly netdevNotifiers: NetdevNotifier[] = [];
-  readonly rxBatchEndHooks: RxBatchEndHook[] = [];
   readonly rxSkbDoneHooks: RxSkbDoneHook[] = [];
   readonly pernetExits: PernetExit[] = [];
 
@@ -104,14 +99,14 @@ export class Net {
   }
 }
 
-/** Work for the end of every receive batch (net_rx_action's end): hook.rxBatchEnd(). */
-export function registerRxBatchEnd(net: Net, fn: RxBatchEndHook): void {
-  hookAdd(net.rxBatchEndHooks, fn, "rx batch end hook");
-}
-
 /** What a layer does after each received skb (see RxSkbDoneHook). */
 export function registerRxSkbDone(net: Net, fn: RxSkbDoneHook): void {
   hookAdd(net.rxSkbDoneHooks, fn, "rx skb done hook");
+}
+
+/** A layer's tasklet (see Tasklet in softirq.ts): scheduled with net.softnet.schedule(t). */
+export function registerTasklet(net: Net, t: Tasklet): void {
+  net.softnet.addTasklet(t);
 }
 
 /** What a layer gives back at shutdown. */

@@ -1,10 +1,14 @@
 // The cooperative loop (do_softirq) and its queues (softnet_data). An interrupt or a layer
-// raises a pending bit; run() serves TIMER, NET_RX and NET_TX in that order, a bounded
-// number of rounds, then yields to the host and asks to be run again if work remains, so
-// neither the host's event loop nor an ESP32 watchdog starves.
+// raises a pending bit; run() serves TIMER, NET_RX, TASKLET and NET_TX in that order, a
+// bounded number of rounds, then yields to the host and asks to be run again if work
+// remains, so neither the host's event loop nor an ESP32 watchdog starves.
 //
 // The actions are registered (open_softirq): the core's net_rx_action and net_tx_action
-// from dev.ts, so this file knows the queues but not what serves them.
+// from dev.ts, so this file knows the queues but not what serves them. Tasklets are what
+// the protocols leave for the loop itself: TCP's output (Linux's TSQ tasklet) and the
+// sockets' owners (the process a wake-up would run). They run from run()'s own frame, so
+// the application's callbacks, and every send chain they start, begin near the bottom of a
+// board's small XS stack rather than on top of the receive path.
 
 import type { Platform } from "./platform";
 import type { SkBuff } from "./skb";
@@ -14,6 +18,17 @@ import type { TimerWheel } from "./timer";
 export const TIMER_SOFTIRQ = 1 << 0;
 export const NET_RX_SOFTIRQ = 1 << 1;
 export const NET_TX_SOFTIRQ = 1 << 2;
+export const TASKLET_SOFTIRQ = 1 << 3;
+
+/** tasklet_struct: work a protocol schedules for the loop (Softnet.schedule). */
+export interface Tasklet {
+  /** set by schedule(), cleared just before runTasklet() */
+  scheduled: boolean;
+  runTasklet(): void;
+}
+
+/** Tasklets a stack can register (one per protocol that has one). */
+export const TASKLETS_MAX = 8;
 
 export class SoftirqStats {
   runs = 0;
@@ -56,6 +71,7 @@ export class Softnet<N = unknown> {
   readonly #timers: TimerWheel;
   readonly #roundsMax: number;
   readonly #net: N;
+  readonly #tasklets: Tasklet[] = [];
   #rxAction: SoftirqAction<N> | null = null;
   #txAction: SoftirqAction<N> | null = null;
   /** inside run(): what is raised or armed now is served before run() returns (set by run() only) */
@@ -77,6 +93,21 @@ export class Softnet<N = unknown> {
     if (bit === NET_RX_SOFTIRQ) this.#rxAction = action;
     else if (bit === NET_TX_SOFTIRQ) this.#txAction = action;
     else throw new RangeError(`open_softirq: no action slot for bit ${bit}`);
+  }
+
+  /** tasklet_init: t may be scheduled from now on; run in the order registered. */
+  addTasklet(t: Tasklet): void {
+    if (this.#tasklets.length >= TASKLETS_MAX) throw new RangeError(`tasklet table full (${TASKLETS_MAX})`);
+    this.#tasklets.push(t);
+  }
+
+  /** tasklet_schedule: t runs once in the loop's next TASKLET step (this round's, inside run()). */
+  schedule(t: Tasklet): void {
+    if (t.scheduled) return;
+    t.scheduled = true;
+    // raise(TASKLET_SOFTIRQ), without the call: this ends every socket write.
+    this.pending |= TASKLET_SOFTIRQ;
+    if (!this.running) this.requestRun(0);
   }
 
   raise(bit: number): void {
@@ -117,6 +148,7 @@ export class Softnet<N = unknown> {
     const timers = this.#timers;
     if (woken || platform.now() >= this.#wakeAt) this.#wakeAt = Infinity;
     const stats = this.stats;
+    const tasklets = this.#tasklets;
     stats.runs++;
     if (timers.nextExpiry() <= platform.now()) this.pending |= TIMER_SOFTIRQ;
     let rounds = this.#roundsMax;
@@ -127,6 +159,16 @@ export class Softnet<N = unknown> {
       stats.rounds++;
       if ((p & TIMER_SOFTIRQ) !== 0) timers.run(platform.now());
       if ((p & NET_RX_SOFTIRQ) !== 0 && this.#rxAction !== null) this.#rxAction(this.#net);
+      // What this round's timers and receive scheduled runs in this round, before NET_TX.
+      if (((p | this.pending) & TASKLET_SOFTIRQ) !== 0) {
+        this.pending &= ~TASKLET_SOFTIRQ;
+        for (let i = 0; i < tasklets.length; i++) {
+          const t = tasklets[i];
+          if (!t.scheduled) continue;
+          t.scheduled = false;
+          t.runTasklet();
+        }
+      }
       if ((p & NET_TX_SOFTIRQ) !== 0 && this.#txAction !== null) this.#txAction(this.#net);
       if (timers.nextExpiry() <= platform.now()) this.pending |= TIMER_SOFTIRQ;
     }

@@ -1,4 +1,4 @@
-// Owners to wake once the received skb is done (see RxSkbDoneHook): a fixed list of table
+// Owners a socket layer's tasklet is to wake (Tasklet in softirq.ts): a fixed list of table
 // indexes, each listed at most once, so a socket layer's callbacks into the application run
 // from the loop instead of on top of the receive path's frames.
 

@@ -4,7 +4,7 @@
 // the loopback device. UDP and TCP register themselves on top (udpInit, tcpInit).
 
 import { devAddPack } from "../core/link";
-import { registerPernetExit, registerRxSkbDone, type Net } from "../core/net";
+import { registerPernetExit, registerRxSkbDone, registerTasklet, type Net } from "../core/net";
 import { arpInit } from "../neigh/arp";
 import { ETH_P_IP } from "../wire/ethernet";
 import { IPPROTO_ICMP } from "../wire/ipv4";
@@ -22,7 +22,7 @@ export function inetInit(net: Net): void {
   net.ipv4.addProtocol(IPPROTO_ICMP, icmpRcv);
   // Hooks run in this order: what the skb made IP send goes before any owner hears of it.
   registerRxSkbDone(net, net.ipv4.outputBacklog);
-  registerRxSkbDone(net, net.ipv4.raw);
+  registerTasklet(net, net.ipv4.raw);
   registerPernetExit(net, () => net.ipv4.flush());
   ipAddrAdd(net, net.loopback, "127.0.0.1/8");
 }

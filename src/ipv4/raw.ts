@@ -64,6 +64,8 @@ export class RawTable {
   readonly stats = new RawStats();
   /** sockets whose owner hears of datagrams when the received skb is done */
   readonly wake: WakeList;
+  /** the tasklet's (Softnet.schedule) */
+  scheduled = false;
   delivered = 0;
   /** handlers and sockets registered now (none: input skips deliver altogether) */
   bound = 0;
@@ -179,12 +181,12 @@ export class RawTable {
     }
     q.enqueue(head as SkBuff);
     this.stats.inDatagrams++;
-    if (net.softnet.inRxSkb) this.wake.add(i);
-    else (this.owner[i] as RawOwner).onDatagrams(q.qlen);
+    this.wake.add(i);
+    net.softnet.schedule(this);
   }
 
-  /** The received skb is done: owners hear of the datagrams it queued. */
-  rxSkbDone(): void {
+  /** The raw sockets' tasklet: owners hear of the datagrams queued for them. */
+  runTasklet(): void {
     const wake = this.wake;
     for (let k = 0; k < wake.count; k++) {
       const i = wake.take(k);

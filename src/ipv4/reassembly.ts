@@ -91,11 +91,7 @@ export class ReasmTable {
       kfreeSkbReason(net, skb, SKB_DROP.IP_FRAG_INVALID);
       return null;
     }
-    const saddr = ipSaddr(buf, iph);
-    const daddr = ipDaddr(buf, iph);
-    const id = ipId(buf, iph);
-    const proto = ipProto(buf, iph);
-    let q = this.#find(saddr, daddr, id, proto);
+    let q = this.#find(buf, iph);
     if (end + ihl > IPV4_MAX_LEN) {
       // The datagram would exceed 65535 bytes: drop it all.
       stats.reasmFails++;
@@ -104,7 +100,7 @@ export class ReasmTable {
       return null;
     }
     if (q < 0) {
-      q = this.#create(saddr, daddr, id, proto);
+      q = this.#create(buf, iph);
       if (q < 0) {
         stats.reasmFails++;
         kfreeSkbReason(net, skb, SKB_DROP.IP_FRAG_NOMEM);
@@ -127,6 +123,16 @@ export class ReasmTable {
       kfreeSkbReason(net, skb, SKB_DROP.IP_FRAG_INVALID);
       return null;
     }
+    return this.#insert(q, skb, offset, end);
+  }
+
+  /**
+   * defrag's second half (its tail call, so that its frame is gone): fragment skb of
+   * [offset, end) into datagram q, in offset order; the whole datagram when it completes it.
+   */
+  #insert(q: number, skb: SkBuff, offset: number, end: number): SkBuff | null {
+    const net = this.#net;
+    const stats = net.ipv4.stats;
     // Find the place in offset order; an exact duplicate is dropped alone, any other
     // overlap drops the whole datagram.
     let prev: SkBuff | null = null;
@@ -168,20 +174,25 @@ export class ReasmTable {
     else prev.next = skb;
     this.#count[q]++;
     this.held++;
-    this.#meat[q] += len;
+    this.#meat[q] += end - offset;
     if (this.#total[q] < 0 || this.#meat[q] !== this.#total[q]) return null;
     return this.#complete(q);
   }
 
-  #find(saddr: number, daddr: number, id: number, proto: number): number {
+  /** The datagram the fragment with its IP header at buf[iph] belongs to (RFC 791: source, destination, protocol, id), or -1. */
+  #find(buf: Uint8Array, iph: number): number {
+    const id = ipId(buf, iph);
     for (let i = 0; i < this.size; i++) {
-      if (this.#inUse[i] !== 0 && this.#id[i] === id && this.#saddr[i] === saddr && this.#daddr[i] === daddr && this.#proto[i] === proto) return i;
+      if (this.#inUse[i] !== 0 && this.#id[i] === id && this.#saddr[i] === ipSaddr(buf, iph) && this.#daddr[i] === ipDaddr(buf, iph) && this.#proto[i] === ipProto(buf, iph)) return i;
     }
     return -1;
   }
 
-  /** A free slot; when all are taken the oldest is given up (as Linux evicts under pressure). */
-  #create(saddr: number, daddr: number, id: number, proto: number): number {
+  /**
+   * A slot for the datagram of the fragment at buf[iph]; when all are taken the oldest is
+   * given up (as Linux evicts under pressure). -1 when there are no slots.
+   */
+  #create(buf: Uint8Array, iph: number): number {
     let q = -1;
     let oldest = -1;
     for (let i = 0; i < this.size; i++) {
@@ -199,10 +210,10 @@ export class ReasmTable {
     }
     const net = this.#net;
     this.#inUse[q] = 1;
-    this.#saddr[q] = saddr;
-    this.#daddr[q] = daddr;
-    this.#id[q] = id;
-    this.#proto[q] = proto;
+    this.#saddr[q] = ipSaddr(buf, iph);
+    this.#daddr[q] = ipDaddr(buf, iph);
+    this.#id[q] = ipId(buf, iph);
+    this.#proto[q] = ipProto(buf, iph);
     this.#meat[q] = 0;
     this.#total[q] = -1;
     this.#count[q] = 0;

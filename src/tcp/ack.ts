@@ -9,12 +9,11 @@ import type { Net } from "../core/net";
 import type { NetDevice } from "../core/netdevice";
 import type { SkBuff } from "../core/skb";
 import { TCP_FIN, type TcpOptions } from "../wire/tcp";
-import {
+import { TF_RETRANS_HEAD,
   CB_ACK, CB_END, CB_FLAGS, CB_SENT, CB_SEQ, CB_WND, SEG_RETRANS, SEG_SACKED, TCP_CLOSING, TCP_FIN_WAIT1, TCP_FIN_WAIT2,
   TCP_LAST_ACK, TF_PERSIST, TF_RECOVERY, TF_REORDER, TF_SACK, TF_TLP, TF_TLP_OUT, TF_TSTAMP, seqGeq, seqLeq, seqLt, tcpClockUs,
 } from "./tcb";
 import { DUP_THRESH, enterRecovery, rackUpdate, sackRecovery, sackUpdate } from "./recovery";
-import { tcpRetransmitHead } from "./output";
 import { tcpArmRtx, tcpRttOfEcho, tcpRttOfSegment, tcpRttSample } from "./rtt";
 import { tcpFree, tcpSetState } from "./table";
 import { tcpTimeWait } from "./timer";
@@ -72,7 +71,7 @@ function dupAck(net: Net, c: number, seg: SkBuff, opts: TcpOptions, nowUs: numbe
     } else if (t.dupAcks[c] === DUP_THRESH) {
       // Fast retransmit (RFC 5681 3.2, RFC 6582 3.2 step 2).
       enterRecovery(net, c);
-      tcpRetransmitHead(net, c);
+      net.tcp.sendAfterSkb(c, TF_RETRANS_HEAD);
       t.cwnd[c] = t.ssthresh[c] + DUP_THRESH * t.mss[c];
     }
   } else if (sack && opts.sackCount > 0) {
@@ -156,8 +155,8 @@ function ackCongestion(net: Net, c: number, acked: number, opts: TcpOptions, now
     } else if (sack) {
       return sackRecovery(net, c, nowUs, false);
     } else {
-      // Partial ACK: the next hole, retransmitted now; deflate by what was acked.
-      tcpRetransmitHead(net, c);
+      // Partial ACK: the next hole, retransmitted now (once the skb is done); deflate by what was acked.
+      net.tcp.sendAfterSkb(c, TF_RETRANS_HEAD);
       t.cwnd[c] = (t.cwnd[c] > acked ? t.cwnd[c] - acked : 0) + mss;
     }
   } else {

@@ -9,15 +9,15 @@ import { consumeSkb, kfreeSkbReason } from "../core/free";
 import type { Net } from "../core/net";
 import type { SkBuff } from "../core/skb";
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpOptions } from "../wire/tcp";
-import {
+import { N_ACCEPT,
   CB_ACK, CB_END, CB_FLAGS, CB_SEQ, CB_WND, ECONNRESET, N_ACK_NOW, N_CONNECTED, N_OWNER_EVENTS, N_PEER_CLOSED, N_READABLE, N_WRITABLE,
   TCP_CLOSED, TCP_CLOSE_WAIT, TCP_CLOSING, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_SYN_RECV, TCP_TIME_WAIT, TF_ACCEPTED,
   TF_ORPHAN, TF_PEER_FIN, TF_PINGPONG, TF_TSTAMP, seqGeq, seqGt, seqLeq, seqLt, type Tcb,
 } from "./tcb";
 import { tcpAck } from "./ack";
 import { oooInsert, oooPullInOrder } from "./ooo";
-import { tcpSendAck, tcpSendResetFor, tcpWriteXmit } from "./output";
-import { tcpAbort, tcpChildren, tcpFree, tcpSetState } from "./table";
+import { tcpSendResetFor } from "./output";
+import { tcpChildren, tcpFree, tcpSetState } from "./table";
 import { tcpTellOwner, tcpTimeWait } from "./timer";
 // mcconfig type-checks each module alone: the modules that add net.tcp
 import type {} from "./init";
@@ -44,8 +44,9 @@ export function tcpRcvEstablished(net: Net, c: number, skb: SkBuff, opts: TcpOpt
   // Seventh and eighth: data and FIN.
   notify = segmentData(net, c, skb, notify);
   if (notify < 0) return;
-  tcpWriteXmit(net, c);
-  if ((notify & N_ACK_NOW) !== 0) tcpSendAck(net, c);
+  // New data goes when the tasklet runs (the window may have opened): after the batch.
+  if (net.tcp.tcb.sendHead[c] !== null) net.tcp.push(c);
+  if ((notify & N_ACK_NOW) !== 0) net.tcp.ackNow(c);
   return tell(net, c, notify);
 }
 
@@ -68,7 +69,7 @@ function segmentAcceptable(net: Net, c: number, skb: SkBuff, opts: TcpOptions): 
   if (ts && (flags & TCP_RST) === 0 && ((t.tsRecent[c] - opts.tsVal) | 0) > PAWS_WINDOW) {
     if (((nowSec - t.tsRecentAt[c]) >>> 0) <= PAWS_IDLE_S) {
       tcp.stats.pawsEstabRejected++;
-      tcpSendAck(net, c);
+      tcp.ackNow(c);
       kfreeSkbReason(net, skb, SKB_DROP.TCP_RFC7323_PAWS);
       return false;
     }
@@ -78,7 +79,7 @@ function segmentAcceptable(net: Net, c: number, skb: SkBuff, opts: TcpOptions): 
   if (!seqAcceptable(t, c, skb)) {
     if ((flags & TCP_RST) === 0) {
       if (t.state[c] === TCP_TIME_WAIT && (flags & TCP_FIN) !== 0) net.modTimer(t.waitTimer[c], net.now() + net.config.tcpTimeWaitMs);
-      tcpSendAck(net, c);
+      tcp.ackNow(c);
     }
     kfreeSkbReason(net, skb, SKB_DROP.TCP_OUT_OF_WINDOW);
     return false;
@@ -196,13 +197,15 @@ function segmentData(net: Net, c: number, skb: SkBuff, notify: number): number {
   if (len > 0 && (t.flags[c] & TF_ORPHAN) !== 0 && seqGeq((seq + len) >>> 0, t.rcvNxt[c]) && (seq + len) >>> 0 !== t.rcvNxt[c]) {
     consumeSkb(net, skb);
     tcp.stats.abortOnData++;
-    tcpAbort(net, c, ECONNRESET);
+    // Aborted (the reset sent) once the skb is done: off this frame.
+    t.errPending[c] = ECONNRESET;
+    tcp.sendAfterSkb(c, 0);
     return -1;
   }
   if (len > 0 || (cb[CB_FLAGS] & TCP_FIN) !== 0) {
-    if (s === TCP_ESTABLISHED || s === TCP_FIN_WAIT1 || s === TCP_FIN_WAIT2 || (s === TCP_SYN_RECV)) {
-      notify |= dataRcv(net, c, skb);
-    } else {
+    // A tail call: this frame is gone while the data is queued.
+    if (s === TCP_ESTABLISHED || s === TCP_FIN_WAIT1 || s === TCP_FIN_WAIT2 || (s === TCP_SYN_RECV)) return dataRcv(net, c, skb, notify);
+    {
       // CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT: the peer already sent its FIN; acknowledge again.
       if (s === TCP_TIME_WAIT) net.modTimer(t.waitTimer[c], net.now() + net.config.tcpTimeWaitMs);
       notify |= N_ACK_NOW;
@@ -235,11 +238,15 @@ function challengeAck(net: Net, c: number): void {
   const tcp = net.tcp;
   if (!tcp.allowChallengeAck()) return;
   tcp.stats.challengeAcks++;
-  tcpSendAck(net, c);
+  tcp.ackNow(c);
 }
 
-/** Data and FIN (RFC 9293 3.10.7.4 seventh and eighth). Consumes the skb; returns N_* bits. */
-function dataRcv(net: Net, c: number, skb: SkBuff): number {
+/**
+ * Data and FIN (RFC 9293 3.10.7.4 seventh and eighth): trimmed to what is new and fits the
+ * window, then queued (dataQueue, a tail call). Consumes the skb; returns `notify` and the
+ * N_* bits the data adds.
+ */
+function dataRcv(net: Net, c: number, skb: SkBuff, notify: number): number {
   const tcp = net.tcp;
   const t = tcp.tcb;
   const cb = skb.cb;
@@ -254,7 +261,7 @@ function dataRcv(net: Net, c: number, skb: SkBuff): number {
       if (fin === 0 || dup > len) {
         // A retransmission of what we have: say so at once.
         consumeSkb(net, skb);
-        return N_ACK_NOW;
+        return notify | N_ACK_NOW;
       }
       // Old data with a new FIN (resent with the FIN joined): only the FIN is news.
       skb.pull(len);
@@ -272,7 +279,7 @@ function dataRcv(net: Net, c: number, skb: SkBuff): number {
     if (over >= len) {
       tcp.stats.zeroWindowDrops++;
       kfreeSkbReason(net, skb, SKB_DROP.TCP_ZEROWINDOW);
-      return N_ACK_NOW;
+      return notify | N_ACK_NOW;
     }
     skb.trim(skb.len - over);
     len -= over;
@@ -282,9 +289,16 @@ function dataRcv(net: Net, c: number, skb: SkBuff): number {
   if (seq !== rcvNxt) {
     // Out of order: keep it (bounded) and ACK at once, a duplicate ACK (RFC 5681 4.2).
     oooInsert(net, t.oooQueue[c], skb);
-    return N_ACK_NOW;
+    return notify | N_ACK_NOW;
   }
-  let notify = queueInOrder(net, c, skb);
+  return dataQueue(net, c, skb, notify);
+}
+
+/** An in-order segment, and what follows it from the out-of-order queue, to the reader; the ACK it calls for. */
+function dataQueue(net: Net, c: number, skb: SkBuff, notify: number): number {
+  const tcp = net.tcp;
+  const t = tcp.tcb;
+  notify |= queueInOrder(net, c, skb);
   // Whatever now follows in order comes off the out-of-order queue.
   const ooo = t.oooQueue[c];
   while (ooo.head !== null && seqLeq(ooo.head.cb[CB_SEQ], t.rcvNxt[c])) {
@@ -306,7 +320,7 @@ function dataRcv(net: Net, c: number, skb: SkBuff): number {
       // would leave the sender waiting on a closed window.
       notify |= N_ACK_NOW;
     } else if (t.rcvSegs[c] >= 2) {
-      tcp.ackAtBatchEnd(c);
+      tcp.ackLater(c);
     }
     if (!t.delackTimer[c].pending) net.modTimer(t.delackTimer[c], net.now() + net.config.tcpDelackMs);
   }
@@ -341,14 +355,10 @@ function queueInOrder(net: Net, c: number, skb: SkBuff): number {
   return notify;
 }
 
-/** Tell the owner what happened, last (tcpTellOwner: once the received skb is done). */
+/** Tell the owner what happened, last (tcpTellOwner: when TCP's tasklet runs). */
 function tell(net: Net, c: number, notify: number): void {
   const t = net.tcp.tcb;
-  if ((notify & N_CONNECTED) !== 0 && t.parent[c] >= 0) {
-    const l = t.parent[c];
-    const lo = t.listenerOwner[l];
-    if (lo !== null) lo.onConnections(tcpChildren(t, l, true));
-  }
+  if ((notify & N_CONNECTED) !== 0 && t.parent[c] >= 0) tcpTellOwner(net, t.parent[c], N_ACCEPT);
   if (t.owner[c] === null) {
     // Orphaned (closed by the application): nobody reads; data that arrives is discarded.
     if ((t.flags[c] & TF_ORPHAN) !== 0 && t.recvQueue[c].qlen > 0 && t.state[c] !== 0) {

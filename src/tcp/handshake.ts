@@ -11,7 +11,7 @@ import { TCP_ACK, TCP_HLEN, TCP_RST, TCP_SYN, type TcpOptions } from "../wire/tc
 import {
   CB_ACK, CB_FLAGS, CB_SEQ, CB_WND, ECONNREFUSED, N_CONNECTED, TCP_ESTABLISHED, TCP_SYN_RECV, TF_SACK, TF_TSTAMP, TF_WSCALE, seqGt, seqLeq,
 } from "./tcb";
-import { tcpSendAck, tcpSendControl, tcpSendResetFor } from "./output";
+import { tcpSendControl, tcpSendResetFor } from "./output";
 import { tcpRttOfEcho, tcpRttSample } from "./rtt";
 import { tcpAbort, tcpSetState } from "./table";
 import { tcpTellOwner } from "./timer";
@@ -75,7 +75,7 @@ export function tcpSynSentRcv(net: Net, c: number, skb: SkBuff, opts: TcpOptions
   if (!synSentAcceptable(net, c, skb)) return;
   synSentTakeSyn(net, c, skb, opts);
   if ((skb.cb[CB_FLAGS] & TCP_ACK) !== 0) {
-    tcpSendAck(net, c);
+    net.tcp.ackNow(c);
     consumeSkb(net, skb);
     if (net.tcp.tcb.owner[c] !== null) tcpTellOwner(net, c, N_CONNECTED);
     return;

@@ -1,8 +1,9 @@
 // tcp_init / tcp_v4_init: TCP joins a stack that has IPv4. The connection table, TCP
-// registered with IPv4 for segments and ICMP errors, the owners told at the end of each
-// received skb, the ACKs owed at the end of each receive batch, and what TCP gives back at shutdown.
+// registered with IPv4 for segments and ICMP errors, the ACKs a received skb calls for
+// (sent once it is done), its tasklet (the owners told, the write queues pushed, the ACKs
+// owed for a receive batch), and what TCP gives back at shutdown.
 
-import { registerPernetExit, registerRxBatchEnd, registerRxSkbDone, type Net } from "../core/net";
+import { registerPernetExit, registerRxSkbDone, registerTasklet, type Net } from "../core/net";
 import { IPPROTO_TCP } from "../wire/ipv4";
 import { tcpV4Err, tcpV4Rcv } from "./input";
 import { Tcp } from "./tcp";
@@ -19,7 +20,7 @@ declare module "../core/net" {
 export function tcpInit(net: Net): void {
   const tcp = (net.tcp = new Tcp(net));
   net.ipv4.addProtocol(IPPROTO_TCP, tcpV4Rcv, tcpV4Err);
-  registerRxBatchEnd(net, tcp);
   registerRxSkbDone(net, tcp);
+  registerTasklet(net, tcp);
   registerPernetExit(net, () => tcp.flush());
 }

@@ -21,11 +21,11 @@ import {
 } from "../wire/tcp";
 import { WIRE_OK } from "../wire/bytes";
 import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH } from "../wire/icmp";
-import {
+import { TF_RETRANS_HEAD,
   CB_ACK, CB_END, CB_FLAGS, CB_SEQ, CB_WND, ECONNREFUSED, EHOSTUNREACH, TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIME_WAIT, TF_KEEPALIVE, seqGt, seqLt,
 } from "./tcb";
-import { tcpRetransmitHead, tcpSendResetFor } from "./output";
-import { tcpAbort, tcpFree, tcpLookup, tcpLookupListener } from "./table";
+import { tcpSendResetFor } from "./output";
+import { tcpFree, tcpLookup, tcpLookupListener } from "./table";
 import { tcpKeepaliveHeard } from "./timer";
 import { tcpSynSentRcv } from "./handshake";
 import { tcpRcvEstablished } from "./established";
@@ -179,13 +179,15 @@ export function tcpV4Err(net: Net, type: number, code: number, info: number, iph
     const mss = info - IPV4_HLEN - TCP_HLEN;
     if (info >= 68 && mss < t.mss[c]) {
       t.mss[c] = mss;
-      tcpRetransmitHead(net, c);
+      tcp.sendAfterSkb(c, TF_RETRANS_HEAD);
     }
     return;
   }
   const state = t.state[c];
   if ((state === TCP_SYN_SENT || state === TCP_SYN_RECV) && code <= ICMP_PORT_UNREACH) {
+    // The connection is aborted once the ICMP message is done (off its frames).
     tcp.stats.attemptFails++;
-    tcpAbort(net, c, code >= ICMP_PROT_UNREACH ? ECONNREFUSED : EHOSTUNREACH);
+    t.errPending[c] = code >= ICMP_PROT_UNREACH ? ECONNREFUSED : EHOSTUNREACH;
+    tcp.sendAfterSkb(c, 0);
   }
 }

@@ -10,7 +10,7 @@ import type { NetDevice } from "../core/netdevice";
 import type { SkBuff } from "../core/skb";
 import { IPV4_HLEN, ipDaddr, ipSaddr } from "../wire/ipv4";
 import { TCP_ACK, TCP_HLEN, TCP_RST, TCP_SYN, tcpDport, tcpSport, type TcpOptions } from "../wire/tcp";
-import { CB_ACK, CB_FLAGS, CB_SEQ, CB_WND, TCP_CLOSED, TCP_ESTABLISHED, TCP_SYN_RECV, TF_TSTAMP, seqGt } from "./tcb";
+import { N_ACCEPT, CB_ACK, CB_FLAGS, CB_SEQ, CB_WND, TCP_CLOSED, TCP_ESTABLISHED, TCP_SYN_RECV, TF_TSTAMP, seqGt } from "./tcb";
 import { COOKIE_MSS } from "./secure";
 import { tcpSendControl, tcpSendResetFor, tcpSendSynAckStateless } from "./output";
 import { tcpAcceptSynOptions, tcpInitSend } from "./handshake";
@@ -186,9 +186,7 @@ function cookieOpen(net: Net, l: number, skb: SkBuff, opts: TcpOptions, mss: num
   const c = cookieChild(net, l, skb, opts, mss);
   if (c < 0) return;
   tcpRcvEstablished(net, c, skb, opts);
-  const t = net.tcp.tcb;
-  const lo = t.listenerOwner[l];
-  if (lo !== null && t.state[c] !== TCP_CLOSED) lo.onConnections(tcpChildren(t, l, true));
+  if (net.tcp.tcb.state[c] !== TCP_CLOSED) net.tcp.notify(l, N_ACCEPT);
 }
 
 /** The ESTABLISHED child a cookie ACK makes (-1, the segment dropped, when there is no room). */

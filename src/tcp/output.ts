@@ -13,7 +13,7 @@ import { csumFold, csumPartial, csumPartialView, csumPseudoHeader } from "../wir
 import { IPPROTO_TCP, IPV4_HLEN, ipDaddr, ipSaddr } from "../wire/ipv4";
 import {
   TCP_ACK, TCP_FIN, TCP_HLEN, TCP_PSH, TCP_RST, TCP_SYN, setTcpCheck, tcpBuildHeader, tcpDport, tcpSport, tcpWriteOptMss,
-  tcpWriteOptSack, tcpWriteOptSackPerm, tcpWriteOptSackPermTimestamp, tcpWriteOptTimestamp, tcpWriteOptWscale,
+  tcpOptSackPermInTimestamp, tcpWriteOptSack, tcpWriteOptSackPerm, tcpWriteOptTimestamp, tcpWriteOptWscale,
 } from "../wire/tcp";
 import {
   CB_ACK, CB_END, CB_FLAGS, CB_SENT, CB_SEQ, CB_XMIT, TF_ACK_BATCH, SEG_LOST, SEG_RETRANS, SEG_SACKED, TCP_SYN_RECV, TF_NODELAY,
@@ -84,48 +84,64 @@ function optionsLength(net: Net, c: number, flags: number, payloadLen: number, s
 
 /**
  * Write a TCP header of `hlen` bytes (options included) at `at`, with the SACK blocks
- * optionsLength put in `sacks`; checksum over header + `payloadLen`.
+ * optionsLength put in t.sackOut; checksum over header + `payloadLen`, from the source
+ * address of the route just taken (ip.rt). The options are written by functions of their
+ * own, so that this frame, under every segment sent, stays small.
  */
-function buildHeader(net: Net, c: number, at: number, hlen: number, seq: number, flags: number, payloadLen: number, saddr: number, daddr: number, sacks: Uint32Array): void {
+function buildHeader(net: Net, c: number, at: number, hlen: number, seq: number, flags: number, payloadLen: number): void {
+  const t = net.tcp.tcb;
+  const win = advertisedWindow(net, c, flags);
+  tcpBuildHeader(net.pool.buf, at, t.localPort[c], t.remotePort[c], seq, (flags & TCP_ACK) !== 0 ? t.rcvNxt[c] : 0, hlen, flags, win);
+  if ((flags & TCP_SYN) !== 0) writeSynOptions(net, c, at + TCP_HLEN, flags);
+  else if (hlen > TCP_HLEN) writeOptions(net, c, at + TCP_HLEN, hlen - TCP_HLEN, flags);
+  const sum = csumPseudoHeader(net.ipv4.rt.saddr, t.remoteAddr[c], IPPROTO_TCP, hlen + payloadLen);
+  setTcpCheck(net.pool.buf, at, csumFold(csumPartialView(net.pool.view, at, hlen + payloadLen, sum)));
+}
+
+/** The window field of a segment with `flags` (unscaled in a SYN, RFC 7323 2.2); moves rcvAdv to what it offers. */
+function advertisedWindow(net: Net, c: number, flags: number): number {
+  const t = net.tcp.tcb;
+  if ((flags & TCP_SYN) !== 0) {
+    const win = net.config.tcpRcvBufBytes < 65535 ? net.config.tcpRcvBufBytes : 65535;
+    if ((flags & TCP_ACK) !== 0) t.rcvAdv[c] = (t.rcvNxt[c] + win) >>> 0; // the SYN-ACK offers it
+    return win;
+  }
+  const win = rcvWindow(net, c);
+  t.rcvAdv[c] = (t.rcvNxt[c] + win) >>> 0;
+  return (t.flags[c] & TF_WSCALE) !== 0 ? win >>> net.tcp.rcvShift : win;
+}
+
+/** A SYN's options at `o`, in Linux's layout: MSS, SACK-permitted + timestamps, NOP + window scale. */
+function writeSynOptions(net: Net, c: number, o: number, flags: number): void {
   const t = net.tcp.tcb;
   const buf = net.pool.buf;
-  let win: number;
-  if ((flags & TCP_SYN) !== 0) {
-    // RFC 7323 2.2: the window of a SYN is never scaled.
-    win = net.config.tcpRcvBufBytes < 65535 ? net.config.tcpRcvBufBytes : 65535;
-    if ((flags & TCP_ACK) !== 0) t.rcvAdv[c] = (t.rcvNxt[c] + win) >>> 0; // the SYN-ACK offers it
-  } else {
-    win = rcvWindow(net, c);
-    t.rcvAdv[c] = (t.rcvNxt[c] + win) >>> 0;
-    if ((t.flags[c] & TF_WSCALE) !== 0) win >>>= net.tcp.rcvShift;
+  o += tcpWriteOptMss(buf, o, (net.ipv4.rt.dev as NetDevice).mtu - IPV4_HLEN - TCP_HLEN);
+  const sack = offersSack(net, c);
+  if (offersTimestamps(net, c)) {
+    const tsVal = net.tcp.tsVal(c);
+    const tsEcr = (flags & TCP_ACK) !== 0 ? t.tsRecent[c] : 0;
+    tcpWriteOptTimestamp(buf, o, tsVal, tsEcr);
+    if (sack) tcpOptSackPermInTimestamp(buf, o);
+    o += 12;
+  } else if (sack) {
+    o += tcpWriteOptSackPerm(buf, o);
   }
-  tcpBuildHeader(buf, at, t.localPort[c], t.remotePort[c], seq, (flags & TCP_ACK) !== 0 ? t.rcvNxt[c] : 0, hlen, flags, win);
-  let o = at + TCP_HLEN;
-  if ((flags & TCP_SYN) !== 0) {
-    // Linux's layout: MSS, SACK-permitted + timestamps, NOP + window scale.
-    o += tcpWriteOptMss(buf, o, (net.ipv4.rt.dev as NetDevice).mtu - IPV4_HLEN - TCP_HLEN);
-    const sack = offersSack(net, c);
-    if (offersTimestamps(net, c)) {
-      const tsVal = net.tcp.tsVal(c);
-      const tsEcr = (flags & TCP_ACK) !== 0 ? t.tsRecent[c] : 0;
-      o += sack ? tcpWriteOptSackPermTimestamp(buf, o, tsVal, tsEcr) : tcpWriteOptTimestamp(buf, o, tsVal, tsEcr);
-    } else if (sack) {
-      o += tcpWriteOptSackPerm(buf, o);
-    }
-    if (offersWscale(net, c)) o += tcpWriteOptWscale(buf, o, net.tcp.rcvShift);
-  } else if (hlen > TCP_HLEN) {
-    const ts = (t.flags[c] & TF_TSTAMP) !== 0 && (flags & TCP_RST) === 0 ? 12 : 0;
-    if (ts > 0) o += tcpWriteOptTimestamp(buf, o, net.tcp.tsVal(c), t.tsRecent[c]);
-    const sackBytes = hlen - TCP_HLEN - ts;
-    if (sackBytes > 0) {
-      const n = (sackBytes - 4) >>> 3;
-      o += tcpWriteOptSack(buf, o, sacks, n);
-      net.tcp.stats.sackBlocksSent += n;
-    }
+  if (offersWscale(net, c)) tcpWriteOptWscale(buf, o, net.tcp.rcvShift);
+}
+
+/** `len` bytes of options at `o` of a segment that is not a SYN: timestamps, then the SACK blocks of t.sackOut. */
+function writeOptions(net: Net, c: number, o: number, len: number, flags: number): void {
+  const t = net.tcp.tcb;
+  const ts = (t.flags[c] & TF_TSTAMP) !== 0 && (flags & TCP_RST) === 0 ? 12 : 0;
+  if (ts > 0) {
+    const tsVal = net.tcp.tsVal(c); // before the call: its arguments are not yet on the stack
+    o += tcpWriteOptTimestamp(net.pool.buf, o, tsVal, t.tsRecent[c]);
   }
-  let sum = csumPseudoHeader(saddr, daddr, IPPROTO_TCP, hlen + payloadLen);
-  sum = csumPartialView(net.pool.view, at, hlen + payloadLen, sum);
-  setTcpCheck(buf, at, csumFold(sum));
+  if (len > ts) {
+    const n = (len - ts - 4) >>> 3;
+    tcpWriteOptSack(net.pool.buf, o, t.sackOut, n);
+    net.tcp.stats.sackBlocksSent += n;
+  }
 }
 
 /** A segment with no data (SYN, SYN-ACK, ACK, FIN probe, RST) from connection c. */
@@ -145,13 +161,10 @@ function buildControl(net: Net, c: number, seq: number, flags: number): SkBuff |
   const t = net.tcp.tcb;
   const ip = net.ipv4;
   if (!ip.routeOutput(t.remoteAddr[c], t.localAddr[c])) return null;
-  const saddr = ip.rt.saddr;
   const skb = net.pool.alloc();
   if (skb === null) return null;
-  const sacks = t.sackOut;
-  const hlen = TCP_HLEN + optionsLength(net, c, flags, 0, sacks);
-  const at = skb.put(hlen);
-  buildHeader(net, c, at, hlen, seq, flags, 0, saddr, t.remoteAddr[c], sacks);
+  const hlen = TCP_HLEN + optionsLength(net, c, flags, 0, t.sackOut);
+  buildHeader(net, c, skb.put(hlen), hlen, seq, flags, 0);
   net.tcp.stats.outSegs++;
   if ((flags & TCP_RST) !== 0) net.tcp.stats.outRsts++;
   if ((flags & TCP_ACK) !== 0) afterAckSent(net, c);
@@ -201,7 +214,6 @@ function cloneWithHeader(net: Net, c: number, skb: SkBuff): SkBuff | null {
   const pool = net.pool;
   const ip = net.ipv4;
   if (!ip.routeOutput(t.remoteAddr[c], t.localAddr[c])) return null;
-  const saddr = ip.rt.saddr;
   const len = skb.len;
   let out: SkBuff | null;
   if (pool.isCloned(skb)) {
@@ -214,10 +226,8 @@ function cloneWithHeader(net: Net, c: number, skb: SkBuff): SkBuff | null {
   let flags = TCP_ACK;
   if ((skb.cb[CB_FLAGS] & TCP_FIN) !== 0) flags |= TCP_FIN;
   if (len > 0 && skb.next === null) flags |= TCP_PSH;
-  const sacks = t.sackOut;
-  const hlen = TCP_HLEN + optionsLength(net, c, flags, len, sacks);
-  const at = out.push(hlen);
-  buildHeader(net, c, at, hlen, skb.cb[CB_SEQ], flags, len, saddr, t.remoteAddr[c], sacks);
+  const hlen = TCP_HLEN + optionsLength(net, c, flags, len, t.sackOut);
+  buildHeader(net, c, out.push(hlen), hlen, skb.cb[CB_SEQ], flags, len);
   if (skb.cb[CB_SENT] > 0) net.tcp.stats.retransSegs++;
   skb.cb[CB_SENT]++;
   skb.cb[CB_XMIT] = tcpClockUs(net.now());

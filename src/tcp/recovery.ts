@@ -9,7 +9,7 @@
 import type { Net } from "../core/net";
 import type { SkBuff } from "../core/skb";
 import type { TcpOptions } from "../wire/tcp";
-import {
+import { TF_RESEND, TF_RESEND_FIRST,
   CB_END, CB_FLAGS, CB_SEQ, CB_SENT, CB_XMIT, SEG_LOST, SEG_RETRANS, SEG_SACKED, TF_RECOVERY, seqGeq, seqGt, seqLeq, seqLt,
 } from "./tcb";
 import { tcpFragment, tcpPipe, tcpTransmitSkb } from "./output";
@@ -153,15 +153,16 @@ export function sackRecovery(net: Net, c: number, nowUs: number, timer: boolean)
     tcp.stats.sackRecoveries++;
     first = true;
   }
-  return resendLost(net, c, first, due);
+  if (due) tcpArmReorder(net, c);
+  // Resent once the received skb is done (at once from the reorder timer: a tail call).
+  return tcp.sendAfterSkb(c, first ? TF_RESEND | TF_RESEND_FIRST : TF_RESEND);
 }
 
 /**
  * Resend lost segments in order while the pipe leaves room in cwnd (RFC 6675 5, NextSeg
- * rule 1); `first`: the first goes whatever the pipe. Then the reorder timer, when `due`.
- * sackRecovery's tail call, so that its frame is gone while these go down the stack.
+ * rule 1); `first`: the first goes whatever the pipe.
  */
-function resendLost(net: Net, c: number, first: boolean, due: boolean): void {
+export function tcpResendLost(net: Net, c: number, first: boolean): void {
   const t = net.tcp.tcb;
   let pipe = tcpPipe(net, c);
   for (let s = t.writeQueue[c].head; s !== null && s !== t.sendHead[c]; s = s.next) {
@@ -174,5 +175,4 @@ function resendLost(net: Net, c: number, first: boolean, due: boolean): void {
     pipe += s.len;
     first = false;
   }
-  if (due) tcpArmReorder(net, c);
 }

@@ -9,7 +9,7 @@ import type { SkBuff } from "../core/skb";
 import { SKB_DROP } from "../core/drop";
 import { TCP_ACK, TCP_RST } from "../wire/tcp";
 import {
-  TCP_CLOSED, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN, TCP_QUICKACKS, TCP_SYN_RECV, TCP_TIME_WAIT, type Tcb,
+  N_LISTED, TCP_CLOSED, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN, TCP_QUICKACKS, TCP_SYN_RECV, TCP_TIME_WAIT, TF_AFTER_SKB, TF_OUTPUT_LISTED, type Tcb,
 } from "./tcb";
 import { oooPurge } from "./ooo";
 import { tcpSendControl } from "./output";
@@ -48,12 +48,13 @@ export function tcpAlloc(net: Net): number {
 /** A new connection's starting values (the rest is set as it opens). */
 function resetEntry(net: Net, c: number): void {
   const t = net.tcp.tcb;
-  t.flags[c] = 0;
+  t.flags[c] &= TF_OUTPUT_LISTED | TF_AFTER_SKB; // lists may still hold c: stay listed once
   t.sndQueued[c] = 0;
   t.rcvQueued[c] = 0;
   t.rcvSegs[c] = 0;
   t.quickAcks[c] = TCP_QUICKACKS;
-  t.notifyPending[c] = 0;
+  t.notifyPending[c] &= N_LISTED;
+  t.errPending[c] = 0;
   tcpRttInit(net, c);
   t.dupAcks[c] = 0;
   t.parent[c] = -1;

@@ -33,8 +33,10 @@ export const EHOSTUNREACH = 113;
 /** the peer closed and everything it sent has been read */
 export const EPEERCLOSED = 0;
 
-// flags[] (bit 1 is free)
+// flags[]
 export const TF_NODELAY = 1 << 0;
+/** on the TCP tasklet's output list (Tcp.push, Tcp.ackLater) */
+export const TF_OUTPUT_LISTED = 1 << 1;
 /** the application closed: a FIN is queued after the data */
 export const TF_FIN_QUEUED = 1 << 2;
 /** our FIN has been sent (it occupies sequence number finSeq) */
@@ -63,10 +65,24 @@ export const TF_TLP = 1 << 13;
 export const TF_TLP_OUT = 1 << 14;
 /** the retransmission timer is RACK's reorder timer (RFC 8985 6.3) */
 export const TF_REORDER = 1 << 15;
-/** an ACK is owed at the end of this receive batch (the one ACK GRO would give a batch) */
+/** an ACK is owed when the TCP tasklet runs (the one ACK GRO would give a receive batch; a window update) */
 export const TF_ACK_BATCH = 1 << 16;
 /** interactive: we send data in answer to data (no quick ACKs; Linux's pingpong mode) */
 export const TF_PINGPONG = 1 << 17;
+/** the write queue is to be pushed when the TCP tasklet runs (Tcp.push) */
+export const TF_XMIT = 1 << 18;
+/** on the list of what goes once the received skb is done (Tcp.sendAfterSkb) */
+export const TF_AFTER_SKB = 1 << 19;
+/** an ACK is to go (Tcp.ackNow; RFC 5681 4.2) */
+export const TF_ACK_NOW = 1 << 20;
+/** lost segments are to be resent (RFC 6675 5, NextSeg rule 1) */
+export const TF_RESEND = 1 << 21;
+/** ... the first whatever the pipe (RFC 6675 5 step 4.3) */
+export const TF_RESEND_FIRST = 1 << 22;
+/** the first unacknowledged segment is to be resent (fast retransmit, RFC 5681 3.2; a smaller path MTU) */
+export const TF_RETRANS_HEAD = 1 << 23;
+/** what the receive path leaves for the end of the received skb */
+export const TF_SEND_DECIDED = TF_ACK_NOW | TF_RESEND | TF_RESEND_FIRST | TF_RETRANS_HEAD;
 
 /** quick ACKs at the start of a connection (Linux TCP_MAX_QUICKACKS) */
 export const TCP_QUICKACKS = 16;
@@ -89,6 +105,12 @@ export const N_CONNECTED = 4;
 export const N_PEER_CLOSED = 8;
 /** not for the owner: ACK this segment now (out of order, a duplicate, a FIN; RFC 5681 4.2) */
 export const N_ACK_NOW = 16;
+/** for the owner: report the whole state (a new owner; a reader that drained the data after the FIN) */
+export const N_REPORT = 32;
+/** for a listener's owner: connections wait to be accepted */
+export const N_ACCEPT = 64;
+/** notifyPending: c is on the TCP tasklet's notify list */
+export const N_LISTED = 128;
 /** the events an owner hears of */
 export const N_OWNER_EVENTS = N_READABLE | N_WRITABLE | N_CONNECTED | N_PEER_CLOSED;
 
@@ -225,8 +247,10 @@ export class Tcb {
   readonly rcvSegs: Uint8Array;
   /** data segments still to ACK at once (quickack mode) */
   readonly quickAcks: Uint8Array;
-  /** N_* events the owner hears of when the received skb is done (Tcp.notifyAfterSkb) */
+  /** N_* events the owner hears of when the TCP tasklet runs (Tcp.notify) */
   readonly notifyPending: Uint8Array;
+  /** an ICMP error's verdict, applied once the received skb is done: the error to abort with (tcpV4Err) */
+  readonly errPending: Uint8Array;
   /** effective send MSS (payload bytes per segment, options apart) */
   readonly mss: Uint16Array;
   // RTT and RTO (RFC 6298): srtt and rttvar in microseconds, rto in milliseconds
@@ -303,6 +327,7 @@ export class Tcb {
     this.rcvSegs = new Uint8Array(n);
     this.quickAcks = new Uint8Array(n);
     this.notifyPending = new Uint8Array(n);
+    this.errPending = new Uint8Array(n);
     this.mss = new Uint16Array(n);
     this.srtt = new Uint32Array(n);
     this.rttvar = new Uint32Array(n);

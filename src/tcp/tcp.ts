@@ -11,19 +11,20 @@ import { skbCopyBitsView, type SkBuff, type SkbPool } from "../core/skb";
 import { copyView } from "../core/bytes";
 import { ipIsLoopback } from "../wire/ipv4";
 import { TCP_FIN, TCP_MAX_WSCALE, TCP_SYN } from "../wire/tcp";
-import {
+import { TF_RETRANS_HEAD, TF_RESEND, TF_RESEND_FIRST,
   CB_END, CB_FLAGS, CB_SENT, CB_SEQ, ECONNRESET, TCP_CLOSED, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_LAST_ACK,
-  TCP_LISTEN, TCP_SYN_RECV, TCP_SYN_SENT, TF_ACCEPTED, TF_ACK_BATCH, TF_FIN_QUEUED, TF_KEEPALIVE, TF_NODELAY, TF_ORPHAN, Tcb,
+  TCP_LISTEN, TCP_SYN_RECV, TCP_SYN_SENT, TF_ACCEPTED, TF_ACK_BATCH, TF_FIN_QUEUED, TF_OUTPUT_LISTED, TF_XMIT, TF_ACK_NOW, TF_AFTER_SKB, TF_SEND_DECIDED, N_LISTED, N_REPORT, TF_KEEPALIVE, TF_NODELAY, TF_ORPHAN, Tcb,
   TcpStats, type TcpListenerOwner, type TcpOwner,
 } from "./tcb";
 import { TcpSecrets } from "./secure";
-import { rcvWindow, tcpSendAck, tcpSendControl, tcpWriteXmit } from "./output";
+import { rcvWindow, tcpRetransmitHead, tcpSendAck, tcpSendControl, tcpWriteXmit } from "./output";
+import { tcpResendLost } from "./recovery";
 import {
   EPHEMERAL_COUNT, tcpAbort, tcpAlloc, tcpChildren, tcpEphemeralPort, tcpFree, tcpLookupListener, tcpSetState,
 } from "./table";
 import { tcpInitSend } from "./handshake";
 import {
-  tcpDeferNotify, tcpDelackTimer, tcpKeepaliveHeard, tcpKeepaliveTimer, tcpNotifyOwner, tcpRetransmitTimer, tcpWaitTimer,
+  tcpDelackTimer, tcpKeepaliveHeard, tcpKeepaliveTimer, tcpNotifyOwner, tcpRetransmitTimer, tcpWaitTimer,
 } from "./timer";
 // mcconfig type-checks each module alone: the modules that add net.ipv4
 import type {} from "../ipv4/ipv4";
@@ -41,10 +42,15 @@ export class Tcp {
   ephemeralNext: number;
   /** our window scale shift: enough to offer the whole receive buffer (RFC 7323 2.3) */
   readonly rcvShift: number;
-  /** connections owing an ACK at the end of the receive batch */
-  readonly #ackBatch: Int16Array;
-  #ackBatchCount = 0;
-  /** connections whose owner hears of events when the received skb is done (notifyPending) */
+  /** the tasklet's (Softnet.schedule) */
+  scheduled = false;
+  /** connections with output for the tasklet (TF_OUTPUT_LISTED: TF_XMIT, TF_ACK_BATCH) */
+  readonly #outputList: Int16Array;
+  #outputCount = 0;
+  /** connections with something to send once the received skb is done (TF_AFTER_SKB) */
+  readonly #afterSkbList: Int16Array;
+  #afterSkbCount = 0;
+  /** connections whose owner hears of events when the tasklet runs (notifyPending) */
   readonly #notifyList: Int16Array;
   #notifyCount = 0;
   #challengeWindowStart = -Infinity;
@@ -58,54 +64,137 @@ export class Tcp {
     let shift = 0;
     while ((65535 << shift) < net.config.tcpRcvBufBytes && shift < TCP_MAX_WSCALE) shift++;
     this.rcvShift = shift;
-    this.#ackBatch = new Int16Array(this.tcb.size);
+    this.#outputList = new Int16Array(this.tcb.size);
+    this.#afterSkbList = new Int16Array(this.tcb.size);
     this.#notifyList = new Int16Array(this.tcb.size);
   }
 
   /**
-   * Owe connection c an ACK at the end of this receive batch: two full segments or more
-   * arrived (RFC 1122 4.2.3.2), and the rest of the batch may add to them, as GRO
-   * coalesces them in Linux. Any segment sent before then carries the ACK instead.
+   * Owe connection c an ACK when the tasklet runs: two full segments or more arrived (RFC
+   * 1122 4.2.3.2) and the rest of the receive batch may add to them, as GRO coalesces them
+   * in Linux; or the reader opened the window (a window update). Any segment sent before
+   * then carries the ACK instead (afterAckSent).
    */
-  ackAtBatchEnd(c: number): void {
-    const t = this.tcb;
-    if ((t.flags[c] & TF_ACK_BATCH) !== 0) return;
-    t.flags[c] |= TF_ACK_BATCH;
-    this.#ackBatch[this.#ackBatchCount++] = c;
+  ackLater(c: number): void {
+    return this.#outputAdd(c, TF_ACK_BATCH);
   }
 
   /**
-   * The owner of c hears of `events` (N_*) once the received skb is done (rxSkbDone), from
-   * the loop: its callbacks, and what they write, do not run on the receive path's frames.
+   * ACK connection c now (a duplicate or out-of-order segment, a FIN, a challenge; RFC 5681
+   * 4.2): once the received skb is done, on the receive path (sendAfterSkb).
    */
-  notifyAfterSkb(c: number, events: number): void {
-    const t = this.tcb;
-    if (t.notifyPending[c] === 0) this.#notifyList[this.#notifyCount++] = c;
-    t.notifyPending[c] |= events;
+  ackNow(c: number): void {
+    this.sendAfterSkb(c, TF_ACK_NOW);
   }
 
-  /** The received skb is done: owners hear what it brought (sk_data_ready's wake-up). */
+  /**
+   * What the receive path decided connection c sends (TF_SEND_DECIDED bits; an ICMP error's
+   * verdict in errPending): once the received skb is done (rxSkbDone), at the same place on
+   * the wire (IP holds back what the receive path sends until then anyway), but built from
+   * the loop rather than at the bottom of the receive path's frames. Elsewhere, at once.
+   */
+  sendAfterSkb(c: number, what: number): void {
+    const t = this.tcb;
+    t.flags[c] |= what;
+    if (!this.#net.softnet.inRxSkb) return this.#sendDecided(c);
+    if ((t.flags[c] & TF_AFTER_SKB) !== 0 || this.#afterSkbCount === this.#afterSkbList.length) return;
+    t.flags[c] |= TF_AFTER_SKB;
+    this.#afterSkbList[this.#afterSkbCount++] = c;
+  }
+
+  /** The received skb is done: what it made each connection decide to send. */
   rxSkbDone(): void {
     const t = this.tcb;
-    for (let i = 0; i < this.#notifyCount; i++) {
-      const c = this.#notifyList[i];
-      const events = t.notifyPending[c];
-      t.notifyPending[c] = 0;
-      if (events !== 0) tcpNotifyOwner(this.#net, c, events);
+    for (let i = 0; i < this.#afterSkbCount; i++) {
+      const c = this.#afterSkbList[i];
+      t.flags[c] &= ~TF_AFTER_SKB;
+      this.#sendDecided(c);
     }
-    this.#notifyCount = 0;
+    this.#afterSkbCount = 0;
   }
 
-  /** The receive batch is done (net_rx_action's end): send the ACKs owed. */
-  rxBatchEnd(): void {
+  #sendDecided(c: number): void {
+    const net = this.#net;
     const t = this.tcb;
-    for (let i = 0; i < this.#ackBatchCount; i++) {
-      const c = this.#ackBatch[i];
-      if ((t.flags[c] & TF_ACK_BATCH) === 0) continue;
-      t.flags[c] &= ~TF_ACK_BATCH;
-      if (t.state[c] > TCP_LISTEN) tcpSendAck(this.#net, c);
+    const what = t.flags[c] & TF_SEND_DECIDED;
+    t.flags[c] &= ~TF_SEND_DECIDED;
+    const err = t.errPending[c];
+    if (err !== 0) {
+      t.errPending[c] = 0;
+      return tcpAbort(net, c, err);
     }
-    this.#ackBatchCount = 0;
+    if (t.state[c] <= TCP_LISTEN) return;
+    if ((what & TF_RETRANS_HEAD) !== 0) tcpRetransmitHead(net, c);
+    if ((what & TF_ACK_NOW) !== 0) tcpSendAck(net, c);
+    // Last, a tail call: this frame is gone while the lost segments go down the stack.
+    if ((what & TF_RESEND) !== 0) return tcpResendLost(net, c, (what & TF_RESEND_FIRST) !== 0);
+  }
+
+  /** Send what connection c's write queue holds, as the windows allow, when the tasklet runs (tcp_push). */
+  push(c: number): void {
+    return this.#outputAdd(c, TF_XMIT);
+  }
+
+  /** c has `what` (TF_XMIT, TF_ACK_BATCH) for the tasklet; push's and ackLater's tail call. */
+  #outputAdd(c: number, what: number): void {
+    const t = this.tcb;
+    if ((t.flags[c] & TF_OUTPUT_LISTED) === 0) {
+      t.flags[c] |= TF_OUTPUT_LISTED;
+      this.#outputList[this.#outputCount++] = c;
+    }
+    t.flags[c] |= what;
+    if (!this.scheduled) this.#net.softnet.schedule(this);
+  }
+
+  /**
+   * The owner of c (a listener's, for N_ACCEPT) hears of `events` (N_*) when the tasklet
+   * runs: from the loop, so that its callbacks, and what they write, do not run on top of
+   * the receive path or a timer (sk_data_ready's wake-up; the reader runs later).
+   */
+  notify(c: number, events: number): void {
+    const t = this.tcb;
+    if ((t.notifyPending[c] & N_LISTED) === 0) this.#notifyList[this.#notifyCount++] = c;
+    t.notifyPending[c] |= events | N_LISTED;
+    this.#net.softnet.schedule(this);
+  }
+
+  /**
+   * TCP's tasklet: the owners hear what happened (what they write is pushed next), then
+   * each listed connection sends what its queue and windows allow and the ACK it still owes.
+   * Owners told of something while theirs run hear of it on the next run.
+   */
+  runTasklet(): void {
+    const net = this.#net;
+    const t = this.tcb;
+    const told = this.#notifyCount;
+    for (let i = 0; i < told; i++) {
+      const c = this.#notifyList[i];
+      const events = t.notifyPending[c] & ~N_LISTED;
+      t.notifyPending[c] = 0;
+      if (events !== 0) tcpNotifyOwner(net, c, events);
+    }
+    this.#notifyCount -= told;
+    this.#notifyList.copyWithin(0, told, told + this.#notifyCount);
+    if (this.#notifyCount > 0) net.softnet.schedule(this);
+    return this.#output();
+  }
+
+  /** The tasklet's second half (its tail call): each listed connection's output. */
+  #output(): void {
+    const net = this.#net;
+    const t = this.tcb;
+    for (let i = 0; i < this.#outputCount; i++) {
+      const c = this.#outputList[i];
+      const flags = t.flags[c];
+      t.flags[c] = flags & ~(TF_OUTPUT_LISTED | TF_XMIT);
+      if (t.state[c] <= TCP_LISTEN) {
+        t.flags[c] &= ~TF_ACK_BATCH;
+        continue;
+      }
+      if ((flags & TF_XMIT) !== 0) tcpWriteXmit(net, c);
+      if ((t.flags[c] & TF_ACK_BATCH) !== 0) tcpSendAck(net, c); // clears it
+    }
+    this.#outputCount = 0;
   }
 
   /** RFC 5961 7: at most config.tcpChallengeAcksPerSec challenge ACKs a second, all connections together. */
@@ -122,7 +211,7 @@ export class Tcp {
 
   /** Our TSval for connection c now (a 1 ms clock, RFC 7323 5.4). */
   tsVal(c: number): number {
-    return ((this.#net.now() >>> 0) + this.tcb.tsOffset[c]) >>> 0;
+    return ((this.#net.platform.now() >>> 0) + this.tcb.tsOffset[c]) >>> 0; // the platform's clock: one call less on every segment
   }
 
   /** Children of listener l: half-open ones (SYN_RECV), or those open and not yet accepted. */
@@ -222,9 +311,8 @@ export class Tcp {
    * caller checked writable(); returns false only when the pool ran out midway (nothing queued).
    */
   write(c: number, src: DataView, srcOff: number, len: number, whole: Uint8Array | null = null): boolean {
-    const net = this.#net;
+    const pool = this.#net.pool;
     const t = this.tcb;
-    const pool = net.pool;
     const q = t.writeQueue[c];
     let seq = q.tail !== null ? q.tail.cb[CB_END] : t.sndNxt[c];
     const mss = t.mss[c];
@@ -262,7 +350,7 @@ export class Tcp {
       off += n;
     }
     t.sndQueued[c] += len;
-    tcpWriteXmit(net, c);
+    this.push(c);
     return true;
   }
 
@@ -294,7 +382,7 @@ export class Tcp {
     // Window update (RFC 1122 4.2.3.3): tell the peer once the window opened by a segment or more.
     const s = t.state[c];
     if ((s === TCP_ESTABLISHED || s === TCP_FIN_WAIT1) && rcvWindow(net, c) - before >= t.mss[c] && ((t.rcvAdv[c] - t.rcvNxt[c]) | 0) < 2 * t.mss[c]) {
-      tcpSendAck(net, c);
+      this.ackLater(c);
     }
   }
 
@@ -360,7 +448,7 @@ export class Tcp {
     if (t.sendHead[c] === null) t.sendHead[c] = fin;
     t.flags[c] |= TF_FIN_QUEUED;
     tcpSetState(net, c, s === TCP_ESTABLISHED ? TCP_FIN_WAIT1 : TCP_LAST_ACK);
-    tcpWriteXmit(net, c);
+    this.push(c);
   }
 
   /** Turn keepalive on or off for a connection (a socket option). */
@@ -375,9 +463,9 @@ export class Tcp {
     }
   }
 
-  /** Report the connection's state to its owner on the next turn of the loop (see tcpDeferNotify). */
+  /** Report the connection's whole state to its owner when the tasklet runs (a new owner, or a reader at the peer's FIN). */
   deferNotify(c: number): void {
-    tcpDeferNotify(this.#net, c);
+    this.notify(c, N_REPORT);
   }
 
   /** Stack shutdown: every connection goes, silently. */

@@ -3,7 +3,7 @@
 //     RACK's reorder timer (RFC 8985 6.3) or the zero-window persist timer (RFC 9293 3.8.6.1),
 //     as the connection's TF_TLP, TF_REORDER and TF_PERSIST flags say
 //   delackTimer: the delayed ACK (RFC 1122 4.2.3.2)
-//   waitTimer: TIME_WAIT's 2 MSL, else a deferred report to the owner
+//   waitTimer: TIME_WAIT's 2 MSL
 //   keepaliveTimer: keepalive probes (RFC 1122 4.2.3.6)
 
 import { SKB_DROP } from "../core/drop";
@@ -11,14 +11,14 @@ import type { Net } from "../core/net";
 import type { SkBuff } from "../core/skb";
 import { TCP_ACK, TCP_SYN } from "../wire/tcp";
 import {
-  CB_FLAGS, EPEERCLOSED, ETIMEDOUT, N_CONNECTED, N_PEER_CLOSED, N_READABLE, N_WRITABLE, SEG_LOST, SEG_RETRANS, SEG_SACKED, TCP_CLOSED, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV,
+  CB_FLAGS, EPEERCLOSED, ETIMEDOUT, N_ACCEPT, N_CONNECTED, N_PEER_CLOSED, N_READABLE, N_REPORT, N_WRITABLE, SEG_LOST, SEG_RETRANS, SEG_SACKED, TCP_CLOSED, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV,
   TCP_SYN_SENT, TCP_TIME_WAIT, TF_FIN_QUEUED, TF_KEEPALIVE, TF_PEER_FIN, TF_PERSIST, TF_PINGPONG, TF_RECOVERY, TF_REORDER, TF_TLP,
   TF_TLP_OUT, tcpClockUs, type TcpOwner,
 } from "./tcb";
 import { sackRecovery } from "./recovery";
 import { tcpSendAck, tcpSendControl, tcpTransmitSkb, tcpWriteXmit, tcpWriteXmitOne } from "./output";
 import { tcpArmRtx, tcpPersistInterval, tcpRtoBackoff } from "./rtt";
-import { tcpAbort, tcpFree, tcpSetState } from "./table";
+import { tcpAbort, tcpChildren, tcpFree, tcpSetState } from "./table";
 // mcconfig type-checks each module alone: the modules that add net.tcp
 import type {} from "./init";
 
@@ -156,37 +156,32 @@ export function tcpDelackTimer(net: Net, c: number): void {
   tcpSendAck(net, c);
 }
 
-/** TIME_WAIT is over (the entry goes), or a deferred report to the owner is due (tcpDeferNotify). */
+/** TIME_WAIT is over: the entry goes. */
 export function tcpWaitTimer(net: Net, c: number): void {
-  const t = net.tcp.tcb;
-  if (t.state[c] === TCP_TIME_WAIT) {
-    tcpFree(net, c, SKB_DROP.SOCKET_CLOSE);
-    return;
-  }
-  if (t.owner[c] === null || t.state[c] < TCP_ESTABLISHED) return;
-  tcpReportOwner(net, c);
+  if (net.tcp.tcb.state[c] === TCP_TIME_WAIT) tcpFree(net, c, SKB_DROP.SOCKET_CLOSE);
 }
 
 /**
- * Tell the owner of c of `events` (N_*): when the receive path is on the stack (a received
- * skb's processing), once the skb is done (Tcp.notifyAfterSkb), so the application's
- * callbacks, and what they write, do not run on the receive path's frames (a board's XS
- * stack is small); else at once.
+ * Tell the owner of c of `events` (N_*) when TCP's tasklet runs (Tcp.notify): the
+ * application's callbacks, and what they write, run from the loop, not on the receive
+ * path's or a timer's frames (a board's XS stack is small).
  */
 export function tcpTellOwner(net: Net, c: number, events: number): void {
-  if (net.softnet.inRxSkb) net.tcp.notifyAfterSkb(c, events);
-  else tcpNotifyOwner(net, c, events);
+  net.tcp.notify(c, events);
 }
 
 /**
  * The owner hears of `events` (N_*): connected, readable (the bytes there now), writable,
- * the peer closed with everything read. It may write, read or close from each callback.
+ * the peer closed with everything read; or its whole state (N_REPORT); a listener's owner,
+ * that connections wait (N_ACCEPT). It may write, read or close from each callback.
  */
 export function tcpNotifyOwner(net: Net, c: number, events: number): void {
   const tcp = net.tcp;
   const t = tcp.tcb;
+  if ((events & N_ACCEPT) !== 0) return listenerReady(net, c);
   const owner = t.owner[c];
   if (owner === null) return;
+  if ((events & N_REPORT) !== 0) return tcpReportOwner(net, c);
   if ((events & N_CONNECTED) !== 0) owner.onWritable(tcp.writable(c));
   if ((events & N_READABLE) !== 0 && t.owner[c] === owner && tcp.readable(c) > 0) {
     const queued = t.sndQueued[c];
@@ -202,10 +197,18 @@ export function tcpNotifyOwner(net: Net, c: number, events: number): void {
   if ((events & N_PEER_CLOSED) !== 0 && t.owner[c] === owner && tcp.readable(c) === 0) owner.onError(EPEERCLOSED);
 }
 
+/** Listener l's owner: connections wait to be accepted. */
+function listenerReady(net: Net, l: number): void {
+  const t = net.tcp.tcb;
+  const lo = t.listenerOwner[l];
+  if (lo !== null && t.state[l] === TCP_LISTEN) lo.onConnections(tcpChildren(t, l, true));
+}
+
 /** The whole state, as a new owner (a socket made with `from`) or a reader at the peer's FIN needs it. */
 function tcpReportOwner(net: Net, c: number): void {
   const tcp = net.tcp;
   const t = tcp.tcb;
+  if (t.state[c] < TCP_ESTABLISHED || t.state[c] === TCP_TIME_WAIT) return;
   const owner = t.owner[c] as TcpOwner;
   const w = tcp.writable(c);
   if (w > 0 || t.state[c] === TCP_ESTABLISHED) owner.onWritable(w);
@@ -213,17 +216,6 @@ function tcpReportOwner(net: Net, c: number): void {
   const r = tcp.readable(c);
   if (r > 0) owner.onReadable(r);
   else if ((t.flags[c] & TF_PEER_FIN) !== 0) owner.onError(EPEERCLOSED);
-}
-
-/**
- * Report the connection's state to its owner on the next turn of the loop (a socket made
- * with `from`, or a reader that just drained the data after the peer's FIN). The
- * connection's wait timer does it: it only serves TIME_WAIT otherwise.
- */
-export function tcpDeferNotify(net: Net, c: number): void {
-  const t = net.tcp.tcb;
-  if (t.state[c] === TCP_TIME_WAIT) return;
-  net.modTimer(t.waitTimer[c], net.now());
 }
 
 /** Enter TIME_WAIT (RFC 9293 3.10.7.4): no more retransmissions; the entry stays 2 MSL (config.tcpTimeWaitMs). */

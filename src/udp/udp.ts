@@ -9,7 +9,7 @@
 
 import { SKB_DROP } from "../core/drop";
 import { consumeSkb, kfreeSkbReason } from "../core/free";
-import { registerPernetExit, registerRxSkbDone, type Net } from "../core/net";
+import { registerPernetExit, registerTasklet, type Net } from "../core/net";
 import { WakeList } from "../core/wake";
 import { CHECKSUM_UNNECESSARY, PACKET_HOST, SkbQueue, skbChecksum, skbCopyBits, skbStoreBits, type SkBuff } from "../core/skb";
 import { WIRE_LEN_BEYOND, WIRE_OK } from "../wire/bytes";
@@ -43,7 +43,7 @@ declare module "../core/net" {
 export function udpInit(net: Net): void {
   net.udp = new UdpTable(net);
   net.ipv4.addProtocol(IPPROTO_UDP, udpRcv, udpErr);
-  registerRxSkbDone(net, net.udp);
+  registerTasklet(net, net.udp);
   registerPernetExit(net, () => net.udp.flush());
 }
 
@@ -94,6 +94,8 @@ export class UdpTable {
   readonly stats = new UdpStats();
   /** sockets whose owner hears of datagrams when the received skb is done */
   readonly wake: WakeList;
+  /** the tasklet's (Softnet.schedule) */
+  scheduled = false;
   #nextEphemeral: number;
 
   constructor(net: Net) {
@@ -190,8 +192,8 @@ export class UdpTable {
   }
 
   /** Stack shutdown: drop what waits in every socket (the sockets stay bound). */
-  /** The received skb is done: owners hear of the datagrams it queued (sk_data_ready). */
-  rxSkbDone(): void {
+  /** UDP's tasklet: owners hear of the datagrams queued for them (sk_data_ready; the reader runs from the loop). */
+  runTasklet(): void {
     const wake = this.wake;
     for (let k = 0; k < wake.count; k++) {
       const i = wake.take(k);
@@ -328,8 +330,8 @@ function deliver(net: Net, i: number, skb: SkBuff): void {
   }
   q.enqueue(skb);
   udp.stats.inDatagrams++;
-  if (net.softnet.inRxSkb) udp.wake.add(i);
-  else (udp.owner[i] as UdpOwner).onDatagrams(q.qlen);
+  udp.wake.add(i);
+  net.softnet.schedule(udp);
 }
 
 /**

@@ -25,10 +25,14 @@ export function csumReduce(sum: number): number {
 
 /**
  * Folds an unfolded sum to 16 bits and returns its ones'-complement: the value
- * to store in a checksum field (0..0xffff).
+ * to store in a checksum field (0..0xffff). csumReduce's steps, repeated here
+ * rather than called: it ends every send chain, the deepest point of a board's stack.
  */
 export function csumFold(sum: number): number {
-  return ~csumReduce(sum) & 0xffff;
+  while (sum > 0xffffffff) sum = (sum % 0x10000) + Math.floor(sum / 0x10000);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
 }
 
 /**

@@ -204,19 +204,31 @@ export function ipBuildHeader(
   saddr: number,
   daddr: number,
 ): void {
-  // Version 4, IHL 5 (setIpVersionIhl's byte, stored here without a call).
+  // Byte stores rather than calls: this ends every send chain, the deepest point of a
+  // board's stack. Version 4, IHL 5 (setIpVersionIhl's byte).
   buf[off + OFF_IP_VER_IHL] = 0x45;
   buf[off + OFF_IP_TOS] = tos;
-  write16(buf, off + OFF_IP_TOT_LEN, totLen);
-  write16(buf, off + OFF_IP_ID, id);
-  write16(buf, off + OFF_IP_FRAG, fragField);
+  buf[off + OFF_IP_TOT_LEN] = totLen >>> 8;
+  buf[off + OFF_IP_TOT_LEN + 1] = totLen;
+  buf[off + OFF_IP_ID] = id >>> 8;
+  buf[off + OFF_IP_ID + 1] = id;
+  buf[off + OFF_IP_FRAG] = fragField >>> 8;
+  buf[off + OFF_IP_FRAG + 1] = fragField;
   buf[off + OFF_IP_TTL] = ttl;
   buf[off + OFF_IP_PROTO] = proto;
   buf[off + OFF_IP_CHECK] = 0;
   buf[off + OFF_IP_CHECK + 1] = 0;
-  write32(buf, off + OFF_IP_SADDR, saddr);
-  write32(buf, off + OFF_IP_DADDR, daddr);
-  write16(buf, off + OFF_IP_CHECK, csumFold(csumPartial(buf, off, IPV4_HLEN, 0)));
+  buf[off + OFF_IP_SADDR] = saddr >>> 24;
+  buf[off + OFF_IP_SADDR + 1] = saddr >>> 16;
+  buf[off + OFF_IP_SADDR + 2] = saddr >>> 8;
+  buf[off + OFF_IP_SADDR + 3] = saddr;
+  buf[off + OFF_IP_DADDR] = daddr >>> 24;
+  buf[off + OFF_IP_DADDR + 1] = daddr >>> 16;
+  buf[off + OFF_IP_DADDR + 2] = daddr >>> 8;
+  buf[off + OFF_IP_DADDR + 3] = daddr;
+  const check = csumFold(csumPartial(buf, off, IPV4_HLEN, 0));
+  buf[off + OFF_IP_CHECK] = check >>> 8;
+  buf[off + OFF_IP_CHECK + 1] = check;
 }
 
 /**

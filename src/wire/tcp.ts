@@ -164,15 +164,27 @@ export function tcpBuildHeader(
   flags: number,
   window: number,
 ): void {
-  write16(buf, off + OFF_TCP_SPORT, sport);
-  write16(buf, off + OFF_TCP_DPORT, dport);
-  write32(buf, off + OFF_TCP_SEQ, seq);
-  write32(buf, off + OFF_TCP_ACK, ack);
+  // Byte stores, no calls: this ends every TCP send chain, the deepest point of a board's stack.
+  buf[off + OFF_TCP_SPORT] = sport >>> 8;
+  buf[off + OFF_TCP_SPORT + 1] = sport;
+  buf[off + OFF_TCP_DPORT] = dport >>> 8;
+  buf[off + OFF_TCP_DPORT + 1] = dport;
+  buf[off + OFF_TCP_SEQ] = seq >>> 24;
+  buf[off + OFF_TCP_SEQ + 1] = seq >>> 16;
+  buf[off + OFF_TCP_SEQ + 2] = seq >>> 8;
+  buf[off + OFF_TCP_SEQ + 3] = seq;
+  buf[off + OFF_TCP_ACK] = ack >>> 24;
+  buf[off + OFF_TCP_ACK + 1] = ack >>> 16;
+  buf[off + OFF_TCP_ACK + 2] = ack >>> 8;
+  buf[off + OFF_TCP_ACK + 3] = ack;
   buf[off + OFF_TCP_DOFF] = (doffBytes << 2) & 0xf0;
   buf[off + OFF_TCP_FLAGS] = flags;
-  write16(buf, off + OFF_TCP_WINDOW, window);
-  write16(buf, off + OFF_TCP_CHECK, 0);
-  write16(buf, off + OFF_TCP_URG, 0);
+  buf[off + OFF_TCP_WINDOW] = window >>> 8;
+  buf[off + OFF_TCP_WINDOW + 1] = window;
+  buf[off + OFF_TCP_CHECK] = 0;
+  buf[off + OFF_TCP_CHECK + 1] = 0;
+  buf[off + OFF_TCP_URG] = 0;
+  buf[off + OFF_TCP_URG + 1] = 0;
 }
 
 // ---- Options ----
@@ -310,23 +322,26 @@ export function tcpWriteOptTimestamp(buf: Uint8Array, off: number, tsVal: number
   buf[off + 1] = TCPOPT_NOP;
   buf[off + 2] = TCPOPT_TIMESTAMP;
   buf[off + 3] = TCPOLEN_TIMESTAMP;
-  write32(buf, off + 4, tsVal);
-  write32(buf, off + 8, tsEcr);
+  // Byte stores, no calls: on every segment, at the deepest point of the send chain.
+  buf[off + 4] = tsVal >>> 24;
+  buf[off + 5] = tsVal >>> 16;
+  buf[off + 6] = tsVal >>> 8;
+  buf[off + 7] = tsVal;
+  buf[off + 8] = tsEcr >>> 24;
+  buf[off + 9] = tsEcr >>> 16;
+  buf[off + 10] = tsEcr >>> 8;
+  buf[off + 11] = tsEcr;
   return 12;
 }
 
 /**
- * SACK-permitted and timestamps sharing one aligned 12-byte slot, no NOPs:
- * the layout Linux puts in a SYN (MSS, this, NOP + WS = 20 bytes). Returns 12.
+ * SACK-permitted in the two NOPs of the timestamps option written at `off`: the two share one
+ * aligned 12-byte slot, the layout Linux puts in a SYN (MSS, this, NOP + WS = 20 bytes).
+ * After tcpWriteOptTimestamp rather than inside it: a call less on the SYN's send chain.
  */
-export function tcpWriteOptSackPermTimestamp(buf: Uint8Array, off: number, tsVal: number, tsEcr: number): number {
+export function tcpOptSackPermInTimestamp(buf: Uint8Array, off: number): void {
   buf[off] = TCPOPT_SACK_PERM;
   buf[off + 1] = TCPOLEN_SACK_PERM;
-  buf[off + 2] = TCPOPT_TIMESTAMP;
-  buf[off + 3] = TCPOLEN_TIMESTAMP;
-  write32(buf, off + 4, tsVal);
-  write32(buf, off + 8, tsEcr);
-  return 12;
 }
 
 /**

@@ -4,10 +4,12 @@
 // the last byte of the reply in its hands.
 //
 // With nodelay, or with the reply in one write, a round is one round trip: neither Nagle
-// nor the delayed ACK has anything to wait for.
+// nor the delayed ACK has anything to wait for. Two writes from one callback are one write
+// to the wire: TCP's tasklet pushes the write queue once the callback has returned.
 //
-// Without nodelay and with the reply in two writes (30 + 70 bytes), the second write is a
-// small segment while the first is unacknowledged, so Nagle holds it (RFC 1122 4.2.3.4;
+// Without nodelay and with the reply in two writes on different turns of the loop (30
+// bytes, then 70 a millisecond later), the second write is a small segment while the
+// first is unacknowledged, so Nagle holds it (RFC 1122 4.2.3.4;
 // Linux's Minshall variant holds it too: a small segment is in flight), and the client,
 // having nothing to send, delays its ACK of the first (RFC 1122 4.2.3.2; Linux delays it
 // too once the connection is interactive, "pingpong"). The round then waits out the
@@ -44,7 +46,10 @@ interface Run {
   wireSegs: [number, number];
 }
 
-function requestResponse(seed: number, nodelay: boolean, split: boolean, config: Partial<NetConfig> = {}): Run {
+/** How the server writes each reply: in one write, in two from the same callback, or the second 1 ms later. */
+type Split = "none" | "same-turn" | "later-turn";
+
+function requestResponse(seed: number, nodelay: boolean, split: Split, config: Partial<NetConfig> = {}): Run {
   const pair = makePair(seed, { delayMs: DELAY_MS }, { tcpTimeWaitMs: 1000, ...config });
   const { world, lan, a, b, A, B } = pair;
   const wireSegs: [number, number] = [0, 0];
@@ -68,9 +73,13 @@ function requestResponse(seed: number, nodelay: boolean, split: boolean, config:
           // A reply for each whole request.
           while (serverGot.len >= REQ * (replied + 1)) {
             const r = replies.subarray(REPLY * replied, REPLY * (replied + 1));
-            if (split) {
+            if (split === "same-turn") {
               this.write(r.subarray(0, FIRST));
               this.write(r.subarray(FIRST));
+            } else if (split === "later-turn") {
+              this.write(r.subarray(0, FIRST));
+              const rest = r.subarray(FIRST);
+              world.loop.after(1, { onSimEvent: () => (server as TcpSocket).write(rest) }, 0);
             } else {
               this.write(r);
             }
@@ -133,13 +142,13 @@ function requestResponse(seed: number, nodelay: boolean, split: boolean, config:
 const fmt = (xs: number[]): string => xs.map((x) => x.toFixed(3)).join(" ");
 
 describe("TCP request/response with small writes", () => {
-  it("nodelay, reply in two writes: each of 200 rounds takes one round trip", () =>
+  it("nodelay, reply in two writes a millisecond apart: each of 200 rounds takes one round trip", () =>
     withSeed(seedFrom(501), (seed) => {
-      const { times, pair } = requestResponse(seed, true, true);
+      const { times, pair } = requestResponse(seed, true, "later-turn");
       expect(times).toHaveLength(ROUNDS);
       // One RTT (10 ms) and the time frames take through the simulated MACs, never a
       // delayed-ACK timeout (40 ms) or a retransmission timeout (200 ms).
-      const slow = times.filter((t) => t < RTT - EPS || t > RTT + 0.5);
+      const slow = times.filter((t) => t < RTT + 1 - EPS || t > RTT + 1.5);
       expect(slow, fmt(slow)).toEqual([]);
       // The client ACKs every second segment at once: the reply's two segments draw one ACK.
       expect(pair.a.net.tcp.stats.delayedAcks).toBe(0);
@@ -147,17 +156,26 @@ describe("TCP request/response with small writes", () => {
 
   it("without nodelay, reply in one write: each of 200 rounds takes one round trip", () =>
     withSeed(seedFrom(502), (seed) => {
-      const { times } = requestResponse(seed, false, false);
+      const { times } = requestResponse(seed, false, "none");
       // Nagle holds a small segment only while data is unacknowledged; a request or a reply
       // in one write never has anything in flight before it.
       const slow = times.filter((t) => t < RTT - EPS || t > RTT + 0.5);
       expect(slow, fmt(slow)).toEqual([]);
     }));
 
+  it("without nodelay, reply in two writes from one callback: one segment, each of 200 rounds one round trip", () =>
+    withSeed(seedFrom(505), (seed) => {
+      const { times, wireSegs } = requestResponse(seed, false, "same-turn");
+      const slow = times.filter((t) => t < RTT - EPS || t > RTT + 0.5);
+      expect(slow, fmt(slow)).toEqual([]);
+      // The server's segments: its SYN-ACK, a reply each round, and the close's; no more.
+      expect(wireSegs[1]).toBeLessThanOrEqual(ROUNDS + 4);
+    }));
+
   for (const delack of [DEFAULT_CONFIG.tcpDelackMs, 10]) {
-    it(`without nodelay, reply in two writes: from the second round on, each round waits for the delayed ACK (tcpDelackMs ${delack}), never longer`, () =>
+    it(`without nodelay, reply in two writes a millisecond apart: from the second round on, each round waits for the delayed ACK (tcpDelackMs ${delack}), never longer`, () =>
       withSeed(seedFrom(503), (seed) => {
-        const { times, pair } = requestResponse(seed, false, true, { tcpDelackMs: delack });
+        const { times, pair } = requestResponse(seed, false, "later-turn", { tcpDelackMs: delack });
         // RTT (request out, first reply segment back) + the client's delayed ACK + RTT (the
         // ACK out, the held second segment back). Nothing ever waits for a retransmission.
         const rest = times.slice(1);
@@ -173,9 +191,9 @@ describe("TCP request/response with small writes", () => {
   // a connection receives (tcp_event_data_recv: icsk_ack.ato == 0 -> tcp_incr_quickack), and
   // is not yet "pingpong" (the client has not yet sent data right after receiving), so it
   // ACKs the reply's first segment at once and the second follows a round trip later.
-  it("without nodelay, reply in two writes: the first round of a new connection does not wait for a delayed ACK (as Linux)", () =>
+  it("without nodelay, reply in two writes a millisecond apart: the first round of a new connection does not wait for a delayed ACK (as Linux)", () =>
     withSeed(seedFrom(504), (seed) => {
-      const { times } = requestResponse(seed, false, true);
+      const { times } = requestResponse(seed, false, "later-turn");
       // Two round trips: the request and the first segment, then its ACK and the second.
       expect(times[0]).toBeGreaterThanOrEqual(2 * RTT - EPS);
       expect(times[0]).toBeLessThanOrEqual(2 * RTT + 0.5);

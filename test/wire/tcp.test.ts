@@ -7,7 +7,7 @@ import {
   TcpOptions, setTcpAckSeq, setTcpCheck, setTcpDoffBytes, setTcpDport, setTcpFlags, setTcpSeq, setTcpSport,
   setTcpUrgPtr, setTcpWindow, tcpAckSeq, tcpBuildHeader, tcpCheck, tcpDoffBytes, tcpDport, tcpFlags,
   tcpParseOptions, tcpSeq, tcpSport, tcpUrgPtr, tcpWindow, tcpWriteOptMss, tcpWriteOptSack, tcpWriteOptSackPerm,
-  tcpWriteOptSackPermTimestamp, tcpWriteOptTimestamp, tcpWriteOptWscale, tcpCheckLen,
+  tcpOptSackPermInTimestamp, tcpWriteOptTimestamp, tcpWriteOptWscale, tcpCheckLen,
 } from "../../src/wire/tcp";
 import { WIRE_BAD_HLEN, WIRE_HLEN_BEYOND, WIRE_OK, WIRE_TRUNCATED } from "../../src/wire/bytes";
 import {
@@ -84,7 +84,9 @@ describe("TCP header (RFC 9293 3.1)", () => {
     tcpBuildHeader(buf, 2, 54706, 80, 0x24bbcc2c, 0, len, TCP_SYN, 64240);
     let o = 2 + TCP_HLEN;
     o += tcpWriteOptMss(buf, o, 1460);
-    o += tcpWriteOptSackPermTimestamp(buf, o, 0x62e9ca24, 0);
+    tcpWriteOptTimestamp(buf, o, 0x62e9ca24, 0);
+    tcpOptSackPermInTimestamp(buf, o);
+    o += 12;
     o += tcpWriteOptWscale(buf, o, 10);
     expect(o).toBe(2 + len);
     expect(tcpCheck(buf, 2)).toBe(0);
@@ -311,7 +313,8 @@ describe("TCP option writers", () => {
     expect(buf.subarray(0, 6)).toEqual(hex("a5 01 01 04 02 a5"));
     expect(tcpWriteOptTimestamp(buf, 1, 0xdeadbeef, 1)).toBe(12);
     expect(buf.subarray(0, 14)).toEqual(hex("a5 01 01 08 0a de ad be ef 00 00 00 01 a5"));
-    expect(tcpWriteOptSackPermTimestamp(buf, 1, 2, 0xffffffff)).toBe(12);
+    expect(tcpWriteOptTimestamp(buf, 1, 2, 0xffffffff)).toBe(12);
+    tcpOptSackPermInTimestamp(buf, 1);
     expect(buf.subarray(0, 14)).toEqual(hex("a5 04 02 08 0a 00 00 00 02 ff ff ff ff a5"));
     expect([TCPOPT_EOL, TCPOPT_NOP, TCPOPT_MSS, TCPOPT_WINDOW, TCPOPT_SACK_PERM, TCPOPT_SACK, TCPOPT_TIMESTAMP])
       .toEqual([0, 1, 2, 3, 4, 5, 8]);
