@@ -1,6 +1,6 @@
 // The Moddable packaging keeps up with the code. manifest.json includes one manifest per
 // group (manifest_core.json: core and IPv4; manifest_udp.json; manifest_tcp.json;
-// manifest_raw.json), so a board app includes only what it uses. Checked here: every
+// manifest_raw.json; manifest_lan.json), so a board app includes only what it uses. Checked here: every
 // device-side module is mapped and preloaded by name in exactly one group (mcconfig matches
 // preload wildcards against JavaScript modules only), and a group's modules import (values,
 // as linked on the device) only from their own group and the groups it includes. A module
@@ -64,8 +64,8 @@ describe("manifest.json and its groups", () => {
   const modules = [...tsModules("src"), ...tsModules("drivers"), ...tsModules("moddable").filter((m) => !m.startsWith("moddable/native/"))];
   const owner = new Map<string, string>();
 
-  it("includes the four groups, and preloads the composition root itself (and the host provider, which needs both UDP and TCP)", () => {
-    expect(groups.map((g) => g.file)).toEqual(["manifest_core.json", "manifest_udp.json", "manifest_tcp.json", "manifest_raw.json"]);
+  it("includes the five groups, and preloads the composition root itself (and the host provider, which needs both UDP and TCP)", () => {
+    expect(groups.map((g) => g.file)).toEqual(["manifest_core.json", "manifest_udp.json", "manifest_tcp.json", "manifest_raw.json", "manifest_lan.json"]);
     expect(root.preload.sort()).toEqual(["xsnet/src/index", "xsnet/src/socket/provider", "xsnet/src/stack"]);
   });
 
