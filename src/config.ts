@@ -529,8 +529,8 @@ export function ramBudget(config: Partial<NetConfig> | Readonly<NetConfig>): Ram
 
   const k = c.tcpSocketsMax;
   [aSlots, aItems] = arrays(10, k);
-  row("TCP connections", (TCB_BYTES_PER_CONNECTION + 6) * k + TCP_SCRATCH_BYTES, 3 * k * queueSlots + (TCB_ARRAYS + 6) * t + TCP_OPTIONS_SLOTS + aSlots, aItems,
-    `${k} x ${TCB_BYTES_PER_CONNECTION + 6} B of state (${TCB_ARRAYS} typed arrays; the lists of the tasklet and of the ACKs a received skb calls for), three queues each (their ${TCP_TIMERS_PER_CONNECTION} timers each count with the timers)`);
+  row("TCP connections", (TCB_BYTES_PER_CONNECTION + 8) * k + TCP_SCRATCH_BYTES, 3 * k * queueSlots + (TCB_ARRAYS + 6) * t + TCP_OPTIONS_SLOTS + aSlots, aItems,
+    `${k} x ${TCB_BYTES_PER_CONNECTION + 8} B of state (${TCB_ARRAYS} typed arrays; the lists of the tasklet and of the ACKs a received skb calls for), three queues each (their ${TCP_TIMERS_PER_CONNECTION} timers each count with the timers)`);
 
   row("loopback device", DEVICE_TYPED_BYTES, DEVICE_SLOTS + LOOPBACK_OPS_SLOTS, 0, `its backlog holds at most config.loopbackBacklog ${c.loopbackBacklog} skbs of the pool`);
 

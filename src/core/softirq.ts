@@ -103,7 +103,7 @@ export class Softnet<N = unknown> {
 
   /** tasklet_schedule: t runs once in the loop's next TASKLET step (this round's, inside run()). */
   schedule(t: Tasklet): void {
-    if (t.scheduled) return;
+    if (t.scheduled || this.#stopped) return;
     t.scheduled = true;
     // raise(TASKLET_SOFTIRQ), without the call: this ends every socket write.
     this.pending |= TASKLET_SOFTIRQ;
@@ -152,7 +152,7 @@ export class Softnet<N = unknown> {
     stats.runs++;
     if (timers.nextExpiry() <= platform.now()) this.pending |= TIMER_SOFTIRQ;
     let rounds = this.#roundsMax;
-    while (this.pending !== 0 && rounds > 0) {
+    while (this.pending !== 0 && rounds > 0 && !this.#stopped) {
       const p = this.pending;
       this.pending = 0;
       rounds--;
@@ -196,5 +196,7 @@ export class Softnet<N = unknown> {
   stop(): void {
     this.pending = 0;
     this.#stopped = true;
+    // Stopped from inside a callback, run() ends its round without running a tasklet again.
+    for (let i = 0; i < this.#tasklets.length; i++) this.#tasklets[i].scheduled = false;
   }
 }

@@ -66,7 +66,9 @@ export class Tcp {
     this.rcvShift = shift;
     this.#outputList = new Int16Array(this.tcb.size);
     this.#afterSkbList = new Int16Array(this.tcb.size);
-    this.#notifyList = new Int16Array(this.tcb.size);
+    // Twice the table: a run tells at most every connection, and an owner told may be told
+    // again (listed anew, each once) while the run's own entries are still in the list.
+    this.#notifyList = new Int16Array(2 * this.tcb.size);
   }
 
   /**
@@ -475,7 +477,13 @@ export class Tcp {
       if (t.state[c] !== TCP_CLOSED) tcpFree(this.#net, c, SKB_DROP.SHUTDOWN);
       t.owner[c] = null;
       t.listenerOwner[c] = null;
+      t.notifyPending[c] = 0;
+      t.flags[c] &= ~(TF_OUTPUT_LISTED | TF_AFTER_SKB | TF_SEND_DECIDED | TF_XMIT | TF_ACK_BATCH);
     }
+    // Nothing is left for the tasklet or the end of a received skb.
+    this.#notifyCount = 0;
+    this.#outputCount = 0;
+    this.#afterSkbCount = 0;
   }
 }
 

@@ -3,7 +3,7 @@
 //     RACK's reorder timer (RFC 8985 6.3) or the zero-window persist timer (RFC 9293 3.8.6.1),
 //     as the connection's TF_TLP, TF_REORDER and TF_PERSIST flags say
 //   delackTimer: the delayed ACK (RFC 1122 4.2.3.2)
-//   waitTimer: TIME_WAIT's 2 MSL
+//   waitTimer: TIME_WAIT's 2 MSL, else a writer's look again at an empty packet pool
 //   keepaliveTimer: keepalive probes (RFC 1122 4.2.3.6)
 
 import { SKB_DROP } from "../core/drop";
@@ -156,9 +156,15 @@ export function tcpDelackTimer(net: Net, c: number): void {
   tcpSendAck(net, c);
 }
 
-/** TIME_WAIT is over: the entry goes. */
+/**
+ * TIME_WAIT is over: the entry goes. Otherwise the packet pool held a writer back with
+ * nothing in flight (Tcp.writable): its owner hears the whole state again, writable room
+ * included, since no ACK will come to say the pool has room.
+ */
 export function tcpWaitTimer(net: Net, c: number): void {
-  if (net.tcp.tcb.state[c] === TCP_TIME_WAIT) tcpFree(net, c, SKB_DROP.SOCKET_CLOSE);
+  const t = net.tcp.tcb;
+  if (t.state[c] === TCP_TIME_WAIT) tcpFree(net, c, SKB_DROP.SOCKET_CLOSE);
+  else if (t.owner[c] !== null && t.state[c] >= TCP_ESTABLISHED) net.tcp.notify(c, N_REPORT);
 }
 
 /**
@@ -201,7 +207,10 @@ export function tcpNotifyOwner(net: Net, c: number, events: number): void {
 function listenerReady(net: Net, l: number): void {
   const t = net.tcp.tcb;
   const lo = t.listenerOwner[l];
-  if (lo !== null && t.state[l] === TCP_LISTEN) lo.onConnections(tcpChildren(t, l, true));
+  if (lo === null || t.state[l] !== TCP_LISTEN) return;
+  // The connection may have been reset since it was told of: none waits then.
+  const waiting = tcpChildren(t, l, true);
+  if (waiting > 0) lo.onConnections(waiting);
 }
 
 /** The whole state, as a new owner (a socket made with `from`) or a reader at the peer's FIN needs it. */
