@@ -4,13 +4,16 @@
 // would enter it (bench/xs-stack/main.ts says how). Printed against the default creation.stack
 // of 384 slots and the bound of 75 % (288 slots) that test/moddable-stack.test.ts holds.
 //
-//   npx tsx bench/xs-stack.ts [--paths a,b] [--frames] [--docs]
+//   npx tsx bench/xs-stack.ts [--paths a,b] [--frames] [--where] [--docs]
 //
-// --frames prints the frames at each path's deepest transmit (where the slots go); --docs
-// writes the table into docs/BENCHMARKS.md (section xs-stack). Needs Linux and the Moddable
-// SDK (../shared/moddable-sdk/setup.sh); says why and stops otherwise.
+// --frames prints the frames at each path's deepest hand-over to the driver; --where builds a
+// scratch copy of the repository whose src/ functions each begin with a probe call, and prints
+// the frames at each path's deepest probe: where the slots go (the probes' own calls make those
+// peaks read high, so the table to trust is the one without --where). --docs writes the table
+// into docs/BENCHMARKS.md (section xs-stack). Needs Linux and the Moddable SDK
+// (../shared/moddable-sdk/setup.sh); says why and stops otherwise.
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
@@ -29,13 +32,47 @@ export interface StackFigure {
   frames: string;
 }
 
-/** Builds bench/xs-stack and runs it in mcsim; the figures of the paths measured. */
-export async function measureStack(paths: string[] = []): Promise<{ figures: StackFigure[]; entry: number; trace: string }> {
+/** The probe bench/xs-stack/main.ts defines, called first thing in every function of a --where copy. */
+const PROBE = "(globalThis as any).xsnetStackMark?.();";
+/** A line that opens a function or method body (declarations one to a line, as the sources are written). */
+const FUNCTION_OPENING = /^(\s*)(?:export\s+)?(?:function\s+\w+|(?:static\s+)?#?\w+)\s*(?:<[^>]*>)?\(.*\)\s*(?::\s*[^={]+)?\{\s*$/;
+const NOT_A_FUNCTION = /^\s*(?:if|for|while|switch|catch|else|return|constructor)\b/;
+
+/** A copy of what bench/xs-stack builds from, at `to`, with a probe at the start of every function of src/. */
+function probedCopy(to: string): void {
+  for (const part of ["src", "drivers", "moddable", "host-sim", "examples", "bench/xs-stack"]) cpSync(join(REPO, part), join(to, part), { recursive: true });
+  for (const name of readdirSync(REPO)) if (/^manifest.*\.json$/.test(name)) cpSync(join(REPO, name), join(to, name));
+  symlinkSync(join(REPO, "node_modules"), join(to, "node_modules"));
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (name.endsWith(".ts") && !name.endsWith(".d.ts")) {
+        const out: string[] = [];
+        for (const line of readFileSync(path, "utf8").split("\n")) {
+          out.push(line);
+          const m = FUNCTION_OPENING.exec(line);
+          if (m !== null && !NOT_A_FUNCTION.test(line)) out.push(`${m[1]}  ${PROBE}`);
+        }
+        writeFileSync(path, out.join("\n"));
+      }
+    }
+  };
+  walk(join(to, "src"));
+}
+
+/** Builds bench/xs-stack and runs it in mcsim; the figures of the paths measured. `where`: from a probed copy (see probedCopy). */
+export async function measureStack(paths: string[] = [], where = false): Promise<{ figures: StackFigure[]; entry: number; trace: string }> {
   const moddable = moddableDir();
   const scratch = mkdtempSync(join(tmpdir(), "xsnet-xs-stack-"));
   try {
     const env = moddableEnv(moddable, scratch);
-    const build = mcconfigLin(join(REPO, "bench/xs-stack"), join(scratch, "out"), env, ["-i"], paths.length > 0 ? [`paths=${paths.join(",")}`] : []);
+    let root = REPO;
+    if (where) {
+      root = join(scratch, "repo");
+      probedCopy(root);
+    }
+    const build = mcconfigLin(join(root, "bench/xs-stack"), join(scratch, "out"), env, ["-i"], paths.length > 0 ? [`paths=${paths.join(",")}`] : []);
     const complaints = buildComplaints(build.output);
     if (build.status !== 0 || complaints.length > 0) throw new Error(`bench/xs-stack did not build:\n${complaints.join("\n")}\n${build.output.slice(-3000)}`);
     const run = await runInMcsim(moddable, build.app, env, /^stack done \d+$/m, 900_000);
@@ -72,16 +109,18 @@ async function main(): Promise<void> {
   const opts = new Command()
     .name("bench/xs-stack.ts")
     .option("--paths <list>", "only these paths (comma-separated)", "")
-    .option("--frames", "print the frames at each path's deepest transmit")
+    .option("--frames", "print the frames at each path's deepest hand-over to the driver")
+    .option("--where", "build a copy with a probe in every function of src/, and print the frames at each path's deepest probe")
     .option("--docs", "write the table into docs/BENCHMARKS.md")
     .parse()
-    .opts<{ paths: string; frames?: boolean; docs?: boolean }>();
+    .opts<{ paths: string; frames?: boolean; where?: boolean; docs?: boolean }>();
   const skip = moddableSkipReason(true);
   if (skip !== null) {
     console.log(`bench/xs-stack.ts: ${skip}`);
     return;
   }
-  const { figures, entry } = await measureStack(opts.paths === "" ? [] : opts.paths.split(","));
+  if (opts.where === true && opts.docs === true) throw new Error("bench/xs-stack.ts: --where measures with probes (peaks read high): not for --docs");
+  const { figures, entry } = await measureStack(opts.paths === "" ? [] : opts.paths.split(","), opts.where === true);
   const out = new Printed();
   out.log(`XS stack slots per path in Moddable's runtime (mcsim, instrumented lin build); a Timer callback holds ${entry} before xsnet runs`);
   out.log("");
@@ -93,7 +132,8 @@ async function main(): Promise<void> {
   const deepest = figures.reduce((a, f) => Math.max(a, f.slots), 0);
   out.log("");
   out.log(`deepest: ${deepest} slots (${(deepest / STACK_SLOTS_DEFAULT).toFixed(2)} of the default ${STACK_SLOTS_DEFAULT}; bound ${STACK_SLOTS_BOUND})`);
-  if (opts.frames) {
+  if (opts.where === true) out.log("(--where: every function of src/ began with a probe call, so these peaks read high; the frames show where the slots go)");
+  if (opts.frames === true || opts.where === true) {
     for (const f of figures) console.log(`\n${f.path}: ${entryFrames(f.frames, entry).join(" < ")}`);
   }
   if (opts.docs) writeDocsSection("xs-stack", printedSection(commandLine("npx tsx bench/xs-stack.ts"), runNote(), out.lines));
