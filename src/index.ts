@@ -4,7 +4,7 @@ export { init } from "./stack";
 export { netInit, poolBytes, Net, type InitOptions } from "./core/net";
 export { registerNetdev, devOpen, devClose, devByName, netifCarrierOn, netifCarrierOff, addTap, removeTap, type DeviceOptions } from "./core/link";
 export { inetInit } from "./ipv4/af-inet";
-export { ipAddrAdd, routeAdd, setDefaultGateway, ipMcJoin, ipMcLeave } from "./ipv4/devinet";
+export { ipAddrAdd, ipAddrDel, routeAdd, routeDel, setDefaultGateway, ipMcJoin, ipMcLeave } from "./ipv4/devinet";
 export { udpInit } from "./udp/udp";
 export { tcpInit } from "./tcp/init";
 export type { Platform } from "./core/platform";

@@ -56,6 +56,30 @@ export function ipAddrAdd(net: Net, dev: NetDevice, cidr: string): void {
   if (dev.isUp && dev.hasCarrier && (dev.flags & IFF_NOARP) === 0) arpAnnounce(net, dev);
 }
 
+/**
+ * Take an interface's IPv4 address away (an expired lease, a move to another subnet): the
+ * address and its connected route go. Routes added by hand through the interface stay (their
+ * owner removes them: routeDel); connections bound to the address fail when they next send.
+ * False when the interface had no address.
+ */
+export function ipAddrDel(net: Net, dev: NetDevice): boolean {
+  const inDev = dev.inDev;
+  if (!inDev.configured) return false;
+  net.ipv4.routes.delConnected(dev);
+  inDev.addr = 0;
+  inDev.prefixLen = 0;
+  inDev.mask = 0;
+  inDev.broadcast = 0;
+  inDev.configured = false;
+  return true;
+}
+
+/** Remove the route to "10.0.0.0/8" ("0.0.0.0/0": the default route). False when there was none. */
+export function routeDel(net: Net, destCidr: string): boolean {
+  const { addr, prefixLen } = parseCidr(destCidr);
+  return net.ipv4.routes.del((addr & prefixMask(prefixLen)) >>> 0, prefixLen);
+}
+
 /** A route: "10.0.0.0/8" via "10.1.0.1" (or null for on-link) through dev. */
 export function routeAdd(net: Net, destCidr: string, gateway: string | null, dev: NetDevice, metric = 0): void {
   const { addr, prefixLen } = parseCidr(destCidr);

@@ -1,7 +1,7 @@
 // IPv4 configuration of interfaces (src/ipv4/devinet.ts): an address and its connected
-// route, routes and the default gateway added by hand, and what is refused.
+// route, routes and the default gateway added by hand, taken away again, and what is refused.
 import { describe, expect, it } from "vitest";
-import { ipAddrAdd, routeAdd, setDefaultGateway } from "../../src/ipv4/devinet";
+import { ipAddrAdd, ipAddrDel, routeAdd, routeDel, setDefaultGateway } from "../../src/ipv4/devinet";
 import { ip } from "../packets";
 import { twoDevices } from "../testbed";
 
@@ -32,6 +32,31 @@ describe("addresses and routes of a stack (ipAddrAdd, routeAdd, setDefaultGatewa
       "10.77.0.0/16 dev eth0 metric 0",
       "192.168.9.0/24 dev eth0 metric 0",
     ]);
+  });
+});
+
+describe("addresses and routes taken away (ipAddrDel, routeDel)", () => {
+  it("the address and its connected route go; routes added by hand stay until deleted; the interface stops answering", () => {
+    const { net, a } = twoDevices();
+    ipAddrAdd(net, a, "192.168.5.10/24");
+    setDefaultGateway(net, "192.168.5.1");
+    routeAdd(net, "10.20.0.0/16", "192.168.5.254", a);
+    expect(ipAddrDel(net, a)).toBe(true);
+    expect([a.inDev.configured, a.inDev.addr, a.inDev.broadcast]).toEqual([false, 0, 0]);
+    expect(net.ipv4.localDev(ip("192.168.5.10"))).toBe(null);
+    expect(net.ipv4.routes.dump().sort()).toEqual([
+      "10.20.0.0/16 via 192.168.5.254 dev eth0 metric 0",
+      "127.0.0.0/8 dev lo metric 0",
+      "default via 192.168.5.1 dev eth0 metric 0",
+    ]);
+    expect(routeDel(net, "0.0.0.0/0")).toBe(true);
+    expect(routeDel(net, "10.20.1.0/16")).toBe(true); // the prefix, whatever host bits follow
+    expect(routeDel(net, "10.20.0.0/16")).toBe(false);
+    expect(net.ipv4.routes.dump()).toEqual(["127.0.0.0/8 dev lo metric 0"]);
+    expect(ipAddrDel(net, a)).toBe(false);
+    // and an address can be given again
+    ipAddrAdd(net, a, "192.168.6.10/24");
+    expect(net.ipv4.routes.dump()).toEqual(["127.0.0.0/8 dev lo metric 0", "192.168.6.0/24 dev eth0 metric 0"]);
   });
 });
 
