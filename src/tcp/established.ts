@@ -18,7 +18,7 @@ import { tcpAck } from "./ack";
 import { oooInsert, oooPullInOrder } from "./ooo";
 import { tcpSendResetFor } from "./output";
 import { tcpChildren, tcpFree, tcpSetState } from "./table";
-import { tcpTellOwner, tcpTimeWait } from "./timer";
+import { tcpTimeWait } from "./timer";
 // mcconfig type-checks each module alone: the modules that add net.tcp
 import type {} from "./init";
 
@@ -355,10 +355,10 @@ function queueInOrder(net: Net, c: number, skb: SkBuff): number {
   return notify;
 }
 
-/** Tell the owner what happened, last (tcpTellOwner: when TCP's tasklet runs). */
+/** Tell the owner what happened, last (Tcp.notify: when TCP's tasklet runs). */
 function tell(net: Net, c: number, notify: number): void {
   const t = net.tcp.tcb;
-  if ((notify & N_CONNECTED) !== 0 && t.parent[c] >= 0) tcpTellOwner(net, t.parent[c], N_ACCEPT);
+  if ((notify & N_CONNECTED) !== 0 && t.parent[c] >= 0) net.tcp.notify(t.parent[c], N_ACCEPT);
   if (t.owner[c] === null) {
     // Orphaned (closed by the application): nobody reads; data that arrives is discarded.
     if ((t.flags[c] & TF_ORPHAN) !== 0 && t.recvQueue[c].qlen > 0 && t.state[c] !== 0) {
@@ -372,5 +372,5 @@ function tell(net: Net, c: number, notify: number): void {
   }
   const events = notify & N_OWNER_EVENTS;
   if (events === 0) return;
-  tcpTellOwner(net, c, events);
+  return net.tcp.notify(c, events);
 }

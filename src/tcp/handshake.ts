@@ -14,7 +14,6 @@ import {
 import { tcpSendControl, tcpSendResetFor } from "./output";
 import { tcpRttOfEcho, tcpRttSample } from "./rtt";
 import { tcpAbort, tcpSetState } from "./table";
-import { tcpTellOwner } from "./timer";
 // mcconfig type-checks each module alone: the modules that add net.tcp
 import type {} from "./init";
 
@@ -77,7 +76,7 @@ export function tcpSynSentRcv(net: Net, c: number, skb: SkBuff, opts: TcpOptions
   if ((skb.cb[CB_FLAGS] & TCP_ACK) !== 0) {
     net.tcp.ackNow(c);
     consumeSkb(net, skb);
-    if (net.tcp.tcb.owner[c] !== null) tcpTellOwner(net, c, N_CONNECTED);
+    if (net.tcp.tcb.owner[c] !== null) net.tcp.notify(c, N_CONNECTED);
     return;
   }
   // Simultaneous open (RFC 9293 3.5, figure 8): SYN_RECV, and a SYN-ACK.

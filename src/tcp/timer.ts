@@ -168,15 +168,6 @@ export function tcpWaitTimer(net: Net, c: number): void {
 }
 
 /**
- * Tell the owner of c of `events` (N_*) when TCP's tasklet runs (Tcp.notify): the
- * application's callbacks, and what they write, run from the loop, not on the receive
- * path's or a timer's frames (a board's XS stack is small).
- */
-export function tcpTellOwner(net: Net, c: number, events: number): void {
-  net.tcp.notify(c, events);
-}
-
-/**
  * The owner hears of `events` (N_*): connected, readable (the bytes there now), writable,
  * the peer closed with everything read; or its whole state (N_REPORT); a listener's owner,
  * that connections wait (N_ACCEPT). It may write, read or close from each callback.
