@@ -9,6 +9,7 @@
 //   neigh, ipv4         ARP, IPv4, ICMP: over the core (and each other)
 //   udp, tcp            over IPv4; neither knows the other
 //   socket              the ECMA-419 classes over udp/tcp/ipv4
+//   lan                 LAN services (DHCP, DNS, mDNS, SNTP) over udp, ipv4, neigh and the sockets
 //   apps                over the sockets
 //   stack.ts, index.ts  the composition root and the public surface: may import anything
 const layer = (name, allowed) => ({
@@ -29,6 +30,7 @@ module.exports = {
     layer("udp", ["src/udp/", "src/ipv4/", "src/core/", "src/wire/", "src/config\\.ts$"]),
     layer("tcp", ["src/tcp/", "src/ipv4/", "src/core/", "src/wire/", "src/config\\.ts$"]),
     layer("socket", ["src/socket/", "src/udp/", "src/tcp/", "src/ipv4/", "src/core/", "src/wire/", "src/config\\.ts$"]),
+    layer("lan", ["src/lan/", "src/socket/", "src/udp/", "src/ipv4/", "src/neigh/", "src/core/", "src/wire/", "src/config\\.ts$"]),
     layer("apps", ["src/apps/", "src/socket/", "src/udp/", "src/tcp/", "src/ipv4/", "src/core/", "src/wire/", "src/config\\.ts$"]),
     {
       name: "config-is-a-leaf",

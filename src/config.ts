@@ -442,9 +442,9 @@ const NF_HOOK_POINTS = 5;
 const IP_PROTOCOLS = 256;
 /**
  * A NetDevice (src/core/netdevice.ts: 21 fields) with its Napi (6), DeviceStats (15) and
- * InDevice (5), and its three typed arrays (MAC, broadcast MAC, multicast list: 44 bytes).
+ * InDevice (7), and its three typed arrays (MAC, broadcast MAC, multicast list: 44 bytes).
  */
-const DEVICE_SLOTS = 22 + 7 + 16 + 6 + 3 * XS_TYPED_ARRAY_SLOTS;
+const DEVICE_SLOTS = 22 + 7 + 16 + 8 + 3 * XS_TYPED_ARRAY_SLOTS;
 const DEVICE_TYPED_BYTES = 6 + 6 + 8 * 4;
 /** pfifo_fast (src/core/pfifo-fast.ts: 7 fields, private) with its QdiscStats (5), bands array and three queues */
 const PFIFO_BANDS = 3;
@@ -524,8 +524,8 @@ export function ramBudget(config: Partial<NetConfig> | Readonly<NetConfig>): Ram
   row("raw sockets", RAW_ENTRY_BYTES * r, r * queueSlots + RAW_TYPED_ARRAYS * t + aSlots, aItems, `${r} handlers x ${RAW_ENTRY_BYTES} B, each with a queue`);
 
   const u = c.udpSocketsMax;
-  [aSlots, aItems] = arrays(2, u);
-  row("UDP sockets", UDP_ENTRY_BYTES * u, u * queueSlots + UDP_TYPED_ARRAYS * t + aSlots, aItems, `${u} sockets x ${UDP_ENTRY_BYTES} B, each with a queue`);
+  [aSlots, aItems] = arrays(3, u);
+  row("UDP sockets", UDP_ENTRY_BYTES * u, u * queueSlots + UDP_TYPED_ARRAYS * t + aSlots, aItems, `${u} sockets x ${UDP_ENTRY_BYTES} B, each with a queue and a bound device`);
 
   const k = c.tcpSocketsMax;
   [aSlots, aItems] = arrays(10, k);

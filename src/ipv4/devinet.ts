@@ -18,6 +18,12 @@ export class InDevice {
   mask = 0;
   broadcast = 0;
   configured = false;
+  /**
+   * An address being probed before use (RFC 5227 2.1: a DHCP client's offer), or 0; ARP
+   * counts in tentativeConflicts every packet that shows another host holds it.
+   */
+  tentative = 0;
+  tentativeConflicts = 0;
 }
 
 declare module "../core/netdevice" {

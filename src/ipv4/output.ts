@@ -92,6 +92,45 @@ export function ipSend(net: Net, skb: SkBuff, saddr: number, daddr: number, prot
   return ipOutput(net, skb, nexthop, dev);
 }
 
+/** RFC 2113 Router Alert: the option's four bytes (type 148, length 4, value 0). */
+const IPOPT_RA_LEN = 4;
+
+/**
+ * A datagram to a broadcast or multicast address straight out of `dev`, no route asked
+ * (a socket bound to the device: a DHCP client before it has an address, RFC 2131 4.1;
+ * IGMP reports, which go out of the interface that joined). With `routerAlert` the header
+ * carries the Router Alert option (RFC 2113; RFC 2236 2, RFC 3376 4: every IGMP message).
+ * Returns as ipSend.
+ */
+export function ipSendDev(net: Net, skb: SkBuff, saddr: number, daddr: number, proto: number, ttl: number, dev: NetDevice, routerAlert = false): number {
+  const ip = net.ipv4;
+  ip.stats.outRequests++;
+  const hlen = routerAlert ? IPV4_HLEN + IPOPT_RA_LEN : IPV4_HLEN;
+  const total = skb.chainLen() + hlen;
+  if (total > IPV4_MAX_LEN) {
+    ip.stats.outDiscards++;
+    kfreeSkbReason(net, skb, SKB_DROP.IP_FRAG_TOO_BIG);
+    return -EMSGSIZE;
+  }
+  const iph = skb.push(hlen);
+  const buf = net.pool.buf;
+  ipBuildHeader(buf, iph, 0, total, ip.nextId(), 0, ttl, proto, saddr, daddr);
+  if (routerAlert) {
+    buf[iph] = 0x46;
+    buf[iph + IPV4_HLEN] = 148;
+    buf[iph + IPV4_HLEN + 1] = IPOPT_RA_LEN;
+    buf[iph + IPV4_HLEN + 2] = 0;
+    buf[iph + IPV4_HLEN + 3] = 0;
+    ipSendCheck(buf, iph);
+  }
+  skb.networkHeader = iph;
+  skb.protocol = ETH_P_IP;
+  skb.priority = tosToPriority(0);
+  skb.dev = dev;
+  if (ip.netfilter.registered !== 0 && !ip.netfilter.run(NF_INET_LOCAL_OUT, skb, null, dev)) return -EPERM;
+  return ipOutput(net, skb, daddr, dev);
+}
+
 /**
  * ip_output: skb.data at the IP header, routed to (nexthop, dev). Consumes the skb. Sent
  * while a received skb is processed, it waits for that skb's end (IpOutputBacklog).

@@ -49,6 +49,13 @@ export function arpRcv(net: Net, skb: SkBuff): number {
   const inDev = dev.inDev;
   if (op === ARPOP_REQUEST) neigh.stats.arpRequestsReceived++;
   else neigh.stats.arpRepliesReceived++;
+  // RFC 5227 2.1.1: while an address is probed, any packet from it, or another host's probe
+  // for it, is a conflict (noted for the prober, which declines the address).
+  const tentative = inDev.tentative;
+  if (tentative !== 0 && (sip === tentative || (sip === 0 && op === ARPOP_REQUEST && tip === tentative)) && !macEqual(buf, sha, dev.addr, 0)) {
+    inDev.tentativeConflicts++;
+    neigh.stats.addressConflicts++;
+  }
   if (!inDev.configured) {
     kfreeSkbReason(net, skb, SKB_DROP.ARP_NOT_FOR_US);
     return 0;
@@ -115,6 +122,15 @@ function arpReplyInPlace(net: Net, skb: SkBuff, dev: NetDevice, ourIp: number, a
  */
 export function arpSolicit(net: Net, dev: NetDevice, tip: number, dstMac: Uint8Array | null, dstOff: number): number {
   return arpSend(net, dev, ARPOP_REQUEST, dev.inDev.addr, tip, dstMac, dstOff);
+}
+
+/**
+ * An address probe (RFC 5227 2.1.1): who has `tip`, asked from sender address 0 so that no
+ * cache learns a binding for an address not yet ours. Answers and other probes for it are
+ * counted in dev.inDev.tentativeConflicts while dev.inDev.tentative is `tip`.
+ */
+export function arpProbe(net: Net, dev: NetDevice, tip: number): number {
+  return arpSend(net, dev, ARPOP_REQUEST, 0, tip, null, 0);
 }
 
 /** Gratuitous ARP on link up or a new address (RFC 5227 2.3 announcement: request, sip == tip). */

@@ -21,7 +21,7 @@ import { INADDR_BROADCAST, IPPROTO_UDP, IPV4_HLEN, IPV4_MAX_LEN, ipDaddr, ipIsLo
 import {
   UDP_CSUM_MANGLED_0, UDP_HLEN, setUdpCheck, udpBuildHeader, udpCheck, udpCheckLen, udpDport, udpLen, udpSport,
 } from "../wire/udp";
-import { ENETUNREACH, ENOBUFS, ipAllocDatagram, ipSend } from "../ipv4/output";
+import { ENETUNREACH, ENOBUFS, ipAllocDatagram, ipSend, ipSendDev } from "../ipv4/output";
 import type { NetDevice } from "../core/netdevice";
 // mcconfig type-checks each module alone: the modules that add net.ipv4
 import type {} from "../ipv4/ipv4";
@@ -92,6 +92,11 @@ export class UdpTable {
   /** who sent the ICMP error */
   readonly errFrom: Uint32Array;
   readonly stats = new UdpStats();
+  /**
+   * the interface a socket sends its broadcast and multicast datagrams through (Linux
+   * SO_BINDTODEVICE, as a DHCP client binds before it has an address), or null
+   */
+  readonly boundDev: (NetDevice | null)[];
   /** sockets whose owner hears of datagrams when the received skb is done */
   readonly wake: WakeList;
   /** the tasklet's (Softnet.schedule) */
@@ -109,6 +114,7 @@ export class UdpTable {
     for (let i = 0; i < n; i++) this.queue.push(new SkbQueue());
     this.owner = new Array<UdpOwner | null>(n).fill(null);
     this.wake = new WakeList(n);
+    this.boundDev = new Array<NetDevice | null>(n).fill(null);
     this.recvErr = new Uint8Array(n);
     this.errPending = new Uint8Array(n);
     this.errType = new Uint8Array(n);
@@ -162,6 +168,7 @@ export class UdpTable {
     while ((skb = q.dequeue()) !== null) kfreeSkbReason(this.#net, skb, SKB_DROP.SOCKET_CLOSE);
     this.inUse[i] = 0;
     this.owner[i] = null;
+    this.boundDev[i] = null;
     this.recvErr[i] = 0;
     this.errPending[i] = 0;
   }
@@ -218,6 +225,15 @@ export class UdpTable {
   }
 
   /**
+   * SO_BINDTODEVICE: socket i sends its datagrams to 255.255.255.255 and to groups through
+   * dev, from dev's address or, while dev has none, from 0.0.0.0 (RFC 2131 4.1: a client
+   * without an address); null lets routing choose again.
+   */
+  bindToDevice(i: number, dev: NetDevice | null): void {
+    this.boundDev[i] = dev;
+  }
+
+  /**
    * udp_sendmsg: send `len` bytes of `src` from socket i to (daddr, dport). Returns 0, a
    * negative error (-ENETUNREACH, -ENOBUFS, -EMSGSIZE from IP) or, when the device's queue
    * dropped it, NET_XMIT_DROP (positive, as ipSend).
@@ -225,12 +241,24 @@ export class UdpTable {
   sendto(i: number, src: Uint8Array, srcOff: number, len: number, daddr: number, dport: number, ttl: number): number {
     const net = this.#net;
     const ip = net.ipv4;
-    if (!ip.routeOutput(daddr, this.localAddr[i])) {
-      this.stats.sndbufErrors++;
-      return -ENETUNREACH;
+    const bound = this.boundDev[i];
+    let saddr: number;
+    let mtu: number;
+    if (bound !== null && (daddr === INADDR_BROADCAST || ipIsMulticast(daddr))) {
+      if (!bound.isUp) {
+        this.stats.sndbufErrors++;
+        return -ENETUNREACH;
+      }
+      saddr = this.localAddr[i] !== 0 ? this.localAddr[i] : bound.inDev.addr;
+      mtu = bound.mtu;
+    } else {
+      if (!ip.routeOutput(daddr, this.localAddr[i])) {
+        this.stats.sndbufErrors++;
+        return -ENETUNREACH;
+      }
+      saddr = ip.rt.saddr;
+      mtu = (ip.rt.dev as NetDevice).mtu;
     }
-    const saddr = ip.rt.saddr;
-    const mtu = (ip.rt.dev as NetDevice).mtu;
     const skb = ipAllocDatagram(net, UDP_HLEN + len, mtu);
     if (skb === null) {
       this.stats.sndbufErrors++;
@@ -243,6 +271,7 @@ export class UdpTable {
     const check = csumFold(skbChecksum(net.pool, skb, csumPseudoHeader(saddr, daddr, IPPROTO_UDP, UDP_HLEN + len)));
     setUdpCheck(buf, skb.data, check === 0 ? UDP_CSUM_MANGLED_0 : check);
     this.stats.outDatagrams++;
+    if (bound !== null && (daddr === INADDR_BROADCAST || ipIsMulticast(daddr))) return ipSendDev(net, skb, saddr, daddr, IPPROTO_UDP, ttl, bound);
     return ipSend(net, skb, saddr, daddr, IPPROTO_UDP, 0, ttl, false);
   }
 }
