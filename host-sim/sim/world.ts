@@ -227,15 +227,15 @@ export class SimWorld {
 
   /**
    * Plug a host into a LAN through a new simulated DMA MAC: registers the interface,
-   * gives it `cidr` ("10.0.1.2/24") and brings it up.
+   * gives it `cidr` ("10.0.1.2/24"; null: none, for a DHCP client) and brings it up.
    */
-  attach(host: SimHost, lan: SimLan, cidr: string, options: AttachOptions = {}): NetDevice {
+  attach(host: SimHost, lan: SimLan, cidr: string | null, options: AttachOptions = {}): NetDevice {
     const hw = new SimDmaMac(this.loop, lan, options);
     const driver = new DmaMacDriver(hw);
     const serial = this.#macSerial++;
     const mac = new Uint8Array([0x02, 0x00, 0x5e, (serial >> 16) & 0xff, (serial >> 8) & 0xff, serial & 0xff]);
     const dev = driver.register(host.net, options.name ?? `eth${host.devices.length}`, mac, { mtu: options.mtu ?? 1500, qdisc: options.qdisc });
-    ipAddrAdd(host.net, dev, cidr);
+    if (cidr !== null) ipAddrAdd(host.net, dev, cidr);
     devOpen(dev);
     host.macs.push(hw);
     host.devices.push(dev);

@@ -7,7 +7,7 @@ import { NETDEV_REGISTER, registerNetdevNotifier } from "../core/link";
 import type { Net } from "../core/net";
 import { IFF_LOOPBACK, IFF_NOARP, type NetDevice } from "../core/netdevice";
 import { arpAnnounce } from "../neigh/arp";
-import { INADDR_BROADCAST, ipIsLoopback, ipIsMulticast, ipIsZeronet, parseCidr, parseIpv4, prefixMask } from "../wire/ipv4";
+import { INADDR_BROADCAST, formatIpv4, ipIsLoopback, ipIsMulticast, ipIsZeronet, parseCidr, parseIpv4, prefixMask } from "../wire/ipv4";
 // mcconfig type-checks each module alone: the modules that add net.ipv4
 import type {} from "./ipv4";
 
@@ -46,10 +46,16 @@ function inetdevEvent(_net: Net, event: number, dev: NetDevice): void {
 /** Give an interface its IPv4 address ("169.254.77.2/24") and the connected route. */
 export function ipAddrAdd(net: Net, dev: NetDevice, cidr: string): void {
   const { addr, prefixLen } = parseCidr(cidr);
+  ipAddrSet(net, dev, addr, prefixLen);
+}
+
+/** ipAddrAdd with the address and prefix length as numbers (a DHCP lease). */
+export function ipAddrSet(net: Net, dev: NetDevice, addr: number, prefixLen: number): void {
   // A host address: not multicast, broadcast or network 0; 127/8 only on loopback.
   if (ipIsMulticast(addr) || addr === INADDR_BROADCAST || ipIsZeronet(addr) || (ipIsLoopback(addr) && (dev.flags & IFF_LOOPBACK) === 0)) {
-    throw new TypeError(`${cidr} is not a usable address for ${dev.name}`);
+    throw new TypeError(`${formatIpv4(addr)}/${prefixLen} is not a usable address for ${dev.name}`);
   }
+  if (!Number.isInteger(prefixLen) || prefixLen < 0 || prefixLen > 32) throw new RangeError(`prefix length ${prefixLen} is not in 0..32`);
   const inDev = dev.inDev;
   if (inDev.configured) net.ipv4.routes.delConnected(dev);
   inDev.addr = addr;

@@ -4,6 +4,7 @@
 // check compares these reports between the engines. Node-free (bundled for XS).
 
 import { arp } from "./arp";
+import { dhcpLease } from "./dhcp";
 import { tcpEcho, udpEcho } from "./echo";
 import { pingFragLossy, poolExhaustion, router } from "./ping";
 import type { ScenarioReport } from "./report";
@@ -35,6 +36,7 @@ export const SCENARIOS: Readonly<Record<string, (seed: number) => ScenarioReport
   "tcp-connect-fail": tcpConnectFail,
   "tcp-reqresp": tcpReqResp,
   "tcp-synflood": tcpSynflood,
+  "dhcp-lease": dhcpLease,
 };
 
 export function runScenario(name: string, seed: number): ScenarioReport {
