@@ -92,6 +92,7 @@ const program = new Command()
   .addOption(new Option("--link <spec>", "run as a device on a UDP link: udp:LOCAL_PORT:REMOTE_PORT (127.0.0.1)").argParser(wrap(parseLink)))
   .addOption(new Option("--ip <address/prefix>", "device address, e.g. 169.254.77.2/24").argParser(wrap((t) => (parseCidr(t), t))))
   .addOption(new Option("--gateway <address>", "device default gateway").argParser(wrap((t) => (parseIpv4(t), t))))
+  .addOption(new Option("--dhcp", "device: lease an address with DHCP (RFC 2131) instead of --ip; --hostname goes in the request"))
   .addOption(new Option("--mac <mac>", "device MAC address, e.g. 02:78:73:6e:65:74").argParser(wrap(parseMac)))
   .addOption(new Option("--pcap <file>", "write a capture (demo default: xsnet-demo.pcap)"))
   .addOption(new Option("--hostname <name>", "device: the name its status page (HTTP GET /) gives").argParser(wrap(hostname)))
@@ -119,6 +120,7 @@ const opts = program.opts<{
   link?: { localPort: number; remotePort: number };
   ip?: string;
   gateway?: string;
+  dhcp?: boolean;
   mac?: Uint8Array;
   pcap?: string;
   hostname?: string;
@@ -136,7 +138,9 @@ const opts = program.opts<{
 
 async function main(): Promise<number> {
   if (opts.link) {
-    if (!opts.ip) program.error("error: option '--ip <address/prefix>' is required with --link");
+    if (!opts.ip && !opts.dhcp) program.error("error: option '--ip <address/prefix>' or '--dhcp' is required with --link");
+    if (opts.ip && opts.dhcp) program.error("error: options '--ip' and '--dhcp' cannot be used together");
+    if (opts.gateway && opts.dhcp) program.error("error: option '--gateway' comes from the lease with '--dhcp'");
     if ((opts.connect === undefined) !== (opts.send === undefined)) {
       program.error(opts.connect === undefined ? "error: option '--send <size>' needs --connect" : "error: option '--connect <host:port>' needs --send");
     }
@@ -144,7 +148,8 @@ async function main(): Promise<number> {
     const summary = await runDevice({
       localPort: opts.link.localPort,
       remotePort: opts.link.remotePort,
-      cidr: opts.ip as string,
+      cidr: opts.ip,
+      dhcp: opts.dhcp,
       gateway: opts.gateway,
       mac: opts.mac,
       pcapPath: opts.pcap,
@@ -162,7 +167,7 @@ async function main(): Promise<number> {
     if (opts.connect !== undefined) return summary.client?.ok === true ? 0 : 1;
     return 0;
   }
-  for (const name of ["ip", "gateway", "mac", "hostname", "connect", "send", "tcpSockets", "tcpSndbuf", "tcpRcvbuf"] as const) {
+  for (const name of ["ip", "gateway", "dhcp", "mac", "hostname", "connect", "send", "tcpSockets", "tcpSndbuf", "tcpRcvbuf"] as const) {
     if (opts[name] !== undefined) program.error(`error: option '--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}' needs --link (device mode)`);
   }
   const result = await runDemo({

@@ -22,6 +22,7 @@ import { PcapWriter } from "./pcap";
 import { UdpLinkDriver } from "./udp-link";
 import { addTap, devOpen } from "../src/core/link";
 import { ipAddrAdd, setDefaultGateway } from "../src/ipv4/devinet";
+import { DHCP_STATE_NAMES, DhcpClient } from "../src/lan/dhcp-client";
 
 /** 02:78:73:6e:65:74: locally administered, "xsnet" in the last five bytes */
 export const DEFAULT_DEVICE_MAC = new Uint8Array([0x02, 0x78, 0x73, 0x6e, 0x65, 0x74]);
@@ -45,8 +46,10 @@ export interface DeviceClientOptions {
 export interface RunDeviceOptions {
   localPort: number;
   remotePort: number;
-  /** our address and prefix, "169.254.77.2/24" */
-  cidr: string;
+  /** our address and prefix, "169.254.77.2/24"; absent with dhcp */
+  cidr?: string;
+  /** lease an address with DHCP (RFC 2131) instead of cidr; the hostname goes in option 12 */
+  dhcp?: boolean;
   /** default gateway on the interface's subnet */
   gateway?: string;
   /** default DEFAULT_DEVICE_MAC */
@@ -97,6 +100,8 @@ export interface DeviceSummary {
   client: ClientResult | null;
   /** what stopped the device */
   reason: string;
+  /** the DHCP client's counters and last state (dhcp mode), else null */
+  dhcp: Record<string, number | string> | null;
 }
 
 function numbers(obj: object): Record<string, number> {
@@ -144,8 +149,18 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
   platform.net = net;
   const driver = new UdpLinkDriver({ localPort: options.localPort, remotePort: options.remotePort, rxRingSize: RX_RING_SIZE });
   const dev = driver.register(net, "eth0", mac);
-  ipAddrAdd(net, dev, options.cidr);
+  if ((options.cidr === undefined) === (options.dhcp !== true)) throw new TypeError("runDevice: give cidr or dhcp, one of them");
+  if (options.cidr !== undefined) ipAddrAdd(net, dev, options.cidr);
   if (options.gateway !== undefined) setDefaultGateway(net, options.gateway, dev);
+  // DHCP (--dhcp): every state change and lease in the log, the lease's servers handed on.
+  const dhcp = options.dhcp === true
+    ? new DhcpClient(net, dev, {
+      hostname: options.hostname,
+      onState: (st) => log(`dhcp: ${DHCP_STATE_NAMES[st]}`),
+      onLease: (l) => log(`dhcp: lease ${l.address}/${l.prefixLength} router ${l.router ?? "none"} dns ${l.dns.join(",") || "none"} ntp ${l.ntp.join(",") || "none"} for ${l.leaseSeconds} s from ${l.server}`),
+      onLost: (why) => log(`dhcp: lost the lease (${why})`),
+    })
+    : null;
 
   let pcap: PcapWriter | null = null;
   if (options.pcapPath !== undefined) {
@@ -179,7 +194,7 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
   if (options.stopSignal?.aborted) onAbort();
 
   // The services listen from the start; the client connects once the link is up.
-  const address = options.cidr.slice(0, options.cidr.indexOf("/"));
+  const address = options.cidr?.slice(0, options.cidr.indexOf("/"));
   const app: DeviceApp = startDeviceApp(net, { address, hostname: options.hostname, log });
   let client: EchoClient | null = null;
   let clientResult: ClientResult | null = null;
@@ -190,11 +205,18 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
     devOpen(dev);
     await Promise.race([driver.whenUp(), stopped]);
     if (reason === "") {
-      log(`xsnet device up: eth0 ${formatMac(mac, 0)} ${options.cidr} on udp ${driver.host}:${driver.localPort} -> ${driver.host}:${driver.remotePort}`);
+      log(`xsnet device up: eth0 ${formatMac(mac, 0)} ${options.cidr ?? "dhcp"} on udp ${driver.host}:${driver.localPort} -> ${driver.host}:${driver.remotePort}`);
       log(`serving (${app.hostname}): ICMP echo, TCP echo 7, discard 9, chargen 19, iperf 5001, HTTP 80; UDP echo 7`);
       // The link is up; the driver's next poll turns the carrier on (a SYN before that is dropped).
-      if (options.client !== undefined || options.program !== undefined) {
+      if (options.client !== undefined || options.program !== undefined || dhcp !== null) {
         for (let i = 0; i < 1000 && !dev.hasCarrier && reason === ""; i++) await new Promise((resolve) => setImmediate(resolve));
+      }
+      if (dhcp !== null) {
+        dhcp.start();
+        // A client or program needs the address first.
+        if (options.client !== undefined || options.program !== undefined) {
+          while (!dev.inDev.configured && reason === "") await new Promise((resolve) => setTimeout(resolve, 20));
+        }
       }
       if (options.client !== undefined) {
         const c = options.client;
@@ -238,6 +260,8 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
   if (reason === "client done" || program !== null) await lingerForCloses(net, 2_000);
   const services = app.counters();
   app.close();
+  const dhcpSummary = dhcp === null ? null : { state: dhcp.stateName, ...numbers(dhcp.stats) };
+  dhcp?.close();
   const tcp = numbers(net.tcp.stats);
   const udp = numbers(net.udp.stats);
   net.shutdown();
@@ -260,6 +284,7 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
     udp,
     client: clientResult,
     reason,
+    dhcp: dhcpSummary,
   };
   log(`xsnet device stopped (${reason})`);
   log(line("eth0", summary.device, false));
@@ -269,6 +294,7 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
   log(line("neigh", summary.neigh, true));
   log(line("tcp", summary.tcp, true));
   log(line("udp", summary.udp, true));
+  if (dhcpSummary !== null) log(`dhcp: state=${dhcpSummary.state} ${line("", numbers(dhcpSummary), true).slice(2)}`);
   for (const [name, values] of Object.entries(services)) log(line(name === "app" ? "app" : `app ${name}`, values, false));
   log(`link: rx_ring=${driver.rxRing.size} tx_ring=${driver.txRing.size} rcvbuf=${driver.recvBufferBytes} refill_failures=${driver.rxRefillFailures} socket_errors=${driver.socketErrors} direct_io=${driver.directIo ? 1 : 0} rx_bursts=${driver.directRxBursts} rx_pauses=${driver.rxPauses}`);
   log(`pool: slots=${pool.slots} slot_bytes=${pool.slotBytes} high_water=${pool.highWater} alloc_failures=${pool.allocFailures} record_failures=${pool.recordFailures} in_use=${pool.inUse} records_in_use=${pool.recordsInUse}`);

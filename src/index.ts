@@ -4,7 +4,7 @@ export { init } from "./stack";
 export { netInit, poolBytes, Net, type InitOptions } from "./core/net";
 export { registerNetdev, devOpen, devClose, devByName, netifCarrierOn, netifCarrierOff, addTap, removeTap, type DeviceOptions } from "./core/link";
 export { inetInit } from "./ipv4/af-inet";
-export { ipAddrAdd, ipAddrDel, routeAdd, routeDel, setDefaultGateway, ipMcJoin, ipMcLeave } from "./ipv4/devinet";
+export { ipAddrAdd, ipAddrSet, ipAddrDel, routeAdd, routeDel, setDefaultGateway, ipMcJoin, ipMcLeave } from "./ipv4/devinet";
 export { udpInit } from "./udp/udp";
 export { tcpInit } from "./tcp/init";
 export type { Platform } from "./core/platform";
@@ -31,4 +31,5 @@ export { IperfServer, PORT_IPERF, type IperfOptions, type IperfStats } from "./a
 export { HttpServer, PORT_HTTP, type HttpOptions, type HttpStats } from "./apps/http-server";
 export { parseHttpRequest, httpHeadEnd, httpEmptyLines, type HttpRequest } from "./apps/http-parse";
 export { hostProvider, type HostNetwork } from "./socket/provider";
+export { DhcpClient, DhcpStats, DHCP_STATE_NAMES, type DhcpClientOptions, type DhcpLease, type ServerListUser } from "./lan/dhcp-client";
 export type { TcpSocketClass, TcpListenerClass } from "./socket/tcp";

@@ -17,15 +17,15 @@
 // connection.
 
 import {
-  AppBuffers, ChargenServer, DEVICE_STAT_NAMES, DiscardServer, EchoServer, HttpServer, IperfServer, UdpEchoServer, tcpSocketClasses, udpSocketClass,
+  AppBuffers, ChargenServer, DEVICE_STAT_NAMES, DiscardServer, EchoServer, HttpServer, IperfServer, UdpEchoServer, formatIpv4, tcpSocketClasses, udpSocketClass,
   type HttpStats, type IperfStats, type Net, type StreamStats, type TcpClasses, type TcpSocket, type UdpEchoStats,
 } from "../../src/index";
 
 export type Log = (line: string) => void;
 
 export interface DeviceAppOptions {
-  /** our address, as the status page shows it */
-  address: string;
+  /** our address, as the status page shows it; absent: the interface's, whatever it is then (DHCP) */
+  address?: string;
   /** default "xsnet" */
   hostname?: string;
   /** largest read or write at once (default 65536; a small board may want 4096) */
@@ -54,7 +54,7 @@ export class DeviceApp {
   readonly Listener: TcpClasses["Listener"];
   readonly buffers: AppBuffers;
   readonly hostname: string;
-  readonly address: string;
+  readonly #address: string | null;
   readonly startedMs: number;
   readonly log: Log;
   readonly echo: EchoServer;
@@ -67,13 +67,20 @@ export class DeviceApp {
   /** sockets of the app's own (the client mode's) */
   readonly #open = new Set<TcpSocket>();
 
+  /** the address the status page shows: the one given, else the first interface's now */
+  get address(): string {
+    if (this.#address !== null) return this.#address;
+    const dev = this.net.devices.find((d) => d !== this.net.loopback && d.inDev.configured);
+    return dev === undefined ? "none" : formatIpv4(dev.inDev.addr);
+  }
+
   constructor(net: Net, options: DeviceAppOptions) {
     this.net = net;
     const classes = tcpSocketClasses(net);
     this.TCP = classes.TCP;
     this.Listener = classes.Listener;
     this.hostname = options.hostname ?? "xsnet";
-    this.address = options.address;
+    this.#address = options.address ?? null;
     this.log = options.log ?? (() => {});
     const chunkBytes = options.chunkBytes ?? 65536;
     const httpConnsMax = options.httpConnsMax ?? 4;

@@ -91,7 +91,7 @@ export class SimDhcpServer implements UdpOwner {
     while ((len = udp.recv(this.#sock, this.#rx, 0, this.#from)) >= 0) this.#request(len);
   }
 
-  #request(len: number): void {
+  #request(len: number): number | void {
     const b = this.#rx;
     if (len < DHCP_OPTIONS_OFF + 4 || b[0] !== BOOTREQUEST || read32(b, 236) !== DHCP_MAGIC) return;
     const opts = options(b, len);
@@ -174,7 +174,7 @@ export class SimDhcpServer implements UdpOwner {
     return 0;
   }
 
-  #reply(req: Uint8Array, type: number, xid: number, yiaddr: number, ciaddr: number): void {
+  #reply(req: Uint8Array, type: number, xid: number, yiaddr: number, ciaddr: number): number {
     const o = this.#o;
     const m = new Uint8Array(548);
     m[0] = 2; // BOOTREPLY
@@ -224,9 +224,10 @@ export class SimDhcpServer implements UdpOwner {
     if (delay > 0 && this.#timer !== null) {
       this.#later.push({ at: this.#net.now() + delay, bytes: bytes.slice(), to });
       this.#net.modTimer(this.#timer, this.#later[0].at);
-      return;
+      return 0;
     }
-    this.#net.udp.sendto(this.#sock, bytes, 0, bytes.length, to, DHCP_CLIENT_PORT, 64);
+    // The last call (a tail call on XS): the send chain starts from this frame's place.
+    return this.#net.udp.sendto(this.#sock, bytes, 0, bytes.length, to, DHCP_CLIENT_PORT, 64);
   }
 
   #flushLater(): void {

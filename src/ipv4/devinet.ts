@@ -49,8 +49,11 @@ export function ipAddrAdd(net: Net, dev: NetDevice, cidr: string): void {
   ipAddrSet(net, dev, addr, prefixLen);
 }
 
-/** ipAddrAdd with the address and prefix length as numbers (a DHCP lease). */
-export function ipAddrSet(net: Net, dev: NetDevice, addr: number, prefixLen: number): void {
+/**
+ * ipAddrAdd with the address and prefix length as numbers (a DHCP lease). `announce` false:
+ * the caller sends the gratuitous ARP itself (a DHCP client, from a shallower stack).
+ */
+export function ipAddrSet(net: Net, dev: NetDevice, addr: number, prefixLen: number, announce = true): void {
   // A host address: not multicast, broadcast or network 0; 127/8 only on loopback.
   if (ipIsMulticast(addr) || addr === INADDR_BROADCAST || ipIsZeronet(addr) || (ipIsLoopback(addr) && (dev.flags & IFF_LOOPBACK) === 0)) {
     throw new TypeError(`${formatIpv4(addr)}/${prefixLen} is not a usable address for ${dev.name}`);
@@ -65,7 +68,7 @@ export function ipAddrSet(net: Net, dev: NetDevice, addr: number, prefixLen: num
   inDev.configured = true;
   net.ipv4.routes.add((addr & inDev.mask) >>> 0, prefixLen, 0, dev, 0);
   // A new address is announced at once on a working link (gratuitous ARP, RFC 5227 3).
-  if (dev.isUp && dev.hasCarrier && (dev.flags & IFF_NOARP) === 0) arpAnnounce(net, dev);
+  if (announce && dev.isUp && dev.hasCarrier && (dev.flags & IFF_NOARP) === 0) arpAnnounce(net, dev);
 }
 
 /**

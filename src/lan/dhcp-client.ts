@@ -64,6 +64,7 @@ const PROBE_NUM = 3;
 const PROBE_MIN_MS = 1_000;
 const PROBE_MAX_MS = 2_000;
 const ANNOUNCE_WAIT_MS = 2_000;
+const ANNOUNCE_NUM = 2;
 const ANNOUNCE_INTERVAL_MS = 2_000;
 /** A lease time of all ones is infinite (RFC 2131 3.3). */
 const LEASE_INFINITE = 0xffffffff;
@@ -140,8 +141,6 @@ export class DhcpStats {
   dropped = 0;
   /** ARP showed another host holds the address (RFC 5227) */
   conflicts = 0;
-  /** sends that failed (no route, no buffer) */
-  sendErrors = 0;
   leases = 0;
   renewals = 0;
   lost = 0;
@@ -187,8 +186,9 @@ export class DhcpClient implements UdpOwner {
   /** when the REQUEST that won the lease went (times count from it, RFC 2131 4.4.1) */
   #requestedAt = 0;
   #lastRequestAt = 0;
-  /** BOUND's second gratuitous ARP (RFC 5227 2.3), or Infinity */
+  /** BOUND's next gratuitous ARP (RFC 5227 2.3), or Infinity */
   #announceAt = Infinity;
+  #announcesLeft = 0;
   #probesSent = 0;
   /** the next time the state's work is due */
   #dueAt = 0;
@@ -297,77 +297,78 @@ export class DhcpClient implements UdpOwner {
 
   // ---- timer ----
 
-  /** The one timer: what is due depends on the state. */
-  onTimer(): void {
+  /**
+   * The one timer: what is due depends on the state. Every send is the last call of its
+   * path (`return`): XS runs it as a tail call, so the send chain starts from this frame.
+   */
+  onTimer(): number {
     const now = this.#net.now();
     if (now < this.#dueAt) {
       this.#arm(this.#dueAt);
-      return;
+      return 0;
     }
     switch (this.state) {
       case DHCP_INIT:
         this.#enter(DHCP_SELECTING);
         this.#newTransaction();
-        this.#sendDiscover();
-        return;
+        return this.#sendDiscover();
       case DHCP_SELECTING:
-        this.#sendDiscover();
-        return;
+        return this.#sendDiscover();
       case DHCP_REQUESTING:
       case DHCP_REBOOTING:
         if (this.#sends >= REQUEST_SENDS_MAX) {
           // RFC 2131 3.1.5, 3.2: no answer; start over.
           this.address = 0;
           this.#enterInit(0);
-          return;
+          return 0;
         }
-        this.#sendRequest();
-        return;
+        return this.#sendRequest();
       case DHCP_PROBING:
-        this.#probeStep();
-        return;
+        return this.#probeStep();
       case DHCP_DECLINED:
+        this.address = 0;
         this.#enterInit(0);
-        return;
+        return 0;
       default:
-        this.#leaseTimer(now);
+        return this.#leaseTimer(now);
     }
   }
 
-  /** BOUND, RENEWING, REBINDING: T1, T2, expiry, and the retransmissions between them. */
-  #leaseTimer(now: number): void {
-    if (now >= this.#announceAt) {
-      this.#announceAt = Infinity;
-      arpAnnounce(this.#net, this.#dev);
-    }
+  /** BOUND, RENEWING, REBINDING: the announcements, T1, T2, expiry, the retransmissions between. */
+  #leaseTimer(now: number): number {
     if (now >= this.expiresAt) {
       // RFC 2131 4.4.5: the lease ran out; stop using the address and start over.
       this.#unbind("expired");
       this.address = 0;
       this.#enterInit(0);
-      return;
+      return 0;
     }
     if (now >= this.t2At) {
       if (this.state !== DHCP_REBINDING) {
         this.#enter(DHCP_REBINDING);
         this.#newTransaction();
       }
-      this.#send(DHCPREQUEST, INADDR_BROADCAST);
       this.stats.requests++;
       this.#armRetrans(now, this.expiresAt);
-      return;
+      return this.#send(DHCPREQUEST, INADDR_BROADCAST);
     }
     if (now >= this.t1At) {
       if (this.state !== DHCP_RENEWING) {
         this.#enter(DHCP_RENEWING);
         this.#newTransaction();
       }
-      this.#send(DHCPREQUEST, this.server);
       this.stats.requests++;
       this.#armRetrans(now, this.t2At);
-      return;
+      return this.#send(DHCPREQUEST, this.server);
+    }
+    if (now >= this.#announceAt) {
+      // RFC 5227 2.3: ANNOUNCE_NUM (2) announcements ANNOUNCE_INTERVAL apart.
+      this.#announceAt = --this.#announcesLeft > 0 ? now + ANNOUNCE_INTERVAL_MS : Infinity;
+      this.#arm(Math.min(this.t1At, this.#announceAt));
+      return arpAnnounce(this.#net, this.#dev);
     }
     this.#arm(Math.min(this.t1At, this.#announceAt));
+    return 0;
   }
 
   /** RFC 2131 4.4.5: the next REQUEST after half the time to `until`, at least 60 s (or at `until`). */
@@ -413,26 +414,27 @@ export class DhcpClient implements UdpOwner {
     this.#arm(this.#net.now() + wait);
   }
 
-  #sendDiscover(): void {
-    this.#send(DHCPDISCOVER, INADDR_BROADCAST);
+  #sendDiscover(): number {
     this.stats.discovers++;
     this.#sends++;
     this.#armBackoff();
+    return this.#send(DHCPDISCOVER, INADDR_BROADCAST);
   }
 
-  /** REQUESTING and REBOOTING: broadcast, then the backoff. */
-  #sendRequest(): void {
-    this.#send(DHCPREQUEST, INADDR_BROADCAST);
+  /** REQUESTING and REBOOTING: broadcast, with the backoff armed. */
+  #sendRequest(): number {
     this.stats.requests++;
     this.#sends++;
     this.#armBackoff();
+    return this.#send(DHCPREQUEST, INADDR_BROADCAST);
   }
 
   /**
    * Build and send one message (RFC 2131 4.4.1, table 5: what each carries in each state)
-   * to `daddr` (broadcast, or the server when renewing and releasing).
+   * to `daddr` (broadcast, or the server when renewing and releasing). Returns as
+   * udp.sendto; a send that fails is counted there (sndbufErrors) and retried by the backoff.
    */
-  #send(type: number, daddr: number): void {
+  #send(type: number, daddr: number): number {
     const b = this.#tx;
     const st = this.state;
     const held = st === DHCP_BOUND || st === DHCP_RENEWING || st === DHCP_REBINDING;
@@ -455,8 +457,7 @@ export class DhcpClient implements UdpOwner {
     }
     o = dhcpOptEnd(b, o, DHCP_MIN_LEN);
     if (type === DHCPREQUEST) this.#lastRequestAt = this.#net.now();
-    const rc = this.#net.udp.sendto(this.#sock, b, 0, o, daddr, DHCP_SERVER_PORT, daddr === INADDR_BROADCAST ? 64 : this.#net.config.ipDefaultTtl);
-    if (rc !== 0) this.stats.sendErrors++;
+    return this.#net.udp.sendto(this.#sock, b, 0, o, daddr, DHCP_SERVER_PORT, this.#net.config.ipDefaultTtl);
   }
 
   // ---- receive ----
@@ -480,24 +481,24 @@ export class DhcpClient implements UdpOwner {
 
   onIcmpError(): void {}
 
-  #input(len: number): void {
+  #input(len: number): number {
     const b = this.#rx;
     const o = this.#opts;
     const stats = this.stats;
     if (dhcpCheckLen(b, 0, len) !== WIRE_OK || dhcpOp(b, 0) !== BOOTREPLY || dhcpParseOptions(b, 0, len, o) !== WIRE_OK || o.msgType === 0) {
       stats.malformed++;
-      return;
+      return 0;
     }
     if (dhcpXid(b, 0) !== this.#xid || !dhcpChaddrIs(b, 0, this.#dev.addr, 0)) {
       stats.foreign++;
-      return;
+      return 0;
     }
     const st = this.state;
     if (o.msgType === DHCPOFFER) {
       stats.offers++;
       if (st !== DHCP_SELECTING) {
         stats.ignored++;
-        return;
+        return 0;
       }
       return this.#offer(dhcpYiaddr(b, 0));
     }
@@ -506,25 +507,26 @@ export class DhcpClient implements UdpOwner {
       else stats.naks++;
       if (st !== DHCP_REQUESTING && st !== DHCP_REBOOTING && st !== DHCP_RENEWING && st !== DHCP_REBINDING) {
         stats.ignored++;
-        return;
+        return 0;
       }
       // RFC 2131 4.4.1: in REQUESTING, only the chosen server's answer counts.
       if (st === DHCP_REQUESTING && ((o.present & DHCP_HAS_SERVER_ID) === 0 || o.serverId !== this.server)) {
         stats.ignored++;
-        return;
+        return 0;
       }
       if (o.msgType === DHCPNAK) return this.#nak();
       return this.#ack(dhcpYiaddr(b, 0));
     }
     stats.ignored++;
+    return 0;
   }
 
   /** SELECTING: the first usable OFFER wins (RFC 2131 4.4.1 lets the client choose); REQUEST it. */
-  #offer(yiaddr: number): void {
+  #offer(yiaddr: number): number {
     const o = this.#opts;
     if (!usableAddress(yiaddr) || (o.present & DHCP_HAS_SERVER_ID) === 0) {
       this.stats.unusable++;
-      return;
+      return 0;
     }
     this.address = yiaddr;
     this.server = o.serverId;
@@ -532,23 +534,24 @@ export class DhcpClient implements UdpOwner {
     // The same xid (RFC 2131 4.4.1); the backoff starts again for the REQUEST.
     this.#sends = 0;
     this.#retransMs = RETRANS_FIRST_MS;
-    this.#sendRequest();
+    return this.#sendRequest();
   }
 
-  #nak(): void {
+  #nak(): number {
     // RFC 2131 3.1.5, 4.4.5: stop using any address and start over.
     if (this.state === DHCP_RENEWING || this.state === DHCP_REBINDING) this.#unbind("nak");
     this.address = 0;
     this.#enterInit(0);
+    return 0;
   }
 
-  #ack(yiaddr: number): void {
+  #ack(yiaddr: number): number {
     const o = this.#opts;
     const st = this.state;
     const leaseOk = (o.present & DHCP_HAS_LEASE_TIME) !== 0 && o.leaseSecs > 0;
     if (!usableAddress(yiaddr) || !leaseOk || (st === DHCP_REBOOTING && yiaddr !== this.address)) {
       this.stats.unusable++;
-      return;
+      return 0;
     }
     if ((o.present & DHCP_HAS_SERVER_ID) !== 0) this.server = o.serverId;
     this.#requestedAt = this.#lastRequestAt;
@@ -558,7 +561,7 @@ export class DhcpClient implements UdpOwner {
         this.#setTimes(o.leaseSecs);
         this.#enter(DHCP_BOUND);
         this.#arm(this.t1At);
-        return;
+        return 0;
       }
       // A new address on renewal: the old one goes, the new one is checked as any other.
       this.#unbind("nak");
@@ -573,48 +576,50 @@ export class DhcpClient implements UdpOwner {
     this.#dev.inDev.tentativeConflicts = 0;
     this.#probesSent = 0;
     this.#arm(this.#net.now() + this.#random(PROBE_WAIT_MS));
+    return 0;
   }
 
   /** PROBING: three probes 1 to 2 s apart, then ANNOUNCE_WAIT; any conflict declines. */
-  #probeStep(): void {
+  #probeStep(): number {
     const inDev = this.#dev.inDev;
     if (inDev.tentativeConflicts > 0) {
       this.stats.conflicts++;
-      this.#send(DHCPDECLINE, INADDR_BROADCAST);
       this.stats.declines++;
       inDev.tentative = 0;
-      this.address = 0;
+      // The DECLINE names the address (it goes before the state forgets it).
       this.#enter(DHCP_DECLINED);
       this.#arm(this.#net.now() + DECLINE_WAIT_MS);
-      return;
+      return this.#send(DHCPDECLINE, INADDR_BROADCAST);
     }
     if (this.#probesSent < PROBE_NUM) {
-      arpProbe(this.#net, this.#dev, this.address);
       this.#probesSent++;
       const last = this.#probesSent === PROBE_NUM;
       this.#arm(this.#net.now() + (last ? ANNOUNCE_WAIT_MS : PROBE_MIN_MS + this.#random(PROBE_MAX_MS - PROBE_MIN_MS)));
-      return;
+      return arpProbe(this.#net, this.#dev, this.address);
     }
     inDev.tentative = 0;
-    this.#bind();
+    return this.#bind();
   }
 
   /** Apply the lease to the interface and tell its users (RFC 2131 4.4.1 BOUND). */
-  #bind(): void {
+  #bind(): number {
     const net = this.#net;
     const dev = this.#dev;
     const o = this.#opts;
-    ipAddrSet(net, dev, this.address, this.prefixLength);
+    // Announced from the timer, not from here: a shallower stack (see onTimer).
+    ipAddrSet(net, dev, this.address, this.prefixLength, false);
     if ((o.present & DHCP_HAS_BROADCAST) !== 0 && o.broadcast !== 0) dev.inDev.broadcast = o.broadcast;
     if ((o.present & DHCP_HAS_MTU) !== 0 && o.mtu <= this.#devMtu) dev.mtu = o.mtu;
     this.#addRoutes();
     this.#setTimes(this.leaseSecs);
-    // RFC 5227 2.3: a second announcement ANNOUNCE_INTERVAL after the first (ipAddrSet's).
     this.#enter(DHCP_BOUND);
     this.stats.leases++;
-    this.#announceAt = net.now() + ANNOUNCE_INTERVAL_MS;
-    this.#arm(Math.min(this.t1At, this.#announceAt));
+    // RFC 5227 2.3: announce now (the timer's next turn), and once more ANNOUNCE_INTERVAL later.
+    this.#announceAt = net.now();
+    this.#announcesLeft = ANNOUNCE_NUM;
+    this.#arm(this.#announceAt);
     this.#tellUsers();
+    return 0;
   }
 
   /** T1 and T2 from the lease (or options 58, 59 when they make sense), counted from the REQUEST. */

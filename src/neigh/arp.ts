@@ -133,10 +133,10 @@ export function arpProbe(net: Net, dev: NetDevice, tip: number): number {
   return arpSend(net, dev, ARPOP_REQUEST, 0, tip, null, 0);
 }
 
-/** Gratuitous ARP on link up or a new address (RFC 5227 2.3 announcement: request, sip == tip). */
-export function arpAnnounce(net: Net, dev: NetDevice): void {
-  if (!dev.inDev.configured) return;
-  arpSend(net, dev, ARPOP_REQUEST, dev.inDev.addr, dev.inDev.addr, null, 0);
+/** Gratuitous ARP on link up or a new address (RFC 5227 2.3 announcement: request, sip == tip); arpSend's result. */
+export function arpAnnounce(net: Net, dev: NetDevice): number {
+  if (!dev.inDev.configured) return 0;
+  return arpSend(net, dev, ARPOP_REQUEST, dev.inDev.addr, dev.inDev.addr, null, 0);
 }
 
 /** devQueueXmit's NET_XMIT_*, or NET_XMIT_DROP when the pool had no skb. */

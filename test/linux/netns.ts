@@ -307,12 +307,12 @@ export class DeviceLink {
     }
   }
 
-  /** Start the device (host-sim/cli.ts --link ...), wait for its start line; extra args appended. */
+  /** Start the device (host-sim/cli.ts --link ...), wait for its start line; extra args appended (--ip unless they say --dhcp). */
   async startDevice(extra: string[] = [], waitUp = true): Promise<Started> {
     // `npm start -- --link ...` without npm in between, so the pid we signal is node's.
     const d = this.ns.start([
       process.execPath, "--import", "tsx", join(REPO, "host-sim/cli.ts"),
-      "--link", this.deviceLinkSpec, "--ip", `${this.deviceAddr}/${this.prefix}`, ...extra,
+      "--link", this.deviceLinkSpec, ...(extra.includes("--dhcp") ? [] : ["--ip", `${this.deviceAddr}/${this.prefix}`]), ...extra,
     ], "device");
     this.device = d;
     if (waitUp && !(await d.waitFor("xsnet device up: eth0", 30_000))) throw new Error(`device did not come up:\n${d.output}`);
