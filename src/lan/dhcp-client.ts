@@ -189,6 +189,7 @@ export class DhcpClient implements UdpOwner {
   /** BOUND's next gratuitous ARP (RFC 5227 2.3), or Infinity */
   #announceAt = Infinity;
   #announcesLeft = 0;
+  #naksInRow = 0;
   #probesSent = 0;
   /** the next time the state's work is due */
   #dueAt = 0;
@@ -541,7 +542,11 @@ export class DhcpClient implements UdpOwner {
     // RFC 2131 3.1.5, 4.4.5: stop using any address and start over.
     if (this.state === DHCP_RENEWING || this.state === DHCP_REBINDING) this.#unbind("nak");
     this.address = 0;
-    this.#enterInit(0);
+    // The first NAK restarts at once; NAKs in a row back off (1, 2, 4 .. 64 s, +-1 s) so a
+    // server that refuses everything is not asked in a tight loop.
+    const wait = this.#naksInRow === 0 ? 0 : Math.min(RETRANS_MAX_MS, 500 << this.#naksInRow) - 1_000 + this.#random(2_000);
+    if (this.#naksInRow < 8) this.#naksInRow++;
+    this.#enterInit(wait > 0 ? wait : 0);
     return 0;
   }
 
@@ -614,6 +619,7 @@ export class DhcpClient implements UdpOwner {
     this.#setTimes(this.leaseSecs);
     this.#enter(DHCP_BOUND);
     this.stats.leases++;
+    this.#naksInRow = 0;
     // RFC 5227 2.3: announce now (the timer's next turn), and once more ANNOUNCE_INTERVAL later.
     this.#announceAt = net.now();
     this.#announcesLeft = ANNOUNCE_NUM;

@@ -193,6 +193,21 @@ describe("DHCP client: keeping a lease (RFC 2131 4.4.5)", () => {
     expect(poolsFull(world)).toBe(true);
   });
 
+  it("NAKs in a row back off: a server that refuses every REQUEST is not asked in a tight loop", () => {
+    const { world, server, client } = dhcpLan(26, {}, { startDelayMaxMs: 1000 });
+    server.mode = "nak";
+    client.start();
+    world.runFor(120_000);
+    // DISCOVER, REQUEST, NAK: at once the first time, then after about 1, 2, 4, 8, 16, 32, 64 s.
+    expect(server.counts.nak).toBeGreaterThanOrEqual(6);
+    expect(server.counts.nak).toBeLessThanOrEqual(8);
+    expect(client.state).not.toBe(DHCP_BOUND);
+    server.mode = "normal";
+    world.runFor(70_000);
+    expect(client.state).toBe(DHCP_BOUND);
+    expect(poolsFull(world)).toBe(true);
+  });
+
   it("options 58 and 59 set T1 and T2; classless routes (RFC 3442) stand in for the router", () => {
     const { world, client, clientHost } = dhcpLan(25, { leaseSecs: 1000, renewSecs: 100, rebindSecs: 300, routes: [["0.0.0.0/0", "10.0.0.1"], ["192.168.7.0/24", "10.0.0.9"]] }, { startDelayMaxMs: 1000 });
     client.start();
