@@ -7,7 +7,8 @@ import { devClose, devOpen, netifCarrierOff, netifCarrierOn } from "../../src/co
 import { ipMcJoin, ipMcLeave } from "../../src/ipv4/devinet";
 import { ETH_HLEN } from "../../src/wire/ethernet";
 import { IPPROTO_IGMP } from "../../src/wire/ipv4";
-import { advance } from "../helpers";
+import { runScenario } from "../../host-sim/sim/scenarios";
+import { advance, seedFrom, withSeed } from "../helpers";
 import { checksum, ip, ipFrame, ipOf, mac } from "../packets";
 import { type Bench, HOST_IP, HOST_MAC, makeBench, PEER_IP, PEER_MAC } from "../testbed";
 
@@ -285,4 +286,15 @@ describe("IGMP input checks", () => {
     expect(Array.from(b.net.igmp.group.slice(8, 16)).sort()).toEqual([2, 3, 4, 5, 6, 7, 8, 9].map((i) => ip(`239.0.0.${i}`)).sort());
     collect(b, 3000);
   });
+});
+
+describe("IGMP on a simulated LAN with a querier (host-sim/sim/scenarios/igmp.ts)", () => {
+  it("reports on join, answers a v2 querier in v2 (leave included), then a v3 querier in v3; pools full", () =>
+    withSeed(seedFrom(14), (seed) => {
+      const r = runScenario("igmp", seed);
+      expect(r.poolsFull).toBe(true);
+      expect(r.extra).toEqual({
+        joinRecords: 4, v2General: 2, v2Specific: 1, v2Leaves: 1, v2AfterV3Query: 1, v3Current: 1, v3ToInclude: 2, queries: 4, reportsSent: 11, mode: 3,
+      });
+    }));
 });
