@@ -21,7 +21,7 @@ import { NodePlatform } from "./node-platform";
 import { PcapWriter } from "./pcap";
 import { UdpLinkDriver } from "./udp-link";
 import { addTap, devOpen } from "../src/core/link";
-import { ipAddrAdd, setDefaultGateway } from "../src/ipv4/devinet";
+import { ipAddrAdd, ipMcJoin, setDefaultGateway } from "../src/ipv4/devinet";
 
 /** 02:78:73:6e:65:74: locally administered, "xsnet" in the last five bytes */
 export const DEFAULT_DEVICE_MAC = new Uint8Array([0x02, 0x78, 0x73, 0x6e, 0x65, 0x74]);
@@ -63,6 +63,8 @@ export interface RunDeviceOptions {
   hostname?: string;
   /** client mode: connect, send, read the echo back, check it, then stop */
   client?: DeviceClientOptions;
+  /** multicast groups the interface joins (IGMP reports them once the link is up) */
+  join?: string[];
   /**
    * Started once the link is up and the carrier on, besides the services (host-sim/
    * moddable-device.ts runs Moddable's modules this way); it calls `done` when it has
@@ -146,6 +148,7 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
   const dev = driver.register(net, "eth0", mac);
   ipAddrAdd(net, dev, options.cidr);
   if (options.gateway !== undefined) setDefaultGateway(net, options.gateway, dev);
+  for (const group of options.join ?? []) ipMcJoin(dev, group);
 
   let pcap: PcapWriter | null = null;
   if (options.pcapPath !== undefined) {
