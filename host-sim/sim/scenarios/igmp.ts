@@ -2,6 +2,7 @@
 // querier (../igmp-querier.ts), asks: first as a version 2 querier (a answers in v2, its
 // leave goes to 224.0.0.2), then, once the older-querier timeout has run out, version 3.
 
+import { Pinger } from "../../../src/apps/ping";
 import { ipMcJoin, ipMcLeave } from "../../../src/ipv4/devinet";
 import { SimIgmpQuerier } from "../igmp-querier";
 import { SimWorld } from "../world";
@@ -11,7 +12,12 @@ import { report, type ScenarioReport } from "./report";
 export function igmp(seed: number): ScenarioReport {
   const { world, a, b, devA, devB } = new SimWorld(seed).twoHosts({ faults: { delayMs: 1, jitterMs: 0.5 } });
   const q = new SimIgmpQuerier(b.net, devB);
-  world.runFor(10);
+  // unicast beside the multicast: pings from the querier's host, as the other scenarios check
+  const ping = new Pinger(b.net, 0x1914);
+  for (let i = 0; i < 20; i++) {
+    ping.send("10.0.0.1", 56);
+    world.runFor(10);
+  }
   ipMcJoin(devA, "224.0.0.251");
   ipMcJoin(devA, "239.1.2.3");
   world.runFor(3000); // v3 CHANGE_TO_EXCLUDE, each twice (RFC 3376 5.1)
@@ -34,7 +40,7 @@ export function igmp(seed: number): ScenarioReport {
   ipMcLeave(devA, "224.0.0.251");
   world.runFor(3000);
   q.close();
-  return report("igmp", world, [], {
+  return report("igmp", world, [ping], {
     joinRecords,
     v2General,
     v2Specific,
