@@ -446,8 +446,11 @@ const NF_HOOK_POINTS = 5;
 const IGMP_SLOT_BYTES = 4 + 1 + 1 + 1 + 8;
 const IGMP_DEVICE_BYTES = 3 * 8 + 1;
 const IGMP_TYPED_ARRAYS = 9;
-/** the Igmp object (6 fields, the timers' array and its closure) and IgmpStats (17 counters) */
-const IGMP_OBJECT_SLOTS = 1 + 6 + 2 + 1 + 17;
+/**
+ * The Igmp object (13 fields), IgmpStats (16 counters), the timers' closure, the handlers:
+ * what init adds with IGMP in xsnap (bench/ram.ts), less its typed arrays and timers.
+ */
+const IGMP_OBJECT_SLOTS = 48;
 /** groups per device (NETDEV_MC_MAX in src/core/netdevice.ts) */
 const IGMP_GROUPS_PER_DEVICE = 8;
 /** IP protocol numbers: Ipv4's handler and error handler tables (src/ipv4/ipv4.ts) */
