@@ -105,6 +105,7 @@ const program = new Command()
   .addOption(new Option("--tcp-rcvbuf <size>", "device: receive window of each TCP connection (config.tcpRcvBufBytes; default 65535; past 64Ki the window is scaled)").argParser(wrap(tcpBufferSize)))
   .addOption(new Option("--connect <host:port>", "device client mode: connect to an echo server, e.g. 169.254.77.1:7").argParser(wrap(hostPort)))
   .addOption(new Option("--send <size>", "device client mode: bytes to send and read back (byte i = i % 251), e.g. 1M").argParser(wrap(sendSize)))
+  .addOption(new Option("--join <groups>", "device: multicast groups to join, comma-separated (IGMP reports them), e.g. 239.1.2.3").argParser(wrap((t) => t.split(",").map((g) => (parseIpv4(g), g)))))
   .addOption(new Option("--count <n>", "demo: pings to send").default(120).argParser(positiveInt))
   .addOption(new Option("--seed <n>", "demo: the seed every random choice derives from").default(1).argParser((t) => {
     if (!/^\d+$/.test(t)) throw new InvalidArgumentError(`expected a non-negative integer, got '${t}'`);
@@ -129,6 +130,7 @@ const opts = program.opts<{
   tcpRcvbuf?: number;
   connect?: { address: string; port: number };
   send?: number;
+  join?: string[];
   count: number;
   seed: number;
   loss: number;
@@ -154,6 +156,7 @@ async function main(): Promise<number> {
       mac: opts.mac,
       pcapPath: opts.pcap,
       hostname: opts.hostname,
+      join: opts.join,
       // 4 timers a connection (retransmit, delayed ACK, TIME_WAIT, keepalive), and the rest
       config: {
         ...(opts.tcpSockets === undefined ? {} : { tcpSocketsMax: opts.tcpSockets, timersMax: Math.max(256, 4 * opts.tcpSockets + 64) }),
@@ -167,7 +170,7 @@ async function main(): Promise<number> {
     if (opts.connect !== undefined) return summary.client?.ok === true ? 0 : 1;
     return 0;
   }
-  for (const name of ["ip", "gateway", "dhcp", "mac", "hostname", "connect", "send", "tcpSockets", "tcpSndbuf", "tcpRcvbuf"] as const) {
+  for (const name of ["ip", "gateway", "dhcp", "mac", "hostname", "connect", "send", "tcpSockets", "tcpSndbuf", "tcpRcvbuf", "join"] as const) {
     if (opts[name] !== undefined) program.error(`error: option '--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}' needs --link (device mode)`);
   }
   const result = await runDemo({

@@ -21,8 +21,8 @@ import { NodePlatform } from "./node-platform";
 import { PcapWriter } from "./pcap";
 import { UdpLinkDriver } from "./udp-link";
 import { addTap, devOpen } from "../src/core/link";
-import { ipAddrAdd, setDefaultGateway } from "../src/ipv4/devinet";
 import { DHCP_STATE_NAMES, DhcpClient } from "../src/lan/dhcp-client";
+import { ipAddrAdd, ipMcJoin, setDefaultGateway } from "../src/ipv4/devinet";
 
 /** 02:78:73:6e:65:74: locally administered, "xsnet" in the last five bytes */
 export const DEFAULT_DEVICE_MAC = new Uint8Array([0x02, 0x78, 0x73, 0x6e, 0x65, 0x74]);
@@ -66,6 +66,8 @@ export interface RunDeviceOptions {
   hostname?: string;
   /** client mode: connect, send, read the echo back, check it, then stop */
   client?: DeviceClientOptions;
+  /** multicast groups the interface joins (IGMP reports them once the link is up) */
+  join?: string[];
   /**
    * Started once the link is up and the carrier on, besides the services (host-sim/
    * moddable-device.ts runs Moddable's modules this way); it calls `done` when it has
@@ -161,6 +163,7 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
       onLost: (why) => log(`dhcp: lost the lease (${why})`),
     })
     : null;
+  for (const group of options.join ?? []) ipMcJoin(dev, group);
 
   let pcap: PcapWriter | null = null;
   if (options.pcapPath !== undefined) {

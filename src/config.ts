@@ -309,9 +309,12 @@ function editDistance(a: string, b: string, cap: number): number {
 /** Timers each TCP connection takes from the wheel: retransmission, delayed ACK, TIME_WAIT, keepalive (src/tcp/tcb.ts). */
 export const TCP_TIMERS_PER_CONNECTION = 4;
 
-/** Timers init makes: one per neighbour entry (src/neigh/neigh.ts) and reassembly slot (src/ipv4/reassembly.ts), and the TCP ones. */
+/**
+ * Timers init makes: one per neighbour entry (src/neigh/neigh.ts), reassembly slot
+ * (src/ipv4/reassembly.ts) and device (IGMP, src/ipv4/igmp.ts), and the TCP ones.
+ */
 function initTimers(c: Readonly<NetConfig>): number {
-  return c.neighEntriesMax + c.reasmSlots + TCP_TIMERS_PER_CONNECTION * c.tcpSocketsMax;
+  return c.neighEntriesMax + c.reasmSlots + c.devicesMax + TCP_TIMERS_PER_CONNECTION * c.tcpSocketsMax;
 }
 
 /** Free skbs the writers, neighbour queues and reassembly leave for the receive rings (src/tcp/tcp.ts writable, neigh.ts, reassembly.ts). */
@@ -340,6 +343,7 @@ function crossCheck(c: NetConfig): void {
   if (c.timersMax < timers) {
     throw new RangeError(
       `config.timersMax is ${c.timersMax}, init makes ${timers} timers: config.neighEntriesMax ${c.neighEntriesMax} + config.reasmSlots ${c.reasmSlots} ` +
+        `+ config.devicesMax ${c.devicesMax} (IGMP) ` +
         `+ ${TCP_TIMERS_PER_CONNECTION} per connection of config.tcpSocketsMax ${c.tcpSocketsMax} (and a tbf qdisc takes one more)`,
     );
   }
@@ -435,9 +439,20 @@ const RAW_TYPED_ARRAYS = 9;
 const UDP_ENTRY_BYTES = 1 + 4 + 2 + 1 + 1 + 1 + 1 + 1 + 4 + 2 + 4 + 3; // the last: its wake list (2 + 1)
 const UDP_TYPED_ARRAYS = 13;
 /** DROP_REASON_NAMES (src/core/drop.ts): one 32-bit counter each */
-export const DROP_REASONS = 52;
+export const DROP_REASONS = 53;
 /** Netfilter hook points (src/ipv4/netfilter.ts NF_INET_NUMHOOKS) */
 const NF_HOOK_POINTS = 5;
+/** IGMP (src/ipv4/igmp.ts): a group slot's address, state, flags, reports left, due time; per device three times and the robustness */
+const IGMP_SLOT_BYTES = 4 + 1 + 1 + 1 + 8;
+const IGMP_DEVICE_BYTES = 3 * 8 + 1;
+const IGMP_TYPED_ARRAYS = 9;
+/**
+ * The Igmp object (13 fields), IgmpStats (16 counters), the timers' closure, the handlers:
+ * what init adds with IGMP in xsnap (bench/ram.ts), less its typed arrays and timers.
+ */
+const IGMP_OBJECT_SLOTS = 48;
+/** groups per device (NETDEV_MC_MAX in src/core/netdevice.ts) */
+const IGMP_GROUPS_PER_DEVICE = 8;
 /** IP protocol numbers: Ipv4's handler and error handler tables (src/ipv4/ipv4.ts) */
 const IP_PROTOCOLS = 256;
 /**
@@ -499,7 +514,7 @@ export function ramBudget(config: Partial<NetConfig> | Readonly<NetConfig>): Ram
 
   const timers = initTimers(c);
   row("timer wheel and timers", 0, timers * (1 + TIMER_FIELDS) + XS_ARRAY_SLOTS, c.timerWheelSlots,
-    `${c.timerWheelSlots} wheel slots; ${timers} of config.timersMax ${c.timersMax} timers made at init (neighbour ${c.neighEntriesMax}, reassembly ${c.reasmSlots}, TCP ${TCP_TIMERS_PER_CONNECTION} x ${c.tcpSocketsMax})`);
+    `${c.timerWheelSlots} wheel slots; ${timers} of config.timersMax ${c.timersMax} timers made at init (neighbour ${c.neighEntriesMax}, reassembly ${c.reasmSlots}, IGMP ${c.devicesMax}, TCP ${TCP_TIMERS_PER_CONNECTION} x ${c.tcpSocketsMax})`);
 
   const n = c.neighEntriesMax;
   let [aSlots, aItems] = arrays(3, n);
@@ -518,6 +533,11 @@ export function ramBudget(config: Partial<NetConfig> | Readonly<NetConfig>): Ram
   // netfilter's hook counts (a byte each) and verdict counters (3 words each), Ipv4's fragment header (60)
   row("IP protocols and netfilter hooks", NF_HOOK_POINTS + NF_HOOK_POINTS * 3 * 4 + 60, 3 * t + aSlots + pSlots, aItems + pItems,
     `handlers for ${IP_PROTOCOLS} protocols, ${NF_HOOK_POINTS} hook points x ${c.nfHooksPerPoint} hooks, verdict counters, a fragment header`);
+
+  const g = c.devicesMax * IGMP_GROUPS_PER_DEVICE;
+  [aSlots, aItems] = arrays(1, c.devicesMax);
+  row("IGMP groups", IGMP_SLOT_BYTES * g + IGMP_DEVICE_BYTES * c.devicesMax, IGMP_TYPED_ARRAYS * t + IGMP_OBJECT_SLOTS + aSlots, aItems,
+    `${IGMP_GROUPS_PER_DEVICE} groups x ${IGMP_SLOT_BYTES} B for each of config.devicesMax ${c.devicesMax} devices, ${IGMP_DEVICE_BYTES} B per device (its timer counts with the timers)`);
 
   const r = c.rawHandlersMax;
   [aSlots, aItems] = arrays(3, r);

@@ -56,6 +56,7 @@ export const DROP_REASON_NAMES = Object.freeze([
   "TCP_ZEROWINDOW", // data past a closed window
   "TCP_OFO_DROP", // out-of-order queue full, or a duplicate there
   "TCP_RFC7323_PAWS", // timestamp older than the last one seen (PAWS: an old duplicate)
+  "IGMP_INVALID", // truncated, bad checksum, a query of no version (RFC 3376 7.1) or from 0.0.0.0
 ] as const);
 
 export type DropReasonName = (typeof DROP_REASON_NAMES)[number];
@@ -118,6 +119,7 @@ export const SKB_DROP = Object.freeze({
   TCP_ZEROWINDOW: reasonIndex("TCP_ZEROWINDOW"),
   TCP_OFO_DROP: reasonIndex("TCP_OFO_DROP"),
   TCP_RFC7323_PAWS: reasonIndex("TCP_RFC7323_PAWS"),
+  IGMP_INVALID: reasonIndex("IGMP_INVALID"),
 });
 
 /** Counters of one stack: packets dropped by reason, and packets consumed normally. */

@@ -98,6 +98,9 @@ export class Napi {
   }
 }
 
+/** Multicast groups a device's list holds (dev.mcList; IGMP keeps as many per device). */
+export const NETDEV_MC_MAX = 8;
+
 export class NetDevice {
   readonly net: Net;
   readonly name: string;
@@ -140,7 +143,7 @@ export class NetDevice {
     this.flags = flags;
     this.features = features;
     this.napi = new Napi(this, napiWeight);
-    this.mcList = new Uint32Array(8);
+    this.mcList = new Uint32Array(NETDEV_MC_MAX);
   }
 
   get isUp(): boolean {

@@ -1,6 +1,6 @@
 // inet_init (net/ipv4/af_inet.c): IPv4 joins a stack. ARP and the neighbour cache, the
 // IPv4 state (routes, reassembly, netfilter hooks, raw handlers, ICMP), each device's
-// IPv4 configuration, the IP packet type, ICMP as the first protocol, and 127.0.0.1/8 on
+// IPv4 configuration, the IP packet type, ICMP as the first protocol and IGMP, and 127.0.0.1/8 on
 // the loopback device. UDP and TCP register themselves on top (udpInit, tcpInit).
 
 import { devAddPack } from "../core/link";
@@ -10,6 +10,7 @@ import { ETH_P_IP } from "../wire/ethernet";
 import { IPPROTO_ICMP } from "../wire/ipv4";
 import { devinetInit, ipAddrAdd } from "./devinet";
 import { icmpRcv } from "./icmp";
+import { igmpInit } from "./igmp";
 import { ipRcv } from "./input";
 import { Ipv4 } from "./ipv4";
 
@@ -20,6 +21,7 @@ export function inetInit(net: Net): void {
   net.ipv4 = new Ipv4(net);
   devinetInit(net);
   net.ipv4.addProtocol(IPPROTO_ICMP, icmpRcv);
+  igmpInit(net);
   // Hooks run in this order: what the skb made IP send goes before any owner hears of it.
   registerRxSkbDone(net, net.ipv4.outputBacklog);
   registerTasklet(net, net.ipv4.raw);

@@ -10,6 +10,7 @@ import { arpAnnounce } from "../neigh/arp";
 import { INADDR_BROADCAST, formatIpv4, ipIsLoopback, ipIsMulticast, ipIsZeronet, parseCidr, parseIpv4, prefixMask } from "../wire/ipv4";
 // mcconfig type-checks each module alone: the modules that add net.ipv4
 import type {} from "./ipv4";
+import type {} from "./igmp";
 
 /** IPv4 configuration of an interface (in_device / in_ifaddr) */
 export class InDevice {
@@ -114,8 +115,9 @@ export function setDefaultGateway(net: Net, gateway: string, dev?: NetDevice): v
 }
 
 /**
- * ip_mc_join_group: receive datagrams for a multicast group on dev (no IGMP reports are
- * sent: the group is joined locally and in the MAC's filter).
+ * ip_mc_join_group: receive datagrams for a multicast group on dev, in the MAC's filter,
+ * and tell the routers (IGMP reports, src/ipv4/igmp.ts; never for 224.0.0.1, which every
+ * interface is in, RFC 1112 4).
  */
 export function ipMcJoin(dev: NetDevice, group: string): void {
   const g = parseIpv4(group);
@@ -124,14 +126,17 @@ export function ipMcJoin(dev: NetDevice, group: string): void {
   if (dev.mcCount >= dev.mcList.length) throw new RangeError(`device ${dev.name}: multicast list full (${dev.mcList.length} groups)`);
   dev.mcList[dev.mcCount++] = g;
   dev.ops.setRxMode(dev);
+  dev.net.igmp.joined(dev, g);
 }
 
+/** ip_mc_leave_group: the group off dev's list; IGMP says so (a Leave, RFC 2236 3). */
 export function ipMcLeave(dev: NetDevice, group: string): void {
   const g = parseIpv4(group);
   for (let i = 0; i < dev.mcCount; i++) {
     if (dev.mcList[i] === g) {
       dev.mcList[i] = dev.mcList[--dev.mcCount];
       dev.ops.setRxMode(dev);
+      dev.net.igmp.left(dev, g);
       return;
     }
   }

@@ -14,6 +14,7 @@ export const IPV4_HLEN = 20;
 export const IPV4_MAX_LEN = 65535;
 
 export const IPPROTO_ICMP = 1;
+export const IPPROTO_IGMP = 2;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 

@@ -12,6 +12,7 @@ import { bulkScenario } from "./tcp-bulk";
 import { tcpConnectFail, tcpKeepalive, tcpZeroWindow } from "./tcp-protocol";
 import { tcpReqResp } from "./tcp-reqresp";
 import { tcpSynflood } from "./tcp-synflood";
+import { igmp } from "./igmp";
 
 export { PatternStream, type ScenarioReport } from "./report";
 export { BULK_PRESETS, XS_BULK_BYTES, tcpBulk, type BulkPreset, type TcpBulkOptions } from "./tcp-bulk";
@@ -37,6 +38,7 @@ export const SCENARIOS: Readonly<Record<string, (seed: number) => ScenarioReport
   "tcp-reqresp": tcpReqResp,
   "tcp-synflood": tcpSynflood,
   "dhcp-lease": dhcpLease,
+  igmp,
 };
 
 export function runScenario(name: string, seed: number): ScenarioReport {
