@@ -22,6 +22,8 @@ import { PcapWriter } from "./pcap";
 import { UdpLinkDriver } from "./udp-link";
 import { addTap, devOpen } from "../src/core/link";
 import { ipAddrAdd, setDefaultGateway } from "../src/ipv4/devinet";
+import { SntpClient } from "../src/lan/sntp";
+import { formatIpv4 } from "../src/wire/ipv4";
 
 /** 02:78:73:6e:65:74: locally administered, "xsnet" in the last five bytes */
 export const DEFAULT_DEVICE_MAC = new Uint8Array([0x02, 0x78, 0x73, 0x6e, 0x65, 0x74]);
@@ -69,6 +71,8 @@ export interface RunDeviceOptions {
    * finished, and the device then stops as after the client.
    */
   program?: (net: Net, done: () => void) => Promise<DeviceProgram>;
+  /** SNTP servers (--ntp): the client starts with the link and logs each time it gets */
+  ntpServers?: number[];
 }
 
 /** What a RunDeviceOptions.program started: stop() closes what it opened, before shutdown. */
@@ -184,6 +188,14 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
   let client: EchoClient | null = null;
   let clientResult: ClientResult | null = null;
   let program: DeviceProgram | null = null;
+  // SNTP (RFC 4330): the time against the platform clock; clock= is this host's, to compare.
+  const sntp = options.ntpServers === undefined ? null : new SntpClient(net, {
+    servers: options.ntpServers,
+    pollIntervalMs: 64_000,
+    onTime: (unixMs, offsetMs, server, delayMs) =>
+      log(`sntp: time ${new Date(unixMs).toISOString()} (${Math.floor(unixMs)}) offset ${offsetMs.toFixed(1)} ms delay ${delayMs.toFixed(1)} ms from ${formatIpv4(server)} clock=${Date.now()}`),
+    onError: (reason) => log(`sntp: ${reason}`),
+  });
 
   let bindError: Error | null = null;
   try {
@@ -193,9 +205,10 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
       log(`xsnet device up: eth0 ${formatMac(mac, 0)} ${options.cidr} on udp ${driver.host}:${driver.localPort} -> ${driver.host}:${driver.remotePort}`);
       log(`serving (${app.hostname}): ICMP echo, TCP echo 7, discard 9, chargen 19, iperf 5001, HTTP 80; UDP echo 7`);
       // The link is up; the driver's next poll turns the carrier on (a SYN before that is dropped).
-      if (options.client !== undefined || options.program !== undefined) {
+      if (options.client !== undefined || options.program !== undefined || sntp !== null) {
         for (let i = 0; i < 1000 && !dev.hasCarrier && reason === ""; i++) await new Promise((resolve) => setImmediate(resolve));
       }
+      sntp?.start();
       if (options.client !== undefined) {
         const c = options.client;
         log(`client: connecting to ${c.address}:${c.port} to send ${c.bytes} bytes and read them back`);
@@ -237,6 +250,8 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
   program?.stop();
   if (reason === "client done" || program !== null) await lingerForCloses(net, 2_000);
   const services = app.counters();
+  if (sntp !== null) services.sntp = numbers(sntp.stats);
+  sntp?.close();
   app.close();
   const tcp = numbers(net.tcp.stats);
   const udp = numbers(net.udp.stats);

@@ -32,3 +32,4 @@ export { HttpServer, PORT_HTTP, type HttpOptions, type HttpStats } from "./apps/
 export { parseHttpRequest, httpHeadEnd, httpEmptyLines, type HttpRequest } from "./apps/http-parse";
 export { hostProvider, type HostNetwork } from "./socket/provider";
 export type { TcpSocketClass, TcpListenerClass } from "./socket/tcp";
+export { SntpClient, SntpStats, SNTP_MIN_POLL_MS, SNTP_SERVERS_MAX, type SntpOptions } from "./lan/sntp";
