@@ -5,7 +5,7 @@
 //
 //   start() / timer -> #poll -> #send -> udp.sendto
 //   (UDP tasklet ->) onDatagrams -> #reply -> onTime
-//   timer (no reply) -> next server; every server silent -> backoff, onError
+//   timer (no reply) -> #failOver -> timer -> #poll (next server); all silent -> backoff, onError
 //
 // Allocation-free after construction: one scratch buffer, one timer, fixed server tables.
 
@@ -94,6 +94,9 @@ export class SntpClient implements UdpOwner {
   readonly #denied = new Uint8Array(SNTP_SERVERS_MAX);
   /** platform ms of the last request to each server, -Infinity for none */
   readonly #lastSent = new Float64Array(SNTP_SERVERS_MAX);
+  readonly #oldServers = new Uint32Array(SNTP_SERVERS_MAX);
+  readonly #oldDenied = new Uint8Array(SNTP_SERVERS_MAX);
+  readonly #oldSent = new Float64Array(SNTP_SERVERS_MAX);
   #serverCount = 0;
   /** the server asked now, or asked next */
   #cur = 0;
@@ -142,18 +145,24 @@ export class SntpClient implements UdpOwner {
    * option 42). A server already known keeps its last poll time and a DENY it gave.
    */
   setServers(servers: readonly number[]): void {
-    if (!Array.isArray(servers) && !ArrayBuffer.isView(servers)) throw new TypeError("SntpClient: servers must be an array of IPv4 addresses (uint32)");
+    if (!Array.isArray(servers) && !(servers instanceof Uint32Array)) throw new TypeError("SntpClient: servers must be an array of IPv4 addresses (uint32)");
     const n = Math.min(servers.length, SNTP_SERVERS_MAX);
     for (let k = 0; k < n; k++) {
       const a = servers[k];
       if (!Number.isInteger(a) || a <= 0 || a > 0xffffffff) throw new TypeError(`SntpClient: server ${k} (${String(a)}) is not an IPv4 address as a uint32`);
     }
-    const oldServers = this.#servers.slice(0, this.#serverCount);
-    const oldDenied = this.#denied.slice(0, this.#serverCount);
-    const oldSent = this.#lastSent.slice(0, this.#serverCount);
+    // Allocation-free: the DHCP client calls this from its receive path.
+    const oldServers = this.#oldServers;
+    const oldDenied = this.#oldDenied;
+    const oldSent = this.#oldSent;
+    const oldCount = this.#serverCount;
+    oldServers.set(this.#servers);
+    oldDenied.set(this.#denied);
+    oldSent.set(this.#lastSent);
     for (let k = 0; k < SNTP_SERVERS_MAX; k++) {
       const a = k < n ? servers[k] >>> 0 : 0;
-      const was = k < n ? oldServers.indexOf(a) : -1;
+      let was = -1;
+      for (let j = 0; j < oldCount && k < n; j++) if (oldServers[j] === a) was = j;
       this.#servers[k] = a;
       this.#denied[k] = was >= 0 ? oldDenied[was] : 0;
       this.#lastSent[k] = was >= 0 ? oldSent[was] : -Infinity;
@@ -348,7 +357,7 @@ export class SntpClient implements UdpOwner {
       // RFC 4330 8: stop asking this server; the next one now.
       st.kissDeny++;
       if (this.#queryIndex >= 0) this.#denied[this.#queryIndex] = 1;
-      this.#poll();
+      this.#pollSoon();
       return;
     }
     st.kissOther++;
@@ -370,7 +379,7 @@ export class SntpClient implements UdpOwner {
     this.#failed++;
     this.#cur = (this.#cur + 1) % (this.#serverCount > 0 ? this.#serverCount : 1);
     if (this.#failed < this.#usable()) {
-      this.#poll();
+      this.#pollSoon();
       return;
     }
     this.#failed = 0;
@@ -378,6 +387,15 @@ export class SntpClient implements UdpOwner {
     this.#net.modTimer(this.#timer, this.#net.now() + this.#retryMs);
     this.#retryMs = Math.min(this.#retryMs * 2, this.#pollMs);
     if (this.#onError !== null) this.#onError("timeout");
+  }
+
+  /**
+   * The next poll from the timer, not from here: the receive and timeout paths stay shallow
+   * (a send goes down through UDP, IP, the neighbour and the device).
+   */
+  #pollSoon(): void {
+    this.#state = ST_WAIT;
+    this.#net.modTimer(this.#timer, this.#net.now());
   }
 
   #endQuery(): void {
