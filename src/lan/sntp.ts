@@ -58,7 +58,7 @@ export class SntpStats {
   /** replies that gave a time */
   replies = 0;
   timeouts = 0;
-  /** no socket, or the stack refused the request */
+  /** no socket for the request (the UDP table full) */
   sendErrors = 0;
   /** not from the server asked, or not from port 123 */
   wrongSource = 0;
@@ -244,13 +244,14 @@ export class SntpClient implements UdpOwner {
     // Not asked for (bound without wantsErrors): a silent server is a timeout.
   }
 
-  #poll(): void {
+  /** Ask the next usable server, now or when its 15 s are up; a send's result (udp.sendto) or 0. */
+  #poll(): number {
     const s = this.#pickServer();
     if (s < 0) {
       this.#state = ST_NO_SERVER;
       this.#net.delTimer(this.#timer);
       if (this.#onError !== null) this.#onError("no server");
-      return;
+      return 0;
     }
     this.#cur = s;
     const now = this.#net.now();
@@ -258,12 +259,13 @@ export class SntpClient implements UdpOwner {
     if (now < earliest) {
       this.#state = ST_WAIT;
       this.#net.modTimer(this.#timer, earliest);
-      return;
+      return 0;
     }
-    this.#send(s, now);
+    // Tail calls down to the device: the timer's chain keeps no frame of ours under the send.
+    return this.#send(s, now);
   }
 
-  #send(s: number, now: number): void {
+  #send(s: number, now: number): number {
     const net = this.#net;
     this.#state = ST_QUERY;
     this.#queryAddr = this.#servers[s];
@@ -281,11 +283,12 @@ export class SntpClient implements UdpOwner {
     } catch {
       this.#sock = -1;
       this.stats.sendErrors++;
-      return; // the timeout moves on to the next server
+      return -1; // the timeout moves on to the next server
     }
     ntpBuildRequest(this.#buf, 0, this.#txSec, this.#txFrac);
     this.#t1 = now;
-    if (net.udp.sendto(this.#sock, this.#buf, 0, NTP_LEN, this.#queryAddr, NTP_PORT, SNTP_TTL) !== 0) this.stats.sendErrors++;
+    // A refused send is counted by UDP (sndbufErrors) or the device; the timeout moves on.
+    return net.udp.sendto(this.#sock, this.#buf, 0, NTP_LEN, this.#queryAddr, NTP_PORT, SNTP_TTL);
   }
 
   #reply(len: number): void {
@@ -364,14 +367,15 @@ export class SntpClient implements UdpOwner {
     this.#failOver();
   }
 
-  #onTimer(): void {
+  #onTimer(): number {
     if (this.#state === ST_QUERY) {
       this.stats.timeouts++;
       this.#endQuery();
       this.#failOver();
     } else if (this.#state === ST_WAIT) {
-      this.#poll();
+      return this.#poll();
     }
+    return 0;
   }
 
   /** This server gave no time: the next one, or, when the round has tried them all, backoff. */
