@@ -86,6 +86,13 @@ function fraction(text: string): number {
   return n;
 }
 
+/** --ntp ADDR[,ADDR]: SNTP servers, IPv4 addresses. */
+function ntpServers(text: string): number[] {
+  const list = text.split(",").map((t) => t.trim());
+  if (list.length === 0 || list.length > 4 || list.some((t) => t === "")) throw new InvalidArgumentError(`expected 1 to 4 IPv4 addresses separated by commas, got '${text}'`);
+  return list.map((t) => parseIpv4(t));
+}
+
 const program = new Command()
   .name("xsnet")
   .description("xsnet: a statically allocated TCP/IP stack. Without --link: a demo on a simulated network.")
@@ -106,6 +113,7 @@ const program = new Command()
   .addOption(new Option("--connect <host:port>", "device client mode: connect to an echo server, e.g. 169.254.77.1:7").argParser(wrap(hostPort)))
   .addOption(new Option("--send <size>", "device client mode: bytes to send and read back (byte i = i % 251), e.g. 1M").argParser(wrap(sendSize)))
   .addOption(new Option("--join <groups>", "device: multicast groups to join, comma-separated (IGMP reports them), e.g. 239.1.2.3").argParser(wrap((t) => t.split(",").map((g) => (parseIpv4(g), g)))))
+  .addOption(new Option("--ntp <addr[,addr]>", "device: ask these SNTP servers for the time (RFC 4330) and print it").argParser(wrap(ntpServers)))
   .addOption(new Option("--count <n>", "demo: pings to send").default(120).argParser(positiveInt))
   .addOption(new Option("--seed <n>", "demo: the seed every random choice derives from").default(1).argParser((t) => {
     if (!/^\d+$/.test(t)) throw new InvalidArgumentError(`expected a non-negative integer, got '${t}'`);
@@ -131,6 +139,7 @@ const opts = program.opts<{
   connect?: { address: string; port: number };
   send?: number;
   join?: string[];
+  ntp?: number[];
   count: number;
   seed: number;
   loss: number;
@@ -165,12 +174,13 @@ async function main(): Promise<number> {
         ...(opts.tcpRcvbuf === undefined ? {} : { tcpRcvBufBytes: opts.tcpRcvbuf, tcpOooMax: Math.max(48, Math.ceil(opts.tcpRcvbuf / 1448) + 4) }),
       },
       client: opts.connect !== undefined && opts.send !== undefined ? { ...opts.connect, bytes: opts.send } : undefined,
+      ntpServers: opts.ntp,
     });
     // Client mode: 0 only when every byte came back as sent.
     if (opts.connect !== undefined) return summary.client?.ok === true ? 0 : 1;
     return 0;
   }
-  for (const name of ["ip", "gateway", "dhcp", "mac", "hostname", "connect", "send", "tcpSockets", "tcpSndbuf", "tcpRcvbuf", "join"] as const) {
+  for (const name of ["ip", "gateway", "dhcp", "mac", "hostname", "connect", "send", "tcpSockets", "tcpSndbuf", "tcpRcvbuf", "join", "ntp"] as const) {
     if (opts[name] !== undefined) program.error(`error: option '--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}' needs --link (device mode)`);
   }
   const result = await runDemo({

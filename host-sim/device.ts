@@ -23,6 +23,8 @@ import { UdpLinkDriver } from "./udp-link";
 import { addTap, devOpen } from "../src/core/link";
 import { DHCP_STATE_NAMES, DhcpClient } from "../src/lan/dhcp-client";
 import { ipAddrAdd, ipMcJoin, setDefaultGateway } from "../src/ipv4/devinet";
+import { SntpClient } from "../src/lan/sntp";
+import { formatIpv4 } from "../src/wire/ipv4";
 
 /** 02:78:73:6e:65:74: locally administered, "xsnet" in the last five bytes */
 export const DEFAULT_DEVICE_MAC = new Uint8Array([0x02, 0x78, 0x73, 0x6e, 0x65, 0x74]);
@@ -74,6 +76,8 @@ export interface RunDeviceOptions {
    * finished, and the device then stops as after the client.
    */
   program?: (net: Net, done: () => void) => Promise<DeviceProgram>;
+  /** SNTP servers (--ntp): the client starts with the link and logs each time it gets */
+  ntpServers?: number[];
 }
 
 /** What a RunDeviceOptions.program started: stop() closes what it opened, before shutdown. */
@@ -154,6 +158,16 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
   if ((options.cidr === undefined) === (options.dhcp !== true)) throw new TypeError("runDevice: give cidr or dhcp, one of them");
   if (options.cidr !== undefined) ipAddrAdd(net, dev, options.cidr);
   if (options.gateway !== undefined) setDefaultGateway(net, options.gateway, dev);
+  // SNTP (RFC 4330): the time against the platform clock; clock= is this host's, to compare.
+  // With --dhcp the lease's NTP servers (option 42) are asked, or --ntp's until a lease names some.
+  const sntp = options.ntpServers === undefined && options.dhcp !== true ? null : new SntpClient(net, {
+    servers: options.ntpServers ?? [],
+    pollIntervalMs: 64_000,
+    onTime: (unixMs, offsetMs, server, delayMs) =>
+      log(`sntp: time ${new Date(unixMs).toISOString()} (${Math.floor(unixMs)}) offset ${offsetMs.toFixed(1)} ms delay ${delayMs.toFixed(1)} ms from ${formatIpv4(server)} clock=${Date.now()}`),
+    onError: (reason) => log(`sntp: ${reason}`),
+  });
+
   // DHCP (--dhcp): every state change and lease in the log, the lease's servers handed on.
   const dhcp = options.dhcp === true
     ? new DhcpClient(net, dev, {
@@ -161,6 +175,7 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
       onState: (st) => log(`dhcp: ${DHCP_STATE_NAMES[st]}`),
       onLease: (l) => log(`dhcp: lease ${l.address}/${l.prefixLength} router ${l.router ?? "none"} dns ${l.dns.join(",") || "none"} ntp ${l.ntp.join(",") || "none"} for ${l.leaseSeconds} s from ${l.server}`),
       onLost: (why) => log(`dhcp: lost the lease (${why})`),
+      ntp: sntp ?? undefined,
     })
     : null;
   for (const group of options.join ?? []) ipMcJoin(dev, group);
@@ -202,7 +217,6 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
   let client: EchoClient | null = null;
   let clientResult: ClientResult | null = null;
   let program: DeviceProgram | null = null;
-
   let bindError: Error | null = null;
   try {
     devOpen(dev);
@@ -211,7 +225,7 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
       log(`xsnet device up: eth0 ${formatMac(mac, 0)} ${options.cidr ?? "dhcp"} on udp ${driver.host}:${driver.localPort} -> ${driver.host}:${driver.remotePort}`);
       log(`serving (${app.hostname}): ICMP echo, TCP echo 7, discard 9, chargen 19, iperf 5001, HTTP 80; UDP echo 7`);
       // The link is up; the driver's next poll turns the carrier on (a SYN before that is dropped).
-      if (options.client !== undefined || options.program !== undefined || dhcp !== null) {
+      if (options.client !== undefined || options.program !== undefined || dhcp !== null || sntp !== null) {
         for (let i = 0; i < 1000 && !dev.hasCarrier && reason === ""; i++) await new Promise((resolve) => setImmediate(resolve));
       }
       if (dhcp !== null) {
@@ -221,6 +235,7 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
           while (!dev.inDev.configured && reason === "") await new Promise((resolve) => setTimeout(resolve, 20));
         }
       }
+      sntp?.start();
       if (options.client !== undefined) {
         const c = options.client;
         log(`client: connecting to ${c.address}:${c.port} to send ${c.bytes} bytes and read them back`);
@@ -262,6 +277,8 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
   program?.stop();
   if (reason === "client done" || program !== null) await lingerForCloses(net, 2_000);
   const services = app.counters();
+  if (sntp !== null) services.sntp = numbers(sntp.stats);
+  sntp?.close();
   app.close();
   const dhcpSummary = dhcp === null ? null : { state: dhcp.stateName, ...numbers(dhcp.stats) };
   dhcp?.close();

@@ -33,3 +33,4 @@ export { parseHttpRequest, httpHeadEnd, httpEmptyLines, type HttpRequest } from 
 export { hostProvider, type HostNetwork } from "./socket/provider";
 export { DhcpClient, DhcpStats, DHCP_STATE_NAMES, type DhcpClientOptions, type DhcpLease, type ServerListUser } from "./lan/dhcp-client";
 export type { TcpSocketClass, TcpListenerClass } from "./socket/tcp";
+export { SntpClient, SntpStats, SNTP_MIN_POLL_MS, SNTP_SERVERS_MAX, type SntpOptions } from "./lan/sntp";

@@ -90,6 +90,9 @@ describe("npm start", () => {
     [["--tcp-sndbuf", "128Ki"], /--tcp-sndbuf.*needs --link/],
     [["--link", "udp:9201:9200", "--ip", "10.0.0.1/24", "--tcp-sndbuf", "1K"], /--tcp-sndbuf.*4K to 1M, got 1000/],
     [["--link", "udp:9201:9200", "--ip", "10.0.0.1/24", "--tcp-rcvbuf", "2M"], /--tcp-rcvbuf.*4K to 1M, got 2000000/],
+    [["--ntp", "10.0.0.2"], /--ntp.*needs --link/],
+    [["--link", "udp:9201:9200", "--ip", "10.0.0.1/24", "--ntp", "10.0.0.2,10.0"], /--ntp.*invalid/],
+    [["--link", "udp:9201:9200", "--ip", "10.0.0.1/24", "--ntp", "1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4,5.5.5.5"], /--ntp.*1 to 4 IPv4 addresses/],
   ])("refuses %j naming the option", async (args, message) => {
     const r = await cli(args as string[]);
     expect(r.code).not.toBe(0);

@@ -13,6 +13,7 @@ import { tcpConnectFail, tcpKeepalive, tcpZeroWindow } from "./tcp-protocol";
 import { tcpReqResp } from "./tcp-reqresp";
 import { tcpSynflood } from "./tcp-synflood";
 import { igmp } from "./igmp";
+import { sntpFailover, sntpKod, sntpSuccess } from "./sntp";
 
 export { PatternStream, type ScenarioReport } from "./report";
 export { BULK_PRESETS, XS_BULK_BYTES, tcpBulk, type BulkPreset, type TcpBulkOptions } from "./tcp-bulk";
@@ -39,6 +40,9 @@ export const SCENARIOS: Readonly<Record<string, (seed: number) => ScenarioReport
   "tcp-synflood": tcpSynflood,
   "dhcp-lease": dhcpLease,
   igmp,
+  sntp: sntpSuccess,
+  "sntp-kod": sntpKod,
+  "sntp-failover": sntpFailover,
 };
 
 export function runScenario(name: string, seed: number): ScenarioReport {
