@@ -2,16 +2,17 @@
 // namespace, bound to the TAP's 169.254.77.1, leases the device an address (--dhcp); the
 // kernel pings it and curl fetches the status page from it; dnsmasq's lease file shows the
 // device's MAC, address and hostname, and dnsmasq's DNS answers for that hostname with it
-// (dig). Needs root, /dev/net/tun, socat, dnsmasq, dig, ping and curl; skipped (one line)
-// otherwise.
+// (dig). The lease's NTP server is chronyd in the same namespace, which the SNTP client then
+// asks. Needs root, /dev/net/tun, socat, dnsmasq, dig, ping, curl and chronyd; skipped (one
+// line) otherwise.
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEVICE_MAC, DeviceLink, counter, linuxSkipReason, sleep, type Started } from "./netns";
 
-const TOOLS = ["socat", "ip", "ping", "curl", "dnsmasq", "dig"];
+const TOOLS = ["socat", "ip", "ping", "curl", "dnsmasq", "dig", "chronyd"];
 const skipReason = linuxSkipReason(TOOLS);
 if (skipReason !== null) console.log(`test/linux/dhcp.test.ts skipped: ${skipReason}`);
 
@@ -23,6 +24,7 @@ describe.skipIf(skipReason !== null)("DHCP client against dnsmasq (namespace, so
   const leaseFile = join(dir, "dnsmasq.leases");
   const link = new DeviceLink({ tag: "d", noIpv6: true });
   let dnsmasq: Started | null = null;
+  let chronyd: Started | null = null;
   let leased = "";
 
   beforeAll(async () => {
@@ -37,6 +39,12 @@ describe.skipIf(skipReason !== null)("DHCP client against dnsmasq (namespace, so
       "--log-dhcp", "--log-facility=-",
     ], "dnsmasq");
     if (!(await dnsmasq.waitFor(/DHCP, IP range/, 10_000))) throw new Error(`dnsmasq did not start:\n${dnsmasq.output}`);
+    const conf = join(dir, "chrony.conf");
+    writeFileSync(conf, [
+      "local stratum 8", "allow 169.254.0.0/16", `bindaddress ${link.linuxAddr}`, "port 123", "cmdport 0",
+      `bindcmdaddress ${join(dir, "chronyd.sock")}`, `pidfile ${join(dir, "chronyd.pid")}`, `driftfile ${join(dir, "chrony.drift")}`, "",
+    ].join("\n"));
+    chronyd = link.ns.start(["chronyd", "-d", "-x", "-u", "root", "-f", conf], "chronyd");
     await link.startDevice(["--dhcp", "--hostname", HOSTNAME]);
   }, 60_000);
 
@@ -83,6 +91,15 @@ describe.skipIf(skipReason !== null)("DHCP client against dnsmasq (namespace, so
     const dig = await link.ns.run(["dig", "+short", "+time=2", "+tries=2", `@${link.linuxAddr}`, `${HOSTNAME}.${DOMAIN}`, "A"], 10_000);
     expect(dig.stdout.trim(), dig.stderr).toBe(leased);
   }, 20_000);
+
+  it("asks the lease's NTP server (chronyd) for the time, and gets the namespace's clock within a second", async () => {
+    const d = link.device as Started;
+    const line = /sntp: time (\S+) \((\d+)\) offset (-?[\d.]+) ms delay ([\d.]+) ms from (\S+) clock=(\d+)/;
+    expect(await d.waitFor(line, 20_000), `${tail()}\nchronyd:\n${chronyd?.output.slice(-1500)}`).toBe(true);
+    const m = line.exec(d.output) as RegExpExecArray;
+    expect(m[5]).toBe(link.linuxAddr);
+    expect(Math.abs(Number(m[6]) - Number(m[2]))).toBeLessThan(1000);
+  }, 30_000);
 
   it("stops on SIGTERM bound, its pool full", async () => {
     const r = await link.stopDevice();
