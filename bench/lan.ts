@@ -33,6 +33,7 @@ interface LanService {
 
 export const LAN_SERVICES: readonly LanService[] = Object.freeze([
   { name: "DHCP client", module: "src/lan/dhcp-client.ts", exports: ["DhcpClient"], make: "(m, net, dev) => new m.DhcpClient(net, dev, { hostname: 'xsnet' })" },
+  { name: "SNTP client", module: "src/lan/sntp.ts", exports: ["SntpClient"], make: "(m, net) => new m.SntpClient(net, { servers: [], onTime() {} })" },
 ]);
 
 const TYPED_ARRAYS = ["Uint8Array", "Int8Array", "Uint16Array", "Int16Array", "Uint32Array", "Int32Array", "Float32Array", "Float64Array", "Uint8ClampedArray"];
