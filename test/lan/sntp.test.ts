@@ -296,7 +296,7 @@ describe("SNTP client (RFC 4330)", () => {
   });
 
   it("names config.timersMax when no timer is left", () => {
-    const { a } = new SimWorld(13).twoHosts({ config: { timersMax: 40, tcpSocketsMax: 8, neighEntriesMax: 4, reasmSlots: 4 } });
+    const { a } = new SimWorld(13).twoHosts({ config: { timersMax: 48, tcpSocketsMax: 8, neighEntriesMax: 4, reasmSlots: 4 } });
     const onTime = (): void => {};
     expect(() => {
       for (let k = 0; k < 100; k++) new SntpClient(a.net, { onTime });
