@@ -11,6 +11,7 @@ import { bulkScenario } from "./tcp-bulk";
 import { tcpConnectFail, tcpKeepalive, tcpZeroWindow } from "./tcp-protocol";
 import { tcpReqResp } from "./tcp-reqresp";
 import { tcpSynflood } from "./tcp-synflood";
+import { dnsFailover, dnsHostile, dnsResolve } from "./dns";
 
 export { PatternStream, type ScenarioReport } from "./report";
 export { BULK_PRESETS, XS_BULK_BYTES, tcpBulk, type BulkPreset, type TcpBulkOptions } from "./tcp-bulk";
@@ -35,6 +36,9 @@ export const SCENARIOS: Readonly<Record<string, (seed: number) => ScenarioReport
   "tcp-connect-fail": tcpConnectFail,
   "tcp-reqresp": tcpReqResp,
   "tcp-synflood": tcpSynflood,
+  "dns-resolve": dnsResolve,
+  "dns-failover": dnsFailover,
+  "dns-hostile": dnsHostile,
 };
 
 export function runScenario(name: string, seed: number): ScenarioReport {
