@@ -22,6 +22,8 @@ import { PcapWriter } from "./pcap";
 import { UdpLinkDriver } from "./udp-link";
 import { addTap, devOpen } from "../src/core/link";
 import { ipAddrAdd, setDefaultGateway } from "../src/ipv4/devinet";
+import { DnsResolver, dnsErrorText } from "../src/lan/dns-resolver";
+import { formatIpv4, ipv4FromText, parseIpv4 } from "../src/wire/ipv4";
 
 /** 02:78:73:6e:65:74: locally administered, "xsnet" in the last five bytes */
 export const DEFAULT_DEVICE_MAC = new Uint8Array([0x02, 0x78, 0x73, 0x6e, 0x65, 0x74]);
@@ -63,6 +65,8 @@ export interface RunDeviceOptions {
   hostname?: string;
   /** client mode: connect, send, read the echo back, check it, then stop */
   client?: DeviceClientOptions;
+  /** DNS servers: a resolver runs on the stack (the client's address may then be a name) */
+  dns?: string[];
   /**
    * Started once the link is up and the carrier on, besides the services (host-sim/
    * moddable-device.ts runs Moddable's modules this way); it calls `done` when it has
@@ -181,6 +185,7 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
   // The services listen from the start; the client connects once the link is up.
   const address = options.cidr.slice(0, options.cidr.indexOf("/"));
   const app: DeviceApp = startDeviceApp(net, { address, hostname: options.hostname, log });
+  const resolver = options.dns === undefined ? null : new DnsResolver(net, { servers: options.dns.map(parseIpv4) });
   let client: EchoClient | null = null;
   let clientResult: ClientResult | null = null;
   let program: DeviceProgram | null = null;
@@ -198,19 +203,40 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
       }
       if (options.client !== undefined) {
         const c = options.client;
-        log(`client: connecting to ${c.address}:${c.port} to send ${c.bytes} bytes and read them back`);
-        try {
-          client = startEchoClient(app, {
-            ...c,
-            onDone: (r) => {
-              clientResult = r;
-              log(formatClientResult(r));
-              stop("client done");
-            },
-          });
-        } catch (err) {
-          log(`client: FAILED: ${(err as Error).message}`);
+        // A name: resolved first so a failure is reported as what it is (then the client's
+        // TCP socket resolves it again, from the cache, through its host option).
+        let resolved = ipv4FromText(c.address) >= 0;
+        if (!resolved && resolver === null) {
+          log(`client: FAILED: ${c.address} is a name and no DNS server was given (--dns)`);
           stop("client failed");
+        } else if (!resolved && resolver !== null) {
+          const outcome = await Promise.race([
+            new Promise<string>((resolve) => {
+              resolver.resolve(c.address, (addr, ttl) => {
+                resolved = true;
+                resolve(`dns: ${c.address} is ${formatIpv4(addr)} (ttl ${ttl} s)`);
+              }, (code) => resolve(`client: FAILED: cannot resolve ${c.address}: ${dnsErrorText(code)}`));
+            }),
+            stopped.then(() => "dns: stopped while resolving"),
+          ]);
+          log(outcome);
+          if (!resolved) stop("client failed");
+        }
+        if (resolved) {
+          log(`client: connecting to ${c.address}:${c.port} to send ${c.bytes} bytes and read them back`);
+          try {
+            client = startEchoClient(app, {
+              ...c,
+              onDone: (r) => {
+                clientResult = r;
+                log(formatClientResult(r));
+                stop("client done");
+              },
+            });
+          } catch (err) {
+            log(`client: FAILED: ${(err as Error).message}`);
+            stop("client failed");
+          }
         }
       }
       if (options.program !== undefined && reason === "") {
@@ -237,6 +263,10 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
   program?.stop();
   if (reason === "client done" || program !== null) await lingerForCloses(net, 2_000);
   const services = app.counters();
+  if (resolver !== null) {
+    log(line("dns", numbers(resolver.stats), true));
+    resolver.close();
+  }
   app.close();
   const tcp = numbers(net.tcp.stats);
   const udp = numbers(net.udp.stats);

@@ -7,6 +7,8 @@
 // fits, not connected, a missing port or address) a plain Error.
 
 import { ICMP_DEST_UNREACH, ICMP_PARAMETERPROB } from "../wire/icmp";
+// mcconfig type-checks each module alone: the module net.hostResolver is added to
+import type {} from "../core/net";
 
 /** An ICMP error reported to a socket (read with readError()). */
 export interface IcmpErrorReport {
