@@ -5,9 +5,10 @@
 //   resolve(host) -> dotted address or cache hit: the answer, later (the slot's timer)
 //                 -> else a random port bound, a query with a random ID to server 0
 //   slot timer    -> retransmit to the next server, the wait doubling each round; fail after retries
-//   udp tasklet -> SlotOwner.onDatagrams -> #receive: copy out to the scratch buffer, check
+//   udp tasklet -> SlotOwner.onDatagrams -> receive: copy out to the scratch buffer, check
 //                  source, ID, question, counts and every name in place (#check), then
-//                  #answer: RCODE, the CNAME chain (bounded), the A record, the cache
+//                  #answer: RCODE, the CNAME chain (bounded), the A record, the cache;
+//                  #deliver: the socket unbound, the app told at the slot's timer (a shallow stack)
 //
 // Every table is made here, sized from the options; the receive and timer paths allocate
 // nothing. A bad answer is dropped, counted in stats, and the query keeps waiting (RFC 5452
@@ -409,7 +410,7 @@ export class DnsResolver implements HostResolver {
     const n = this.#serverCount;
     const attempt = this.#attempt[s];
     if (n === 0) {
-      this.#finish(s, 0, DNS_ERR_NO_SERVERS);
+      this.#deliver(s, 0, DNS_ERR_NO_SERVERS);
       return;
     }
     const idx = attempt % n;
@@ -519,7 +520,7 @@ export class DnsResolver implements HostResolver {
     if ((flags & DNS_TC) !== 0) {
       // RFC 1035 4.2.1 would retry over TCP; not implemented: say so.
       st.truncated++;
-      this.#finish(s, 0, DNS_ERR_TRUNCATED);
+      this.#deliver(s, 0, DNS_ERR_TRUNCATED);
       return;
     }
     const rcode = flags & DNS_RCODE_MASK;
@@ -533,7 +534,7 @@ export class DnsResolver implements HostResolver {
     if (rcode !== DNS_RCODE_NOERROR) {
       // RFC 1035 7.3: a server failing is a reason to ask the next one.
       st.serverFailures++;
-      if (this.#attempt[s] > this.retries) this.#finish(s, 0, DNS_ERR_SERVER);
+      if (this.#attempt[s] > this.retries) this.#deliver(s, 0, DNS_ERR_SERVER);
       else this.#send(s);
       return;
     }
@@ -553,7 +554,7 @@ export class DnsResolver implements HostResolver {
           if (rec.ttl < ttl) ttl = rec.ttl;
           this.#cacheStore(s, addr, 0, ttl);
           this.#ttl[s] = ttl;
-          this.#finish(s, 1, addr);
+          this.#deliver(s, 1, addr);
           return;
         }
         if (rec.type === DNS_TYPE_CNAME && cname < 0) {
@@ -564,7 +565,7 @@ export class DnsResolver implements HostResolver {
       if (cname < 0) break;
       if (this.#hops[s] >= DNS_CNAME_MAX) {
         st.cnameChainTooLong++;
-        this.#finish(s, 0, DNS_ERR_CNAME_CHAIN);
+        this.#deliver(s, 0, DNS_ERR_CNAME_CHAIN);
         return;
       }
       this.#hops[s]++;
@@ -612,7 +613,20 @@ export class DnsResolver implements HostResolver {
       }
       break;
     }
-    this.#finish(s, 0, code);
+    this.#deliver(s, 0, code);
+  }
+
+  /**
+   * The answer is known on the receive path: the socket goes now, the app hears at the slot's
+   * timer, so its callback (which may connect a TCP socket) runs on a shallow stack.
+   */
+  #deliver(s: number, ok: number, value: number): void {
+    if (this.#sock[s] >= 0) this.net.udp.unbind(this.#sock[s]);
+    this.#sock[s] = -1;
+    this.#ok[s] = ok;
+    this.#result[s] = value;
+    this.#state[s] = DELIVER;
+    this.net.modTimer(this.#timers[s], this.net.now());
   }
 
   /** Slot s is done: freed first (a callback may resolve again), then told. */
