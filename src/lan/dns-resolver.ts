@@ -324,7 +324,7 @@ export class DnsResolver implements HostResolver {
     this.#onResolved[s] = onResolved;
     this.#onError[s] = onError;
     this.#state[s] = QUERY;
-    this.#startName(s);
+    this.#startName(s, true);
     return this.#handle(s);
   }
 
@@ -397,12 +397,17 @@ export class DnsResolver implements HostResolver {
     return 0;
   }
 
-  /** A new name for slot s (the first, or a CNAME's target): a new ID, server 0 first. */
-  #startName(s: number): void {
+  /**
+   * A new name for slot s (the first, or a CNAME's target): a new ID, server 0 first. Sent
+   * now from resolve(); from the receive path, at the slot's timer (a send from inside the
+   * receive path would stack the whole transmit path on top of it).
+   */
+  #startName(s: number, now: boolean): void {
     this.#id[s] = this.net.platform.random32() & 0xffff;
     this.#attempt[s] = 0;
     this.#asked[s] = 0;
-    this.#send(s);
+    if (now) this.#send(s);
+    else this.net.modTimer(this.#timers[s], this.net.now());
   }
 
   /** Send the query to the next server in turn and wait: timeoutMs, doubled per round (RFC 1035 4.2.1). */
@@ -429,7 +434,7 @@ export class DnsResolver implements HostResolver {
     this.net.modTimer(this.#timers[s], this.net.now() + this.timeoutMs * (1 << (round < BACKOFF_SHIFT_MAX ? round : BACKOFF_SHIFT_MAX)));
   }
 
-  /** The slot's timer: give a known answer, or no answer came in time. */
+  /** The slot's timer: give a known answer, send what the receive path left to send, or no answer came in time. */
   onTimer(s: number): void {
     const state = this.#state[s];
     if (state === DELIVER) {
@@ -535,7 +540,7 @@ export class DnsResolver implements HostResolver {
       // RFC 1035 7.3: a server failing is a reason to ask the next one.
       st.serverFailures++;
       if (this.#attempt[s] > this.retries) this.#deliver(s, 0, DNS_ERR_SERVER);
-      else this.#send(s);
+      else this.net.modTimer(this.#timers[s], this.net.now()); // the next server, at the timer
       return;
     }
     // Follow the chain from the question's name (RFC 1034 5.3.3), the records in any order.
@@ -582,7 +587,7 @@ export class DnsResolver implements HostResolver {
     st.requeries++;
     const base = s * (DNS_NAME_MAX + 1);
     this.#nameLen[s] = dnsCopyName(b, 0, name, this.#name, base);
-    this.#startName(s);
+    this.#startName(s, false);
   }
 
   /** NXDOMAIN or NODATA: cached for the SOA's time (RFC 2308 5), or not at all without one. */
