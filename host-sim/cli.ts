@@ -64,12 +64,21 @@ function sendSize(text: string): number {
   return n;
 }
 
-/** --connect HOST:PORT, HOST an IPv4 address (no DNS on the device). */
+/** --connect HOST:PORT, HOST an IPv4 address or a name (resolved by the device's DNS resolver, --dns). */
 function hostPort(text: string): { address: string; port: number } {
   const m = /^([^:]+):([^:]+)$/.exec(text);
-  if (!m) throw new InvalidArgumentError(`expected HOST:PORT with an IPv4 address, got '${text}'`);
-  parseIpv4(m[1]);
+  if (!m) throw new InvalidArgumentError(`expected HOST:PORT with an IPv4 address or a host name, got '${text}'`);
+  if (/^[0-9.]+$/.test(m[1])) parseIpv4(m[1]);
+  else if (!/^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9_.])?$/.test(m[1])) throw new InvalidArgumentError(`expected an IPv4 address or a host name, got '${m[1]}'`);
   return { address: m[1], port: port(m[2], "port") };
+}
+
+/** --dns ADDR[,ADDR]: the device resolver's servers (at most 4). */
+function dnsServers(text: string): string[] {
+  const list = text.split(",").map((s) => s.trim());
+  if (list.length > 4) throw new InvalidArgumentError(`expected at most 4 DNS servers, got ${list.length}`);
+  for (const s of list) parseIpv4(s);
+  return list;
 }
 
 /** --hostname: letters, digits, hyphens and dots (RFC 1123), at most 63 characters. */
@@ -110,7 +119,8 @@ const program = new Command()
   })))
   .addOption(new Option("--tcp-sndbuf <size>", "device: send buffer of each TCP connection (config.tcpSndBufBytes; default 64Ki, 65536)").argParser(wrap(tcpBufferSize)))
   .addOption(new Option("--tcp-rcvbuf <size>", "device: receive window of each TCP connection (config.tcpRcvBufBytes; default 65535; past 64Ki the window is scaled)").argParser(wrap(tcpBufferSize)))
-  .addOption(new Option("--connect <host:port>", "device client mode: connect to an echo server, e.g. 169.254.77.1:7").argParser(wrap(hostPort)))
+  .addOption(new Option("--connect <host:port>", "device client mode: connect to an echo server, e.g. 169.254.77.1:7 or echo.lan:7 (with --dns)").argParser(wrap(hostPort)))
+  .addOption(new Option("--dns <addr[,addr]>", "device: DNS servers of the device's resolver (src/lan/dns-resolver.ts), for --connect NAME:PORT").argParser(wrap(dnsServers)))
   .addOption(new Option("--send <size>", "device client mode: bytes to send and read back (byte i = i % 251), e.g. 1M").argParser(wrap(sendSize)))
   .addOption(new Option("--join <groups>", "device: multicast groups to join, comma-separated (IGMP reports them), e.g. 239.1.2.3").argParser(wrap((t) => t.split(",").map((g) => (parseIpv4(g), g)))))
   .addOption(new Option("--ntp <addr[,addr]>", "device: ask these SNTP servers for the time (RFC 4330) and print it").argParser(wrap(ntpServers)))
@@ -137,6 +147,7 @@ const opts = program.opts<{
   tcpSndbuf?: number;
   tcpRcvbuf?: number;
   connect?: { address: string; port: number };
+  dns?: string[];
   send?: number;
   join?: string[];
   ntp?: number[];
@@ -175,12 +186,13 @@ async function main(): Promise<number> {
       },
       client: opts.connect !== undefined && opts.send !== undefined ? { ...opts.connect, bytes: opts.send } : undefined,
       ntpServers: opts.ntp,
+      dns: opts.dns,
     });
     // Client mode: 0 only when every byte came back as sent.
     if (opts.connect !== undefined) return summary.client?.ok === true ? 0 : 1;
     return 0;
   }
-  for (const name of ["ip", "gateway", "dhcp", "mac", "hostname", "connect", "send", "tcpSockets", "tcpSndbuf", "tcpRcvbuf", "join", "ntp"] as const) {
+  for (const name of ["ip", "gateway", "dhcp", "mac", "hostname", "connect", "send", "tcpSockets", "tcpSndbuf", "tcpRcvbuf", "join", "ntp", "dns"] as const) {
     if (opts[name] !== undefined) program.error(`error: option '--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}' needs --link (device mode)`);
   }
   const result = await runDemo({

@@ -24,7 +24,8 @@ import { addTap, devOpen } from "../src/core/link";
 import { DHCP_STATE_NAMES, DhcpClient } from "../src/lan/dhcp-client";
 import { ipAddrAdd, ipMcJoin, setDefaultGateway } from "../src/ipv4/devinet";
 import { SntpClient } from "../src/lan/sntp";
-import { formatIpv4 } from "../src/wire/ipv4";
+import { DnsResolver, dnsErrorText } from "../src/lan/dns-resolver";
+import { formatIpv4, ipv4FromText, parseIpv4 } from "../src/wire/ipv4";
 
 /** 02:78:73:6e:65:74: locally administered, "xsnet" in the last five bytes */
 export const DEFAULT_DEVICE_MAC = new Uint8Array([0x02, 0x78, 0x73, 0x6e, 0x65, 0x74]);
@@ -70,6 +71,8 @@ export interface RunDeviceOptions {
   client?: DeviceClientOptions;
   /** multicast groups the interface joins (IGMP reports them once the link is up) */
   join?: string[];
+  /** DNS servers: a resolver runs on the stack (the client's address may then be a name) */
+  dns?: string[];
   /**
    * Started once the link is up and the carrier on, besides the services (host-sim/
    * moddable-device.ts runs Moddable's modules this way); it calls `done` when it has
@@ -168,6 +171,8 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
     onError: (reason) => log(`sntp: ${reason}`),
   });
 
+  // A DNS resolver with --dns, or with --dhcp (the lease's servers, option 6).
+  const resolver = options.dns === undefined && options.dhcp !== true ? null : new DnsResolver(net, { servers: (options.dns ?? []).map(parseIpv4) });
   // DHCP (--dhcp): every state change and lease in the log, the lease's servers handed on.
   const dhcp = options.dhcp === true
     ? new DhcpClient(net, dev, {
@@ -176,6 +181,7 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
       onLease: (l) => log(`dhcp: lease ${l.address}/${l.prefixLength} router ${l.router ?? "none"} dns ${l.dns.join(",") || "none"} ntp ${l.ntp.join(",") || "none"} for ${l.leaseSeconds} s from ${l.server}`),
       onLost: (why) => log(`dhcp: lost the lease (${why})`),
       ntp: sntp ?? undefined,
+      dns: resolver ?? undefined,
     })
     : null;
   for (const group of options.join ?? []) ipMcJoin(dev, group);
@@ -238,19 +244,40 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
       sntp?.start();
       if (options.client !== undefined) {
         const c = options.client;
-        log(`client: connecting to ${c.address}:${c.port} to send ${c.bytes} bytes and read them back`);
-        try {
-          client = startEchoClient(app, {
-            ...c,
-            onDone: (r) => {
-              clientResult = r;
-              log(formatClientResult(r));
-              stop("client done");
-            },
-          });
-        } catch (err) {
-          log(`client: FAILED: ${(err as Error).message}`);
+        // A name: resolved first so a failure is reported as what it is (then the client's
+        // TCP socket resolves it again, from the cache, through its host option).
+        let resolved = ipv4FromText(c.address) >= 0;
+        if (!resolved && resolver === null) {
+          log(`client: FAILED: ${c.address} is a name and no DNS server was given (--dns)`);
           stop("client failed");
+        } else if (!resolved && resolver !== null) {
+          const outcome = await Promise.race([
+            new Promise<string>((resolve) => {
+              resolver.resolve(c.address, (addr, ttl) => {
+                resolved = true;
+                resolve(`dns: ${c.address} is ${formatIpv4(addr)} (ttl ${ttl} s)`);
+              }, (code) => resolve(`client: FAILED: cannot resolve ${c.address}: ${dnsErrorText(code)}`));
+            }),
+            stopped.then(() => "dns: stopped while resolving"),
+          ]);
+          log(outcome);
+          if (!resolved) stop("client failed");
+        }
+        if (resolved) {
+          log(`client: connecting to ${c.address}:${c.port} to send ${c.bytes} bytes and read them back`);
+          try {
+            client = startEchoClient(app, {
+              ...c,
+              onDone: (r) => {
+                clientResult = r;
+                log(formatClientResult(r));
+                stop("client done");
+              },
+            });
+          } catch (err) {
+            log(`client: FAILED: ${(err as Error).message}`);
+            stop("client failed");
+          }
         }
       }
       if (options.program !== undefined && reason === "") {
@@ -279,6 +306,10 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
   const services = app.counters();
   if (sntp !== null) services.sntp = numbers(sntp.stats);
   sntp?.close();
+  if (resolver !== null) {
+    log(line("dns", numbers(resolver.stats), true));
+    resolver.close();
+  }
   app.close();
   const dhcpSummary = dhcp === null ? null : { state: dhcp.stateName, ...numbers(dhcp.stats) };
   dhcp?.close();

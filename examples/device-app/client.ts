@@ -9,6 +9,7 @@ import { MOD, type TcpSocket } from "../../src/index";
 import type { DeviceApp } from "./app";
 
 export interface ClientOptions {
+  /** an IPv4 address, or a name (the TCP socket's host option: the stack's resolver) */
   address: string;
   port: number;
   /** bytes to send and to read back */
@@ -52,8 +53,9 @@ export class EchoClient {
       mismatchAt: -1, mismatchGot: 0, mismatchWanted: 0, connectMs: 0, transferMs: 0, error: null,
     };
     this.#startMs = app.now();
+    const byName = !/^[0-9.]+$/.test(options.address);
     const sock = new app.TCP({
-      address: options.address,
+      ...(byName ? { host: options.address } : { address: options.address }),
       port: options.port,
       onWritable: clientWritable,
       onReadable: clientReadable,

@@ -7,6 +7,8 @@
 // fits, not connected, a missing port or address) a plain Error.
 
 import { ICMP_DEST_UNREACH, ICMP_PARAMETERPROB } from "../wire/icmp";
+// mcconfig type-checks each module alone: the module net.hostResolver is added to
+import type {} from "../core/net";
 
 /** An ICMP error reported to a socket (read with readError()). */
 export interface IcmpErrorReport {
@@ -66,4 +68,26 @@ export function checkPort(port: unknown, what: string, allowZero: boolean): numb
     throw new RangeError(`${what} must be an integer in ${allowZero ? 0 : 1}..65535, got ${typeof port === "string" ? `"${port}"` : String(port)}`);
   }
   return n;
+}
+
+/**
+ * What resolves the TCP socket's `host` option (ECMA-419): a name service installed on the
+ * stack (src/lan/dns-resolver.ts sets net.hostResolver when it starts). The socket layer
+ * only knows this shape: src/socket may not import src/lan.
+ */
+export interface HostResolver {
+  /**
+   * Resolve `host` to an IPv4 address (uint32); exactly one callback runs, later (never from
+   * inside this call). Returns a handle for cancelHost. Throws for a name that is not one.
+   */
+  resolveHost(host: string, onResolved: (addr: number) => void, onError: (reason: string) => void): number;
+  /** No callback for this request any more. */
+  cancelHost(handle: number): void;
+}
+
+declare module "../core/net" {
+  interface Net {
+    /** the stack's name resolver, when one was started (else undefined) */
+    hostResolver?: HostResolver;
+  }
 }

@@ -11,7 +11,7 @@
 // `const { TCP, Listener } = tcpSocketClasses(net)`.
 
 import type { Net } from "../core/net";
-import { formatIpv4, parseIpv4 } from "../wire/ipv4";
+import { formatIpv4, ipv4FromText, parseIpv4 } from "../wire/ipv4";
 import { TCP_CLOSE_WAIT, TCP_ESTABLISHED, TF_NODELAY, TF_PEER_FIN, type TcpListenerOwner, type TcpOwner } from "../tcp/tcb";
 import { BYTE_BUFFER_KINDS, checkPort } from "./common";
 // mcconfig type-checks each module alone: the modules that add net.tcp
@@ -21,6 +21,12 @@ type Buffer = ArrayBuffer | ArrayBufferView;
 
 export interface TcpOptions {
   address?: string;
+  /**
+   * a name to connect to instead of an address (ECMA-419): resolved through net.hostResolver
+   * (a DnsResolver started on the stack), then connected; a failed resolve calls onError.
+   * Ignored when address is given (Moddable's HTTP client passes both).
+   */
+  host?: string;
   /** a number, or a string of one ("80") */
   port?: number | string;
   from?: TcpSocket;
@@ -81,6 +87,8 @@ export function tcpSocketClasses(net: Net): { TCP: TcpSocketClass; Listener: Tcp
   const ACCEPTED = Symbol("accepted connection");
   /** #c of a socket closed by its application, or handed to another with `from` */
   const CLOSED = -1;
+  /** #c while its `host` is being resolved (or failed to resolve) */
+  const RESOLVING = -2;
 
   class TCP implements TcpSocket, TcpOwner {
     #c = CLOSED;
@@ -90,6 +98,10 @@ export function tcpSocketClasses(net: Net): { TCP: TcpSocketClass; Listener: Tcp
     #onError: ((this: TcpSocket) => void) | null = null;
     #connected = false;
     #errored = false;
+    /** the resolver's handle while `host` resolves */
+    #resolveHandle = -1;
+    #nodelay = false;
+    #keepalive = false;
     /** the peer, kept here: the connection's table entry is reused once the stack drops it */
     #raddr = 0;
     #rport = 0;
@@ -130,7 +142,11 @@ export function tcpSocketClasses(net: Net): { TCP: TcpSocketClass; Listener: Tcp
         tcp.deferNotify(c);
         return;
       }
-      if (options.address === undefined) throw new Error("TCP: address is missing (or give from)");
+      if (options.address === undefined && options.host !== undefined) {
+        this.#connectHost(options.host, checkPort(options.port, "TCP: port", false), options.nodelay === true, options.keepalive === true);
+        return;
+      }
+      if (options.address === undefined) throw new Error("TCP: address is missing (or give host or from)");
       if (typeof options.address !== "string") throw new TypeError("TCP: address must be a string");
       const raddr = parseIpv4(options.address);
       const rport = checkPort(options.port, "TCP: port", false);
@@ -138,6 +154,46 @@ export function tcpSocketClasses(net: Net): { TCP: TcpSocketClass; Listener: Tcp
       this.#rport = rport;
       this.#c = tcp.connect(raddr, rport, this, options.nodelay === true);
       if (options.keepalive === true) tcp.setKeepalive(this.#c, true);
+    }
+
+    /** The `host` option: a dotted address at once, else through the stack's resolver, then connect. */
+    #connectHost(host: unknown, rport: number, nodelay: boolean, keepalive: boolean): void {
+      if (typeof host !== "string") throw new TypeError("TCP: host must be a string");
+      this.#rport = rport;
+      this.#nodelay = nodelay;
+      this.#keepalive = keepalive;
+      const addr = ipv4FromText(host);
+      if (addr >= 0) {
+        this.#connectTo(addr);
+        return;
+      }
+      const resolver = net.hostResolver;
+      if (resolver === undefined) throw new TypeError(`TCP: host "${host}" is a name, and no resolver runs on this stack (start a DnsResolver, or give address)`);
+      this.#c = RESOLVING;
+      this.#resolveHandle = resolver.resolveHost(host, (a) => this.#resolved(a), () => this.#resolveFailed());
+    }
+
+    #connectTo(raddr: number): void {
+      this.#raddr = raddr;
+      this.#c = tcp.connect(raddr, this.#rport, this, this.#nodelay);
+      if (this.#keepalive) tcp.setKeepalive(this.#c, true);
+    }
+
+    #resolved(addr: number): void {
+      this.#resolveHandle = -1;
+      if (this.#c !== RESOLVING) return;
+      try {
+        this.#connectTo(addr);
+      } catch {
+        // No connection to be had (the table is full): as a failed connect.
+        this.#c = RESOLVING;
+        this.onError(0);
+      }
+    }
+
+    #resolveFailed(): void {
+      this.#resolveHandle = -1;
+      if (this.#c === RESOLVING) this.onError(0);
     }
 
     #adopt(c: number, connected: boolean): void {
@@ -173,7 +229,8 @@ export function tcpSocketClasses(net: Net): { TCP: TcpSocketClass; Listener: Tcp
     }
 
     get remoteAddress(): string | undefined {
-      return formatIpv4(TCP.#open(this, "remoteAddress").#raddr);
+      const self = TCP.#open(this, "remoteAddress");
+      return self.#c === RESOLVING ? undefined : formatIpv4(self.#raddr);
     }
 
     get remotePort(): number | undefined {
@@ -206,6 +263,7 @@ export function tcpSocketClasses(net: Net): { TCP: TcpSocketClass; Listener: Tcp
       if (typeof self !== "object" || self === null || !(#c in self)) throw new SyntaxError("TCP read: not a TCP socket");
       const c = self.#c;
       if (c === CLOSED) throw new SyntaxError("TCP read: socket is closed");
+      if (c === RESOLVING) return undefined;
       if (t.owner[c] !== self) throw new Error("TCP read: the connection is closed (reset, refused or timed out)");
       let want = 0;
       if (arg === undefined) {
@@ -241,6 +299,7 @@ export function tcpSocketClasses(net: Net): { TCP: TcpSocketClass; Listener: Tcp
       if (typeof self !== "object" || self === null || !(#c in self)) throw new SyntaxError("TCP write: not a TCP socket");
       const c = self.#c;
       if (c === CLOSED) throw new SyntaxError("TCP write: socket is closed");
+      if (c === RESOLVING) throw new Error("TCP write: not connected (its host is being resolved)");
       let src: DataView;
       let len = 1;
       if (self.#format === "number") {
@@ -291,6 +350,11 @@ export function tcpSocketClasses(net: Net): { TCP: TcpSocketClass; Listener: Tcp
       const c = this.#c;
       if (c === CLOSED) return;
       this.#c = CLOSED;
+      if (c === RESOLVING) {
+        if (this.#resolveHandle >= 0) net.hostResolver?.cancelHost(this.#resolveHandle);
+        this.#resolveHandle = -1;
+        return;
+      }
       if (t.owner[c] === this) tcp.close(c);
     }
   }

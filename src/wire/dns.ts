@@ -197,6 +197,25 @@ export function dnsNameIs(buf: Uint8Array, msg: number, at: number, name: string
 }
 
 /**
+ * Copy the name at `at` (checked by dnsSkipName) to dst at o in uncompressed wire form,
+ * lower case (RFC 4343: the copy compares byte for byte). Returns its length (at most 255).
+ */
+export function dnsCopyName(buf: Uint8Array, msg: number, at: number, dst: Uint8Array, o: number): number {
+  let n = 0;
+  for (let steps = 0; steps < DNS_NAME_MAX; steps++) {
+    at = labelAt(buf, msg, at);
+    const len = buf[at];
+    if (len === 0 || n + len + 2 > DNS_NAME_MAX) break;
+    dst[o + n] = len;
+    for (let i = 1; i <= len; i++) dst[o + n + i] = lower(buf[at + i]);
+    n += 1 + len;
+    at += 1 + len;
+  }
+  dst[o + n] = 0;
+  return n + 1;
+}
+
+/**
  * Where the label at `at` really is: after the pointers of a name dnsSkipName checked (each
  * points back, so there are fewer than 128; the bound only keeps a misuse from spinning).
  */

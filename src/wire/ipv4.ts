@@ -333,6 +333,11 @@ function parseDottedQuad(text: string, start: number, end: number): number {
   return parts === 4 ? addr : -1;
 }
 
+/** A strict dotted quad as a uint32, or -1 when the text is not one (a host name, say). */
+export function ipv4FromText(text: string): number {
+  return parseDottedQuad(text, 0, text.length);
+}
+
 /** Parses a strict dotted quad "192.168.1.10" to a uint32. Throws TypeError naming the text. */
 export function parseIpv4(text: string): number {
   const addr = typeof text === "string" ? parseDottedQuad(text, 0, text.length) : -1;

@@ -19,15 +19,21 @@
 //   mqttclient   connect, subscribe, QoS 0 and QoS 1 publications (one of 16 kB written in
 //                pieces) routed back by mqtt-broker.ts, PUBACKs both ways, a ping
 //   sntp         pool.ntp.org (sntp-server.ts) answers; onTime is that server's clock
+//   httpclient-dns  the HTTP client with xsnet's DNS resolver as its dns.io: a CNAME to the
+//                internet host from host-sim's DNS server, then NXDOMAIN through onError
 // Node-free: runs in XS too. Test code: it allocates freely.
 
 import { hostProvider, type HostNetwork } from "../../src/socket/provider";
 import type { SimHost } from "../../host-sim/sim/world";
-import { closeModdableLan, DEVICE_IP, HOST_NAMES, makeModdableLan, type ModdableLan } from "./lan";
+import { closeModdableLan, DEVICE_IP, HOST_NAMES, INTERNET_IP, makeModdableLan, type ModdableLan } from "./lan";
 import { MqttBroker } from "./mqtt-broker";
 import { makeSystem, makeTime, tableResolverClass, TextDecoder, utf8Decode, utf8Encode, type ModdableTime } from "../../host-sim/moddable/runtime";
 import { describe, drive, type LoadModule, type ModuleMap, type TestFile, type Turn } from "./testmc";
 import { makeTimer, type ModdableTimer } from "../../host-sim/moddable/timer";
+import { DnsResolver } from "../../src/lan/dns-resolver";
+import { dnsResolverClass } from "../../src/lan/dns-resolver-udp";
+import { udpSocketClass } from "../../src/socket/udp";
+import { SimDnsServer } from "../../host-sim/sim/dns-server";
 
 /** The module files a scenario loads, by their path below examples/io of the SDK. */
 export const EXAMPLE_MODULES = Object.freeze([
@@ -426,6 +432,56 @@ const SCENARIOS: Readonly<Record<string, Scenario>> = Object.freeze({
       },
       onError() {
         ctx.done("onError");
+      },
+    });
+  },
+  // Moddable's HTTP client with xsnet's DNS resolver as its `dns` (dnsResolverClass over a
+  // DnsResolver on the device): www.example.com, a CNAME, asked of host-sim's DNS server on
+  // the internet host, then a name that does not exist reported through the client's onError.
+  async "httpclient-dns"(ctx: Context) {
+    const { lan } = ctx;
+    const HTTPClient = await ctx.load("tcp/httpclient/httpclient.js", lan.device);
+    const zone = { "www.example.com": { cname: "web.example.com", ttl: 60 }, "web.example.com": { a: [INTERNET_IP], ttl: 60 } };
+    const server = new SimDnsServer(udpSocketClass(lan.internet.net), { zone }).start();
+    const service = new DnsResolver(lan.device.net);
+    const dns = { io: dnsResolverClass(service), servers: [INTERNET_IP], socket: { io: ctx.network(lan.device).udp?.io } };
+    const socket = { io: ctx.network(lan.device).tcp?.io };
+    const finish = (error?: string): void => {
+      ctx.fact("names asked", server.asked);
+      ctx.fact("queries sent", service.stats.sent);
+      service.close();
+      server.close();
+      ctx.done(error);
+    };
+    let text = "";
+    const client = new HTTPClient({
+      host: "www.example.com",
+      dns,
+      socket,
+      onError(error: unknown) {
+        finish(`the client's onError: ${describe(error)}`);
+      },
+    });
+    client.request({
+      path: "/",
+      onReadable(this: { read(n: number): ArrayBuffer }, count: number) {
+        text += utf8Decode(new Uint8Array(this.read(count)));
+      },
+      onDone(error: unknown) {
+        client.close();
+        if (error) return finish(`GET /: ${describe(error)}`);
+        ctx.fact("body", text);
+        if (text !== '{"host":"www.example.com"}') return finish(`body ${text}`);
+        // A name that does not exist: the client says so through its onError.
+        new HTTPClient({
+          host: "nowhere.example.com",
+          dns,
+          socket,
+          onError(host: unknown) {
+            ctx.fact("onError", String(host));
+            finish(String(host) === "nowhere.example.com" ? undefined : `onError(${String(host)})`);
+          },
+        });
       },
     });
   },

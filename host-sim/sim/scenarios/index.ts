@@ -14,6 +14,7 @@ import { tcpReqResp } from "./tcp-reqresp";
 import { tcpSynflood } from "./tcp-synflood";
 import { igmp } from "./igmp";
 import { sntpFailover, sntpKod, sntpSuccess } from "./sntp";
+import { dnsFailover, dnsHostile, dnsResolve } from "./dns";
 
 export { PatternStream, type ScenarioReport } from "./report";
 export { BULK_PRESETS, XS_BULK_BYTES, tcpBulk, type BulkPreset, type TcpBulkOptions } from "./tcp-bulk";
@@ -43,6 +44,9 @@ export const SCENARIOS: Readonly<Record<string, (seed: number) => ScenarioReport
   sntp: sntpSuccess,
   "sntp-kod": sntpKod,
   "sntp-failover": sntpFailover,
+  "dns-resolve": dnsResolve,
+  "dns-failover": dnsFailover,
+  "dns-hostile": dnsHostile,
 };
 
 export function runScenario(name: string, seed: number): ScenarioReport {
