@@ -3,16 +3,18 @@
 // kernel pings it and curl fetches the status page from it; dnsmasq's lease file shows the
 // device's MAC, address and hostname, and dnsmasq's DNS answers for that hostname with it
 // (dig). The lease's NTP server is chronyd in the same namespace, which the SNTP client then
-// asks. Needs root, /dev/net/tun, socat, dnsmasq, dig, ping, curl and chronyd; skipped (one
+// asks. Last, a device in client mode leases an address again and resolves a name through the
+// lease's DNS server (dnsmasq) before it connects to an echo server by that name. Needs root, /dev/net/tun, socat, dnsmasq, dig, ping, curl and chronyd; skipped (one
 // line) otherwise.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEVICE_MAC, DeviceLink, counter, linuxSkipReason, sleep, type Started } from "./netns";
+import { join as joinPath } from "node:path";
+import { DEVICE_MAC, DeviceLink, SCAPY_DIR, SYSTEM_PYTHON, counter, linuxSkipReason, sleep, type Started } from "./netns";
 
-const TOOLS = ["socat", "ip", "ping", "curl", "dnsmasq", "dig", "chronyd"];
+const TOOLS = ["socat", "ip", "ping", "curl", "dnsmasq", "dig", "chronyd", SYSTEM_PYTHON];
 const skipReason = linuxSkipReason(TOOLS);
 if (skipReason !== null) console.log(`test/linux/dhcp.test.ts skipped: ${skipReason}`);
 
@@ -109,4 +111,23 @@ describe.skipIf(skipReason !== null)("DHCP client against dnsmasq (namespace, so
     expect(counter(r, "dhcp", "leases")).toBe(1);
     expect(counter(r, "dhcp", "malformed")).toBe(0);
   }, 20_000);
+
+  it("in client mode: a lease, then the lease's DNS server resolves the echo server's name, and the echo comes back intact", async () => {
+    const port = 40007;
+    const bytes = 100_000;
+    const server = link.ns.start([SYSTEM_PYTHON, joinPath(SCAPY_DIR, "echo_server.py"), "--bind", link.linuxAddr, "--port", String(port), "--timeout", "60"], "echo_server");
+    expect(await server.waitFor(`listening ${port}`, 10_000), server.output).toBe(true);
+    const d = await link.startDevice(["--dhcp", "--hostname", HOSTNAME, "--connect", `echo.${DOMAIN}:${port}`, "--send", String(bytes)], false);
+    if (!(await d.waitExit(60_000))) {
+      d.signal("SIGTERM");
+      await d.waitExit(15_000);
+    }
+    await server.end();
+    const out = `device:\n${d.output.slice(-3000)}\nserver:\n${server.output}`;
+    expect(d.output, out).toMatch(/dhcp: lease 169\.254\.77\.\d+\/24 router 169\.254\.77\.1 dns 169\.254\.77\.1 /);
+    expect(d.output, out).toContain(`dns: echo.${DOMAIN} is ${link.linuxAddr}`);
+    expect(d.output, out).toMatch(new RegExp(`client: ${bytes} bytes sent to echo\\.xsnet\\.test:${port} and echoed back intact`));
+    expect(d.exitCode, out).toBe(0);
+    expect(d.output, out).toContain("pool: full again");
+  }, 90_000);
 });
