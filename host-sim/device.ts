@@ -22,6 +22,8 @@ import { PcapWriter } from "./pcap";
 import { UdpLinkDriver } from "./udp-link";
 import { addTap, devOpen } from "../src/core/link";
 import { ipAddrAdd, setDefaultGateway } from "../src/ipv4/devinet";
+import { MdnsResponder } from "../src/lan/mdns";
+import { PORT_HTTP } from "../src/apps/http-server";
 
 /** 02:78:73:6e:65:74: locally administered, "xsnet" in the last five bytes */
 export const DEFAULT_DEVICE_MAC = new Uint8Array([0x02, 0x78, 0x73, 0x6e, 0x65, 0x74]);
@@ -61,6 +63,8 @@ export interface RunDeviceOptions {
   config?: Partial<NetConfig>;
   /** the status page's hostname (default "xsnet") */
   hostname?: string;
+  /** with a hostname: answer HOSTNAME.local and advertise _http._tcp by mDNS (default true) */
+  mdns?: boolean;
   /** client mode: connect, send, read the echo back, check it, then stop */
   client?: DeviceClientOptions;
   /**
@@ -181,6 +185,17 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
   // The services listen from the start; the client connects once the link is up.
   const address = options.cidr.slice(0, options.cidr.indexOf("/"));
   const app: DeviceApp = startDeviceApp(net, { address, hostname: options.hostname, log });
+  // mDNS (src/lan/mdns.ts): HOSTNAME.local and the status page as _http._tcp
+  let mdns: MdnsResponder | null = null;
+  if (options.hostname !== undefined && options.mdns !== false) {
+    const label = options.hostname.split(".")[0];
+    try {
+      mdns = new MdnsResponder(net, dev, { hostname: label, services: [{ type: "_http._tcp", port: PORT_HTTP, txt: ["path=/"] }] });
+      log(`mDNS: ${label}.local, _http._tcp port ${PORT_HTTP}`);
+    } catch (err) {
+      log(`mDNS: not started: ${(err as Error).message}`);
+    }
+  }
   let client: EchoClient | null = null;
   let clientResult: ClientResult | null = null;
   let program: DeviceProgram | null = null;
@@ -237,6 +252,12 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
   program?.stop();
   if (reason === "client done" || program !== null) await lingerForCloses(net, 2_000);
   const services = app.counters();
+  if (mdns !== null) {
+    // goodbye packets (RFC 6762 10.1) leave before the stack stops
+    mdns.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    log(`mDNS: ${mdns.hostname}.local; ${JSON.stringify(mdns.stats)}`);
+  }
   app.close();
   const tcp = numbers(net.tcp.stats);
   const udp = numbers(net.udp.stats);
