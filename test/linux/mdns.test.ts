@@ -1,7 +1,8 @@
 // Linux interop of the mDNS responder (src/lan/mdns.ts, RFC 6762, 6763): the device runs
 // with --hostname (host-sim/device.ts starts the responder, advertising _http._tcp on the
 // status page's port) on a TAP in a namespace of the test's own (netns.ts); from Linux:
-//   dig -p 5353 @224.0.0.251 HOSTNAME.local   legacy unicast: the device's address
+//   dig -p 5353 @DEVICE HOSTNAME.local, and a legacy unicast query to 224.0.0.251 from an
+//   unconnected socket (python3): the device's address, TTL 10, id and question echoed
 //   avahi-daemon (its own dbus-daemon, both started in the namespace and ended by pid; the
 //   daemon in a private mount namespace with its own /run, no chroot, no rlimits):
 //   avahi-browse -rpt _http._tcp finds the service with port 80 and its TXT record,
@@ -15,7 +16,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DeviceLink, linuxSkipReason, sleep, type DeviceReport } from "./netns";
 
-const TOOLS = ["socat", "ip", "dig", "curl", "avahi-daemon", "avahi-browse", "avahi-resolve", "dbus-daemon", "unshare"];
+const TOOLS = ["socat", "ip", "dig", "/usr/bin/python3", "curl", "avahi-daemon", "avahi-browse", "avahi-resolve", "dbus-daemon", "unshare"];
 const skipReason = linuxSkipReason(TOOLS);
 if (skipReason !== null) console.log(`test/linux/mdns.test.ts skipped: ${skipReason}`);
 
@@ -47,10 +48,42 @@ describe.skipIf(skipReason !== null)("mDNS and DNS-SD from Linux tools (dig, ava
 
   const deviceTail = (): string => (link.device?.output ?? "").slice(-3000);
 
-  it("answers dig's legacy unicast query for HOSTNAME.local with its address (RFC 6762 6.7)", async () => {
-    const r = await link.ns.run(["dig", "-p", "5353", "@224.0.0.251", `${HOST}.local`, "A", "+tries=2", "+time=3", "+norecurse"], 20_000);
+  // dig 9.18 connects its socket to the server it asks: a query to 224.0.0.251 gets its
+  // answer from the responder's own address (RFC 6762 6.7), which the kernel then refuses
+  // (ICMP port unreachable). So dig asks the device's address on port 5353, and an
+  // unconnected socket (as nss-mdns uses) asks the group.
+  it("answers dig's unicast query on port 5353 for HOSTNAME.local with its address, TTL 10 (RFC 6762 6.7)", async () => {
+    const r = await link.ns.run(["dig", "-p", "5353", `@${DEV}`, `${HOST}.local`, "A", "+tries=2", "+time=3", "+norecurse"], 20_000);
     expect(r.stdout, `${r.stdout}${r.stderr}\n${deviceTail()}`).toMatch(new RegExp(`^${HOST}\\.local\\.\\s+10\\s+IN\\s+A\\s+${DEV.replace(/\./g, "\\.")}$`, "m"));
     expect(r.stdout).toMatch(/status: NOERROR/);
+  }, 30_000);
+
+  it("answers a legacy unicast query sent to 224.0.0.251 from another port: id and question echoed, the address", async () => {
+    const script = [
+      "import socket, struct, sys",
+      "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)",
+      "s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)",
+      "s.settimeout(3)",
+      "name = b''.join(bytes([len(l)]) + l for l in sys.argv[1].encode().split(b'.')) + b'\\0'",
+      "q = struct.pack('!HHHHHH', 0x4242, 0, 1, 0, 0, 0) + name + struct.pack('!HH', 1, 1)",
+      "for attempt in range(3):",
+      "    s.sendto(q, ('224.0.0.251', 5353))",
+      "    try:",
+      "        data, peer = s.recvfrom(1500)",
+      "        break",
+      "    except socket.timeout:",
+      "        continue",
+      "else:",
+      "    sys.exit('no answer')",
+      "i, flags, qd, an = struct.unpack('!HHHH', data[:8])",
+      "end = 12 + len(name) + 4",
+      "assert data[12:end] == q[12:], 'question not echoed'",
+      "ttl, rdlen = struct.unpack('!IH', data[end + len(name) + 4:end + len(name) + 10])",
+      "addr = socket.inet_ntoa(data[end + len(name) + 10:end + len(name) + 14])",
+      "print(f'id={i:#x} flags={flags:#x} qd={qd} an={an} from={peer[0]}:{peer[1]} ttl={ttl} addr={addr}')",
+    ].join("\n");
+    const r = await link.ns.run(["/usr/bin/python3", "-c", script, `${HOST}.local`], 20_000);
+    expect(r.stdout.trim(), `${r.stderr}\n${deviceTail()}`).toBe(`id=0x4242 flags=0x8400 qd=1 an=1 from=${DEV}:5353 ttl=10 addr=${DEV}`);
   }, 30_000);
 
   it("is found by avahi: the _http._tcp service with its port and TXT record, and HOSTNAME.local's address; curl gets the status page", async () => {
