@@ -11,6 +11,7 @@ import type { SkBuff } from "../../src/core/skb";
 import { DNS_AA, DNS_QR, DNS_TYPE_A, DNS_TYPE_ANY, DNS_TYPE_PTR, DNS_TYPE_SRV, DNS_TYPE_TXT } from "../../src/wire/dns";
 import { MdnsQuerier, type MdnsHeard } from "../../host-sim/sim/mdns-querier";
 import { SimWorld, type TwoHosts } from "../../host-sim/sim/world";
+import { SCENARIOS } from "../../host-sim/sim/scenarios";
 
 const HTTP = { type: "_http._tcp", port: 80, txt: ["path=/"] };
 const FLUSH_IN = 0x8001;
@@ -397,4 +398,22 @@ describe("mDNS goodbye, pool and hostile input", () => {
     world.runFor(200);
     expect(q.records(`${nameNow}.local`, DNS_TYPE_A, before).length).toBeGreaterThan(0);
   });
+});
+
+describe("mDNS scenarios (host-sim/sim/scenarios/mdns.ts)", () => {
+  for (const seed of [1, 42]) {
+    it(`seed ${seed}: announce, conflict rename, queries answered, pools full`, () => {
+      const at = `reproduce with seed=${seed}`;
+      const announce = SCENARIOS["mdns-announce"](seed);
+      expect(announce.extra, at).toEqual({ probes: 3, announcements: 2, goodbyes: 1, announced: 2, undecodable: 0 });
+      const conflict = SCENARIOS["mdns-conflict"](seed);
+      expect(conflict.extra, at).toMatchObject({ namesDistinct: 1, instancesDistinct: 1, bothAnnounced: 1, conflicts: 2, tieBreaksLost: 1 });
+      const queries = SCENARIOS["mdns-queries"](seed);
+      expect(queries.extra, at).toEqual({ addresses: 1, browsed: 1, srv: 1, txt: 1, types: 1, legacyAnswers: 1, afterKnown: 0, suppressed: 1, multicastAnswers: 3 });
+      for (const r of [announce, conflict, queries]) {
+        expect(r.poolsFull, at).toBe(true);
+        expect(r.drops, at).toEqual({});
+      }
+    });
+  }
 });

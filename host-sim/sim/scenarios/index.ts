@@ -4,6 +4,7 @@
 // check compares these reports between the engines. Node-free (bundled for XS).
 
 import { arp } from "./arp";
+import { mdnsAnnounce, mdnsConflict, mdnsQueries } from "./mdns";
 import { tcpEcho, udpEcho } from "./echo";
 import { pingFragLossy, poolExhaustion, router } from "./ping";
 import type { ScenarioReport } from "./report";
@@ -35,6 +36,9 @@ export const SCENARIOS: Readonly<Record<string, (seed: number) => ScenarioReport
   "tcp-connect-fail": tcpConnectFail,
   "tcp-reqresp": tcpReqResp,
   "tcp-synflood": tcpSynflood,
+  "mdns-announce": mdnsAnnounce,
+  "mdns-conflict": mdnsConflict,
+  "mdns-queries": mdnsQueries,
 };
 
 export function runScenario(name: string, seed: number): ScenarioReport {
