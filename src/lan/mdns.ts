@@ -3,7 +3,7 @@
 // renamed on a conflict, withdrawn with goodbye packets on close. Tables, names and both
 // packet buffers are made in the constructor; receive and timers allocate nothing.
 //
-//   udpRcv -> UDP tasklet -> MdnsResponder.onDatagrams -> #input
+//   udpRcv -> UDP tasklet -> MdnsResponder.onDatagrams (checks, then sends what was decided)
 //     -> #query: answers (multicast now or 20-120 ms later, QU unicast, legacy unicast)
 //     -> #response: conflicts with our unique records -> #rename
 //   #stateTimer: random wait -> 3 probes 250 ms apart -> 2 announcements 1 s apart
@@ -154,14 +154,23 @@ export class MdnsResponder implements UdpOwner {
   // per-packet scratch
   readonly #rx: Uint8Array;
   readonly #tx: Uint8Array;
-  /** our rdata, written for a tie-break's comparison */
-  readonly #rdata: Uint8Array;
   readonly #from = new Uint32Array(2);
   readonly #rr = new DnsRecord();
   /** per name group (host, each instance): a conflict or a lost tie-break seen in this packet */
   readonly #groupFlag: Uint8Array;
   #an = 0;
   #ar = 0;
+  // what #query decided to send: the packets are built and sent from onDatagrams, so that
+  // the parse's frames are off the XS stack when the send goes down to the driver
+  #replyLegacyQd = -1;
+  #replyId = 0;
+  #replyQuestionsEnd = 0;
+  #replyUcast = false;
+  #replyMcast = false;
+  /** a conflict or a lost tie-break: probe again after this wait (-1: no) */
+  #restartWaitMs = -1;
+  /** shared records wait for the reply timer: when it should fire (-1: no change) */
+  #replyDue = -1;
 
   constructor(net: Net, dev: NetDevice, options: MdnsOptions) {
     const host = options.hostname;
@@ -223,9 +232,6 @@ export class MdnsResponder implements UdpOwner {
     this.#rx = new Uint8Array(rxMax);
     // one Ethernet frame's UDP payload (RFC 6762 17: no fragments from us)
     this.#tx = new Uint8Array(Math.max(512, dev.mtu - 28));
-    let txtMax = 0;
-    for (const t of this.#txt) txtMax = Math.max(txtMax, t.length);
-    this.#rdata = new Uint8Array(Math.max(6 + 71, txtMax));
     // Timers first (they throw naming config.timersMax), then the socket, then the group.
     this.#stateTimer = net.timers.create(() => this.#onStateTimer());
     this.#replyTimer = net.timers.create(() => this.#onReplyTimer());
@@ -278,7 +284,7 @@ export class MdnsResponder implements UdpOwner {
   close(): void {
     if (this.#state === STATE_CLOSED) return;
     if ((this.#state === STATE_ANNOUNCING || this.#state === STATE_ANNOUNCED) && this.#dev.inDev.addr !== 0) {
-      this.#sendAll(true);
+      this.#sendTx(this.#buildAll(true), MDNS_GROUP_ADDR, MDNS_PORT);
       this.stats.goodbyesSent++;
     }
     this.#state = STATE_CLOSED;
@@ -304,34 +310,60 @@ export class MdnsResponder implements UdpOwner {
         continue;
       }
       udp.recv(this.#sock, this.#rx, 0, this.#from);
-      this.#input(len);
-    }
-  }
-
-  #input(len: number): void {
-    const rx = this.#rx;
-    const st = this.stats;
-    if (dnsCheckLen(len) !== WIRE_OK) {
-      st.malformed++;
-      return;
-    }
-    if (this.#from[0] === this.#dev.inDev.addr) {
-      st.fromSelf++;
-      return;
-    }
-    const flags = dnsFlags(rx, 0);
-    // RFC 6762 18.3, 18.11: other opcodes and rcodes are ignored
-    if ((flags & (DNS_OPCODE_MASK | DNS_RCODE_MASK)) !== 0) {
-      st.ignored++;
-      return;
-    }
-    if (this.#state < STATE_WAIT || this.#state === STATE_CLOSED) return;
-    if ((flags & DNS_QR) !== 0) {
-      st.responses++;
-      this.#response(len);
-    } else {
-      st.queries++;
-      this.#query(len);
+      // The parse only decides; answers, a new probe and timers are done from this frame, so
+      // the parse's frames are off the XS stack by then.
+      this.#replyLegacyQd = -1;
+      this.#replyUcast = this.#replyMcast = false;
+      this.#restartWaitMs = -1;
+      this.#replyDue = -1;
+      const rx = this.#rx;
+      const st = this.stats;
+      if (dnsCheckLen(len) !== WIRE_OK) {
+        st.malformed++;
+        continue;
+      }
+      if (this.#from[0] === this.#dev.inDev.addr) {
+        st.fromSelf++;
+        continue;
+      }
+      const flags = dnsFlags(rx, 0);
+      // RFC 6762 18.3, 18.11: other opcodes and rcodes are ignored
+      if ((flags & (DNS_OPCODE_MASK | DNS_RCODE_MASK)) !== 0) {
+        st.ignored++;
+        continue;
+      }
+      if (this.#state < STATE_WAIT || this.#state === STATE_CLOSED) continue;
+      if ((flags & DNS_QR) !== 0) {
+        st.responses++;
+        this.#response(len);
+      } else {
+        st.queries++;
+        this.#query(len);
+      }
+      if (this.#restartWaitMs >= 0) this.#startProbing(this.#restartWaitMs);
+      const due = this.#replyDue;
+      if (due >= 0 && (!this.#replyTimer.pending || this.#replyTimer.expires > due)) this.#net.modTimer(this.#replyTimer, due);
+      if (this.#replyLegacyQd >= 0) {
+        const n = this.#build(MARK_UCAST, true, this.#replyId, this.#replyQuestionsEnd, this.#replyLegacyQd);
+        if (n > 0) {
+          st.legacyAnswers++;
+          this.#sendTx(n, this.#from[0], this.#from[1]);
+        }
+      }
+      if (this.#replyUcast) {
+        const n = this.#build(MARK_UCAST, false, 0, 0, 0);
+        if (n > 0) {
+          st.unicastAnswers++;
+          this.#sendTx(n, this.#from[0], MDNS_PORT);
+        }
+      }
+      if (this.#replyMcast) {
+        const n = this.#build(MARK_MCAST, false, 0, 0, 0);
+        if (n > 0) {
+          st.multicastAnswers++;
+          this.#sendTx(n, MDNS_GROUP_ADDR, MDNS_PORT);
+        }
+      }
     }
   }
 
@@ -406,10 +438,12 @@ export class MdnsResponder implements UdpOwner {
     }
     if (legacy) {
       st.legacyQueries++;
-      if (this.#sendMarked(MARK_UCAST, this.#from[0], this.#from[1], dnsId(rx, 0), questionsEnd, qd)) st.legacyAnswers++;
+      this.#replyLegacyQd = qd;
+      this.#replyId = dnsId(rx, 0);
+      this.#replyQuestionsEnd = questionsEnd;
       return;
     }
-    if (this.#sendMarked(MARK_UCAST, this.#from[0], MDNS_PORT, 0, 0, 0)) st.unicastAnswers++;
+    this.#replyUcast = true;
     // Multicast: the rate limit, then now (unique records only) or 20-120 ms later (RFC 6762 6)
     let any = false;
     let shared = false;
@@ -425,12 +459,11 @@ export class MdnsResponder implements UdpOwner {
     }
     if (!any) return;
     if (!shared) {
-      if (this.#sendMarked(MARK_MCAST, parseMdnsGroup(), MDNS_PORT, 0, 0, 0)) st.multicastAnswers++;
+      this.#replyMcast = true;
       return;
     }
     for (let r = 0; r < mark.length; r++) if ((mark[r] & MARK_MCAST) !== 0) this.#recPending[r] = 1;
-    const due = now + 20 + (this.#net.platform.random32() % 101);
-    if (!this.#replyTimer.pending || this.#replyTimer.expires > due) this.#net.modTimer(this.#replyTimer, due);
+    this.#replyDue = now + 20 + (this.#net.platform.random32() % 101);
   }
 
   #onReplyTimer(): void {
@@ -438,8 +471,11 @@ export class MdnsResponder implements UdpOwner {
     mark.fill(0);
     for (let r = 0; r < mark.length; r++) if (this.#recPending[r] !== 0) mark[r] = MARK_MCAST;
     this.#recPending.fill(0);
-    if ((this.#state === STATE_ANNOUNCING || this.#state === STATE_ANNOUNCED) && this.#sendMarked(MARK_MCAST, parseMdnsGroup(), MDNS_PORT, 0, 0, 0)) {
+    if (this.#state !== STATE_ANNOUNCING && this.#state !== STATE_ANNOUNCED) return;
+    const n = this.#build(MARK_MCAST, false, 0, 0, 0);
+    if (n > 0) {
       this.stats.multicastAnswers++;
+      this.#sendTx(n, MDNS_GROUP_ADDR, MDNS_PORT);
     }
   }
 
@@ -469,9 +505,7 @@ export class MdnsResponder implements UdpOwner {
     for (let g = 0; g < this.#groupFlag.length; g++) {
       if (this.#groupFlag[g] !== 2) continue;
       this.stats.tieBreaksLost++;
-      this.#startProbing(0);
-      this.#state = STATE_WAIT;
-      this.#net.modTimer(this.#stateTimer, this.#net.now() + TIE_BREAK_WAIT_MS);
+      this.#restartWaitMs = TIE_BREAK_WAIT_MS;
       return;
     }
   }
@@ -480,15 +514,21 @@ export class MdnsResponder implements UdpOwner {
   #compareRdata(r: number, len: number): number {
     const rx = this.#rx;
     const rr = this.#rr;
-    const ours = this.#rdata;
-    const ourLen = this.#writeRdata(ours, r, 0);
-    const n = this.#recType[r] === DNS_TYPE_SRV ? 6 : Math.min(ourLen, rr.rdLength);
+    // our rdata byte by byte, made here (no call deeper: this runs under the receive's parse)
+    const type = this.#recType[r];
+    const s = (r - 1) >> 2;
+    const addr = this.#dev.inDev.addr;
+    const port = type === DNS_TYPE_SRV ? this.#port[s] : 0;
+    const txt = type === DNS_TYPE_TXT ? this.#txt[s] : null;
+    const ourLen = txt !== null ? txt.length : type === DNS_TYPE_A ? 4 : 6;
+    const n = ourLen < rr.rdLength ? ourLen : rr.rdLength;
     for (let i = 0; i < n; i++) {
       if (rr.rdataAt + i >= len) return 1;
-      const d = ours[i] - rx[rr.rdataAt + i];
+      const ours = txt !== null ? txt[i] : type === DNS_TYPE_A ? (addr >>> (24 - 8 * i)) & 0xff : i === 4 ? port >>> 8 : i === 5 ? port & 0xff : 0;
+      const d = ours - rx[rr.rdataAt + i];
       if (d !== 0) return d;
     }
-    return this.#recType[r] === DNS_TYPE_SRV ? 0 : ourLen - rr.rdLength;
+    return type === DNS_TYPE_SRV ? 0 : ourLen - rr.rdLength;
   }
 
   /** Name group of name slot n: 0 the host, 1 + s service s's instance, -1 a shared name. */
@@ -539,7 +579,7 @@ export class MdnsResponder implements UdpOwner {
     const oldest = this.#conflictAt[this.#conflictNext];
     this.#conflictAt[this.#conflictNext] = now;
     this.#conflictNext = (this.#conflictNext + 1) % CONFLICTS_MAX;
-    this.#startProbing(now - oldest < CONFLICT_WINDOW_MS ? CONFLICT_BACKOFF_MS : PROBE_WAIT_MS);
+    this.#restartWaitMs = now - oldest < CONFLICT_WINDOW_MS ? CONFLICT_BACKOFF_MS : PROBE_WAIT_MS;
   }
 
   /** RFC 6762 9: a conflict takes the next name, "xsnet" -> "xsnet-2" -> "xsnet-3". */
@@ -594,7 +634,11 @@ export class MdnsResponder implements UdpOwner {
     if (this.#state === STATE_WAIT) this.#state = STATE_PROBING;
     if (this.#state === STATE_PROBING) {
       if (this.#probesSent < PROBES) {
-        this.#sendProbe();
+        const n = this.#buildProbe();
+        if (n > 0) {
+          this.stats.probesSent++;
+          this.#sendTx(n, MDNS_GROUP_ADDR, MDNS_PORT);
+        }
         this.#probesSent++;
         net.modTimer(this.#stateTimer, net.now() + PROBE_INTERVAL_MS);
         return;
@@ -603,7 +647,7 @@ export class MdnsResponder implements UdpOwner {
       this.#announcementsSent = 0;
     }
     if (this.#state === STATE_ANNOUNCING) {
-      this.#sendAll(false);
+      this.#sendTx(this.#buildAll(false), MDNS_GROUP_ADDR, MDNS_PORT);
       this.stats.announcementsSent++;
       if (++this.#announcementsSent < ANNOUNCEMENTS) net.modTimer(this.#stateTimer, net.now() + ANNOUNCE_INTERVAL_MS);
       else this.#state = STATE_ANNOUNCED;
@@ -611,7 +655,7 @@ export class MdnsResponder implements UdpOwner {
   }
 
   /** RFC 6762 8.1: questions of type ANY for our unique names (QU), our records in the authority section. */
-  #sendProbe(): void {
+  #buildProbe(): number {
     const tx = this.#tx;
     const S = this.#services;
     let o = DNS_HLEN;
@@ -629,18 +673,16 @@ export class MdnsResponder implements UdpOwner {
     }
     if (o < 0) {
       this.stats.truncated++;
-      return;
+      return 0;
     }
     dnsBuildHeader(tx, 0, 0, 0, 1 + S, 0, this.#an, 0);
-    this.stats.probesSent++;
-    this.#send(o, parseMdnsGroup(), MDNS_PORT);
+    return o;
   }
 
   /** An announcement (RFC 6762 8.3) or goodbye (10.1): every record, unsolicited, multicast. */
-  #sendAll(goodbye: boolean): void {
-    const mark = this.#recMark;
-    mark.fill(MARK_MCAST);
-    this.#sendMarked(MARK_MCAST, parseMdnsGroup(), MDNS_PORT, 0, 0, goodbye ? -1 : 0);
+  #buildAll(goodbye: boolean): number {
+    this.#recMark.fill(MARK_MCAST);
+    return this.#build(MARK_MCAST, false, 0, 0, goodbye ? -1 : 0);
   }
 
   /**
@@ -648,13 +690,12 @@ export class MdnsResponder implements UdpOwner {
    * Legacy unicast (id != 0 or qd > 0): the query's id and questions echoed, TTL <= 10, no
    * cache-flush bit (RFC 6762 6.7). qd -1 is a goodbye: TTL 0.
    */
-  #sendMarked(bit: number, daddr: number, dport: number, id: number, questionsEnd: number, qd: number): boolean {
+  #build(bit: number, legacy: boolean, id: number, questionsEnd: number, qd: number): number {
     const mark = this.#recMark;
     const S = this.#services;
     let any = false;
     for (let r = 0; r < mark.length; r++) if ((mark[r] & bit) !== 0) any = true;
-    if (!any) return false;
-    const legacy = dport !== MDNS_PORT;
+    if (!any) return 0;
     const goodbye = qd < 0;
     // RFC 6763 12: a PTR to an instance brings its SRV, TXT and the address; an SRV the address
     for (let r = 0; r < mark.length; r++) mark[r] &= ~MARK_ADDITIONAL;
@@ -697,10 +738,9 @@ export class MdnsResponder implements UdpOwner {
         if (bit === MARK_MCAST) this.#recLastMcast[r] = now;
       }
     }
-    if (this.#an === 0) return false;
+    if (this.#an === 0) return 0;
     dnsBuildHeader(tx, 0, id, DNS_QR | DNS_AA, legacy ? Math.max(qd, 0) : 0, this.#an, 0, this.#ar);
-    this.#send(o, daddr, dport);
-    return true;
+    return o;
   }
 
   /** Write record r at o (name uncompressed); -1 when it does not fit. Counts it in #an. */
@@ -767,9 +807,9 @@ export class MdnsResponder implements UdpOwner {
     return true;
   }
 
-  #send(len: number, daddr: number, dport: number): void {
-    const rc = this.#net.udp.sendto(this.#sock, this.#tx, 0, len, daddr, dport, MDNS_IP_TTL);
-    if (rc !== 0) this.stats.sendErrors++;
+  /** Send the first len bytes of the send buffer (0: nothing was built). */
+  #sendTx(len: number, daddr: number, dport: number): void {
+    if (len > 0 && this.#net.udp.sendto(this.#sock, this.#tx, 0, len, daddr, dport, MDNS_IP_TTL) !== 0) this.stats.sendErrors++;
   }
 
   #setRecord(r: number, name: number, type: number, ttl: number, unique: boolean): void {
@@ -781,9 +821,6 @@ export class MdnsResponder implements UdpOwner {
 }
 
 const MDNS_GROUP_ADDR = parseIpv4(MDNS_GROUP);
-function parseMdnsGroup(): number {
-  return MDNS_GROUP_ADDR;
-}
 
 /** Copy the uncompressed wire name at the start of `name` to o; returns the offset after it. */
 function copyName(buf: Uint8Array, o: number, name: Uint8Array): number {
