@@ -299,73 +299,75 @@ export class MdnsResponder implements UdpOwner {
 
   /** UDP's tasklet: read each datagram into the scratch buffer and act on it in place. */
   onDatagrams(waiting: number): void {
-    const udp = this.#net.udp;
+    // Each datagram: #receive reads and parses it and only decides; #act then sends the
+    // answers and arms the timers from this shallow frame (few locals: the XS stack).
     for (let k = 0; k < waiting && this.#sock >= 0; k++) {
-      const len = udp.peekLength(this.#sock);
-      if (len < 0) return;
-      this.stats.received++;
-      if (len > this.#rx.length) {
-        udp.recv(this.#sock, null, 0, this.#from);
-        this.stats.tooLong++;
-        continue;
-      }
-      udp.recv(this.#sock, this.#rx, 0, this.#from);
-      // The parse only decides; answers, a new probe and timers are done from this frame, so
-      // the parse's frames are off the XS stack by then.
-      this.#replyLegacyQd = -1;
-      this.#replyUcast = this.#replyMcast = false;
-      this.#restartWaitMs = -1;
-      this.#replyDue = -1;
-      const rx = this.#rx;
-      const st = this.stats;
-      if (dnsCheckLen(len) !== WIRE_OK) {
-        st.malformed++;
-        continue;
-      }
-      if (this.#from[0] === this.#dev.inDev.addr) {
-        st.fromSelf++;
-        continue;
-      }
-      const flags = dnsFlags(rx, 0);
-      // RFC 6762 18.3, 18.11: other opcodes and rcodes are ignored
-      if ((flags & (DNS_OPCODE_MASK | DNS_RCODE_MASK)) !== 0) {
-        st.ignored++;
-        continue;
-      }
-      if (this.#state < STATE_WAIT || this.#state === STATE_CLOSED) continue;
-      if ((flags & DNS_QR) !== 0) {
-        st.responses++;
-        this.#response(len);
-      } else {
-        st.queries++;
-        this.#query(len);
-      }
-      if (this.#restartWaitMs >= 0) this.#startProbing(this.#restartWaitMs);
-      const due = this.#replyDue;
-      if (due >= 0 && (!this.#replyTimer.pending || this.#replyTimer.expires > due)) this.#net.modTimer(this.#replyTimer, due);
-      if (this.#replyLegacyQd >= 0) {
-        const n = this.#build(MARK_UCAST, true, this.#replyId, this.#replyQuestionsEnd, this.#replyLegacyQd);
-        if (n > 0) {
-          st.legacyAnswers++;
-          this.#sendTx(n, this.#from[0], this.#from[1]);
-        }
-      }
-      if (this.#replyUcast) {
-        const n = this.#build(MARK_UCAST, false, 0, 0, 0);
-        if (n > 0) {
-          st.unicastAnswers++;
-          this.#sendTx(n, this.#from[0], MDNS_PORT);
-        }
-      }
-      if (this.#replyMcast) {
-        const n = this.#build(MARK_MCAST, false, 0, 0, 0);
-        if (n > 0) {
-          st.multicastAnswers++;
-          this.#sendTx(n, MDNS_GROUP_ADDR, MDNS_PORT);
-        }
-      }
+      if (!this.#receive()) return;
+      this.#act();
     }
   }
+
+  /** Read and parse one datagram, deciding what to send; false when none waits. */
+  #receive(): boolean {
+    const udp = this.#net.udp;
+    this.#replyLegacyQd = -1;
+    this.#replyUcast = this.#replyMcast = false;
+    this.#restartWaitMs = -1;
+    this.#replyDue = -1;
+    const len = udp.peekLength(this.#sock);
+    if (len < 0) return false;
+    const st = this.stats;
+    st.received++;
+    if (len > this.#rx.length) {
+      udp.recv(this.#sock, null, 0, this.#from);
+      st.tooLong++;
+      return true;
+    }
+    udp.recv(this.#sock, this.#rx, 0, this.#from);
+    if (dnsCheckLen(len) !== WIRE_OK) {
+      st.malformed++;
+      return true;
+    }
+    if (this.#from[0] === this.#dev.inDev.addr) {
+      st.fromSelf++;
+      return true;
+    }
+    const flags = dnsFlags(this.#rx, 0);
+    // RFC 6762 18.3, 18.11: other opcodes and rcodes are ignored
+    if ((flags & (DNS_OPCODE_MASK | DNS_RCODE_MASK)) !== 0) {
+      st.ignored++;
+      return true;
+    }
+    if (this.#state < STATE_WAIT || this.#state === STATE_CLOSED) return true;
+    if ((flags & DNS_QR) !== 0) {
+      st.responses++;
+      this.#response(len);
+    } else {
+      st.queries++;
+      this.#query(len);
+    }
+    return true;
+  }
+
+  /** What #receive decided: probe again, arm the reply timer, send the answers. */
+  #act(): void {
+    if (this.#restartWaitMs >= 0) this.#startProbing(this.#restartWaitMs);
+    if (this.#replyDue >= 0 && (!this.#replyTimer.pending || this.#replyTimer.expires > this.#replyDue)) this.#net.modTimer(this.#replyTimer, this.#replyDue);
+    let n: number;
+    if (this.#replyLegacyQd >= 0 && (n = this.#build(MARK_UCAST, true, this.#replyId, this.#replyQuestionsEnd, this.#replyLegacyQd)) > 0) {
+      this.stats.legacyAnswers++;
+      this.#sendTx(n, this.#from[0], this.#from[1]);
+    }
+    if (this.#replyUcast && (n = this.#build(MARK_UCAST, false, 0, 0, 0)) > 0) {
+      this.stats.unicastAnswers++;
+      this.#sendTx(n, this.#from[0], MDNS_PORT);
+    }
+    if (this.#replyMcast && (n = this.#build(MARK_MCAST, false, 0, 0, 0)) > 0) {
+      this.stats.multicastAnswers++;
+      this.#sendTx(n, MDNS_GROUP_ADDR, MDNS_PORT);
+    }
+  }
+
 
   /** Which name slot the name at `at` is, or -1. */
   #nameIndex(at: number): number {
