@@ -112,6 +112,7 @@ const program = new Command()
   .addOption(new Option("--mac <mac>", "device MAC address, e.g. 02:78:73:6e:65:74").argParser(wrap(parseMac)))
   .addOption(new Option("--pcap <file>", "write a capture (demo default: xsnet-demo.pcap)"))
   .addOption(new Option("--hostname <name>", "device: the name its status page (HTTP GET /) gives").argParser(wrap(hostname)))
+  .addOption(new Option("--no-mdns", "device: with --hostname, no mDNS responder (HOSTNAME.local, _http._tcp)"))
   .addOption(new Option("--tcp-sockets <n>", "device: TCP connection table size, listeners included (config.tcpSocketsMax; default 32)").argParser(wrap((t) => {
     const n = positiveInt(t);
     if (n < 6 || n > 1024) throw new InvalidArgumentError(`expected 6 (the app's 5 listeners and a connection) to 1024, got ${n}`);
@@ -143,6 +144,7 @@ const opts = program.opts<{
   mac?: Uint8Array;
   pcap?: string;
   hostname?: string;
+  mdns: boolean;
   tcpSockets?: number;
   tcpSndbuf?: number;
   tcpRcvbuf?: number;
@@ -177,6 +179,7 @@ async function main(): Promise<number> {
       pcapPath: opts.pcap,
       hostname: opts.hostname,
       join: opts.join,
+      mdns: opts.mdns,
       // 4 timers a connection (retransmit, delayed ACK, TIME_WAIT, keepalive), and the rest
       config: {
         ...(opts.tcpSockets === undefined ? {} : { tcpSocketsMax: opts.tcpSockets, timersMax: Math.max(256, 4 * opts.tcpSockets + 64) }),

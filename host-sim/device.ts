@@ -25,6 +25,8 @@ import { DHCP_STATE_NAMES, DhcpClient } from "../src/lan/dhcp-client";
 import { ipAddrAdd, ipMcJoin, setDefaultGateway } from "../src/ipv4/devinet";
 import { SntpClient } from "../src/lan/sntp";
 import { DnsResolver, dnsErrorText } from "../src/lan/dns-resolver";
+import { MdnsResponder } from "../src/lan/mdns";
+import { PORT_HTTP } from "../src/apps/http-server";
 import { formatIpv4, ipv4FromText, parseIpv4 } from "../src/wire/ipv4";
 
 /** 02:78:73:6e:65:74: locally administered, "xsnet" in the last five bytes */
@@ -67,6 +69,8 @@ export interface RunDeviceOptions {
   config?: Partial<NetConfig>;
   /** the status page's hostname (default "xsnet") */
   hostname?: string;
+  /** with a hostname: answer HOSTNAME.local and advertise _http._tcp by mDNS (default true) */
+  mdns?: boolean;
   /** client mode: connect, send, read the echo back, check it, then stop */
   client?: DeviceClientOptions;
   /** multicast groups the interface joins (IGMP reports them once the link is up) */
@@ -178,8 +182,15 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
     ? new DhcpClient(net, dev, {
       hostname: options.hostname,
       onState: (st) => log(`dhcp: ${DHCP_STATE_NAMES[st]}`),
-      onLease: (l) => log(`dhcp: lease ${l.address}/${l.prefixLength} router ${l.router ?? "none"} dns ${l.dns.join(",") || "none"} ntp ${l.ntp.join(",") || "none"} for ${l.leaseSeconds} s from ${l.server}`),
-      onLost: (why) => log(`dhcp: lost the lease (${why})`),
+      onLease: (l) => {
+        log(`dhcp: lease ${l.address}/${l.prefixLength} router ${l.router ?? "none"} dns ${l.dns.join(",") || "none"} ntp ${l.ntp.join(",") || "none"} for ${l.leaseSeconds} s from ${l.server}`);
+        // HOSTNAME.local now has an address: probe and announce it (RFC 6762 8).
+        mdns?.addressChanged();
+      },
+      onLost: (why) => {
+        log(`dhcp: lost the lease (${why})`);
+        mdns?.addressChanged();
+      },
       ntp: sntp ?? undefined,
       dns: resolver ?? undefined,
     })
@@ -220,6 +231,17 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
   // The services listen from the start; the client connects once the link is up.
   const address = options.cidr?.slice(0, options.cidr.indexOf("/"));
   const app: DeviceApp = startDeviceApp(net, { address, hostname: options.hostname, log });
+  // mDNS (src/lan/mdns.ts): HOSTNAME.local and the status page as _http._tcp
+  let mdns: MdnsResponder | null = null;
+  if (options.hostname !== undefined && options.mdns !== false) {
+    const label = options.hostname.split(".")[0];
+    try {
+      mdns = new MdnsResponder(net, dev, { hostname: label, services: [{ type: "_http._tcp", port: PORT_HTTP, txt: ["path=/"] }] });
+      log(`mDNS: ${label}.local, _http._tcp port ${PORT_HTTP}`);
+    } catch (err) {
+      log(`mDNS: not started: ${(err as Error).message}`);
+    }
+  }
   let client: EchoClient | null = null;
   let clientResult: ClientResult | null = null;
   let program: DeviceProgram | null = null;
@@ -306,6 +328,12 @@ export async function runDevice(options: RunDeviceOptions): Promise<DeviceSummar
   const services = app.counters();
   if (sntp !== null) services.sntp = numbers(sntp.stats);
   sntp?.close();
+  if (mdns !== null) {
+    // goodbye packets (RFC 6762 10.1) leave before the stack stops
+    mdns.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    log(`mDNS: ${mdns.hostname}.local; ${JSON.stringify(mdns.stats)}`);
+  }
   if (resolver !== null) {
     log(line("dns", numbers(resolver.stats), true));
     resolver.close();

@@ -272,3 +272,64 @@ export function dnsReadRecord(buf: Uint8Array, msg: number, end: number, at: num
   out.next = after + 10 + rdLength;
   return WIRE_OK;
 }
+
+// Multicast DNS (RFC 6762) on the same format: its port and group, and the top bit of a
+// class, which asks for a unicast answer in a question (QU, 5.4) and flushes the rest of the
+// record set from caches in an answer (cache-flush, 10.2).
+export const MDNS_PORT = 5353;
+export const MDNS_GROUP = "224.0.0.251";
+export const DNS_CLASS_MDNS_BIT = 0x8000;
+
+/**
+ * Write one label (ASCII 0x20..0x7e, 1..63 bytes; a DNS-SD instance name may hold spaces and
+ * dots, RFC 6763 4.3) at o; returns the offset after it, or -1 when it is not one.
+ */
+export function dnsWriteLabel(buf: Uint8Array, o: number, label: string): number {
+  const n = label.length;
+  if (n === 0 || n > DNS_LABEL_MAX) return -1;
+  for (let i = 0; i < n; i++) {
+    const ch = label.charCodeAt(i);
+    if (ch < 0x20 || ch > 0x7e) return -1;
+    buf[o + 1 + i] = ch;
+  }
+  buf[o] = n;
+  return o + 1 + n;
+}
+
+/**
+ * A record's fixed part after its owner name (RFC 1035 4.1.3): type, class, ttl, rdlength.
+ * Returns where the rdata goes.
+ */
+export function dnsWriteRecordTail(buf: Uint8Array, o: number, type: number, klass: number, ttl: number, rdLength: number): number {
+  write16(buf, o, type);
+  write16(buf, o + 2, klass);
+  write16(buf, o + 4, ttl >>> 16);
+  write16(buf, o + 6, ttl & 0xffff);
+  write16(buf, o + 8, rdLength);
+  return o + 10;
+}
+
+/** The length of the uncompressed wire name at `at` in `wire` (its labels and the root). */
+export function dnsWireNameLength(wire: Uint8Array, at: number): number {
+  let o = at;
+  for (let steps = 0; steps < DNS_NAME_MAX && o < wire.length && wire[o] !== 0; steps++) o += 1 + wire[o];
+  return o + 1 - at;
+}
+
+/**
+ * Is the name at `at` in the message (checked by dnsSkipName, maybe compressed) the
+ * uncompressed wire name at `wireAt` in `wire`, ASCII case aside?
+ */
+export function dnsNameIsWire(buf: Uint8Array, msg: number, at: number, wire: Uint8Array, wireAt: number): boolean {
+  for (let steps = 0; steps < DNS_NAME_MAX; steps++) {
+    at = labelAt(buf, msg, at);
+    const len = buf[at];
+    if (wireAt >= wire.length || len !== wire[wireAt]) return false;
+    if (len === 0) return true;
+    if (wireAt + 1 + len > wire.length) return false;
+    for (let i = 1; i <= len; i++) if (lower(buf[at + i]) !== lower(wire[wireAt + i])) return false;
+    at += 1 + len;
+    wireAt += 1 + len;
+  }
+  return false;
+}

@@ -9,7 +9,8 @@ import { WIRE_OK, WIRE_TRUNCATED } from "../../src/wire/bytes";
 import {
   DNS_BAD_NAME, DNS_CLASS_IN, DNS_HLEN, DNS_QR, DNS_RD, DNS_RR_BEYOND, DNS_TYPE_A, DNS_TYPE_CNAME, DnsRecord, dnsAnCount,
   dnsBuildHeader, dnsCheckLen, dnsFlags, dnsId, dnsNameIs, dnsNamesEqual, dnsQdCount, dnsReadRecord, dnsSkipName,
-  dnsSkipQuestion, dnsWriteName, dnsWriteQuestionTail,
+  dnsSkipQuestion, dnsWriteName, dnsWriteQuestionTail, DNS_CLASS_MDNS_BIT, dnsNameIsWire, dnsWireNameLength, dnsWriteLabel,
+  dnsWriteRecordTail,
 } from "../../src/wire/dns";
 
 const bytesOf = (...parts: (number | string)[]): number[] =>
@@ -155,5 +156,27 @@ describe("DNS reader properties (fast-check)", () => {
       }),
       { numRuns: 5000, seed: 20261205 },
     );
+  });
+});
+
+describe("what mDNS writes and compares (RFC 6762, RFC 6763 4.3)", () => {
+  it("writes a label with spaces, a record's fixed part, and compares a compressed name with a wire name", () => {
+    const buf = new Uint8Array(64).fill(0xa5);
+    expect(dnsWriteLabel(buf, 0, "My Printer")).toBe(11);
+    expect([...buf.subarray(0, 11)]).toEqual(bytesOf(10, "My Printer"));
+    expect(dnsWriteLabel(buf, 0, "")).toBe(-1);
+    expect(dnsWriteLabel(buf, 0, "a".repeat(64))).toBe(-1);
+    expect(dnsWriteLabel(buf, 0, "tab\there")).toBe(-1);
+    expect(dnsWriteRecordTail(buf, 0, DNS_TYPE_A, DNS_CLASS_IN | DNS_CLASS_MDNS_BIT, 0x01020304, 4)).toBe(10);
+    expect([...buf.subarray(0, 10)]).toEqual([0, 1, 0x80, 1, 1, 2, 3, 4, 0, 4]);
+    // "_http._tcp.local" at 12, then "x" + pointer to it at 30
+    const msg = new Uint8Array(bytesOf(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, "_http", 4, "_tcp", 5, "local", 0, 1, "x", 0xc0, 12));
+    const wire = new Uint8Array(bytesOf(1, "X", 5, "_HTTP", 4, "_tcp", 5, "local", 0));
+    expect(dnsWireNameLength(wire, 0)).toBe(wire.length);
+    expect(dnsSkipName(msg, 0, msg.length, 30)).toBe(msg.length);
+    expect(dnsNameIsWire(msg, 0, 30, wire, 0)).toBe(true);
+    expect(dnsNameIsWire(msg, 0, 12, wire, 2)).toBe(true);
+    expect(dnsNameIsWire(msg, 0, 12, wire, 0)).toBe(false);
+    expect(dnsNameIsWire(msg, 0, 30, wire.subarray(0, 8), 0)).toBe(false);
   });
 });

@@ -5,6 +5,7 @@
 
 import { arp } from "./arp";
 import { dhcpLease } from "./dhcp";
+import { mdnsAnnounce, mdnsConflict, mdnsQueries } from "./mdns";
 import { tcpEcho, udpEcho } from "./echo";
 import { pingFragLossy, poolExhaustion, router } from "./ping";
 import type { ScenarioReport } from "./report";
@@ -47,6 +48,9 @@ export const SCENARIOS: Readonly<Record<string, (seed: number) => ScenarioReport
   "dns-resolve": dnsResolve,
   "dns-failover": dnsFailover,
   "dns-hostile": dnsHostile,
+  "mdns-announce": mdnsAnnounce,
+  "mdns-conflict": mdnsConflict,
+  "mdns-queries": mdnsQueries,
 };
 
 export function runScenario(name: string, seed: number): ScenarioReport {
