@@ -34,6 +34,7 @@ interface LanService {
 export const LAN_SERVICES: readonly LanService[] = Object.freeze([
   { name: "DHCP client", module: "src/lan/dhcp-client.ts", exports: ["DhcpClient"], make: "(m, net, dev) => new m.DhcpClient(net, dev, { hostname: 'xsnet' })" },
   { name: "DNS resolver (8 cache entries, 4 queries)", module: "src/lan/dns-resolver.ts", exports: ["DnsResolver"], make: "(m, net) => new m.DnsResolver(net, { servers: [] })" },
+  { name: "mDNS responder (a host name, one service)", module: "src/lan/mdns.ts", exports: ["MdnsResponder"], make: "(m, net, dev) => new m.MdnsResponder(net, dev, { hostname: 'xsnet', services: [{ type: '_http._tcp', port: 80, txt: ['path=/'] }] })" },
   { name: "SNTP client", module: "src/lan/sntp.ts", exports: ["SntpClient"], make: "(m, net) => new m.SntpClient(net, { servers: [], onTime() {} })" },
 ]);
 

@@ -33,4 +33,7 @@ export { parseHttpRequest, httpHeadEnd, httpEmptyLines, type HttpRequest } from 
 export { hostProvider, type HostNetwork } from "./socket/provider";
 export { DhcpClient, DhcpStats, DHCP_STATE_NAMES, type DhcpClientOptions, type DhcpLease, type ServerListUser } from "./lan/dhcp-client";
 export type { TcpSocketClass, TcpListenerClass } from "./socket/tcp";
+export { DnsResolver, DnsResolverStats, dnsErrorText, type DnsResolverOptions } from "./lan/dns-resolver";
+export { dnsResolverClass, type DnsResolverUdp, type DnsResolverUdpClass, type ResolverOptions, type ResolveRequest } from "./lan/dns-resolver-udp";
+export { MdnsResponder, MdnsStats, type MdnsOptions, type MdnsService } from "./lan/mdns";
 export { SntpClient, SntpStats, SNTP_MIN_POLL_MS, SNTP_SERVERS_MAX, type SntpOptions } from "./lan/sntp";

@@ -333,6 +333,8 @@ describe("mDNS goodbye, pool and hostile input", () => {
     expect(bye[0].records.map((r) => [r.type, r.ttl])).toEqual([[DNS_TYPE_A, 0], [DNS_TYPE_PTR, 0], [DNS_TYPE_PTR, 0], [DNS_TYPE_SRV, 0], [DNS_TYPE_TXT, 0]]);
     expect(s.mdns.stats.goodbyesSent).toBe(1);
     expect(s.mdns.state).toBe("closed");
+    // IGMP repeats its leave of 224.0.0.251 (RFC 3376 5.1: Robustness Variable times, within 1 s)
+    s.world.runFor(2_000);
     expect(s.a.net.timers.pendingCount).toBe(0);
     // the port is free again
     const again = new MdnsResponder(s.a.net, s.devA, { hostname: "xsnet" });
@@ -368,7 +370,7 @@ describe("mDNS goodbye, pool and hostile input", () => {
   });
 
   it("names config.timersMax when too few timers are left", () => {
-    const w = new SimWorld(1).oneHost({ host: { config: { timersMax: 33, neighEntriesMax: 4, reasmSlots: 1, tcpSocketsMax: 7 } } });
+    const w = new SimWorld(1).oneHost({ host: { config: { timersMax: 38, neighEntriesMax: 4, reasmSlots: 1, tcpSocketsMax: 7 } } });
     expect(() => new MdnsResponder(w.host.net, w.dev, { hostname: "x" })).toThrow(/timersMax/);
     w.world.shutdown();
   });
@@ -412,7 +414,10 @@ describe("mDNS scenarios (host-sim/sim/scenarios/mdns.ts)", () => {
       expect(queries.extra, at).toEqual({ addresses: 1, browsed: 1, srv: 1, txt: 1, types: 1, legacyAnswers: 1, afterKnown: 0, suppressed: 1, multicastAnswers: 3 });
       for (const r of [announce, conflict, queries]) {
         expect(r.poolsFull, at).toBe(true);
-        expect(r.drops, at).toEqual({});
+        // IGMPv3 reports go to 224.0.0.22, for routers; the other host's simulated MAC takes
+        // every group once it has joined one, and its IP drops them as not its own.
+        const { IP_INADDRERRORS: _igmpForRouters, ...drops } = r.drops;
+        expect(drops, at).toEqual({});
       }
     });
   }

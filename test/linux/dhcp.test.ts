@@ -94,6 +94,17 @@ describe.skipIf(skipReason !== null)("DHCP client against dnsmasq (namespace, so
     expect(dig.stdout.trim(), dig.stderr).toBe(leased);
   }, 20_000);
 
+  it("mDNS answers HOSTNAME.local with the leased address once the lease is bound (dig -p 5353)", async () => {
+    expect(leased).not.toBe("");
+    let answer = "";
+    for (let i = 0; i < 20 && answer !== leased; i++) {
+      const dig = await link.ns.run(["dig", "+short", "+time=1", "+tries=1", "-p", "5353", `@${leased}`, `${HOSTNAME}.local`, "A"], 5000);
+      answer = dig.stdout.trim();
+      if (answer !== leased) await sleep(250);
+    }
+    expect(answer, tail()).toBe(leased);
+  }, 20_000);
+
   it("asks the lease's NTP server (chronyd) for the time, and gets the namespace's clock within a second", async () => {
     const d = link.device as Started;
     const line = /sntp: time (\S+) \((\d+)\) offset (-?[\d.]+) ms delay ([\d.]+) ms from (\S+) clock=(\d+)/;
