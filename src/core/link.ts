@@ -32,6 +32,12 @@ export function registerNetdevNotifier(net: Net, fn: NetdevNotifier): void {
   net.netdevNotifiers.push(fn);
 }
 
+/** unregister_netdevice_notifier: a service that closes gives its slot back. */
+export function unregisterNetdevNotifier(net: Net, fn: NetdevNotifier): void {
+  const i = net.netdevNotifiers.indexOf(fn);
+  if (i >= 0) net.netdevNotifiers.splice(i, 1);
+}
+
 /** Tell the notifiers of a device event (call_netdevice_notifiers). */
 function callNetdevNotifiers(net: Net, event: number, dev: NetDevice): void {
   const n = net.netdevNotifiers;

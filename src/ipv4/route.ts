@@ -85,6 +85,17 @@ export class RouteTable {
     return false;
   }
 
+  /** Remove the route (dst, prefixLen, gateway, dev, metric) only: one a DHCP lease added. */
+  delExact(dst: number, prefixLen: number, gateway: number, dev: NetDevice, metric: number): boolean {
+    for (let i = 0; i < this.count; i++) {
+      if (this.dst[i] === dst >>> 0 && this.prefixLen[i] === prefixLen && this.gateway[i] === gateway >>> 0 && this.dev[i] === dev && this.metric[i] === metric) {
+        this.#remove(i);
+        return true;
+      }
+    }
+    return false;
+  }
+
   delConnected(dev: NetDevice): void {
     for (let i = this.count - 1; i >= 0; i--) if (this.dev[i] === dev && this.connected[i] === 1) this.#remove(i);
   }

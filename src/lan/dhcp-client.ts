@@ -11,7 +11,7 @@
 // route or classless routes) and handed to the users of DNS and NTP servers; the app hears
 // onLease and onLost.
 
-import { NETDEV_UP, registerNetdevNotifier } from "../core/link";
+import { NETDEV_UP, registerNetdevNotifier, unregisterNetdevNotifier, type NetdevNotifier } from "../core/link";
 import type { Net } from "../core/net";
 import type { NetDevice } from "../core/netdevice";
 import type { Timer } from "../core/timer";
@@ -139,6 +139,10 @@ export class DhcpStats {
   unusable = 0;
   /** larger than the receive buffer, or not from port 67 */
   dropped = 0;
+  /** routes of a lease not added: the routing table was full */
+  routesRefused = 0;
+  /** DNS or NTP servers of a lease that are not host addresses (0.0.0.0, a group), not passed on */
+  serversRefused = 0;
   /** ARP showed another host holds the address (RFC 5227) */
   conflicts = 0;
   leases = 0;
@@ -155,7 +159,14 @@ export class DhcpClient implements UdpOwner {
   readonly #rx = new Uint8Array(RX_BYTES);
   readonly #tx = new Uint8Array(TX_BYTES);
   readonly #from = new Uint32Array(2);
-  readonly #opts = new DhcpOptions();
+  /** what the message just received says (parsed before it is known to be ours) */
+  #rxOptions = new DhcpOptions();
+  /** what the ACK that gave the lease said: what is applied (swapped in by #ack) */
+  #leaseOptions = new DhcpOptions();
+  /** the lease is applied to the interface (between #bind and #unbind) */
+  #bound = false;
+  /** the netdev notifier this client registered, unregistered by close() */
+  readonly #notifier: NetdevNotifier;
   readonly #hostname: Uint8Array | null;
   readonly #clientId: Uint8Array;
   readonly #arpCheck: boolean;
@@ -166,6 +177,7 @@ export class DhcpClient implements UdpOwner {
   /** routes this lease added (destination, prefix length), removed with it */
   readonly #routeDest = new Uint32Array(DHCP_ROUTES_MAX + 1);
   readonly #routeBits = new Uint8Array(DHCP_ROUTES_MAX + 1);
+  readonly #routeGateway = new Uint32Array(DHCP_ROUTES_MAX + 1);
   #routeCount = 0;
 
   state = DHCP_STOPPED;
@@ -217,12 +229,18 @@ export class DhcpClient implements UdpOwner {
     this.#devMtu = dev.mtu;
     if (options.lease !== undefined) this.#restoreLease(options.lease);
     this.#timer = net.timers.create(() => this.onTimer(), 0);
-    this.#sock = net.udp.bind(0, DHCP_CLIENT_PORT, this, true);
-    net.udp.bindToDevice(this.#sock, dev);
     // A link that comes back may be another network: verify the lease (RFC 2131 3.2).
-    registerNetdevNotifier(net, (_n, event, d) => {
-      if (d === this.#dev && event === NETDEV_UP && this.state >= DHCP_BOUND && this.state <= DHCP_REBINDING) this.#linkBack();
-    });
+    this.#notifier = (_n, event, d) => {
+      if (d === this.#dev && event === NETDEV_UP && this.#bound && this.state >= DHCP_BOUND && this.state <= DHCP_REBINDING) this.#linkBack();
+    };
+    registerNetdevNotifier(net, this.#notifier);
+    try {
+      this.#sock = net.udp.bind(0, DHCP_CLIENT_PORT, this, true);
+    } catch (err) {
+      unregisterNetdevNotifier(net, this.#notifier);
+      throw err;
+    }
+    net.udp.bindToDevice(this.#sock, dev);
   }
 
   /** the current transaction's id (diagnostics and tests) */
@@ -255,12 +273,14 @@ export class DhcpClient implements UdpOwner {
   stop(release = false): void {
     if (this.state === DHCP_STOPPED) return;
     const held = this.state >= DHCP_BOUND && this.state <= DHCP_REBINDING;
-    if (release && held) {
+    if (release && held && this.#bound) {
       this.#send(DHCPRELEASE, this.server);
       this.stats.releases++;
       this.#unbind("stopped");
       this.address = 0;
     }
+    // An address offered or being probed, never applied, is not a lease to ask for again.
+    if (!this.#bound) this.address = 0;
     this.#dev.inDev.tentative = 0;
     this.#net.delTimer(this.#timer);
     this.#enter(DHCP_STOPPED);
@@ -270,11 +290,12 @@ export class DhcpClient implements UdpOwner {
   close(release = false): void {
     this.stop(release);
     this.#net.udp.unbind(this.#sock);
+    unregisterNetdevNotifier(this.#net, this.#notifier);
   }
 
   /** The lease to remember (INIT-REBOOT after a restart), or null while none is held. */
   leaseBytes(): Uint8Array | null {
-    if (this.address === 0) return null;
+    if (!this.#bound) return null;
     const b = new Uint8Array(LEASE_BYTES);
     b[0] = 0x78; // "x"
     b[1] = 0x64; // "d"
@@ -318,7 +339,12 @@ export class DhcpClient implements UdpOwner {
       case DHCP_REQUESTING:
       case DHCP_REBOOTING:
         if (this.#sends >= REQUEST_SENDS_MAX) {
-          // RFC 2131 3.1.5, 3.2: no answer; start over.
+          // RFC 2131 3.2: no answer to a check of a lease still in use: keep using it until
+          // it runs out (T1, T2 and the expiry go on). Otherwise (3.1.5) start over.
+          if (this.#bound) {
+            this.#enter(DHCP_BOUND);
+            return this.#leaseTimer(now);
+          }
           this.address = 0;
           this.#enterInit(0);
           return 0;
@@ -484,7 +510,7 @@ export class DhcpClient implements UdpOwner {
 
   #input(len: number): number {
     const b = this.#rx;
-    const o = this.#opts;
+    const o = this.#rxOptions;
     const stats = this.stats;
     if (dhcpCheckLen(b, 0, len) !== WIRE_OK || dhcpOp(b, 0) !== BOOTREPLY || dhcpParseOptions(b, 0, len, o) !== WIRE_OK || o.msgType === 0) {
       stats.malformed++;
@@ -524,7 +550,7 @@ export class DhcpClient implements UdpOwner {
 
   /** SELECTING: the first usable OFFER wins (RFC 2131 4.4.1 lets the client choose); REQUEST it. */
   #offer(yiaddr: number): number {
-    const o = this.#opts;
+    const o = this.#rxOptions;
     if (!usableAddress(yiaddr) || (o.present & DHCP_HAS_SERVER_ID) === 0) {
       this.stats.unusable++;
       return 0;
@@ -539,8 +565,8 @@ export class DhcpClient implements UdpOwner {
   }
 
   #nak(): number {
-    // RFC 2131 3.1.5, 4.4.5: stop using any address and start over.
-    if (this.state === DHCP_RENEWING || this.state === DHCP_REBINDING) this.#unbind("nak");
+    // RFC 2131 3.1.5, 3.2, 4.4.5: stop using any address and start over.
+    if (this.#bound) this.#unbind("nak");
     this.address = 0;
     // The first NAK restarts at once; NAKs in a row back off (1, 2, 4 .. 64 s, +-1 s) so a
     // server that refuses everything is not asked in a tight loop.
@@ -551,16 +577,22 @@ export class DhcpClient implements UdpOwner {
   }
 
   #ack(yiaddr: number): number {
-    const o = this.#opts;
+    const rx = this.#rxOptions;
     const st = this.state;
-    const leaseOk = (o.present & DHCP_HAS_LEASE_TIME) !== 0 && o.leaseSecs > 0;
+    const leaseOk = (rx.present & DHCP_HAS_LEASE_TIME) !== 0 && rx.leaseSecs > 0;
     if (!usableAddress(yiaddr) || !leaseOk || (st === DHCP_REBOOTING && yiaddr !== this.address)) {
       this.stats.unusable++;
       return 0;
     }
+    // This ACK's options are the lease's from now on: what arrives while the address is
+    // probed (another client's reply, a late OFFER) is parsed into the other set.
+    this.#rxOptions = this.#leaseOptions;
+    this.#leaseOptions = rx;
+    const o = rx;
     if ((o.present & DHCP_HAS_SERVER_ID) !== 0) this.server = o.serverId;
     this.#requestedAt = this.#lastRequestAt;
-    if (st === DHCP_RENEWING || st === DHCP_REBINDING) {
+    // Renewing, rebinding, or verifying a lease still in use (RFC 2131 3.2, 4.4.5): new times.
+    if (st === DHCP_RENEWING || st === DHCP_REBINDING || (st === DHCP_REBOOTING && this.#bound)) {
       this.stats.renewals++;
       if (yiaddr === this.address) {
         this.#setTimes(o.leaseSecs);
@@ -610,13 +642,14 @@ export class DhcpClient implements UdpOwner {
   #bind(): number {
     const net = this.#net;
     const dev = this.#dev;
-    const o = this.#opts;
+    const o = this.#leaseOptions;
     // Announced from the timer, not from here: a shallower stack (see onTimer).
     ipAddrSet(net, dev, this.address, this.prefixLength, false);
     if ((o.present & DHCP_HAS_BROADCAST) !== 0 && o.broadcast !== 0) dev.inDev.broadcast = o.broadcast;
     if ((o.present & DHCP_HAS_MTU) !== 0 && o.mtu <= this.#devMtu) dev.mtu = o.mtu;
     this.#addRoutes();
     this.#setTimes(this.leaseSecs);
+    this.#bound = true;
     this.#enter(DHCP_BOUND);
     this.stats.leases++;
     this.#naksInRow = 0;
@@ -630,7 +663,7 @@ export class DhcpClient implements UdpOwner {
 
   /** T1 and T2 from the lease (or options 58, 59 when they make sense), counted from the REQUEST. */
   #setTimes(leaseSecs: number): void {
-    const o = this.#opts;
+    const o = this.#leaseOptions;
     this.leaseSecs = leaseSecs;
     if (leaseSecs === LEASE_INFINITE) {
       this.t1At = this.t2At = this.expiresAt = Infinity;
@@ -641,8 +674,9 @@ export class DhcpClient implements UdpOwner {
     let t1 = lease * 0.5;
     let t2 = lease * 0.875;
     // RFC 2131 4.4.5: T1 < T2 < lease when the server gives them.
-    if ((o.present & DHCP_HAS_RENEWAL_TIME) !== 0 && o.renewSecs * 1000 < lease) t1 = o.renewSecs * 1000;
-    if ((o.present & DHCP_HAS_REBINDING_TIME) !== 0 && o.rebindSecs * 1000 < lease) t2 = o.rebindSecs * 1000;
+    // A T1 or T2 of 0 would renew in a loop: taken as absent.
+    if ((o.present & DHCP_HAS_RENEWAL_TIME) !== 0 && o.renewSecs > 0 && o.renewSecs * 1000 < lease) t1 = o.renewSecs * 1000;
+    if ((o.present & DHCP_HAS_REBINDING_TIME) !== 0 && o.rebindSecs > 0 && o.rebindSecs * 1000 < lease) t2 = o.rebindSecs * 1000;
     if (t1 >= t2) t1 = t2 * 0.5 / 0.875;
     this.t1At = base + t1;
     this.t2At = base + t2;
@@ -651,33 +685,41 @@ export class DhcpClient implements UdpOwner {
 
   /** RFC 3442: classless routes, when given, stand in for the router option. */
   #addRoutes(): void {
-    const o = this.#opts;
-    const routes = this.#net.ipv4.routes;
+    const o = this.#leaseOptions;
     this.#removeRoutes();
     if (o.routeCount > 0) {
       for (let i = 0; i < o.routeCount; i++) {
         const bits = o.routeBits[i];
-        const dst = (o.routeDest[i] & prefixMask(bits)) >>> 0;
-        routes.add(dst, bits, o.routeGateway[i], this.#dev, 0, false);
-        this.#routeDest[this.#routeCount] = dst;
-        this.#routeBits[this.#routeCount++] = bits;
+        this.#addRoute((o.routeDest[i] & prefixMask(bits)) >>> 0, bits, o.routeGateway[i]);
       }
     } else if ((o.present & DHCP_HAS_ROUTER) !== 0 && usableAddress(o.router)) {
-      routes.add(0, 0, o.router, this.#dev, 0, false);
-      this.#routeDest[0] = 0;
-      this.#routeBits[0] = 0;
-      this.#routeCount = 1;
+      this.#addRoute(0, 0, o.router);
     }
+  }
+
+  /** One route of the lease; a full routing table costs that route only (counted). */
+  #addRoute(dst: number, bits: number, gateway: number): void {
+    const routes = this.#net.ipv4.routes;
+    if (routes.count >= routes.size) {
+      this.stats.routesRefused++;
+      return;
+    }
+    routes.add(dst, bits, gateway, this.#dev, 0, false);
+    this.#routeDest[this.#routeCount] = dst;
+    this.#routeBits[this.#routeCount] = bits;
+    this.#routeGateway[this.#routeCount++] = gateway;
   }
 
   #removeRoutes(): void {
     const routes = this.#net.ipv4.routes;
-    for (let i = 0; i < this.#routeCount; i++) routes.del(this.#routeDest[i], this.#routeBits[i]);
+    // Only the routes this lease added: one of the app's to the same destination stays.
+    for (let i = 0; i < this.#routeCount; i++) routes.delExact(this.#routeDest[i], this.#routeBits[i], this.#routeGateway[i], this.#dev, 0);
     this.#routeCount = 0;
   }
 
   /** The lease's end (expiry, NAK, a new address, release): address and routes go, the app hears. */
   #unbind(reason: string): void {
+    this.#bound = false;
     this.#removeRoutes();
     ipAddrDel(this.#net, this.#dev);
     this.#dev.mtu = this.#devMtu;
@@ -687,21 +729,23 @@ export class DhcpClient implements UdpOwner {
     this.#options.onLost?.(reason);
   }
 
-  /** The link came back while bound: verify the lease as after a reboot (RFC 2131 3.2). */
+  /**
+   * The link came back while bound: verify the lease as after a reboot (RFC 2131 3.2),
+   * using the address meanwhile (a NAK takes it away, no answer keeps it).
+   */
   #linkBack(): void {
-    this.#removeRoutes();
-    ipAddrDel(this.#net, this.#dev);
     this.#enter(DHCP_REBOOTING);
     this.#newTransaction();
     this.#sendRequest();
   }
 
   #tellUsers(): void {
-    const o = this.#opts;
+    const o = this.#leaseOptions;
     const dns: number[] = [];
-    for (let i = 0; i < o.dnsCount; i++) dns.push(o.dns[i]);
+    for (let i = 0; i < o.dnsCount; i++) if (usableAddress(o.dns[i])) dns.push(o.dns[i]);
     const ntp: number[] = [];
-    for (let i = 0; i < o.ntpCount; i++) ntp.push(o.ntp[i]);
+    for (let i = 0; i < o.ntpCount; i++) if (usableAddress(o.ntp[i])) ntp.push(o.ntp[i]);
+    this.stats.serversRefused += o.dnsCount - dns.length + o.ntpCount - ntp.length;
     if (dns.length > 0) this.#options.dns?.setServers(dns);
     if (ntp.length > 0) this.#options.ntp?.setServers(ntp);
     const onLease = this.#options.onLease;

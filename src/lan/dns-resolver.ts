@@ -294,10 +294,21 @@ export class DnsResolver implements HostResolver {
     for (const s of servers) {
       if (typeof s !== "number" || !Number.isInteger(s) || s <= 0 || s > 0xffffffff) throw new TypeError(`DnsResolver.setServers: ${String(s)} is not an IPv4 address (uint32)`);
     }
+    const old = this.#servers.slice(0, this.#serverCount);
     for (let i = 0; i < servers.length; i++) this.#servers[i] = servers[i];
     this.#serverCount = servers.length;
-    // An index asked before may now be another server: only answers from the new list count.
-    this.#asked.fill(0);
+    // A query in flight stays answerable by a server it asked that is still on the list (a
+    // DHCP lease often names the same one): its bit moves to that server's new index.
+    const asked = this.#asked;
+    for (let q = 0; q < asked.length; q++) {
+      const was = asked[q];
+      let now = 0;
+      for (let i = 0; i < old.length && was !== 0; i++) {
+        if ((was & (1 << i)) === 0) continue;
+        for (let j = 0; j < servers.length; j++) if (servers[j] === old[i]) now |= 1 << j;
+      }
+      asked[q] = now;
+    }
   }
 
   /** The servers, as setServers took them. */

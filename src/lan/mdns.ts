@@ -101,6 +101,8 @@ export class MdnsStats {
   ignored = 0;
   /** our own multicast heard back */
   fromSelf = 0;
+  /** from a source not on the local link (RFC 6762 11) */
+  offLink = 0;
   legacyQueries = 0;
   /** answers sent, by packet */
   multicastAnswers = 0;
@@ -330,6 +332,14 @@ export class MdnsResponder implements UdpOwner {
     }
     if (this.#from[0] === this.#dev.inDev.addr) {
       st.fromSelf++;
+      return true;
+    }
+    // RFC 6762 11: only from the local link; a unicast datagram to port 5353 from a routed
+    // host (which could claim our name, or aim our answers at a forged source) is dropped.
+    const inDev = this.#dev.inDev;
+    const src = this.#from[0];
+    if (inDev.configured && ((src ^ inDev.addr) & inDev.mask) !== 0 && (src & 0xffff0000) !== 0xa9fe0000) {
+      st.offLink++;
       return true;
     }
     const flags = dnsFlags(this.#rx, 0);

@@ -14,6 +14,8 @@ export const DNS_HLEN = 12;
 /** The longest name, in its wire form (RFC 1035 2.3.4), and the longest label. */
 export const DNS_NAME_MAX = 255;
 export const DNS_LABEL_MAX = 63;
+/** Pointers one name may follow: one per label of the longest name (127), and one more. */
+export const DNS_POINTER_HOPS_MAX = 128;
 
 // flags
 export const DNS_QR = 0x8000;
@@ -134,6 +136,7 @@ export function dnsSkipName(buf: Uint8Array, msg: number, end: number, at: numbe
   let after = -1;
   let total = 0;
   let limit = at; // a pointer must point before the name part that holds it
+  let hops = 0;
   for (;;) {
     if (at >= end) return -1;
     const len = buf[at];
@@ -142,8 +145,10 @@ export function dnsSkipName(buf: Uint8Array, msg: number, end: number, at: numbe
       if (at + 1 >= end) return -1;
       const target = msg + (((len & 0x3f) << 8) | buf[at + 1]);
       if (after < 0) after = at + 2;
-      // Strictly backwards, before every part already read: no loop, no forward jump.
-      if (target >= limit) return -1;
+      // Strictly backwards, before every part already read: no loop, no forward jump. And at
+      // most DNS_POINTER_HOPS_MAX of them (a chain of pointers each to the one before holds
+      // no label: a name of 255 bytes never needs more), the bound labelAt relies on.
+      if (target >= limit || ++hops > DNS_POINTER_HOPS_MAX) return -1;
       limit = target;
       at = target;
       continue;
@@ -216,11 +221,11 @@ export function dnsCopyName(buf: Uint8Array, msg: number, at: number, dst: Uint8
 }
 
 /**
- * Where the label at `at` really is: after the pointers of a name dnsSkipName checked (each
- * points back, so there are fewer than 128; the bound only keeps a misuse from spinning).
+ * Where the label at `at` really is: after the pointers of a name dnsSkipName checked (at
+ * most DNS_POINTER_HOPS_MAX of them).
  */
 function labelAt(buf: Uint8Array, msg: number, at: number): number {
-  for (let hops = 0; hops < 128 && (buf[at] & 0xc0) === 0xc0; hops++) at = msg + (((buf[at] & 0x3f) << 8) | buf[at + 1]);
+  for (let hops = 0; hops < DNS_POINTER_HOPS_MAX && (buf[at] & 0xc0) === 0xc0; hops++) at = msg + (((buf[at] & 0x3f) << 8) | buf[at + 1]);
   return at;
 }
 

@@ -58,7 +58,9 @@ export function igmpCheckLen(len: number): number {
  * (8 bytes) uses the plain form; a version 1 query (code 0) means 10 s (RFC 2236 4).
  */
 export function igmpMaxRespMs(code: number, v3: boolean): number {
-  if (code === 0) return 10_000;
+  // Code 0: a version 1 query (10 s, RFC 2236 4); in version 3, answer at once (RFC 3376
+  // 4.1.1: 0 s; 1 ms here, as Linux takes one tick).
+  if (code === 0) return v3 ? 1 : 10_000;
   if (!v3 || code < 128) return code * 100;
   return (((code & 0x0f) | 0x10) << (((code >>> 4) & 7) + 3)) * 100;
 }

@@ -14,7 +14,9 @@ import type { SimWorld } from "../../host-sim/sim/world";
 import type { Net } from "../../src/core/net";
 import { Pinger } from "../../src/apps/ping";
 import { ETH_P_ARP } from "../../src/wire/ethernet";
-import { addTap } from "../../src/core/link";
+import { addTap, netifCarrierOff, netifCarrierOn } from "../../src/core/link";
+import { routeAdd } from "../../src/ipv4/devinet";
+import { DHCP_PROBING } from "../../src/lan/dhcp-client";
 
 function poolsFull(world: SimWorld): boolean {
   world.shutdown();
@@ -358,6 +360,132 @@ describe("DHCP client: hostile and foreign replies are counted and dropped", () 
     }
     const s = client.stats;
     expect(s.malformed + s.foreign + s.offers + s.ignored + s.unusable + s.acks + s.naks).toBeGreaterThanOrEqual(300);
+    expect(poolsFull(world)).toBe(true);
+  });
+});
+
+describe("DHCP client: what a review found (each test failed before its fix)", () => {
+  /** A reply with `xid` for `mac`, offering 10.0.0.77 from 10.0.0.9, with a router option. */
+  function otherReply(xid: number, mac: Uint8Array): Uint8Array {
+    const m = new Uint8Array(300);
+    m[0] = 2; m[1] = 1; m[2] = 6;
+    m[4] = xid >>> 24; m[5] = (xid >>> 16) & 0xff; m[6] = (xid >>> 8) & 0xff; m[7] = xid & 0xff;
+    m[16] = 10; m[19] = 77;
+    m.set(mac, 28);
+    m.set([0x63, 0x82, 0x53, 0x63], 236);
+    m.set([53, 1, 5, 54, 4, 10, 0, 0, 9, 51, 4, 0, 0, 1, 0, 3, 4, 10, 0, 0, 99, 255], 240);
+    return m;
+  }
+
+  it("another client's ACK while the address is probed does not change what the lease applies", () => {
+    const dns: number[][] = [];
+    const { world, server, client, clientHost } = dhcpLan(51, {}, { startDelayMaxMs: 1000, dns: { setServers: (s) => dns.push([...s]) } });
+    client.start();
+    while (client.state !== DHCP_PROBING) world.runFor(1);
+    server.sendRaw(otherReply(client.xid ^ 1, new Uint8Array([2, 0, 0, 0, 0, 9])));
+    world.runFor(10_000);
+    expect(client.state).toBe(DHCP_BOUND);
+    expect(clientHost.net.ipv4.routes.dump()).toContain("default via 10.0.0.1 dev eth0 metric 0");
+    expect(dns).toEqual([[parseIpv4("10.0.0.53"), parseIpv4("10.0.0.54")]]);
+    expect(poolsFull(world)).toBe(true);
+  });
+
+  it("a link back while bound keeps the address during the check; a NAK then takes it away and tells the app", () => {
+    const lost: string[] = [];
+    const { world, server, client, dev } = dhcpLan(52, { mtu: 1400 }, { startDelayMaxMs: 1000, onLost: (r) => lost.push(r) });
+    client.start();
+    world.runFor(10_000);
+    netifCarrierOff(dev);
+    server.mode = "nak";
+    netifCarrierOn(dev);
+    expect(dev.inDev.configured).toBe(true); // in use while it is checked (RFC 2131 3.2)
+    world.runFor(100);
+    expect(lost).toEqual(["nak"]);
+    expect(dev.inDev.configured).toBe(false);
+    expect(dev.mtu).toBe(1500);
+    expect(poolsFull(world)).toBe(true);
+  });
+
+  it("a link back with the server silent keeps the lease in use", () => {
+    const { world, server, client, dev } = dhcpLan(53, {}, { startDelayMaxMs: 1000 });
+    client.start();
+    world.runFor(10_000);
+    netifCarrierOff(dev);
+    server.mode = "silent";
+    netifCarrierOn(dev);
+    world.runFor(200_000);
+    expect(client.state).toBe(DHCP_BOUND);
+    expect(dev.inDev.configured).toBe(true);
+    expect(poolsFull(world)).toBe(true);
+  });
+
+  it("stop() without release, start() again and a NAK: the refused address goes", () => {
+    const { world, server, client, dev } = dhcpLan(54, {}, { startDelayMaxMs: 1000 });
+    client.start();
+    world.runFor(10_000);
+    client.stop();
+    server.mode = "nak";
+    client.start();
+    world.runFor(100);
+    expect(dev.inDev.configured).toBe(false);
+    expect(poolsFull(world)).toBe(true);
+  });
+
+  it("clients made and closed in turn give their netdev notifier back", () => {
+    const { world, client, clientHost, dev } = dhcpLan(55);
+    client.close();
+    for (let i = 0; i < 10; i++) new DhcpClient(clientHost.net, dev, {}).close();
+    expect(poolsFull(world)).toBe(true);
+  });
+
+  it("a full routing table costs the lease's routes, counted, not an exception", () => {
+    const { world, client, clientHost, dev } = dhcpLan(56, { routes: [["192.168.1.0/24", "10.0.0.9"], ["192.168.2.0/24", "10.0.0.9"]] }, { startDelayMaxMs: 1000 });
+    const routes = clientHost.net.ipv4.routes;
+    for (let i = 0; routes.count < routes.size - 2; i++) routeAdd(clientHost.net, `172.16.${i}.0/24`, null, dev);
+    client.start();
+    world.runFor(10_000);
+    expect(client.state).toBe(DHCP_BOUND);
+    expect(client.stats.routesRefused).toBe(1);
+    expect(poolsFull(world)).toBe(true);
+  });
+
+  it("option 58 of 0 is taken as absent: no renewal storm", () => {
+    const { world, server, client } = dhcpLan(57, { renewSecs: 0, leaseSecs: 600 }, { startDelayMaxMs: 1000 });
+    client.start();
+    world.runFor(60_000);
+    expect(server.counts.request).toBe(1);
+    expect(client.t1At - (client.expiresAt - 600_000)).toBe(300_000);
+    expect(poolsFull(world)).toBe(true);
+  });
+
+  it("an app's default route to the same place survives the lease's end", () => {
+    const { world, client, clientHost, dev } = dhcpLan(58, {}, { startDelayMaxMs: 1000 });
+    client.start();
+    world.runFor(10_000);
+    routeAdd(clientHost.net, "0.0.0.0/0", "10.0.0.254", dev, 100);
+    client.stop(true);
+    expect(clientHost.net.ipv4.routes.dump()).toContain("default via 10.0.0.254 dev eth0 metric 100");
+    expect(clientHost.net.ipv4.routes.dump()).not.toContain("default via 10.0.0.1 dev eth0 metric 0");
+    expect(poolsFull(world)).toBe(true);
+  });
+
+  it("0.0.0.0 as a lease's NTP server is not passed on (counted)", () => {
+    const ntp: number[][] = [];
+    const { world, client } = dhcpLan(59, { ntp: ["0.0.0.0", "10.0.0.123"] }, { startDelayMaxMs: 1000, ntp: { setServers: (s) => ntp.push([...s]) } });
+    client.start();
+    world.runFor(10_000);
+    expect(ntp).toEqual([[parseIpv4("10.0.0.123")]]);
+    expect(client.stats.serversRefused).toBe(1);
+    expect(poolsFull(world)).toBe(true);
+  });
+
+  it("leaseBytes() is null until a lease is applied, and an offer never applied is not asked for again", () => {
+    const { world, client } = dhcpLan(60, {}, { startDelayMaxMs: 1000 });
+    client.start();
+    while (client.state !== DHCP_PROBING) world.runFor(1);
+    expect(client.leaseBytes()).toBeNull();
+    client.stop();
+    expect(client.address).toBe(0);
     expect(poolsFull(world)).toBe(true);
   });
 });

@@ -113,6 +113,20 @@ describe("DNS resolver API", () => {
     world.shutdown();
   });
 
+  it("a query in flight is still answered after setServers names the same server (a DHCP lease)", () => {
+    const { resolver, world, b } = lan(6);
+    const server = new SimDnsServer(udpSocketClass(b.net), { zone: { "a.lan": { a: ["1.1.1.1"] } } }).start();
+    let got = 0;
+    resolver.resolve("a.lan", (addr) => (got = addr), () => {});
+    resolver.setServers([parseIpv4("10.0.0.2")]);
+    world.runFor(100);
+    expect(got).toBe(parseIpv4("1.1.1.1"));
+    expect(resolver.stats.wrongSource).toBe(0);
+    resolver.close();
+    server.close();
+    world.shutdown();
+  });
+
   it("uses a random source port and ID per query (RFC 5452)", () => {
     const { resolver, world, b } = lan(9);
     const seen: string[] = [];

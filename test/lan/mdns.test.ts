@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { MdnsResponder, MDNS_TTL_HOST_S, MDNS_TTL_OTHER_S } from "../../src/lan/mdns";
 import { ipAddrAdd, ipAddrDel } from "../../src/ipv4/devinet";
+import { parseIpv4 } from "../../src/wire/ipv4";
 import type { SkBuff } from "../../src/core/skb";
 import { DNS_AA, DNS_QR, DNS_TYPE_A, DNS_TYPE_ANY, DNS_TYPE_PTR, DNS_TYPE_SRV, DNS_TYPE_TXT } from "../../src/wire/dns";
 import { MdnsQuerier, type MdnsHeard } from "../../host-sim/sim/mdns-querier";
@@ -421,4 +422,26 @@ describe("mDNS scenarios (host-sim/sim/scenarios/mdns.ts)", () => {
       }
     });
   }
+});
+
+describe("mDNS: only the local link is heard (RFC 6762 11)", () => {
+  it("a response from a routed host claiming our name is dropped (counted), and the name stays", () => {
+    const { world, a, b, devA } = new SimWorld(3).routedHosts();
+    const mdns = new MdnsResponder(a.net, devA, { hostname: "xsnet" });
+    world.runFor(5_000);
+    // xsnet.local A 10.0.2.2, cache-flush, TTL 120: a conflicting answer, from 10.0.2.2 off-link
+    const name = [5, 0x78, 0x73, 0x6e, 0x65, 0x74, 5, 0x6c, 0x6f, 0x63, 0x61, 0x6c, 0];
+    const msg = new Uint8Array([0, 0, 0x84, 0, 0, 0, 0, 1, 0, 0, 0, 0, ...name, 0, 1, 0x80, 1, 0, 0, 0, 120, 0, 4, 10, 0, 2, 2]);
+    const sock = b.net.udp.bind(0, 5353, { onDatagrams() {}, onIcmpError() {} }, false);
+    b.net.udp.sendto(sock, msg, 0, msg.length, parseIpv4("10.0.1.2"), 5353, 64);
+    world.runFor(2_000);
+    expect(mdns.stats.offLink).toBe(1);
+    expect(mdns.hostname).toBe("xsnet");
+    expect(mdns.stats.conflicts).toBe(0);
+    b.net.udp.unbind(sock);
+    mdns.close();
+    world.runFor(2_000);
+    world.shutdown();
+    expect(world.hosts.every((h) => h.net.pool.inUse === 0)).toBe(true);
+  });
 });

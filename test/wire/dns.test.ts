@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { WIRE_OK, WIRE_TRUNCATED } from "../../src/wire/bytes";
 import {
   DNS_BAD_NAME, DNS_CLASS_IN, DNS_HLEN, DNS_QR, DNS_RD, DNS_RR_BEYOND, DNS_TYPE_A, DNS_TYPE_CNAME, DnsRecord, dnsAnCount,
-  dnsBuildHeader, dnsCheckLen, dnsFlags, dnsId, dnsNameIs, dnsNamesEqual, dnsQdCount, dnsReadRecord, dnsSkipName,
+  DNS_POINTER_HOPS_MAX, dnsBuildHeader, dnsCheckLen, dnsFlags, dnsId, dnsNameIs, dnsNamesEqual, dnsQdCount, dnsReadRecord, dnsSkipName,
   dnsSkipQuestion, dnsWriteName, dnsWriteQuestionTail, DNS_CLASS_MDNS_BIT, dnsNameIsWire, dnsWireNameLength, dnsWriteLabel,
   dnsWriteRecordTail,
 } from "../../src/wire/dns";
@@ -106,6 +106,29 @@ describe("DNS names (RFC 1035 3.1, 4.1.4)", () => {
     expect(dnsReadRecord(name(0, 0, 1, 0, 1, 0, 0, 0, 60, 0, 5, 1, 2, 3), 0, 26, 12, rr)).toBe(DNS_RR_BEYOND);
     expect(dnsReadRecord(name(0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 0), 0, 24, 12, rr)).toBe(DNS_BAD_NAME);
     expect(dnsSkipQuestion(name(0, 0, 1, 0), 0, 16, 12)).toBe(-1);
+  });
+});
+
+describe("DNS pointer chains", () => {
+  it("refuses a name behind more pointers than any name needs (each to the one before: no loop, yet no end)", () => {
+    // "a" at 12, then 2-byte pointers each to the one before it.
+    const hopsTo = (hops: number): { buf: Uint8Array; at: number; end: number } => {
+      const buf = new Uint8Array(16 + 2 * hops);
+      buf.set([1, 0x61, 0], 12);
+      let prev = 12;
+      let at = 15;
+      for (let i = 0; i < hops; i++, at += 2) {
+        buf[at] = 0xc0 | (prev >> 8);
+        buf[at + 1] = prev & 0xff;
+        prev = at;
+      }
+      return { buf, at: prev, end: at };
+    };
+    const ok = hopsTo(DNS_POINTER_HOPS_MAX);
+    expect(dnsSkipName(ok.buf, 0, ok.end, ok.at)).toBe(ok.at + 2);
+    expect(dnsNameIs(ok.buf, 0, ok.at, "a")).toBe(true);
+    const tooMany = hopsTo(DNS_POINTER_HOPS_MAX + 12);
+    expect(dnsSkipName(tooMany.buf, 0, tooMany.end, tooMany.at)).toBe(-1);
   });
 });
 

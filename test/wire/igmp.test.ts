@@ -42,6 +42,7 @@ describe("IGMP messages (RFC 2236 2, RFC 3376 4)", () => {
     expect(igmpCheckLen(7)).toBe(WIRE_TRUNCATED);
     expect(igmpCheckLen(8)).toBe(WIRE_OK);
     expect(igmpMaxRespMs(0, false)).toBe(10_000); // version 1: 10 s (RFC 2236 4)
+    expect(igmpMaxRespMs(0, true)).toBe(1); // version 3: at once (RFC 3376 4.1.1)
     expect(igmpMaxRespMs(100, false)).toBe(10_000);
     expect(igmpMaxRespMs(200, false)).toBe(20_000); // version 2: always tenths
     expect(igmpMaxRespMs(127, true)).toBe(12_700);
