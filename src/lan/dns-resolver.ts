@@ -44,11 +44,13 @@ export const DNS_ERR_TRUNCATED = 5;
 export const DNS_ERR_NO_SERVERS = 6;
 /** more CNAMEs than DNS_CNAME_MAX (or a loop of them) */
 export const DNS_ERR_CNAME_CHAIN = 7;
+/** the resolver was closed while the request waited */
+export const DNS_ERR_CLOSED = 8;
 
 const ERROR_TEXT: readonly string[] = Object.freeze([
   "", "NXDOMAIN: no such name", "NODATA: the name has no IPv4 address", "timed out: no DNS server answered",
   "the DNS server failed (SERVFAIL, REFUSED or another error)", "the answer was truncated (TC): TCP fallback is not implemented",
-  "no DNS server configured", "CNAME chain too long or looping",
+  "no DNS server configured", "CNAME chain too long or looping", "the resolver was closed",
 ]);
 
 /** The text of a DNS_ERR_ code. */
@@ -392,9 +394,16 @@ export class DnsResolver implements HostResolver {
   /** Unbind every socket, cancel every timer; no callback runs after this. */
   close(): void {
     if (this.#closed) return;
-    for (let s = 0; s < this.queriesMax; s++) if (this.#state[s] !== FREE) this.#free(s);
-    if (this.net.hostResolver === this) this.net.hostResolver = undefined;
+    // Every request still waiting hears that it will not be answered (a TCP socket resolving
+    // its host then reports onError rather than waiting for ever).
     this.#closed = true;
+    if (this.net.hostResolver === this) this.net.hostResolver = undefined;
+    for (let s = 0; s < this.queriesMax; s++) {
+      if (this.#state[s] === FREE) continue;
+      const onError = this.#onError[s];
+      this.#free(s);
+      if (onError !== null) onError(DNS_ERR_CLOSED);
+    }
   }
 
   #freeSlot(): number {

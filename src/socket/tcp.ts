@@ -13,7 +13,7 @@
 import type { Net } from "../core/net";
 import { formatIpv4, ipv4FromText, parseIpv4 } from "../wire/ipv4";
 import { TCP_CLOSE_WAIT, TCP_ESTABLISHED, TF_NODELAY, TF_PEER_FIN, type TcpListenerOwner, type TcpOwner } from "../tcp/tcb";
-import { BYTE_BUFFER_KINDS, checkPort } from "./common";
+import { BYTE_BUFFER_KINDS, checkPort, type HostResolver } from "./common";
 // mcconfig type-checks each module alone: the modules that add net.tcp
 import type {} from "../tcp/init";
 
@@ -100,6 +100,8 @@ export function tcpSocketClasses(net: Net): { TCP: TcpSocketClass; Listener: Tcp
     #errored = false;
     /** the resolver's handle while `host` resolves */
     #resolveHandle = -1;
+    /** the resolver asked (cancelled there, whatever net.hostResolver is by then) */
+    #resolver: HostResolver | null = null;
     #nodelay = false;
     #keepalive = false;
     /** the peer, kept here: the connection's table entry is reused once the stack drops it */
@@ -170,6 +172,7 @@ export function tcpSocketClasses(net: Net): { TCP: TcpSocketClass; Listener: Tcp
       const resolver = net.hostResolver;
       if (resolver === undefined) throw new TypeError(`TCP: host "${host}" is a name, and no resolver runs on this stack (start a DnsResolver, or give address)`);
       this.#c = RESOLVING;
+      this.#resolver = resolver;
       this.#resolveHandle = resolver.resolveHost(host, (a) => this.#resolved(a), () => this.#resolveFailed());
     }
 
@@ -351,7 +354,7 @@ export function tcpSocketClasses(net: Net): { TCP: TcpSocketClass; Listener: Tcp
       if (c === CLOSED) return;
       this.#c = CLOSED;
       if (c === RESOLVING) {
-        if (this.#resolveHandle >= 0) net.hostResolver?.cancelHost(this.#resolveHandle);
+        if (this.#resolveHandle >= 0) this.#resolver?.cancelHost(this.#resolveHandle);
         this.#resolveHandle = -1;
         return;
       }

@@ -121,6 +121,24 @@ describe("TCP's host option (ECMA-419) through net.hostResolver", () => {
     end();
   });
 
+  it("the resolver closed while a socket resolves its host: the socket hears onError; a later resolver's requests are not cancelled by it", () => {
+    const { world, a, service, end } = lan();
+    service.setServers([parseIpv4("10.0.0.9")]); // nobody answers there
+    const A = tcpSocketClasses(a.net);
+    let errors = 0;
+    const waiting = new A.TCP({ host: "echo.lan", port: 80, onError: () => errors++ });
+    service.close();
+    expect(errors).toBe(1);
+    const again = new DnsResolver(a.net, { servers: [parseIpv4("10.0.0.2")] });
+    let resolved = 0;
+    again.resolve("echo.lan", () => resolved++, () => {});
+    waiting.close(); // its request was the first resolver's: nothing of the second one is cancelled
+    world.runFor(200);
+    expect(resolved).toBe(1);
+    again.close();
+    end();
+  });
+
   it("without a resolver, a name is a TypeError naming the problem; a dotted host connects as address", () => {
     const { world, a } = new SimWorld(22).twoHosts();
     const A = tcpSocketClasses(a.net);

@@ -5,7 +5,7 @@
 // counted drop or a result, never an exception.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DNS_ERR_NO_SERVERS, DNS_ERR_TIMEOUT, DnsResolver } from "../../src/lan/dns-resolver";
+import { DNS_ERR_CLOSED, DNS_ERR_NO_SERVERS, DNS_ERR_TIMEOUT, DnsResolver } from "../../src/lan/dns-resolver";
 import { udpSocketClass, type UdpSocket } from "../../src/socket/udp";
 import { dnsWriteName } from "../../src/wire/dns";
 import { parseIpv4 } from "../../src/wire/ipv4";
@@ -78,7 +78,7 @@ describe("DNS resolver API", () => {
     world.shutdown();
   });
 
-  it("refuses one name more than queriesMax with a RangeError; cancel() stops the callback; close() frees all", () => {
+  it("refuses one name more than queriesMax with a RangeError; cancel() stops the callback; close() fails what waits", () => {
     const { resolver, world, a } = lan(3, { queriesMax: 2, timeoutMs: 100, retries: 1 });
     const got: string[] = [];
     const h = resolver.resolve("one.lan", () => got.push("1"), (c) => got.push(`1 error ${c}`));
@@ -88,10 +88,10 @@ describe("DNS resolver API", () => {
     resolver.cancel(h);
     world.runFor(1000); // nobody answers on 10.0.0.2: a timeout
     expect(got).toEqual([`2 error ${DNS_ERR_TIMEOUT}`]);
-    resolver.resolve("four.lan", () => {}, () => got.push("four"));
-    resolver.close();
+    resolver.resolve("four.lan", () => {}, (c) => got.push(`four error ${c}`));
+    resolver.close(); // a request still waiting hears DNS_ERR_CLOSED, once
     world.runFor(1000);
-    expect(got).toEqual([`2 error ${DNS_ERR_TIMEOUT}`]);
+    expect(got).toEqual([`2 error ${DNS_ERR_TIMEOUT}`, `four error ${DNS_ERR_CLOSED}`]);
     expect(a.net.udp.inUse.every((u) => u === 0)).toBe(true);
     world.shutdown();
     expect(a.net.pool.inUse).toBe(0);
