@@ -14,8 +14,9 @@ import { build } from "esbuild";
 import { XS_SLOT_BYTES } from "../src/config";
 import { registerNetdev } from "../src/core/link";
 import type { Net } from "../src/core/net";
-import type { NetDevice, NetDeviceOps } from "../src/core/netdevice";
+import type { NetDevice } from "../src/core/netdevice";
 import { init } from "../src/stack";
+import { NULL_OPS, typedArrayBytesMadeBy } from "./ram";
 import { bundle } from "./size";
 import { Printed, commandLine, docsRequested, printedSection, runNote, writeDocsSection } from "./docs";
 
@@ -38,36 +39,15 @@ export const LAN_SERVICES: readonly LanService[] = Object.freeze([
   { name: "SNTP client", module: "src/lan/sntp.ts", exports: ["SntpClient"], make: "(m, net) => new m.SntpClient(net, { servers: [], onTime() {} })" },
 ]);
 
-const TYPED_ARRAYS = ["Uint8Array", "Int8Array", "Uint16Array", "Int16Array", "Uint32Array", "Int32Array", "Float32Array", "Float64Array", "Uint8ClampedArray"];
-const NULL_OPS: NetDeviceOps = Object.freeze({ open() {}, stop() {}, startXmit: () => 0, poll: () => 0, setRxMode() {} });
 
-/** Typed-array bytes the service's constructor allocates (the constructors wrapped to count). */
+/** Typed-array bytes the service's constructor allocates (bench/ram.ts's counter). */
 async function typedBytes(service: LanService): Promise<number> {
   const m = (await import(pathToFileURL(`${REPO}${service.module}`).href)) as Record<string, unknown>;
-  const make = (0, eval)(service.make) as (m: Record<string, unknown>, net: Net, dev: NetDevice) => { close?: () => void };
+  const make = (0, eval)(service.make) as (m: Record<string, unknown>, net: Net, dev: NetDevice) => unknown;
   const platform = { now: () => 0, requestRun: () => {}, random32: () => 0x12345678 };
   const net = init({}, platform);
   const dev = registerNetdev(net, "eth0", NULL_OPS, new Uint8Array([2, 0, 0, 0, 0, 1]));
-  const g = globalThis as unknown as Record<string, unknown>;
-  const saved = TYPED_ARRAYS.map((n) => g[n]);
-  let bytes = 0;
-  try {
-    for (const name of TYPED_ARRAYS) {
-      const Base = g[name] as new (...args: unknown[]) => ArrayBufferView;
-      g[name] = class extends Base {
-        static override [Symbol.hasInstance](x: unknown): boolean {
-          return x instanceof Base;
-        }
-        constructor(...args: unknown[]) {
-          super(...args);
-          if (typeof args[0] === "number") bytes += this.byteLength;
-        }
-      };
-    }
-    make(m, net, dev);
-  } finally {
-    TYPED_ARRAYS.forEach((n, i) => (g[n] = saved[i]));
-  }
+  const { bytes } = typedArrayBytesMadeBy(() => make(m, net, dev));
   net.shutdown();
   return bytes;
 }

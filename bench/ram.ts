@@ -30,7 +30,7 @@ export const BENCH_CONFIGS: Readonly<Record<string, Partial<NetConfig>>> = Objec
 const TYPED_ARRAYS = ["Uint8Array", "Int8Array", "Uint16Array", "Int16Array", "Uint32Array", "Int32Array", "Float32Array", "Float64Array", "Uint8ClampedArray"];
 
 /** A driver that does nothing: devices to register, as an application would after init. */
-const NULL_OPS: NetDeviceOps = Object.freeze({
+export const NULL_OPS: NetDeviceOps = Object.freeze({
   open() {},
   stop() {},
   startXmit: () => 0,
@@ -49,6 +49,21 @@ export function typedArrayBytesAtInit(overrides: Partial<NetConfig>): number {
   const platform = { now: () => 0, requestRun: () => {}, random32: () => 0x12345678 };
   const macs: Uint8Array[] = [];
   for (let i = 1; i < config.devicesMax; i++) macs.push(new Uint8Array([2, 0, 0, 0, 0, i]));
+  const { bytes, made: net } = typedArrayBytesMadeBy(() => {
+    const n = init(config, platform);
+    for (let i = 0; i < macs.length; i++) registerNetdev(n, `eth${i + 1}`, NULL_OPS, macs[i]);
+    return n;
+  });
+  net.shutdown();
+  return bytes;
+}
+
+/**
+ * Bytes of the typed arrays and ArrayBuffers `make` allocates: the constructors are wrapped
+ * meanwhile to count each new buffer (views on an existing buffer count nothing). Objects
+ * made before still pass instanceof checks. bench/lan.ts counts each LAN service with it.
+ */
+export function typedArrayBytesMadeBy<T>(make: () => T): { bytes: number; made: T } {
   const g = globalThis as unknown as Record<string, unknown>;
   const names = [...TYPED_ARRAYS, "ArrayBuffer"];
   const saved = names.map((name) => g[name]);
@@ -57,7 +72,6 @@ export function typedArrayBytesAtInit(overrides: Partial<NetConfig>): number {
     for (const name of TYPED_ARRAYS) {
       const Base = g[name] as new (...args: unknown[]) => ArrayBufferView;
       g[name] = class extends Base {
-        // Arrays made before (the MACs) still pass the stack's instanceof checks.
         static override [Symbol.hasInstance](x: unknown): boolean {
           return x instanceof Base;
         }
@@ -76,14 +90,11 @@ export function typedArrayBytesAtInit(overrides: Partial<NetConfig>): number {
         bytes += length;
       }
     };
-    const net = init(config, platform);
-    for (let i = 0; i < macs.length; i++) registerNetdev(net, `eth${i + 1}`, NULL_OPS, macs[i]);
-    names.forEach((name, i) => (g[name] = saved[i]));
-    net.shutdown();
+    const made = make();
+    return { bytes, made };
   } finally {
     names.forEach((name, i) => (g[name] = saved[i]));
   }
-  return bytes;
 }
 
 // ------------------------------------------------------------ XS (a child process: @endo/init locks its realm down)

@@ -13,6 +13,7 @@ import {
   DHO_END, DHO_HOSTNAME, DHO_LEASE_TIME, DHO_MSG_TYPE, DHO_MTU, DHO_NTP, DHO_PAD, DHO_REBINDING_TIME,
   DHO_RENEWAL_TIME, DHO_REQUESTED_IP, DHO_ROUTER, DHO_SERVER_ID, DHO_SUBNET_MASK,
 } from "../../src/wire/dhcp";
+import { read16, read32, write32 } from "../../src/wire/bytes";
 import { INADDR_BROADCAST, formatIpv4, parseIpv4, prefixMask } from "../../src/wire/ipv4";
 
 export interface SimDhcpServerOptions {
@@ -180,13 +181,13 @@ export class SimDhcpServer implements UdpOwner {
     m[0] = 2; // BOOTREPLY
     m[1] = 1;
     m[2] = 6;
-    put32(m, 4, xid);
+    write32(m, 4, xid);
     m[10] = req[10]; // flags echoed
     m[11] = req[11];
-    put32(m, 12, ciaddr);
-    put32(m, 16, yiaddr);
+    write32(m, 12, ciaddr);
+    write32(m, 16, yiaddr);
     m.set(req.subarray(28, 44), 28);
-    put32(m, 236, DHCP_MAGIC);
+    write32(m, 236, DHCP_MAGIC);
     let at = DHCP_OPTIONS_OFF;
     const opt = (code: number, bytes: number[]): void => {
       m[at++] = code;
@@ -262,19 +263,4 @@ function macText(b: Uint8Array): string {
   const parts: string[] = [];
   for (let i = 28; i < 34; i++) parts.push(b[i].toString(16).padStart(2, "0"));
   return parts.join(":");
-}
-
-function read16(b: Uint8Array, o: number): number {
-  return (b[o] << 8) | b[o + 1];
-}
-
-function read32(b: Uint8Array, o: number): number {
-  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
-}
-
-function put32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = (v >>> 16) & 0xff;
-  b[o + 2] = (v >>> 8) & 0xff;
-  b[o + 3] = v & 0xff;
 }

@@ -18,7 +18,7 @@ import type { Timer } from "../core/timer";
 import { ipAddrDel, ipAddrSet } from "../ipv4/devinet";
 import { arpAnnounce, arpProbe } from "../neigh/arp";
 import type { UdpOwner } from "../udp/udp";
-import { WIRE_OK } from "../wire/bytes";
+import { WIRE_OK, read32, write32 } from "../wire/bytes";
 import {
   BOOTREPLY, DHCPACK, DHCPDECLINE, DHCPDISCOVER, DHCPNAK, DHCPOFFER, DHCPRELEASE, DHCPREQUEST, DHCP_CLIENT_PORT,
   DHCP_FLAG_BROADCAST, DHCP_HAS_BROADCAST, DHCP_HAS_LEASE_TIME, DHCP_HAS_MTU, DHCP_HAS_REBINDING_TIME,
@@ -301,8 +301,8 @@ export class DhcpClient implements UdpOwner {
     b[1] = 0x64; // "d"
     b[2] = 1;
     b[3] = this.prefixLength;
-    put32(b, 4, this.address);
-    put32(b, 8, this.server);
+    write32(b, 4, this.address);
+    write32(b, 8, this.server);
     return b;
   }
 
@@ -310,11 +310,11 @@ export class DhcpClient implements UdpOwner {
     if (!(bytes instanceof Uint8Array) || bytes.length !== LEASE_BYTES || bytes[0] !== 0x78 || bytes[1] !== 0x64 || bytes[2] !== 1 || bytes[3] > 32) {
       throw new TypeError("DHCP: lease must be the bytes a DhcpLease gave (12 bytes, version 1)");
     }
-    const addr = get32(bytes, 4);
+    const addr = read32(bytes, 4);
     if (!usableAddress(addr)) throw new TypeError(`DHCP: the remembered lease's address ${formatIpv4(addr)} is not a host address`);
     this.address = addr;
     this.prefixLength = bytes[3];
-    this.server = get32(bytes, 8);
+    this.server = read32(bytes, 8);
   }
 
   // ---- timer ----
@@ -784,15 +784,4 @@ function hostnameBytes(name: string): Uint8Array {
   const b = new Uint8Array(name.length);
   for (let i = 0; i < name.length; i++) b[i] = name.charCodeAt(i);
   return b;
-}
-
-function put32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = v >>> 16;
-  b[o + 2] = v >>> 8;
-  b[o + 3] = v;
-}
-
-function get32(b: Uint8Array, o: number): number {
-  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 }

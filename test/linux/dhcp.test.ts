@@ -7,12 +7,12 @@
 // lease's DNS server (dnsmasq) before it connects to an echo server by that name. Needs root, /dev/net/tun, socat, dnsmasq, dig, ping, curl and chronyd; skipped (one
 // line) otherwise.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join as joinPath } from "node:path";
-import { DEVICE_MAC, DeviceLink, SCAPY_DIR, SYSTEM_PYTHON, counter, linuxSkipReason, sleep, type Started } from "./netns";
+import { DEVICE_MAC, DeviceLink, SCAPY_DIR, SYSTEM_PYTHON, counter, linuxSkipReason, sleep, type Started, startChronyd } from "./netns";
 
 const TOOLS = ["socat", "ip", "ping", "curl", "dnsmasq", "dig", "chronyd", SYSTEM_PYTHON];
 const skipReason = linuxSkipReason(TOOLS);
@@ -41,12 +41,7 @@ describe.skipIf(skipReason !== null)("DHCP client against dnsmasq (namespace, so
       "--log-dhcp", "--log-facility=-",
     ], "dnsmasq");
     if (!(await dnsmasq.waitFor(/DHCP, IP range/, 10_000))) throw new Error(`dnsmasq did not start:\n${dnsmasq.output}`);
-    const conf = join(dir, "chrony.conf");
-    writeFileSync(conf, [
-      "local stratum 8", "allow 169.254.0.0/16", `bindaddress ${link.linuxAddr}`, "port 123", "cmdport 0",
-      `bindcmdaddress ${join(dir, "chronyd.sock")}`, `pidfile ${join(dir, "chronyd.pid")}`, `driftfile ${join(dir, "chrony.drift")}`, "",
-    ].join("\n"));
-    chronyd = link.ns.start(["chronyd", "-d", "-x", "-u", "root", "-f", conf], "chronyd");
+    chronyd = startChronyd(link.ns, dir, link.linuxAddr);
     await link.startDevice(["--dhcp", "--hostname", HOSTNAME]);
   }, 60_000);
 

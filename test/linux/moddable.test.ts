@@ -29,7 +29,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MQTT_Q0_TEXT, MQTT_Q1_BYTES, MQTT_TOPICS, pattern251 } from "../../host-sim/moddable-apps";
 import { moddableDir } from "../moddable/run";
-import { DeviceLink, Mod251Check, REPO, SYSTEM_PYTHON, counter, inPath, linuxSkipReason, parseDeviceReport, sleep, streamCommand, type DeviceReport, type Started } from "./netns";
+import { DeviceLink, Mod251Check, REPO, SYSTEM_PYTHON, counter, inPath, linuxSkipReason, parseDeviceReport, sleep, streamCommand, type DeviceReport, type Started, startChronyd } from "./netns";
 
 const FILE = "test/linux/moddable.test.ts";
 const DIR = moddableDir();
@@ -293,14 +293,7 @@ describe.skipIf(baseSkip !== null)("Moddable's modules on xsnet against Linux se
   const sntpSkip = partSkip("sntp", ["chronyd", "ss"]);
   describe.skipIf(sntpSkip !== null)("Moddable's SNTP client asks chronyd", () => {
     it("gets the namespace's time from chronyd, to the second", async () => {
-      // chronyd of our own: its files in our directory, no command socket elsewhere, -x (the
-      // system clock is never adjusted), -u root (no switch to _chrony, who cannot read here).
-      const conf = join(dir, "chrony.conf");
-      writeFileSync(conf, [
-        "local stratum 8", "allow 169.254.0.0/16", `bindaddress ${LINUX}`, "port 123", "cmdport 0",
-        `bindcmdaddress ${join(dir, "chronyd.sock")}`, `pidfile ${join(dir, "chronyd.pid")}`, `driftfile ${join(dir, "chrony.drift")}`, "",
-      ].join("\n"));
-      const chronyd = link.ns.start(["chronyd", "-d", "-x", "-u", "root", "-f", conf], "chronyd");
+      const chronyd = startChronyd(link.ns, dir, LINUX);
       try {
         expect(await listening("udp", LINUX, 123, 10_000), chronyd.output).toBe(true);
         const d = await startModdable("sntp", ["--server", LINUX]);

@@ -10,7 +10,7 @@
 // without holding megabytes in memory.
 
 import { spawn, spawnSync, execFile, type ChildProcess } from "node:child_process";
-import { accessSync, constants, existsSync } from "node:fs";
+import { accessSync, constants, existsSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Prng } from "../../host-sim/sim/prng";
@@ -228,6 +228,20 @@ export class Netns {
     }
     return note;
   }
+}
+
+/**
+ * chronyd of our own in the namespace, serving its clock at `addr`: its files in `dir`, no
+ * command socket elsewhere, -x (the system clock is never adjusted), -u root (no switch to
+ * _chrony, who cannot read `dir`). Ended with the namespace (by pid).
+ */
+export function startChronyd(ns: Netns, dir: string, addr: string): Started {
+  const conf = join(dir, "chrony.conf");
+  writeFileSync(conf, [
+    "local stratum 8", "allow 169.254.0.0/16", `bindaddress ${addr}`, "port 123", "cmdport 0",
+    `bindcmdaddress ${join(dir, "chronyd.sock")}`, `pidfile ${join(dir, "chronyd.pid")}`, `driftfile ${join(dir, "chrony.drift")}`, "",
+  ].join("\n"));
+  return ns.start(["chronyd", "-d", "-x", "-u", "root", "-f", conf], "chronyd");
 }
 
 export interface LinkOptions {

@@ -6,11 +6,11 @@
 // clock when the line arrives; then the device stops with its pool full.
 // Needs root, /dev/net/tun, socat, ip, ss and chronyd; skipped (one line) otherwise.
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DeviceLink, counter, linuxSkipReason, sleep } from "./netns";
+import { DeviceLink, counter, linuxSkipReason, sleep, startChronyd } from "./netns";
 
 const FILE = "test/linux/sntp.test.ts";
 const skipReason = linuxSkipReason(["socat", "ip", "ss", "chronyd"]);
@@ -42,12 +42,7 @@ describe.skipIf(skipReason !== null)("the device's SNTP client asks chronyd (nam
   }
 
   it("gets the namespace's time from chronyd, within a second", async () => {
-    const conf = join(dir, "chrony.conf");
-    writeFileSync(conf, [
-      "local stratum 8", "allow 169.254.0.0/16", `bindaddress ${LINUX}`, "port 123", "cmdport 0",
-      `bindcmdaddress ${join(dir, "chronyd.sock")}`, `pidfile ${join(dir, "chronyd.pid")}`, `driftfile ${join(dir, "chrony.drift")}`, "",
-    ].join("\n"));
-    const chronyd = link.ns.start(["chronyd", "-d", "-x", "-u", "root", "-f", conf], "chronyd");
+    const chronyd = startChronyd(link.ns, dir, LINUX);
     try {
       expect(await listeningUdp(LINUX, 123, 10_000), chronyd.output).toBe(true);
       const d = await link.startDevice(["--ntp", LINUX]);
