@@ -30,6 +30,11 @@ export class SimPlatform implements Platform, SimEventHandler {
   /** the earliest wake-up event pending */
   #wakeAt = Infinity;
   net: Net | null = null;
+  /**
+   * The CPU is busy until then, polling an SPI bus (SimSpiBus pushes it forward): the
+   * clock reads it, and no softirq runs before it.
+   */
+  busyUntil = 0;
 
   constructor(loop: EventLoop, prng: Prng) {
     this.#loop = loop;
@@ -37,7 +42,8 @@ export class SimPlatform implements Platform, SimEventHandler {
   }
 
   now(): number {
-    return this.#loop.now;
+    const t = this.#loop.now;
+    return this.busyUntil > t ? this.busyUntil : t;
   }
 
   /**
@@ -46,7 +52,7 @@ export class SimPlatform implements Platform, SimEventHandler {
    * run is harmless: Net.run asks again for what it still needs).
    */
   requestRun(delayMs: number): void {
-    const now = this.#loop.now;
+    const now = this.now();
     if (!(delayMs > 0)) {
       if (this.#soonPending) return;
       this.#soonPending = true;
@@ -56,7 +62,7 @@ export class SimPlatform implements Platform, SimEventHandler {
     const at = now + delayMs;
     if (at >= this.#wakeAt) return;
     this.#wakeAt = at;
-    this.#loop.after(delayMs, this, WAKE);
+    this.#loop.at(at, this, WAKE);
   }
 
   random32(): number {
@@ -64,6 +70,11 @@ export class SimPlatform implements Platform, SimEventHandler {
   }
 
   onSimEvent(arg: number): void {
+    if (this.busyUntil > this.#loop.now) {
+      // The CPU is still in an SPI transfer: the run waits for it.
+      this.#loop.at(this.busyUntil, this, arg);
+      return;
+    }
     if (arg === SOON) this.#soonPending = false;
     else if (this.#loop.now >= this.#wakeAt) this.#wakeAt = Infinity;
     if (this.net !== null) this.net.softnet.run(arg === WAKE);
@@ -73,6 +84,8 @@ export class SimPlatform implements Platform, SimEventHandler {
 export interface SimHost {
   readonly name: string;
   readonly net: Net;
+  /** its clock, events and random source; an SPI bus keeps its CPU busy through it */
+  readonly platform: SimPlatform;
   readonly macs: SimDmaMac[];
   readonly devices: NetDevice[];
 }
@@ -90,7 +103,12 @@ export interface HostSpec {
   cidr?: string;
   /** its MAC and interface, over the ones the set-up gives every host */
   mac?: AttachOptions;
+  /** plugs the host in some other way than a simulated DMA MAC (an SPI Ethernet chip, say) */
+  attach?: AttachHost;
 }
+
+/** Plugs a host into a LAN, gives it `cidr` (null: none) and brings the interface up. */
+export type AttachHost = (world: SimWorld, host: SimHost, lan: SimLan, cidr: string | null) => NetDevice;
 
 export interface TwoHostsOptions {
   /** the LAN's name (default "lan") */
@@ -220,7 +238,7 @@ export class SimWorld {
     const memoryOffset = this.#carve(poolBytes(config), `host ${name}'s packet pool`);
     const net = init(config, platform, { memory: this.memory, memoryOffset });
     platform.net = net;
-    const host: SimHost = { name, net, macs: [], devices: [] };
+    const host: SimHost = { name, net, platform, macs: [], devices: [] };
     this.hosts.push(host);
     return host;
   }
@@ -242,6 +260,13 @@ export class SimWorld {
     return dev;
   }
 
+  #attachSpec(spec: HostSpec | undefined, host: SimHost, lan: SimLan, cidr: string | null, mac: AttachOptions): NetDevice {
+    if (spec?.attach === undefined) return this.attach(host, lan, cidr, mac);
+    const dev = spec.attach(this, host, lan, cidr);
+    host.devices.push(dev);
+    return dev;
+  }
+
   /**
    * The common set-up: hosts a and b on one LAN, each with one interface, in the order
    * every scenario and test made them (LAN, host a, host b, a's interface, b's), so the
@@ -252,8 +277,8 @@ export class SimWorld {
     if (o.frameHash === false) lan.onWire = null;
     const a = this.addHost(o.a?.name ?? "a", { ...o.config, ...o.a?.config });
     const b = this.addHost(o.b?.name ?? "b", { ...o.config, ...o.b?.config });
-    const devA = this.attach(a, lan, o.a?.cidr ?? "10.0.0.1/24", { ...o.mac, ...o.a?.mac });
-    const devB = this.attach(b, lan, o.b?.cidr ?? "10.0.0.2/24", { ...o.mac, ...o.b?.mac });
+    const devA = this.#attachSpec(o.a, a, lan, o.a?.cidr ?? "10.0.0.1/24", { ...o.mac, ...o.a?.mac });
+    const devB = this.#attachSpec(o.b, b, lan, o.b?.cidr ?? "10.0.0.2/24", { ...o.mac, ...o.b?.mac });
     if (o.staticNeighbours === true) {
       a.net.neigh.addPermanent(devB.inDev.addr, devA, devB.addr);
       b.net.neigh.addPermanent(devA.inDev.addr, devB, devA.addr);
@@ -265,7 +290,7 @@ export class SimWorld {
   oneHost(o: { lanName?: string; faults?: Partial<LinkFaults>; host?: HostSpec } = {}): { world: SimWorld; lan: SimLan; host: SimHost; dev: NetDevice } {
     const lan = this.addLan(o.lanName ?? "lan", o.faults);
     const host = this.addHost(o.host?.name ?? "a", o.host?.config);
-    const dev = this.attach(host, lan, o.host?.cidr ?? "10.0.0.1/24", o.host?.mac);
+    const dev = this.#attachSpec(o.host, host, lan, o.host?.cidr ?? "10.0.0.1/24", o.host?.mac ?? {});
     return { world: this, lan, host, dev };
   }
 
