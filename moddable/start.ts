@@ -1,6 +1,7 @@
 // A board's start-up in one call: the core and IPv4 (ARP, ICMP) on the Moddable platform,
 // the transport protocols the app names (`protocols: [udpInit, tcpInit]`), one Ethernet
-// interface with a static address and default gateway, brought up. The driver is the
+// interface with a static address and default gateway (or none, for a DHCP client the app
+// starts: src/lan/dhcp-client.ts), brought up. The driver is the
 // board's: `device` registers it (NetDeviceOps in src/core/netdevice.ts is the contract it
 // implements). Only what the app names is imported, so only that is linked into flash.
 
@@ -31,7 +32,7 @@ export interface StackOptions {
   name?: string;
   /** "02:00:00:00:00:01" or 6 bytes; required with a device */
   mac?: string | Uint8Array;
-  /** "192.168.1.20/24"; required with a device (no DHCP yet) */
+  /** "192.168.1.20/24"; absent: the interface comes up without one (the app runs DHCP) */
   address?: string;
   /** default gateway on that interface's subnet */
   gateway?: string;
@@ -53,10 +54,10 @@ export function startStack(options: StackOptions): Stack {
   platform.net = net;
   if (options.device === null) return { net, platform, dev: null };
   if (options.mac === undefined) throw new TypeError("startStack: a device needs options.mac");
-  if (options.address === undefined) throw new TypeError("startStack: a device needs options.address (\"192.168.1.20/24\")");
+  if (options.gateway !== undefined && options.address === undefined) throw new TypeError("startStack: a gateway needs options.address (with DHCP the lease gives the router)");
   const mac = typeof options.mac === "string" ? parseMac(options.mac) : options.mac;
   const dev = options.device(net, options.name ?? "eth0", mac);
-  ipAddrAdd(net, dev, options.address);
+  if (options.address !== undefined) ipAddrAdd(net, dev, options.address);
   if (options.gateway !== undefined) setDefaultGateway(net, options.gateway, dev);
   devOpen(dev);
   return { net, platform, dev };

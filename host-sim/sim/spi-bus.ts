@@ -107,7 +107,8 @@ export class SimSpiBus {
   slotFor(o: SpiOptions): SpiSlot {
     const slot = this.#find(o.select);
     if (slot === null) throw new RangeError(`SPI: nothing answers on select pin ${o.select}`);
-    if (!(o.hz > 0)) throw new RangeError(`SPI: hz must be positive, got ${o.hz}`);
+    // Moddable's ESP32 SPI takes 1 Hz to 40 MHz (modules/io/spi/esp/spi.c: "invalid hz").
+    if (!(o.hz >= 1 && o.hz <= 40_000_000)) throw new RangeError(`SPI: invalid hz ${o.hz} (1 to 40,000,000)`);
     if (o.hz > slot.maxHz) throw new RangeError(`SPI: ${o.hz} Hz is faster than the chip on pin ${o.select} takes (${slot.maxHz} Hz)`);
     return slot;
   }

@@ -22,6 +22,7 @@ function bus(overheadUs = 0) {
   const chip = new Recorder();
   const other = new Recorder();
   b.attach(5, chip, 20_000_000);
+  b.attach(7, new Recorder(), 80_000_000);
   b.attach(6, other, 20_000_000);
   return { loop, cpu, b, chip, other };
 }
@@ -73,6 +74,7 @@ describe("SimSpiBus", () => {
     const { b } = bus();
     expect(() => new b.io({ select: 5, hz: 40_000_000 })).toThrow(/faster than the chip/);
     expect(() => new b.io({ select: 9, hz: 1_000_000 })).toThrow(/nothing answers/);
+    expect(() => new b.io({ select: 7, hz: 80_000_000 })).toThrow(/invalid hz/); // Moddable's ESP32 SPI stops at 40 MHz
   });
 });
 
