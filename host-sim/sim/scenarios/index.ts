@@ -16,10 +16,12 @@ import { tcpSynflood } from "./tcp-synflood";
 import { igmp } from "./igmp";
 import { sntpFailover, sntpKod, sntpSuccess } from "./sntp";
 import { dnsFailover, dnsHostile, dnsResolve } from "./dns";
+import { w5500Ping, w5500TcpBulk, w5500UdpEcho } from "./w5500";
 
 export { PatternStream, type ScenarioReport } from "./report";
 export { BULK_PRESETS, XS_BULK_BYTES, tcpBulk, type BulkPreset, type TcpBulkOptions } from "./tcp-bulk";
 export { SteadyPing, SteadyTcp, tcpSegmentFloor } from "./steady";
+export { attachW5500, W5500_PINS, type AttachW5500Options, type W5500Parts } from "./w5500";
 
 export const SCENARIOS: Readonly<Record<string, (seed: number) => ScenarioReport>> = {
   arp,
@@ -51,6 +53,9 @@ export const SCENARIOS: Readonly<Record<string, (seed: number) => ScenarioReport
   "mdns-announce": mdnsAnnounce,
   "mdns-conflict": mdnsConflict,
   "mdns-queries": mdnsQueries,
+  "w5500-ping": w5500Ping,
+  "w5500-udp-echo": w5500UdpEcho,
+  "w5500-tcp-bulk": w5500TcpBulk,
 };
 
 export function runScenario(name: string, seed: number): ScenarioReport {

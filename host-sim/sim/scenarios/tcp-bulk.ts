@@ -12,7 +12,7 @@ import {
 } from "../../../src/wire/tcp";
 import type { SimMacOptions } from "../dma-mac-hw";
 import type { LinkFaults } from "../lan";
-import { SimWorld } from "../world";
+import { SimWorld, type HostSpec } from "../world";
 import { connections, PatternStream, report, type ScenarioReport } from "./report";
 
 export interface TcpBulkOptions {
@@ -25,6 +25,8 @@ export interface TcpBulkOptions {
   config?: Partial<NetConfig>;
   /** both simulated MACs (rings, line rate) */
   mac?: SimMacOptions;
+  /** host a (the client) plugged in some other way (an SPI Ethernet chip, say) */
+  a?: HostSpec;
   /**
    * Drop the client's data segments with these numbers on their first transmission (0 is
    * the first data segment it sends), through the LAN's dropFilter: losses chosen exactly.
@@ -114,7 +116,7 @@ class WireSide {
  * in flight), the LAN's fault counts, and whether each pool is back to its idle level.
  */
 export function tcpBulk(name: string, seed: number, o: TcpBulkOptions): ScenarioReport {
-  const { world, lan, a, b } = new SimWorld(seed).twoHosts({ faults: o.faults, config: { tcpTimeWaitMs: 1000, ...o.config }, mac: o.mac });
+  const { world, lan, a, b } = new SimWorld(seed).twoHosts({ faults: o.faults, config: { tcpTimeWaitMs: 1000, ...o.config }, mac: o.mac, a: o.a });
   // The pools' idle level: the receive rings filled, the announcements of attach sent.
   world.runFor(5);
   const idle = [a.net.pool.inUse, b.net.pool.inUse, a.net.pool.recordsInUse, b.net.pool.recordsInUse];

@@ -1,0 +1,230 @@
+// The W5500 driver over the chip model: RX ring wrap, oversize frames, a busy TX, link
+// changes, resets mid-traffic, RX overflow, a corrupted length header, torn reads, an
+// interrupt storm; the pool full after each, no allocation per frame.
+import { describe, expect, it } from "vitest";
+import { typedArrayBytesMadeBy } from "../../bench/ram";
+import { NETDEV_TX_BUSY } from "../../src/core/netdevice";
+import { udpSocketClass } from "../../src/socket/udp";
+import type { LanEndpoint } from "../../host-sim/sim/lan";
+import { attachW5500, W5500_PINS, type AttachW5500Options, type W5500Parts } from "../../host-sim/sim/scenarios/w5500";
+import { SimWorld } from "../../host-sim/sim/world";
+import type { NetConfig } from "../../src/config";
+
+class Raw implements LanEndpoint {
+  /** IPv4 frames seen */
+  frames = 0;
+  bytes = 0;
+  onFrame(buf: Uint8Array, off: number, len: number): void {
+    if (buf[off + 12] !== 0x08 || buf[off + 13] !== 0x00) return;
+    this.frames++;
+    this.bytes += len;
+  }
+}
+
+function rig(options: AttachW5500Options = {}, config: Partial<NetConfig> = {}) {
+  let parts: W5500Parts | null = null;
+  const attach = attachW5500({ ...options, onAttach: (p) => { parts = p; } });
+  const { world, lan, host, dev } = new SimWorld(3).oneHost({ host: { attach, config } });
+  const p = parts as unknown as W5500Parts;
+  const raw = new Raw();
+  const rawPort = lan.attach(raw);
+  const frame = new Uint8Array(1518);
+  /** a frame of len bytes to the host (ethertype 0x88B5, no handler: counted and dropped) */
+  const inject = (len: number, dst: Uint8Array = dev.addr): void => {
+    frame.set(dst, 0);
+    frame.set([0x02, 0, 0, 0, 0, 0x99], 6);
+    frame[12] = 0x88;
+    frame[13] = 0xb5;
+    for (let i = 14; i < len; i++) frame[i] = i & 0xff;
+    lan.transmit(rawPort, frame, 0, len);
+  };
+  world.runFor(10);
+  const pool = host.net.pool;
+  const poolFull = (): boolean => {
+    world.shutdown();
+    return pool.inUse === 0 && pool.recordsInUse === 0;
+  };
+  return { world, lan, host, dev, chip: p.chip, driver: p.driver, bus: p.bus, gpio: p.gpio, raw, rawPort, inject, poolFull };
+}
+
+describe("W5500Driver", () => {
+  it("comes up: RSTn pulse, ready wait, socket 0 in MACRAW with MFEN, carrier on", () => {
+    const t = rig();
+    expect(t.chip.stats.hardResets).toBe(1);
+    expect(t.chip.socketStatus).toBe(0x42);
+    expect(t.dev.hasCarrier).toBe(true);
+    expect(t.driver.stats.resets).toBe(1);
+    expect(t.poolFull()).toBe(true);
+  });
+
+  it("comes up without a reset pin through MR.RST", () => {
+    const t = rig({ resetPin: false });
+    expect(t.chip.stats.softResets).toBe(1);
+    expect(t.dev.hasCarrier).toBe(true);
+    expect(t.poolFull()).toBe(true);
+  });
+
+  it("receives across the RX ring's wrap many times, without allocating per frame", () => {
+    const t = rig();
+    for (let i = 0; i < 60; i++) {
+      t.inject(600 + ((i * 37) % 900));
+      t.world.runFor(0.5);
+    }
+    const { bytes } = typedArrayBytesMadeBy(() => {
+      for (let i = 0; i < 60; i++) {
+        t.inject(60 + ((i * 101) % 1454));
+        t.world.runFor(0.5);
+      }
+    });
+    t.world.runFor(300);
+    expect(bytes).toBe(0);
+    expect(t.dev.stats.rxPackets).toBe(120);
+    expect(t.chip.stats.rxOverflows).toBe(0);
+    expect(t.driver.stats.rxCommits).toBeGreaterThan(10); // the pointer wrapped the 16 KB ring several times
+    expect(t.poolFull()).toBe(true);
+  });
+
+  it("skips and counts a frame longer than the MTU, then goes on", () => {
+    const t = rig();
+    t.lan.setAllFaults({ mtu: 1504 });
+    t.inject(1518);
+    t.inject(1000);
+    t.world.runFor(5);
+    expect(t.driver.stats.rxFrameTooLong).toBe(1);
+    expect(t.dev.stats.rxLengthErrors).toBe(1);
+    expect(t.dev.stats.rxPackets).toBe(1);
+    expect(t.poolFull()).toBe(true);
+  });
+
+  it("answers BUSY and stops the queue while a SEND is on the wire; SENDOK wakes it; every datagram goes out", () => {
+    const t = rig();
+    const Udp = udpSocketClass(t.host.net);
+    const s = new Udp({ port: 4000 });
+    t.host.net.neigh.addPermanent(0x0a000063, t.dev, new Uint8Array([0x02, 0, 0, 0, 0, 0x99]));
+    const payload = new Uint8Array(1400);
+    for (let i = 0; i < 20; i++) s.write(payload, "10.0.0.99", 9);
+    t.world.runFor(0.01);
+    expect(t.dev.queueStopped).toBe(true);
+    const skb = t.host.net.pool.alloc();
+    expect(skb).not.toBeNull();
+    skb!.put(100);
+    skb!.dev = t.dev;
+    expect(t.driver.startXmit(skb!, t.dev)).toBe(NETDEV_TX_BUSY);
+    t.host.net.pool.free(skb!);
+    t.world.runFor(50);
+    expect(t.raw.frames).toBe(20);
+    expect(t.dev.queueStopped).toBe(false);
+    expect(t.driver.stats.txBusy).toBe(1);
+    s.close();
+    expect(t.poolFull()).toBe(true);
+  });
+
+  it("follows the link down and up through PHYCFGR on its timer", () => {
+    const t = rig({ linkPollMs: 50 });
+    t.chip.setLink(false);
+    t.world.runFor(60);
+    expect(t.dev.hasCarrier).toBe(false);
+    expect(t.driver.stats.linkDowns).toBe(1);
+    t.inject(100); // the port is down: lost on the LAN
+    t.chip.setLink(true);
+    t.world.runFor(60);
+    expect(t.dev.hasCarrier).toBe(true);
+    t.inject(100);
+    t.world.runFor(2);
+    expect(t.dev.stats.rxPackets).toBe(1);
+    expect(t.driver.stats.linkUps).toBe(1);
+    expect(t.poolFull()).toBe(true);
+  });
+
+  it("re-initialises a chip that reset itself in the middle of traffic, and one that stopped answering", () => {
+    const t = rig({ linkPollMs: 20 });
+    for (let i = 0; i < 20; i++) {
+      t.inject(1000);
+      t.world.runFor(0.3);
+      if (i === 8) t.chip.glitchReset();
+    }
+    t.world.runFor(50);
+    expect(t.driver.stats.chipLost).toBeGreaterThanOrEqual(1);
+    expect(t.chip.socketStatus).toBe(0x42);
+    expect(t.dev.hasCarrier).toBe(true);
+    const before = t.dev.stats.rxPackets;
+    t.chip.faults.mute = true;
+    t.world.runFor(100);
+    expect(t.dev.hasCarrier).toBe(false);
+    expect(t.driver.stats.readyRetries).toBeGreaterThan(0);
+    t.chip.faults.mute = false;
+    t.world.runFor(100);
+    expect(t.dev.hasCarrier).toBe(true);
+    t.inject(500);
+    t.world.runFor(2);
+    expect(t.dev.stats.rxPackets).toBe(before + 1);
+    expect(t.poolFull()).toBe(true);
+  });
+
+  it("survives an RX overflow: the chip drops what does not fit, the driver counts a full buffer and drains it", () => {
+    const t = rig();
+    for (let i = 0; i < 30; i++) t.inject(1500);
+    t.world.runFor(20);
+    expect(t.chip.stats.rxOverflows).toBe(20);
+    expect(t.driver.stats.rxBufferFull).toBeGreaterThanOrEqual(1);
+    expect(t.dev.stats.rxPackets).toBe(10);
+    t.inject(800);
+    t.world.runFor(2);
+    expect(t.dev.stats.rxPackets).toBe(11);
+    expect(t.poolFull()).toBe(true);
+  });
+
+  it("resynchronises on a corrupted length header by reopening socket 0", () => {
+    const t = rig();
+    t.inject(300);
+    t.world.runFor(2);
+    t.chip.faults.corruptNextLengthHeader = 0x7fff;
+    t.inject(300);
+    t.world.runFor(2);
+    expect(t.driver.stats.rxResyncs).toBe(1);
+    expect(t.dev.stats.rxLengthErrors).toBe(1);
+    t.inject(300);
+    t.world.runFor(2);
+    expect(t.dev.stats.rxPackets).toBe(2);
+    expect(t.poolFull()).toBe(true);
+  });
+
+  it("reads the 16-bit sizes again when a read tears", () => {
+    const t = rig();
+    t.chip.faults.tearSizeReads = 1;
+    t.inject(500); // RSR 0 -> 0x01F6: the torn read gives 0x00F6
+    t.world.runFor(2);
+    expect(t.chip.stats.tornReads).toBe(1);
+    expect(t.driver.stats.windowRereads).toBe(1);
+    expect(t.driver.stats.chipLost).toBe(0);
+    expect(t.dev.stats.rxPackets).toBe(1);
+    expect(t.poolFull()).toBe(true);
+  });
+
+  it("bounds the work of each poll in an interrupt storm; timers still run", () => {
+    const t = rig({}, { napiWeight: 8, netdevBudget: 32 });
+    const net = t.host.net;
+    const fired: number[] = [];
+    const timer = net.timers.create(() => fired.push(net.now()));
+    net.modTimer(timer, net.now() + 5);
+    for (let i = 0; i < 3000; i++) {
+      t.inject(60);
+      if (i % 10 === 9) t.world.runFor(0.02);
+    }
+    t.world.runFor(50);
+    expect(fired.length).toBe(1);
+    expect(fired[0]).toBeLessThan(10 + 8);
+    expect(t.driver.stats.maxPollFrames).toBe(8);
+    expect(t.dev.stats.rxPackets + t.chip.stats.rxOverflows).toBe(3000);
+    expect(t.poolFull()).toBe(true);
+  });
+
+  it("gives INTn back and holds no skb after stop", () => {
+    const t = rig();
+    t.inject(200);
+    t.world.runFor(1);
+    expect(t.poolFull()).toBe(true);
+    expect(t.gpio.level(W5500_PINS.interrupt)).toBe(1);
+    expect(t.bus.stats(W5500_PINS.select).frames).toBeGreaterThan(0);
+  });
+});
