@@ -16,6 +16,7 @@ import { tcpSynflood } from "./tcp-synflood";
 import { igmp } from "./igmp";
 import { sntpFailover, sntpKod, sntpSuccess } from "./sntp";
 import { dnsFailover, dnsHostile, dnsResolve } from "./dns";
+import { enc28j60Ping, enc28j60TcpBulk, enc28j60UdpEcho } from "./enc28j60";
 
 export { PatternStream, type ScenarioReport } from "./report";
 export { BULK_PRESETS, XS_BULK_BYTES, tcpBulk, type BulkPreset, type TcpBulkOptions } from "./tcp-bulk";
@@ -51,6 +52,9 @@ export const SCENARIOS: Readonly<Record<string, (seed: number) => ScenarioReport
   "mdns-announce": mdnsAnnounce,
   "mdns-conflict": mdnsConflict,
   "mdns-queries": mdnsQueries,
+  "enc28j60-ping": enc28j60Ping,
+  "enc28j60-udp-echo": enc28j60UdpEcho,
+  "enc28j60-tcp-bulk": enc28j60TcpBulk,
 };
 
 export function runScenario(name: string, seed: number): ScenarioReport {
