@@ -6,8 +6,9 @@
 //          else SRC) and a 1 ms wait through the device's timer (errata #2: CLKRDY cannot be
 //          trusted after SRC), carrier off until the chip is set up.
 //   INT:   onReadable only schedules NAPI.
-//   poll:  EIR once (link, TX completion, RX overflow), EPKTCNT (errata #6: PKTIF is not
-//          to be trusted), then up to `budget` frames, each read header + body in one
+//   poll:  EPKTCNT (errata #6: the PKTIF bit as read is not to be trusted; as an interrupt
+//          source it is, so the INT pin tells whether EIR or EPKTCNT needs reading at
+//          all), EIR when the pin says so (link, TX completion, RX overflow), up to `budget` frames, each read header + body in one
 //          chip-select frame (RBM, CS held) straight up to the next frame, PKTDEC per frame,
 //          ERXRDPT moved once per poll to an odd address (errata #14). INT is a level: a poll
 //          that completes re-polls itself while the pin is still low, since no new edge comes.
@@ -380,9 +381,22 @@ export class Enc28j60Driver implements NetDeviceOps {
       napiComplete(napi);
       return 0;
     }
-    this.#pollStart(dev);
+    // The INT pin (a free read) says whether anything but the frames is worth an SPI read:
+    // with a frame in flight EIR first (TXIF), EPKTCNT only if the pin stays low; else
+    // EPKTCNT first, EIR only if the pin stays low once the frames are read.
+    const pin = this.#int as DigitalIo;
+    let eirRead = false;
+    this.#pending = 0;
+    if (this.#txSkb !== null) {
+      this.#events(dev);
+      eirRead = true;
+      if (this.#state === STATE_UP && pin.read() === 0) this.#pending = this.#rcr(EPKTCNT);
+    } else {
+      this.#pending = this.#rcr(EPKTCNT);
+    }
     for (let skb = this.#rxNext(dev, budget); skb !== null; skb = this.#rxNext(dev, budget)) netifReceiveSkb(skb);
     this.#rxFreeSpace();
+    if (!eirRead && this.#state === STATE_UP && pin.read() === 0) this.#events(dev);
     const work = this.#work;
     if (work < budget) {
       napiComplete(napi);
@@ -393,8 +407,8 @@ export class Enc28j60Driver implements NetDeviceOps {
     return work;
   }
 
-  /** Link, transmit completion and overflow from one read of EIR, then EPKTCNT. */
-  #pollStart(dev: NetDevice): void {
+  /** Link, transmit completion and overflow from one read of EIR. */
+  #events(dev: NetDevice): void {
     const eir = this.#rcr(EIR);
     if ((eir & EIR_LINKIF) !== 0) this.#linkChange(dev);
     if ((eir & (EIR_TXIF | EIR_TXERIF)) !== 0) this.#txDone(dev, eir);
@@ -405,8 +419,6 @@ export class Enc28j60Driver implements NetDeviceOps {
       dev.stats.rxMissedErrors++;
       dev.stats.rxErrors++;
     }
-    // Errata #6: EPKTCNT, not EIR.PKTIF, says whether frames wait.
-    this.#pending = this.#rcr(EPKTCNT);
   }
 
   /** The next frame from the ring into an skb, or null when none is left or the budget is spent. */

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { Pinger } from "../../src/apps/ping";
 import { addTap } from "../../src/core/link";
 import { NETDEV_TX_BUSY, NETDEV_TX_OK, type NetDevice } from "../../src/core/netdevice";
-import { ERXRDPTL, ERXSTL } from "../../host-sim/sim/enc28j60-chip";
+import { ERXSTL } from "../../host-sim/sim/enc28j60-chip";
 import { attachEnc28j60, tenBaseTToward, type AttachEnc28j60Options, type Enc28j60Parts } from "../../host-sim/sim/scenarios/enc28j60";
 import { SimWorld } from "../../host-sim/sim/world";
 
