@@ -17,6 +17,7 @@ import { igmp } from "./igmp";
 import { sntpFailover, sntpKod, sntpSuccess } from "./sntp";
 import { dnsFailover, dnsHostile, dnsResolve } from "./dns";
 import { w5500Ping, w5500TcpBulk, w5500UdpEcho } from "./w5500";
+import { enc28j60Ping, enc28j60TcpBulk, enc28j60UdpEcho } from "./enc28j60";
 
 export { PatternStream, type ScenarioReport } from "./report";
 export { BULK_PRESETS, XS_BULK_BYTES, tcpBulk, type BulkPreset, type TcpBulkOptions } from "./tcp-bulk";
@@ -56,6 +57,9 @@ export const SCENARIOS: Readonly<Record<string, (seed: number) => ScenarioReport
   "w5500-ping": w5500Ping,
   "w5500-udp-echo": w5500UdpEcho,
   "w5500-tcp-bulk": w5500TcpBulk,
+  "enc28j60-ping": enc28j60Ping,
+  "enc28j60-udp-echo": enc28j60UdpEcho,
+  "enc28j60-tcp-bulk": enc28j60TcpBulk,
 };
 
 export function runScenario(name: string, seed: number): ScenarioReport {

@@ -11,7 +11,7 @@ import {
   TCP_ACK, TCP_FIN, TCP_HLEN, TCP_RST, TCP_SYN, TcpOptions, tcpAckSeq, tcpDoffBytes, tcpFlags, tcpParseOptions, tcpSeq, tcpWindow,
 } from "../../../src/wire/tcp";
 import type { SimMacOptions } from "../dma-mac-hw";
-import type { LinkFaults } from "../lan";
+import type { LinkFaults, SimLan } from "../lan";
 import { SimWorld, type HostSpec } from "../world";
 import { connections, PatternStream, report, type ScenarioReport } from "./report";
 
@@ -34,6 +34,8 @@ export interface TcpBulkOptions {
   dropClientSegs?: readonly number[];
   /** virtual time allowed for the whole exchange, the close included (default 600 s) */
   limitMs?: number;
+  /** runs once the hosts are attached (a rate limit toward a slower port, say) */
+  setup?: (lan: SimLan) => void;
   /** sees the bytes each side writes (side 0: the client) and reads, in order: a caller's own hash */
   onWrite?: (side: number, bytes: Uint8Array) => void;
   onRead?: (side: number, bytes: Uint8Array) => void;
@@ -117,6 +119,7 @@ class WireSide {
  */
 export function tcpBulk(name: string, seed: number, o: TcpBulkOptions): ScenarioReport {
   const { world, lan, a, b } = new SimWorld(seed).twoHosts({ faults: o.faults, config: { tcpTimeWaitMs: 1000, ...o.config }, mac: o.mac, a: o.a });
+  if (o.setup !== undefined) o.setup(lan);
   // The pools' idle level: the receive rings filled, the announcements of attach sent.
   world.runFor(5);
   const idle = [a.net.pool.inUse, b.net.pool.inUse, a.net.pool.recordsInUse, b.net.pool.recordsInUse];
