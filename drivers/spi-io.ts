@@ -27,7 +27,9 @@ export interface SpiIo {
 }
 
 export interface SpiOptions {
-  clock?: number;
+  /** the SCLK pin (ECMA-419 requires it) */
+  clock: number;
+  /** MISO and MOSI pins; at least one */
   in?: number;
   out?: number;
   /** the chip-select pin */

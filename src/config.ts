@@ -81,7 +81,7 @@ export const CONFIG_TABLE = Object.freeze({
   tapsMax: int(4, 0, 64, "taps"),
 
   // --- timers (src/core/timer.ts) ---
-  /** timers the layers may make: one per neighbour entry and reassembly slot, four per TCP connection, one per tbf qdisc */
+  /** timers the layers may make: one per neighbour entry, reassembly slot and device, four per TCP connection; one per tbf qdisc, LAN service and SPI Ethernet driver */
   timersMax: int(128, 1, 65535, "timers"),
   /** of the timer wheel; a power of two */
   timerWheelSlots: int(256, 1, 65536, "slots"),
@@ -344,7 +344,7 @@ function crossCheck(c: NetConfig): void {
     throw new RangeError(
       `config.timersMax is ${c.timersMax}, init makes ${timers} timers: config.neighEntriesMax ${c.neighEntriesMax} + config.reasmSlots ${c.reasmSlots} ` +
         `+ config.devicesMax ${c.devicesMax} (IGMP) ` +
-        `+ ${TCP_TIMERS_PER_CONNECTION} per connection of config.tcpSocketsMax ${c.tcpSocketsMax} (and a tbf qdisc takes one more)`,
+        `+ ${TCP_TIMERS_PER_CONNECTION} per connection of config.tcpSocketsMax ${c.tcpSocketsMax} (and a tbf qdisc, a LAN service or an SPI Ethernet driver takes one more)`,
     );
   }
   // RFC 6298 2.4, 2.5: the RTO is kept within [min, max], the first one too.

@@ -105,6 +105,9 @@ export class SimSpiBus {
 
   /** @internal an instance's slot, checked at construction */
   slotFor(o: SpiOptions): SpiSlot {
+    // As Moddable's constructor: a clock pin, and MISO or MOSI.
+    if (typeof o.clock !== "number") throw new TypeError("SPI: clock pin required");
+    if (o.in === undefined && o.out === undefined) throw new Error("SPI: in or out required");
     const slot = this.#find(o.select);
     if (slot === null) throw new RangeError(`SPI: nothing answers on select pin ${o.select}`);
     // Moddable's ESP32 SPI takes 1 Hz to 40 MHz (modules/io/spi/esp/spi.c: "invalid hz").

@@ -28,7 +28,7 @@ function rig(options: { pktifMissEvery?: number } = {}) {
   const chip = new Enc28j60Chip(loop, lan, bus, gpio, { select: SELECT, interrupt: INT, reset: RESET }, options);
   const heard: Uint8Array[] = [];
   const peerPort = lan.attach({ onFrame: (b, o, l) => heard.push(b.slice(o, o + l)) });
-  const spi = new bus.io({ select: SELECT, hz: ENC28J60_MAX_HZ });
+  const spi = new bus.io({ clock: 18, in: 19, out: 23, select: SELECT, hz: ENC28J60_MAX_HZ });
   const frame = (...bytes: number[]): number[] => {
     const b = new Uint8Array(bytes);
     spi.transfer(b);

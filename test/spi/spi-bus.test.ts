@@ -4,6 +4,9 @@ import { describe, expect, it } from "vitest";
 import { EventLoop } from "../../host-sim/sim/event-loop";
 import { SimGpio, SimSpiBus, type SimSpiTarget } from "../../host-sim/sim/spi-bus";
 
+/** the ESP32 VSPI pins: SCLK, MISO, MOSI */
+const PINS_SPI = { clock: 18, in: 19, out: 23 };
+
 class Recorder implements SimSpiTarget {
   log: string[] = [];
   /** MISO: each byte's complement */
@@ -30,7 +33,7 @@ function bus(overheadUs = 0) {
 describe("SimSpiBus", () => {
   it("holds chip select across calls until flush(true)", () => {
     const { b, chip } = bus();
-    const spi = new b.io({ select: 5, hz: 10_000_000 });
+    const spi = new b.io({ ...PINS_SPI, select: 5, hz: 10_000_000 });
     const buf = new Uint8Array([1, 2]);
     spi.transfer(buf);
     spi.read(buf);
@@ -43,7 +46,7 @@ describe("SimSpiBus", () => {
 
   it("clocks a write's bytes later: a buffer changed before the next call goes out changed", () => {
     const { b, chip } = bus();
-    const spi = new b.io({ select: 5, hz: 10_000_000 });
+    const spi = new b.io({ ...PINS_SPI, select: 5, hz: 10_000_000 });
     const buf = new Uint8Array([7, 7]);
     spi.write(buf);
     buf[1] = 9;
@@ -54,8 +57,8 @@ describe("SimSpiBus", () => {
 
   it("releases one chip's select when another instance on the bus is used", () => {
     const { b, chip, other } = bus();
-    const s5 = new b.io({ select: 5, hz: 1_000_000 });
-    const s6 = new b.io({ select: 6, hz: 1_000_000 });
+    const s5 = new b.io({ ...PINS_SPI, select: 5, hz: 1_000_000 });
+    const s6 = new b.io({ ...PINS_SPI, select: 6, hz: 1_000_000 });
     s5.write(new Uint8Array([1]));
     s6.transfer(new Uint8Array([2]));
     expect(chip.log).toEqual(["select", "write 1", "deselect"]);
@@ -64,7 +67,7 @@ describe("SimSpiBus", () => {
 
   it("keeps the CPU busy for the bytes at hz plus the per-call overhead", () => {
     const { b, cpu } = bus(10);
-    const spi = new b.io({ select: 5, hz: 8_000_000 });
+    const spi = new b.io({ ...PINS_SPI, select: 5, hz: 8_000_000 });
     spi.transfer(new Uint8Array(1000)); // 8000 bits at 8 MHz: 1 ms, + 10 us
     expect(cpu.busyUntil).toBeCloseTo(1.01, 9);
     expect(b.now).toBeCloseTo(1.01, 9);
@@ -72,9 +75,9 @@ describe("SimSpiBus", () => {
 
   it("refuses a clock faster than the chip takes and a select pin with no chip", () => {
     const { b } = bus();
-    expect(() => new b.io({ select: 5, hz: 40_000_000 })).toThrow(/faster than the chip/);
-    expect(() => new b.io({ select: 9, hz: 1_000_000 })).toThrow(/nothing answers/);
-    expect(() => new b.io({ select: 7, hz: 80_000_000 })).toThrow(/invalid hz/); // Moddable's ESP32 SPI stops at 40 MHz
+    expect(() => new b.io({ ...PINS_SPI, select: 5, hz: 40_000_000 })).toThrow(/faster than the chip/);
+    expect(() => new b.io({ ...PINS_SPI, select: 9, hz: 1_000_000 })).toThrow(/nothing answers/);
+    expect(() => new b.io({ ...PINS_SPI, select: 7, hz: 80_000_000 })).toThrow(/invalid hz/); // Moddable's ESP32 SPI stops at 40 MHz
   });
 });
 

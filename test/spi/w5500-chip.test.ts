@@ -3,6 +3,9 @@ import { describe, expect, it } from "vitest";
 import { EventLoop } from "../../host-sim/sim/event-loop";
 import { SimLan, type LanEndpoint } from "../../host-sim/sim/lan";
 import { SimGpio, SimSpiBus } from "../../host-sim/sim/spi-bus";
+
+/** the ESP32 VSPI pins: SCLK, MISO, MOSI */
+const PINS_SPI = { clock: 18, in: 19, out: 23 };
 import {
   W5500Chip, W5500_BSB_COMMON, W5500_BSB_S0_REG, W5500_BSB_S0_RX, W5500_BSB_S0_TX, W5500_IMR, W5500_MR, W5500_MR_RST, W5500_PHYCFGR,
   W5500_SHAR, W5500_SIMR, W5500_SIR, W5500_SOCK_CLOSED, W5500_SOCK_MACRAW, W5500_Sn_CR, W5500_Sn_CR_CLOSE, W5500_Sn_CR_OPEN, W5500_Sn_CR_RECV,
@@ -30,7 +33,7 @@ function rig() {
   const chip = new W5500Chip(loop, lan, bus, gpio, PINS);
   const peer = new Sink();
   const peerPort = lan.attach(peer);
-  const spi = new bus.io({ select: PINS.select, hz: 40_000_000 });
+  const spi = new bus.io({ ...PINS_SPI, select: PINS.select, hz: 40_000_000 });
   const read = (bsb: number, addr: number, n: number): number[] => {
     const b = new Uint8Array(3 + n);
     b[0] = addr >> 8; b[1] = addr & 0xff; b[2] = w5500Control(bsb, false);

@@ -17,7 +17,7 @@ import { report, type ScenarioReport } from "./report";
 import { tcpBulk } from "./tcp-bulk";
 
 /** ESP32 pins of a common ENC28J60 module wiring (chip select, INT, RESET). */
-export const ENC28J60_PINS = Object.freeze({ select: 5, interrupt: 4, reset: 16 });
+export const ENC28J60_PINS = Object.freeze({ clock: 18, in: 19, out: 23, select: 5, interrupt: 4, reset: 16 });
 
 /** The parts of one host's ENC28J60, for tests and reports. */
 export interface Enc28j60Parts {
@@ -53,7 +53,7 @@ export function attachEnc28j60(options: AttachEnc28j60Options = {}): AttachHost 
     const gpio = new SimGpio(world.loop);
     const chip = new Enc28j60Chip(world.loop, lan, bus, gpio, pins, options.chip);
     const driver = new Enc28j60Driver({
-      spi: { io: bus.io, select: pins.select, hz: options.hz ?? ENC28J60_MAX_HZ },
+      spi: { io: bus.io, clock: ENC28J60_PINS.clock, in: ENC28J60_PINS.in, out: ENC28J60_PINS.out, select: pins.select, hz: options.hz ?? ENC28J60_MAX_HZ },
       interrupt: { io: gpio.io, pin: pins.interrupt },
       reset: options.noResetPin === true ? undefined : { io: gpio.io, pin: pins.reset },
     }, options.driver);

@@ -14,8 +14,8 @@ import type { SimLan } from "../lan";
 import { report, type ScenarioReport } from "./report";
 import { tcpBulk } from "./tcp-bulk";
 
-/** ESP32-style pins of the module: chip select, INTn, RSTn */
-export const W5500_PINS = Object.freeze({ select: 5, interrupt: 4, reset: 12 });
+/** ESP32-style pins of the module: SCLK, MISO, MOSI, chip select, INTn, RSTn */
+export const W5500_PINS = Object.freeze({ clock: 18, in: 19, out: 23, select: 5, interrupt: 4, reset: 12 });
 
 export interface AttachW5500Options extends W5500DriverOptions {
   /** SPI clock (default 20 MHz) */
@@ -40,8 +40,6 @@ export interface W5500Parts {
   dev: NetDevice;
 }
 
-let macSerial = 1;
-
 /** Plug a host in through a W5500 on its own SPI bus (the host's CPU is the bus's clock). */
 export function attachW5500(options: AttachW5500Options = {}): AttachHost {
   return (world: SimWorld, host: SimHost, lan: SimLan, cidr: string | null): NetDevice => {
@@ -49,12 +47,12 @@ export function attachW5500(options: AttachW5500Options = {}): AttachHost {
     const gpio = new SimGpio(world.loop);
     const chip = new W5500Chip(world.loop, lan, bus, gpio, W5500_PINS);
     const driver = new W5500Driver({
-      spi: { io: bus.io, select: W5500_PINS.select, hz: options.hz ?? 20_000_000 },
+      spi: { io: bus.io, clock: W5500_PINS.clock, in: W5500_PINS.in, out: W5500_PINS.out, select: W5500_PINS.select, hz: options.hz ?? 20_000_000 },
       interrupt: { io: gpio.io, pin: W5500_PINS.interrupt },
       reset: options.resetPin === false ? undefined : { io: gpio.io, pin: W5500_PINS.reset },
     }, options);
-    // WIZnet's OUI with a serial: deterministic per attach order within a run.
-    const serial = (world.seed + macSerial++) & 0xffff;
+    // WIZnet's OUI with a serial: the host's place in the world, so the same for the same set-up.
+    const serial = (world.seed + world.hosts.indexOf(host) + 1) & 0xffff;
     const mac = new Uint8Array([0x00, 0x08, 0xdc, 0x55, serial >> 8, serial & 0xff]);
     const dev = driver.register(host.net, options.name ?? `eth${host.devices.length}`, mac, { mtu: options.mtu ?? 1500 });
     if (cidr !== null) ipAddrAdd(host.net, dev, cidr);
@@ -66,7 +64,6 @@ export function attachW5500(options: AttachW5500Options = {}): AttachHost {
 
 /** The scenarios' set-up: host a on a W5500, host b on the simulated DMA MAC. */
 function w5500Hosts(seed: number, parts: { p: W5500Parts | null }, tcpTimeWaitMs = 1000) {
-  macSerial = 1;
   const attach = attachW5500({ onAttach: (p) => { parts.p = p; } });
   return new SimWorld(seed).twoHosts({ faults: { delayMs: 0.05 }, config: { tcpTimeWaitMs }, a: { attach } });
 }
@@ -148,7 +145,6 @@ export const W5500_BULK_BYTES = 64 * 1024;
 /** TCP bulk both ways at once between the W5500 host (client) and b, every byte checked. */
 export function w5500TcpBulk(seed: number): ScenarioReport {
   const parts: { p: W5500Parts | null } = { p: null };
-  macSerial = 1;
   const attach = attachW5500({ onAttach: (p) => { parts.p = p; } });
   const r = tcpBulk("w5500-tcp-bulk", seed, {
     bytes: W5500_BULK_BYTES, bothWays: true, faults: { delayMs: 0.05 }, a: { attach },
