@@ -14,7 +14,11 @@
 //
 // --docs writes the tables into docs/BENCHMARKS.md (section spi).
 
+import { gzipSync } from "node:zlib";
+import { fileURLToPath } from "node:url";
 import { Command } from "commander";
+import { build } from "esbuild";
+import { bundle } from "./size";
 import { tcpSocketClasses } from "../src/socket/tcp";
 import { udpSocketClass } from "../src/socket/udp";
 import type { SpiStats } from "../host-sim/sim/spi-bus";
@@ -34,6 +38,9 @@ const TCP_MSS = 1460;
 /** A chip as the bench drives it. */
 interface SpiChipBench {
   name: string;
+  /** the driver's module and class, for its flash */
+  module: string;
+  driverClass: string;
   /** plugs a host in through the chip; `onStats` is given the chip's bus counters */
   attach(o: { hz: number; callOverheadUs: number; onStats: (stats: () => SpiStats) => void }): AttachHost;
   floor(frameLen: number): { rx: { frames: number; bytes: number }; tx: { frames: number; bytes: number } };
@@ -50,6 +57,8 @@ interface SpiChipBench {
 const SPI_CHIPS: readonly SpiChipBench[] = [
   {
     name: "W5500",
+    module: "drivers/w5500",
+    driverClass: "W5500Driver",
     attach: (o) => attachW5500({ hz: o.hz, bus: { callOverheadUs: o.callOverheadUs }, onAttach: (p) => o.onStats(() => p.bus.stats(W5500_PINS.select)) }),
     floor: w5500SpiFloor,
     maxHz: 80_000_000,
@@ -58,6 +67,8 @@ const SPI_CHIPS: readonly SpiChipBench[] = [
   },
   {
     name: "ENC28J60",
+    module: "drivers/enc28j60",
+    driverClass: "Enc28j60Driver",
     attach: (o) => attachEnc28j60({ hz: o.hz, callOverheadUs: o.callOverheadUs, onAttach: (p) => o.onStats(() => p.bus.stats(ENC28J60_PINS.select)) }),
     floor: enc28j60SpiFloor,
     maxHz: ENC28J60_MAX_HZ,
@@ -175,6 +186,22 @@ function simulatedTcp(chip: SpiChipBench, hz: number, overheadUs: number, toChip
   return ((received - 8192) * 8) / ((lastByteAt - firstByteAt) * 1000);
 }
 
+const REPO = fileURLToPath(new URL("..", import.meta.url));
+
+/** Flash the driver adds to the "full" bundle (bench/size.ts's), minified and gzipped. */
+async function driverFlash(chip: SpiChipBench): Promise<{ minified: number; gzip: number }> {
+  const full = await bundle("full");
+  const result = await build({
+    stdin: { contents: `export { start } from "./bench/size/full";\nexport { ${chip.driverClass} } from "./${chip.module}";\n`, resolveDir: REPO, loader: "ts" },
+    bundle: true, minify: true, format: "esm", target: "es2022", platform: "neutral", write: false, logLevel: "silent",
+  });
+  const code = result.outputFiles[0].text;
+  return {
+    minified: Buffer.byteLength(code) - Buffer.byteLength(full),
+    gzip: gzipSync(code, { level: 9 }).length - gzipSync(full, { level: 9 }).length,
+  };
+}
+
 async function main(): Promise<void> {
   const program = new Command()
     .option("--overhead-us <us>", "CPU time per SPI call besides its bytes (ESP-IDF's transaction set-up)", "15")
@@ -227,6 +254,12 @@ async function main(): Promise<void> {
     }
   }
   log("published: W5500 in MACRAW under lwIP on an ESP32-S3, 9.2 Mbit/s");
+  log();
+  log("Flash each driver adds to the full bundle (esbuild, minified; gzip):");
+  for (const chip of SPI_CHIPS) {
+    const f = await driverFlash(chip);
+    log(`${chip.name.padEnd(10)} ${String(f.minified).padStart(6)} B  (${f.gzip} B gzip)`);
+  }
   if (docsRequested()) writeDocsSection("spi", printedSection(commandLine("npx tsx bench/spi.ts"), runNote(), printed.lines));
 }
 
