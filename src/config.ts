@@ -73,6 +73,8 @@ export const CONFIG_TABLE = Object.freeze({
   napiWeight: int(64, 1, 65535, "frames"),
   /** all NAPI polls may take in one NET_RX run (Linux netdev_budget) */
   netdevBudget: int(300, 1, 65535, "frames"),
+  /** one NET_RX run may last before it yields, for a driver whose frames cost CPU time (SPI) (Linux netdev_budget_usecs) */
+  netdevBudgetMs: int(2, 1, 1000, "ms"),
   /** of TIMER, NET_RX, NET_TX in one loop turn before yielding to the host */
   softirqRoundsMax: int(10, 1, 1000, "rounds"),
   /** the loopback device holds between transmit and its NAPI poll */

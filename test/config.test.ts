@@ -21,7 +21,7 @@ import { ManualPlatform } from "./helpers";
 /** DEFAULT_CONFIG as it was before the table (every value, written out). */
 const PREVIOUS_DEFAULTS = {
   skbSlots: 128, skbRecords: 160, skbHeadroomBytes: 96, mtuMaxBytes: 1500, skbTailroomBytes: 16, skbCbWords: 8,
-  devicesMax: 4, txQueueLen: 64, napiWeight: 64, netdevBudget: 300, softirqRoundsMax: 10, loopbackBacklog: 64, tapsMax: 4,
+  devicesMax: 4, txQueueLen: 64, napiWeight: 64, netdevBudget: 300, netdevBudgetMs: 2, softirqRoundsMax: 10, loopbackBacklog: 64, tapsMax: 4,
   timersMax: 128, timerWheelSlots: 256, timerTickMs: 1,
   neighEntriesMax: 16, neighQueueMax: 48, neighReachableMs: 30_000, neighRetransMs: 1_000, neighDelayProbeMs: 5_000,
   neighMcastProbes: 3, neighUcastProbes: 3, neighFailedHoldMs: 3_000,

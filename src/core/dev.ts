@@ -213,15 +213,17 @@ function pollListAdd(sn: Softnet<Net>, napi: Napi): void {
 }
 
 /**
- * net_rx_action: poll scheduled devices within the budget. A device that used its whole
- * weight goes to the back of the list; a spent budget is a time squeeze and NET_RX is
- * raised again for the next round.
+ * net_rx_action: poll scheduled devices within the budget, in frames and in time (a driver
+ * that moves frames over SPI spends the CPU on each). A device that used its whole weight
+ * goes to the back of the list; a spent budget is a time squeeze and NET_RX is raised again
+ * for the next round, after the timers.
  */
 export function netRxAction(net: Net): void {
   const sn = net.softnet;
   let budget = net.config.netdevBudget;
+  const timeLimit = net.platform.now() + net.config.netdevBudgetMs;
   while (sn.pollHead !== null) {
-    if (budget <= 0) {
+    if (budget <= 0 || net.platform.now() >= timeLimit) {
       sn.stats.timeSqueeze++;
       sn.raise(NET_RX_SOFTIRQ);
       return;

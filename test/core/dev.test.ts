@@ -3,7 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { devQueueXmit, devTxError, netifStopQueue, netifWakeQueue } from "../../src/core/dev";
 import { SKB_DROP } from "../../src/core/drop";
-import { addTap, devClose, devOpen, netifCarrierOn, registerNetdev } from "../../src/core/link";
+import { addTap, devAddPack, devClose, devOpen, netifCarrierOn, registerNetdev } from "../../src/core/link";
+import { consumeSkb } from "../../src/core/free";
 import { IFF_PROMISC, NETDEV_TX_OK, type NetDevice } from "../../src/core/netdevice";
 import type { PfifoFast } from "../../src/core/pfifo-fast";
 import { NET_XMIT_DROP, NET_XMIT_SUCCESS } from "../../src/core/qdisc";
@@ -11,7 +12,7 @@ import { PACKET_BROADCAST, PACKET_HOST, PACKET_MULTICAST, type SkBuff } from "..
 import { makeNet } from "../helpers";
 import { BCAST_MAC, mac } from "../packets";
 import { addFakeDevice, FakeDriver, PEER_MAC } from "../testbed";
-import { frame, MAC0, MAC1, markers, setup, txSkb } from "./bed";
+import { ETH_P_TEST, frame, MAC0, MAC1, markers, setup, txSkb } from "./bed";
 
 describe("NAPI and the NET_RX softirq", () => {
   it("polls each device up to its weight within the budget, and counts a time squeeze", () => {
@@ -49,6 +50,26 @@ describe("NAPI and the NET_RX softirq", () => {
     expect(a.dev.stats.rxBytes).toBe(12 * 60);
     expect(net.drops.consumed).toBe(24);
     expect(net.drops.total).toBe(0);
+  });
+});
+
+describe("NET_RX's time budget (Linux netdev_budget_usecs)", () => {
+  it("yields after netdevBudgetMs of the platform's clock though frames are left in the budget", () => {
+    // Frames that cost CPU time, as a driver that moves each over SPI: 1 ms each here.
+    const { net, platform, devs, seen } = setup({ napiWeight: 4, netdevBudget: 300, netdevBudgetMs: 2, softirqRoundsMax: 1 });
+    devAddPack(net, ETH_P_TEST, (n, skb) => {
+      platform.time += 1;
+      seen.push({ dev: "eth0", marker: n.pool.buf[skb.data], pktType: skb.pktType, len: skb.len });
+      consumeSkb(n, skb);
+    });
+    for (let i = 0; i < 12; i++) devs[0].drv.inject(frame(MAC0, PEER_MAC, i));
+    net.softnet.run();
+    // One poll of 4 frames took 4 ms, past the 2 ms: the run yields (a time squeeze) with 296 frames of budget left.
+    expect(seen.length).toBe(4);
+    expect(net.softnet.stats.timeSqueeze).toBe(1);
+    expect(platform.requests.at(-1)).toBe(0);
+    for (let i = 0; i < 3; i++) net.softnet.run();
+    expect(seen.map((s) => s.marker)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
   });
 });
 
