@@ -217,7 +217,7 @@ async function main(): Promise<void> {
   const log = printed.log;
 
   log(`Per delivered frame of ${FULL_FRAME} bytes (a stream of ${count}; SPI calls, chip-select frames, bytes; floor: the chip's SPI protocol's least):`);
-  log("chip       dir  calls  CS frames  bytes    floor frames  floor bytes  bytes/floor  frames/floor");
+  log(`chip       dir  calls  CS frames  bytes    floor frames  floor bytes  bytes/floor  frames/floor  bus time/floor (20 MHz, ${overheadUs} us a call)`);
   const costs = new Map<string, { rx: Cost; tx: Cost; rxAck: Cost; txAck: Cost }>();
   for (const chip of SPI_CHIPS) {
     const rx = streamCost(chip, 20_000_000, overheadUs, true, UDP_FULL_PAYLOAD, count);
@@ -227,7 +227,9 @@ async function main(): Promise<void> {
     costs.set(chip.name, { rx, tx, rxAck, txAck });
     const floor = chip.floor(FULL_FRAME);
     for (const [dir, c, f] of [["RX", rx, floor.rx], ["TX", tx, floor.tx]] as const) {
-      log(`${chip.name.padEnd(10)} ${dir}   ${c.calls.toFixed(2).padStart(5)}  ${c.frames.toFixed(2).padStart(9)}  ${c.bytes.toFixed(1).padStart(7)}  ${String(f.frames).padStart(12)}  ${String(f.bytes).padStart(11)}  ${(c.bytes / f.bytes).toFixed(3).padStart(10)}x  ${(c.frames / f.frames).toFixed(2).padStart(11)}x`);
+      // The floor's calls are its chip-select frames: one call each.
+      const time = busMs(c, 20_000_000, overheadUs) / busMs({ calls: f.frames, frames: f.frames, bytes: f.bytes }, 20_000_000, overheadUs);
+      log(`${chip.name.padEnd(10)} ${dir}   ${c.calls.toFixed(2).padStart(5)}  ${c.frames.toFixed(2).padStart(9)}  ${c.bytes.toFixed(1).padStart(7)}  ${String(f.frames).padStart(12)}  ${String(f.bytes).padStart(11)}  ${(c.bytes / f.bytes).toFixed(3).padStart(10)}x  ${(c.frames / f.frames).toFixed(2).padStart(11)}x  ${time.toFixed(3).padStart(13)}x`);
     }
   }
   log();
