@@ -98,6 +98,8 @@ export function runInMcsim(moddable: string, app: string, env: NodeJS.ProcessEnv
         finished = true;
         stop();
       }
+      // An abort opens mcsim's alert dialog and waits there: end it now rather than at the timeout.
+      else if (/^XS abort/m.test(trace)) stop();
     });
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("close", () => {
