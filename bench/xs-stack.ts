@@ -7,7 +7,7 @@
 //   npx tsx bench/xs-stack.ts [--paths a,b] [--frames] [--where] [--docs]
 //
 // --frames prints the frames at each path's deepest hand-over to the driver; --where builds a
-// scratch copy of the repository whose src/ functions each begin with a probe call, and prints
+// scratch copy of the repository whose src/ and drivers/ functions each begin with a probe call, and prints
 // the frames at each path's deepest probe: where the slots go (the probes' own calls make those
 // peaks read high, so the table to trust is the one without --where). --docs writes the table
 // into docs/BENCHMARKS.md (section xs-stack). Needs Linux and the Moddable SDK
@@ -38,7 +38,7 @@ const PROBE = "(globalThis as any).xsnetStackMark?.();";
 const FUNCTION_OPENING = /^(\s*)(?:export\s+)?(?:function\s+\w+|(?:static\s+)?#?\w+)\s*(?:<[^>]*>)?\(.*\)\s*(?::\s*[^={]+)?\{\s*$/;
 const NOT_A_FUNCTION = /^\s*(?:if|for|while|switch|catch|else|return|constructor)\b/;
 
-/** A copy of what bench/xs-stack builds from, at `to`, with a probe at the start of every function of src/. */
+/** A copy of what bench/xs-stack builds from, at `to`, with a probe at the start of every function of src/ and drivers/. */
 function probedCopy(to: string): void {
   for (const part of ["src", "drivers", "moddable", "host-sim", "examples", "bench/xs-stack"]) cpSync(join(REPO, part), join(to, part), { recursive: true });
   for (const name of readdirSync(REPO)) if (/^manifest.*\.json$/.test(name)) cpSync(join(REPO, name), join(to, name));
@@ -59,6 +59,7 @@ function probedCopy(to: string): void {
     }
   };
   walk(join(to, "src"));
+  walk(join(to, "drivers"));
 }
 
 /** Builds bench/xs-stack and runs it in mcsim; the figures of the paths measured. `where`: from a probed copy (see probedCopy). */

@@ -18,6 +18,7 @@ import { depth, frames, peak, reset, restore, size } from "stack-probe";
 import { SimDmaMac } from "xsnet/host-sim/sim/dma-mac-hw";
 import { stackPaths } from "xsnet/host-sim/sim/stack-paths";
 import { SimPlatform } from "xsnet/host-sim/sim/world";
+import { SimGpio, SimSpi } from "xsnet/host-sim/sim/spi-bus";
 
 const paths = stackPaths();
 const names = Object.keys(paths);
@@ -42,6 +43,19 @@ function measureEntry<K extends string>(proto: Record<K, (...args: never[]) => v
 measureEntry(SimPlatform.prototype, "onSimEvent"); // a host's loop run
 measureEntry(SimDmaMac.prototype, "onSimEvent"); // DMA done: the driver's interrupt
 measureEntry(SimDmaMac.prototype, "onFrame"); // a frame from the LAN: the driver's interrupt
+measureEntry(SimGpio.prototype, "onSimEvent"); // an SPI chip's interrupt pin: the driver's onReadable
+
+// On a board the SPI class is native: a call's own frame counts (this wrapper's stands in for
+// it), the chip model behind it is the chip's work and does not.
+for (const name of ["read", "write", "transfer", "flush"] as const) {
+  const method = SimSpi.prototype[name] as (this: SimSpi, ...args: unknown[]) => void;
+  (SimSpi.prototype as unknown as Record<string, unknown>)[name] = function (this: SimSpi, ...args: unknown[]): void {
+    const before = peak();
+    const at = depth();
+    method.apply(this, args);
+    restore(before > at ? before : at);
+  };
+}
 
 // The frames at the deepest transmit (the end of every send chain): where the slots go. The
 // simulated MAC's own work (DMA, the LAN, its frame hash) is a board's hardware: not counted.
