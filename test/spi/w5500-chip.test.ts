@@ -267,7 +267,8 @@ describe("W5500Chip: reset and link", () => {
 });
 
 describe("w5500SpiFloor", () => {
-  it("is three frames each way: data with headers, the pointer, the command", () => {
-    expect(w5500SpiFloor(1514)).toEqual({ rx: { frames: 3, bytes: 1514 + 14 }, tx: { frames: 3, bytes: 1514 + 12 } });
+  it("is four frames each way: learning of the frame (Sn_IR, Sn_TX_RD), the data, the pointer, the command (with the acknowledgement)", () => {
+    expect(w5500SpiFloor(1514)).toEqual({ rx: { frames: 4, bytes: 1514 + 19 }, tx: { frames: 4, bytes: 1514 + 17 } });
+    expect(w5500SpiFloor(60).rx.bytes).toBe(60 + 19);
   });
 });
