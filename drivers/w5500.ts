@@ -4,13 +4,17 @@
 //
 //   INTn falling edge -> napiSchedule                       (nothing else)
 //   poll: Sn_IR cleared if INTn is low, the pointer window read (until consistent or two
-//         reads agree), SENDOK seen as Sn_TX_RD == Sn_TX_WR -> wake the queue, then frames:
-//         each one chip-select frame [3-byte header | frame | next length header] into the
-//         staging buffer, copied into an skb; Sn_RX_RD and RECV batched (rxCommitBytes)
+//         reads agree), a SEND seen done as Sn_TX_RD == Sn_TX_WR (a held frame sent), then
+//         frames: all Sn_RX_RSR counts in one read when it fits the staging buffer, else
+//         each frame in one chip-select frame [3-byte header | frame | next length header];
+//         copied into skbs; Sn_RX_RD and RECV batched (rxCommitBytes). A poll scheduled
+//         only to restart the queue after a SEND, with INTn high, touches no register.
 //   startXmit: [3-byte header | frame] in one write behind the SEND on the wire; then, if
 //         Sn_TX_RD says that SEND is done (SENDOK masked: no interrupt to acknowledge),
-//         Sn_TX_WR and SEND; else the frame waits in the chip, the queue stops and SENDOK is
-//         unmasked until a poll sees the SEND done and sends it
+//         Sn_TX_WR and SEND, the queue stopped until the poll this schedules (so the next
+//         frame is taken in the softirq, completions freed first); else the frame is held
+//         in the chip, the queue stops and SENDOK is unmasked until a poll sees the SEND
+//         done and sends it
 //   timer: the reset sequence (RSTn low 0.5 ms, 1 ms to ready) and then, every linkPollMs,
 //          PHYCFGR (the W5500 has no link interrupt), VERSIONR and SIMR (a chip that reset
 //          or stopped answering is re-initialised), a missed INTn edge, an idle RECV.
@@ -214,6 +218,9 @@ export class W5500Driver implements NetDeviceOps {
   /** the next frame's length header, read with the frame before it */
   #haveLen = false;
   #nextLen = 0;
+  /** the RX buffer bytes the staging buffer holds from offset 3: ring address, count */
+  #stagedAt = 0;
+  #stagedLen = 0;
   #mode = Sn_MR_MACRAW | Sn_MR_MFEN | Sn_MR_MIP6B;
   /** frames this poll took (its work against the budget) */
   #work = 0;
@@ -315,6 +322,7 @@ export class W5500Driver implements NetDeviceOps {
     this.#txDropInFlight();
     this.#sendokArmed = this.#txKick = false;
     this.#haveLen = false;
+    this.#stagedLen = 0;
     this.#avail = 0;
     this.#readyTries = 0;
     const now = net.now();
@@ -383,6 +391,7 @@ export class W5500Driver implements NetDeviceOps {
     this.#txWr = this.#txRd = this.#rxRd = this.#rxRdTaken = 0;
     this.#avail = 0;
     this.#haveLen = false;
+    this.#stagedLen = 0;
     this.#txDropInFlight();
     return this.#readReg(CTRL_S0_REG_R, Sn_SR) === SOCK_MACRAW;
   }
@@ -513,7 +522,10 @@ export class W5500Driver implements NetDeviceOps {
 
   /**
    * The next frame into an skb, or null when nothing is left or the budget is spent.
-   * One chip-select frame per frame: its bytes and the next frame's length header.
+   * One chip-select frame per frame at most: when all Sn_RX_RSR counts fits the staging
+   * buffer, one read takes it all (headers and frames) and the frames behind the first are
+   * copied from there; else the length header and the frame (and the next frame's header)
+   * in one chip-select frame, two calls.
    */
   #rxNext(dev: NetDevice, budget: number): SkBuff | null {
     const spi = this.#spi as SpiIo;
@@ -522,8 +534,24 @@ export class W5500Driver implements NetDeviceOps {
       let len: number;
       let open = false;
       const at = this.#rxRd;
-      if (this.#haveLen) {
+      /** where the bytes from `at` sit in the staging buffer (a huge value: not there) */
+      let from = (at - this.#stagedAt) & 0xffff;
+      if (from + 2 <= this.#stagedLen) {
+        len = (stage[3 + from] << 8) | stage[4 + from];
+      } else if (this.#haveLen) {
         len = this.#nextLen;
+      } else if (this.#avail <= RX_READ_MAX) {
+        // All that is there, in one call (the class's slack reads on inside the ring).
+        const cls = this.#rxClass[this.#avail];
+        stage[0] = at >> 8;
+        stage[1] = at & 0xff;
+        stage[2] = CTRL_S0_RX_R;
+        spi.transfer(this.#rxFullViews[cls]);
+        spi.flush(true);
+        this.#stagedAt = at;
+        this.#stagedLen = this.#avail;
+        from = 0;
+        len = (stage[3] << 8) | stage[4];
       } else {
         // The length header alone; the chip select stays down for the frame behind it.
         stage[0] = at >> 8;
@@ -553,21 +581,28 @@ export class W5500Driver implements NetDeviceOps {
         countDrop(dev.net, SKB_DROP.RX_HW_ERROR);
         continue;
       }
-      const more = this.#work < budget && this.#avail >= 2;
-      const cls = this.#rxClass[more ? frameLen + 2 : frameLen];
-      if (open) {
-        spi.read(this.#rxBodyViews[cls]);
+      /** the frame's first byte in the staging buffer */
+      let frameAt = 3;
+      if (from + len <= this.#stagedLen) {
+        frameAt = 5 + from;
       } else {
-        const body = (at + 2) & 0xffff;
-        stage[0] = body >> 8;
-        stage[1] = body & 0xff;
-        stage[2] = CTRL_S0_RX_R;
-        spi.transfer(this.#rxFullViews[cls]);
-      }
-      spi.flush(true);
-      if (more) {
-        this.#nextLen = (stage[3 + frameLen] << 8) | stage[4 + frameLen];
-        this.#haveLen = true;
+        const more = this.#work < budget && this.#avail >= 2;
+        const cls = this.#rxClass[more ? frameLen + 2 : frameLen];
+        if (open) {
+          spi.read(this.#rxBodyViews[cls]);
+        } else {
+          const body = (at + 2) & 0xffff;
+          stage[0] = body >> 8;
+          stage[1] = body & 0xff;
+          stage[2] = CTRL_S0_RX_R;
+          spi.transfer(this.#rxFullViews[cls]);
+        }
+        spi.flush(true);
+        this.#stagedLen = 0;
+        if (more) {
+          this.#nextLen = (stage[3 + frameLen] << 8) | stage[4 + frameLen];
+          this.#haveLen = true;
+        }
       }
       const net = dev.net;
       const skb = net.pool.alloc();
@@ -576,7 +611,7 @@ export class W5500Driver implements NetDeviceOps {
         countDrop(net, SKB_DROP.NOMEM);
         continue;
       }
-      copyBytes(net.pool.buf, skb.put(frameLen), stage, 3, frameLen);
+      copyBytes(net.pool.buf, skb.put(frameLen), stage, frameAt, frameLen);
       skb.dev = dev;
       return skb;
     }
