@@ -4,10 +4,17 @@
 //
 //   INTn falling edge -> napiSchedule                       (nothing else)
 //   poll: Sn_IR cleared if INTn is low, the pointer window read (until consistent or two
-//         reads agree), SENDOK seen as Sn_TX_RD == Sn_TX_WR -> wake the queue, then frames:
-//         each one chip-select frame [3-byte header | frame | next length header] into the
-//         staging buffer, copied into an skb; Sn_RX_RD and RECV batched (rxCommitBytes)
-//   startXmit: [3-byte header | frame] in one write, Sn_TX_WR, SEND; one frame in flight
+//         reads agree), a SEND seen done as Sn_TX_RD == Sn_TX_WR (a held frame sent), then
+//         frames: all Sn_RX_RSR counts in one read when it fits the staging buffer, else
+//         each frame in one chip-select frame [3-byte header | frame | next length header];
+//         copied into skbs; Sn_RX_RD and RECV batched (rxCommitBytes). A poll scheduled
+//         only to restart the queue after a SEND, with INTn high, touches no register.
+//   startXmit: [3-byte header | frame] in one write behind the SEND on the wire; then, if
+//         Sn_TX_RD says that SEND is done (SENDOK masked: no interrupt to acknowledge),
+//         Sn_TX_WR and SEND, the queue stopped until the poll this schedules (so the next
+//         frame is taken in the softirq, completions freed first); else the frame is held
+//         in the chip, the queue stops and SENDOK is unmasked until a poll sees the SEND
+//         done and sends it
 //   timer: the reset sequence (RSTn low 0.5 ms, 1 ms to ready) and then, every linkPollMs,
 //          PHYCFGR (the W5500 has no link interrupt), VERSIONR and SIMR (a chip that reset
 //          or stopped answering is re-initialised), a missed INTn edge, an idle RECV.
@@ -52,6 +59,7 @@ const Sn_IR = 0x0002;
 const Sn_SR = 0x0003;
 const Sn_RXBUF_SIZE = 0x001e;
 const Sn_TX_FSR = 0x0020;
+const Sn_TX_RD = 0x0022;
 const Sn_TX_WR = 0x0024;
 const Sn_RX_RD = 0x0028;
 const Sn_IMR = 0x002c;
@@ -137,6 +145,8 @@ export class W5500DriverStats {
   missedEdges = 0;
   /** NETDEV_TX_BUSY answers */
   txBusy = 0;
+  /** frames written while the SEND before was still on the wire: held until SENDOK */
+  txWaits = 0;
   /** frames in the chip lost to a reopen or reset (already counted sent) */
   txAborted = 0;
   /** frames too long for MACRAW's SEND */
@@ -180,12 +190,25 @@ export class W5500Driver implements NetDeviceOps {
   #cmd = new Uint8Array(0);
   #reg1 = new Uint8Array(0);
   #reg2 = new Uint8Array(0);
+  /** Sn_TX_RD read */
+  #txRdRead = new Uint8Array(0);
   #commonCfg = new Uint8Array(0);
 
   // Shadows of the chip's pointers.
+  /** Sn_TX_WR as written: the end of the last SEND */
   #txWr = 0;
   #txRd = 0;
+  /** a SEND is (or may still be) on the wire */
   #txBusy = false;
+  /** a frame's bytes in the TX buffer from #txWr to here, waiting for the SEND before */
+  #txHeldEnd = -1;
+  /** SENDOK unmasked in Sn_IMR (only while a frame is held) */
+  #sendokArmed = false;
+  /**
+   * A SEND was just given: the queue stays stopped until the next poll, so the next frame
+   * is taken from the softirq (completions freed first), not on the sender's call.
+   */
+  #txKick = false;
   /** where the next frame's length header is */
   #rxRd = 0;
   /** what the chip took at the last RECV */
@@ -195,6 +218,9 @@ export class W5500Driver implements NetDeviceOps {
   /** the next frame's length header, read with the frame before it */
   #haveLen = false;
   #nextLen = 0;
+  /** the RX buffer bytes the staging buffer holds from offset 3: ring address, count */
+  #stagedAt = 0;
+  #stagedLen = 0;
   #mode = Sn_MR_MACRAW | Sn_MR_MFEN | Sn_MR_MIP6B;
   /** frames this poll took (its work against the budget) */
   #work = 0;
@@ -262,6 +288,7 @@ export class W5500Driver implements NetDeviceOps {
     this.#cmd = header(new Uint8Array(4), Sn_CR, CTRL_S0_REG_W);
     this.#reg1 = new Uint8Array(4);
     this.#reg2 = new Uint8Array(5);
+    this.#txRdRead = header(new Uint8Array(5), Sn_TX_RD, CTRL_S0_REG_R);
     // SHAR, SIPR, INTLEVEL, IR (1s clear it), IMR, SIR (read-only), SIMR: one write.
     this.#commonCfg = header(new Uint8Array(3 + SIMR - SHAR + 1), SHAR, CTRL_COMMON_W);
   }
@@ -278,7 +305,8 @@ export class W5500Driver implements NetDeviceOps {
     if (this.#intPin !== null) this.#intPin.close();
     if (this.#rstPin !== null) this.#rstPin.close();
     this.#spi = this.#intPin = this.#rstPin = null;
-    this.#txBusy = false;
+    this.#txBusy = this.#txKick = false;
+    this.#txHeldEnd = -1;
     // The frames in the chip were handed back at write time: no skb is held here.
     netifCarrierOff(dev);
   }
@@ -291,9 +319,10 @@ export class W5500Driver implements NetDeviceOps {
     const net = this.#net as Net;
     this.stats.resets++;
     netifCarrierOff(dev);
-    if (this.#txBusy) this.stats.txAborted++;
-    this.#txBusy = false;
+    this.#txDropInFlight();
+    this.#sendokArmed = this.#txKick = false;
     this.#haveLen = false;
+    this.#stagedLen = 0;
     this.#avail = 0;
     this.#readyTries = 0;
     const now = net.now();
@@ -342,7 +371,9 @@ export class W5500Driver implements NetDeviceOps {
     // All 16 KB to socket 0, none to sockets 1..7 (the sizes must add up to 16 KB, DS 4.2).
     for (let n = 1; n < 8; n++) this.#writeReg2(ctrlSocketRegW(n), Sn_RXBUF_SIZE, 0, 0);
     this.#writeReg2(CTRL_S0_REG_W, Sn_RXBUF_SIZE, BUFFER_KB, BUFFER_KB);
-    this.#writeReg1(CTRL_S0_REG_W, Sn_IMR, Sn_IR_RECV | Sn_IR_SENDOK);
+    // SENDOK masked: a SEND's end is read lazily (Sn_TX_RD) at the next startXmit.
+    this.#writeReg1(CTRL_S0_REG_W, Sn_IMR, Sn_IR_RECV);
+    this.#sendokArmed = false;
     if (!this.#openSocket()) return false;
     this.#state = STATE_RUNNING;
     if (this.#readReg(CTRL_COMMON_R, PHYCFGR) & PHYCFGR_LNK) netifCarrierOn(dev);
@@ -360,8 +391,8 @@ export class W5500Driver implements NetDeviceOps {
     this.#txWr = this.#txRd = this.#rxRd = this.#rxRdTaken = 0;
     this.#avail = 0;
     this.#haveLen = false;
-    if (this.#txBusy) this.stats.txAborted++;
-    this.#txBusy = false;
+    this.#stagedLen = 0;
+    this.#txDropInFlight();
     return this.#readReg(CTRL_S0_REG_R, Sn_SR) === SOCK_MACRAW;
   }
 
@@ -394,6 +425,8 @@ export class W5500Driver implements NetDeviceOps {
       if ((this.#intPin as DigitalIo).read() === 0) {
         this.stats.missedEdges++;
         napiSchedule(napi);
+      } else if (this.#txHeldEnd >= 0) {
+        napiSchedule(napi); // a frame held this long: a poll looks at Sn_TX_RD
       } else if (this.#rxRd !== this.#rxRdTaken) {
         this.#commit();
       }
@@ -420,7 +453,17 @@ export class W5500Driver implements NetDeviceOps {
       return 0;
     }
     this.stats.polls++;
-    if ((this.#intPin as DigitalIo).read() === 0) {
+    const intLow = (this.#intPin as DigitalIo).read() === 0;
+    if (this.#txKick && !intLow && this.#avail < 2 && this.#txHeldEnd < 0) {
+      // Only the kick after a SEND: INTn high says nothing arrived since Sn_IR was last
+      // cleared, and nothing read is left over: no SPI, the queue runs again.
+      this.#txKick = false;
+      if (dev.queueStopped) netifWakeQueue(dev);
+      napiComplete(napi);
+      return 0;
+    }
+    this.#txKick = false;
+    if (intLow) {
       this.stats.irqClears++;
       this.#writeReg1(CTRL_S0_REG_W, Sn_IR, 0xff);
     }
@@ -430,10 +473,8 @@ export class W5500Driver implements NetDeviceOps {
       this.#startReset();
       return 0;
     }
-    if (this.#txBusy && this.#txRd === this.#txWr) {
-      this.#txBusy = false; // SENDOK: Sn_TX_RD reached Sn_TX_WR (DS 4.2)
-      if (dev.queueStopped) netifWakeQueue(dev);
-    }
+    if (this.#txBusy && this.#txRd === this.#txWr) this.#txDone();
+    if (this.#txHeldEnd < 0 && dev.queueStopped) netifWakeQueue(dev);
     this.#work = 0;
     for (let skb = this.#rxNext(dev, budget); skb !== null; skb = this.#rxNext(dev, budget)) netifReceiveSkb(skb);
     const work = this.#work;
@@ -481,7 +522,10 @@ export class W5500Driver implements NetDeviceOps {
 
   /**
    * The next frame into an skb, or null when nothing is left or the budget is spent.
-   * One chip-select frame per frame: its bytes and the next frame's length header.
+   * One chip-select frame per frame at most: when all Sn_RX_RSR counts fits the staging
+   * buffer, one read takes it all (headers and frames) and the frames behind the first are
+   * copied from there; else the length header and the frame (and the next frame's header)
+   * in one chip-select frame, two calls.
    */
   #rxNext(dev: NetDevice, budget: number): SkBuff | null {
     const spi = this.#spi as SpiIo;
@@ -490,8 +534,24 @@ export class W5500Driver implements NetDeviceOps {
       let len: number;
       let open = false;
       const at = this.#rxRd;
-      if (this.#haveLen) {
+      /** where the bytes from `at` sit in the staging buffer (a huge value: not there) */
+      let from = (at - this.#stagedAt) & 0xffff;
+      if (from + 2 <= this.#stagedLen) {
+        len = (stage[3 + from] << 8) | stage[4 + from];
+      } else if (this.#haveLen) {
         len = this.#nextLen;
+      } else if (this.#avail <= RX_READ_MAX) {
+        // All that is there, in one call (the class's slack reads on inside the ring).
+        const cls = this.#rxClass[this.#avail];
+        stage[0] = at >> 8;
+        stage[1] = at & 0xff;
+        stage[2] = CTRL_S0_RX_R;
+        spi.transfer(this.#rxFullViews[cls]);
+        spi.flush(true);
+        this.#stagedAt = at;
+        this.#stagedLen = this.#avail;
+        from = 0;
+        len = (stage[3] << 8) | stage[4];
       } else {
         // The length header alone; the chip select stays down for the frame behind it.
         stage[0] = at >> 8;
@@ -521,21 +581,28 @@ export class W5500Driver implements NetDeviceOps {
         countDrop(dev.net, SKB_DROP.RX_HW_ERROR);
         continue;
       }
-      const more = this.#work < budget && this.#avail >= 2;
-      const cls = this.#rxClass[more ? frameLen + 2 : frameLen];
-      if (open) {
-        spi.read(this.#rxBodyViews[cls]);
+      /** the frame's first byte in the staging buffer */
+      let frameAt = 3;
+      if (from + len <= this.#stagedLen) {
+        frameAt = 5 + from;
       } else {
-        const body = (at + 2) & 0xffff;
-        stage[0] = body >> 8;
-        stage[1] = body & 0xff;
-        stage[2] = CTRL_S0_RX_R;
-        spi.transfer(this.#rxFullViews[cls]);
-      }
-      spi.flush(true);
-      if (more) {
-        this.#nextLen = (stage[3 + frameLen] << 8) | stage[4 + frameLen];
-        this.#haveLen = true;
+        const more = this.#work < budget && this.#avail >= 2;
+        const cls = this.#rxClass[more ? frameLen + 2 : frameLen];
+        if (open) {
+          spi.read(this.#rxBodyViews[cls]);
+        } else {
+          const body = (at + 2) & 0xffff;
+          stage[0] = body >> 8;
+          stage[1] = body & 0xff;
+          stage[2] = CTRL_S0_RX_R;
+          spi.transfer(this.#rxFullViews[cls]);
+        }
+        spi.flush(true);
+        this.#stagedLen = 0;
+        if (more) {
+          this.#nextLen = (stage[3 + frameLen] << 8) | stage[4 + frameLen];
+          this.#haveLen = true;
+        }
       }
       const net = dev.net;
       const skb = net.pool.alloc();
@@ -544,7 +611,7 @@ export class W5500Driver implements NetDeviceOps {
         countDrop(net, SKB_DROP.NOMEM);
         continue;
       }
-      copyBytes(net.pool.buf, skb.put(frameLen), stage, 3, frameLen);
+      copyBytes(net.pool.buf, skb.put(frameLen), stage, frameAt, frameLen);
       skb.dev = dev;
       return skb;
     }
@@ -561,13 +628,13 @@ export class W5500Driver implements NetDeviceOps {
   }
 
   #reopen(dev: NetDevice): void {
-    const wasBusy = this.#txBusy;
     if (!this.#openSocket()) {
       this.stats.chipLost++;
       this.#startReset();
       return;
     }
-    if (wasBusy && dev.queueStopped) netifWakeQueue(dev);
+    if (this.#sendokArmed) this.#armSendok(false);
+    if (dev.queueStopped) netifWakeQueue(dev);
   }
 
   /** Sn_RX_RD, then RECV: the chip may reuse what was taken (DS 4.2 Sn_RX_RD). */
@@ -597,12 +664,15 @@ export class W5500Driver implements NetDeviceOps {
     }
     const cls = this.#txClass[len];
     const view = this.#txViews[cls];
-    // One SEND at a time; the next frame (with its class's slack) must fit in Sn_TX_FSR.
-    if (this.#txBusy || BUFFER_BYTES - ((this.#txWr - this.#txRd) & 0xffff) < view.length - 3) {
+    // One frame on the wire and one held behind it, none between a SEND and the poll after
+    // it; the frame (with its class's slack) must fit in the free space Sn_TX_RD last showed.
+    if (this.#txHeldEnd >= 0 || this.#txKick || BUFFER_BYTES - ((this.#txWr - this.#txRd) & 0xffff) < view.length - 3) {
       this.stats.txBusy++;
       netifStopQueue(dev);
       return NETDEV_TX_BUSY;
     }
+    // The bytes go in behind the SEND on the wire (DS 4.2 Sn_TX_WR: the host writes from
+    // Sn_TX_WR on; only the SEND must wait for the one before to complete).
     const stage = this.#txStage;
     const at = this.#txWr;
     stage[0] = at >> 8;
@@ -611,16 +681,73 @@ export class W5500Driver implements NetDeviceOps {
     copyBytes(stage, 3, dev.net.pool.buf, skb.data, len);
     // Bytes past the frame (the class's slack) land in free TX memory: harmless.
     this.#write(view);
+    // The bytes are in the chip: the skb is done with.
+    devKfreeSkbIrq(skb);
     const end = (at + len) & 0xffff;
+    if (this.#txBusy && !this.#sendDone()) {
+      // Still on the wire: held; SENDOK unmasked, and Sn_TX_RD read once more, since a
+      // SEND that ended before the unmasking set no Sn_IR bit (DS 4.2 Sn_IMR).
+      this.stats.txWaits++;
+      this.#armSendok(true);
+      if (!this.#sendDone()) {
+        this.#txHeldEnd = end;
+        netifStopQueue(dev);
+        return NETDEV_TX_OK;
+      }
+    }
+    this.#send(end);
+    // The queue waits for the poll this schedules (see #txKick).
+    this.#txKick = true;
+    netifStopQueue(dev);
+    napiSchedule(dev.napi);
+    return NETDEV_TX_OK;
+  }
+
+  /** Sn_TX_RD read: has it reached Sn_TX_WR, the SEND on the wire done (DS 4.2 Sn_TX_RD)? */
+  #sendDone(): boolean {
+    const b = header(this.#txRdRead, Sn_TX_RD, CTRL_S0_REG_R);
+    b[3] = b[4] = 0;
+    this.#transfer(b);
+    // A torn read (the high byte before the change, the low after) is not the new value
+    // unless the high byte did not change: then it is the new value.
+    const rd = (b[3] << 8) | b[4];
+    if (rd !== this.#txWr) return false;
+    this.#txRd = rd;
+    this.#txBusy = false;
+    return true;
+  }
+
+  /** Sn_TX_WR to end, then SEND. */
+  #send(end: number): void {
     this.#writeReg2(CTRL_S0_REG_W, Sn_TX_WR, end >> 8, end & 0xff);
     this.#command(Sn_CR_SEND);
     this.#txWr = end;
     this.#txBusy = true;
-    // The qdisc holds the next frame until SENDOK instead of a BUSY round trip.
-    netifStopQueue(dev);
-    // The bytes are in the chip: the skb is done with.
-    devKfreeSkbIrq(skb);
-    return NETDEV_TX_OK;
+  }
+
+  /** The SEND on the wire is done (a poll saw Sn_TX_RD reach Sn_TX_WR): a held frame goes. */
+  #txDone(): void {
+    this.#txBusy = false;
+    // Masked again first, so the held frame's SEND sets no SENDOK.
+    if (this.#sendokArmed) this.#armSendok(false);
+    const held = this.#txHeldEnd;
+    if (held >= 0) {
+      this.#txHeldEnd = -1;
+      this.#send(held);
+    }
+  }
+
+  #armSendok(on: boolean): void {
+    this.#sendokArmed = on;
+    this.#writeReg1(CTRL_S0_REG_W, Sn_IMR, on ? Sn_IR_RECV | Sn_IR_SENDOK : Sn_IR_RECV);
+  }
+
+  /** A reopen or reset: the SEND on the wire and a held frame are lost (already counted sent). */
+  #txDropInFlight(): void {
+    if (this.#txBusy) this.stats.txAborted++;
+    if (this.#txHeldEnd >= 0) this.stats.txAborted++;
+    this.#txBusy = false;
+    this.#txHeldEnd = -1;
   }
 
   // ---------------------------------------------------------------- receive filter

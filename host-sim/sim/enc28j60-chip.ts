@@ -1037,9 +1037,13 @@ function macBroadcast(buf: Uint8Array, off: number): boolean {
 }
 
 /**
- * The least the ENC28J60's SPI protocol needs to move one Ethernet frame of frameLen bytes
- * (destination address to payload, no FCS), in chip-select frames and bytes. Every command
- * but RBM/WBM is one chip-select frame of its own (DS 4.2: CS must rise after each).
+ * The floor: the least chip-select frames and bytes one frame on its own needs to be
+ * received or sent, learning that it arrived or was sent and acknowledging the interrupt
+ * included; a read the driver can replace by its own bookkeeping is left out.
+ *
+ * For the ENC28J60, one Ethernet frame of frameLen bytes (destination address to payload,
+ * no FCS). Every command but RBM/WBM is one chip-select frame of its own (DS 4.2: CS must
+ * rise after each).
  *
  * Receive (DS 7.2.3, 7.2.4; errata #6, #14): the MAC stores frameLen + 4 bytes (the FCS) at
  * an even address, so s = frameLen + 4 rounded up to even bytes follow the 6-byte header.
@@ -1047,7 +1051,7 @@ function macBroadcast(buf: Uint8Array, off: number): boolean {
  *   2. RCR EPKTCNT (a frame is there; PKTIF is unreliable) 1 frame, 2 bytes
  *   3. RBM: opcode, next pointer + RSV (6), the s bytes     1 frame, 7 + s bytes
  *      (reading the FCS and pad leaves ERDPT on the next frame: cheaper than rewriting it)
- *   4. BFS ECON2.PKTDEC                                    1 frame, 2 bytes
+ *   4. BFS ECON2.PKTDEC (the acknowledgement: PKTIF clears at EPKTCNT 0) 1 frame, 2 bytes
  *   5. BFC ECON1.BSEL0 (to bank 0)                        1 frame, 2 bytes
  *   6. WCR ERXRDPTL, WCR ERXRDPTH (odd, frees the space)   2 frames, 4 bytes
  *   = 7 frames, s + 19 bytes.
@@ -1057,6 +1061,8 @@ function macBroadcast(buf: Uint8Array, off: number): boolean {
  *   3. WCR ETXNDL, WCR ETXNDH                              2 frames, 4 bytes
  *   4. BFS ECON1.TXRTS                                     1 frame, 2 bytes
  *   5. RCR EIR (TXIF: done, the buffer free again)         1 frame, 2 bytes
+ *      (with TXIE off nothing to acknowledge; RCR ECON1, TXRTS clear when done, DS 7.1,
+ *      costs the same)
  *   = 7 frames, frameLen + 14 bytes.
  */
 export function enc28j60SpiFloor(frameLen: number): { rx: { frames: number; bytes: number }; tx: { frames: number; bytes: number } } {

@@ -125,22 +125,33 @@ export interface W5500SpiFloor {
 }
 
 /**
- * The least SPI chip-select frames and bytes the W5500 needs to move one Ethernet frame of
- * frameLen bytes (no FCS), from the datasheet's procedures (DS 4.2 Sn_RX_RD and Sn_TX_WR):
- *  RX: read the 2-byte length header and the frame from Sn_RX_RD in the RX buffer block
- *      (one frame: 3 header bytes + 2 + frameLen), write the new Sn_RX_RD (3 + 2), then the
- *      RECV command into Sn_CR (3 + 1). Sn_RX_RD (0x0028) and Sn_CR (0x0001) are not
- *      adjacent and the data sits in another block, so these are three frames.
- *      Reading Sn_RX_RSR and Sn_RX_RD first is left out: the interrupt says data is there and
- *      the driver knows its own read pointer (a real driver pays for it, amortised).
- *  TX: write the frame at Sn_TX_WR in the TX buffer block (3 + frameLen), write the new
- *      Sn_TX_WR (3 + 2), then SEND into Sn_CR (3 + 1): three frames. SENDOK's clearing is
- *      left out for the same reason.
+ * The floor: the least chip-select frames and bytes one frame on its own needs to be
+ * received or sent, learning that it arrived or was sent and acknowledging the interrupt
+ * included; a read the driver can replace by its own bookkeeping is left out.
+ *
+ * For the W5500, from the datasheet's procedures (DS 4.2 Sn_RX_RSR, Sn_RX_RD, Sn_TX_WR,
+ * Sn_TX_RD, Sn_CR, Sn_IR, Sn_IMR). A VDM frame writes consecutive addresses (DS 2.2.2), so
+ * Sn_CR (0x0001) and Sn_IR (0x0002) take one write: the command, then the acknowledgement.
+ * Nothing else is adjacent (Sn_RX_RD 0x0028, Sn_TX_WR 0x0024, the buffers in other blocks).
+ * Receive, frameLen bytes stored behind a 2-byte length header:
+ *   1. read Sn_IR (RECV: a frame arrived; INTn alone does not say which event)  1 frame, 3 + 1
+ *   2. read the length header and the frame at Sn_RX_RD (RX buffer block)     1 frame, 3 + 2 + frameLen
+ *   3. write Sn_RX_RD past it                                                  1 frame, 3 + 2
+ *   4. write Sn_CR = RECV and Sn_IR = RECV (write 1 to clear: INTn rises)     1 frame, 3 + 2
+ *   = 4 frames, frameLen + 19 bytes. (Sn_RX_RSR, 2 bytes, says as much as step 1 and more.)
+ * Transmit, Sn_TX_WR known from bookkeeping (the driver wrote it):
+ *   1. write the frame at Sn_TX_WR (TX buffer block)                          1 frame, 3 + frameLen
+ *   2. write Sn_TX_WR past it                                                  1 frame, 3 + 2
+ *   3. write Sn_CR = SEND                                                      1 frame, 3 + 1
+ *   4. learn the SEND completed before the next SEND: read Sn_TX_RD (= Sn_TX_WR once
+ *      sent, DS 4.2) with SENDOK masked in Sn_IMR, so nothing to acknowledge   1 frame, 3 + 2
+ *      (or SENDOK unmasked: read Sn_IR, 3 + 1, and clear it in the next SEND's write, + 1)
+ *   = 4 frames, frameLen + 17 bytes.
  */
 export function w5500SpiFloor(frameLen: number): W5500SpiFloor {
   return {
-    rx: { frames: 3, bytes: 3 + 2 + frameLen + (3 + 2) + (3 + 1) },
-    tx: { frames: 3, bytes: 3 + frameLen + (3 + 2) + (3 + 1) },
+    rx: { frames: 4, bytes: (3 + 1) + (3 + 2 + frameLen) + (3 + 2) + (3 + 2) },
+    tx: { frames: 4, bytes: (3 + frameLen) + (3 + 2) + (3 + 1) + (3 + 2) },
   };
 }
 
@@ -237,6 +248,10 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
   #txRd = 0;
   #sendEnd = 0;
   #txBusy = false;
+  /** the SEND's frame went onto the wire (EV_TX_START ran or was caught up) */
+  #txOnWire = false;
+  /** bus time at which the SEND on the wire completes */
+  #txDoneAt = 0;
   /** values before the last change, for torn reads */
   #rsrBefore = 0;
   #fsrBefore = 0;
@@ -362,6 +377,12 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
 
   spiSelect(): void {
     this.#phase = 0;
+    // The chip runs beside the host: a SEND whose time is up by this frame's bus time is
+    // done, though the host has not yet let the event loop run.
+    if (this.#txBusy && this.#bus.now >= this.#txDoneAt) {
+      if (!this.#txOnWire) this.#transmit();
+      this.#sendDone();
+    }
   }
 
   spiDeselect(): void {
@@ -655,18 +676,26 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
     // (DS 4.2 Sn_TX_RD). Choice: the end is latched at the command, so a Sn_TX_WR written
     // while the frame is on the wire waits for the next SEND.
     this.#txBusy = true;
+    this.#txOnWire = false;
     this.#sendEnd = this.#txWr();
-    this.#loop.at(this.#bus.now, this, EV_TX_START + EV_KINDS * this.#gen);
+    const len = (this.#sendEnd - this.#txRd) & 0xffff;
+    const wireLen = len > W5500_MACRAW_MTU || len > this.#txSize ? 0 : len < ETH_ZLEN ? ETH_ZLEN : len;
+    const now = this.#bus.now;
+    this.#txDoneAt = now + ((wireLen + WIRE_OVERHEAD_BYTES) * 8 * 1000) / LINE_RATE_BPS;
+    this.#gen++; // this SEND's events; an earlier SEND's are stale
+    this.#loop.at(now, this, EV_TX_START + EV_KINDS * this.#gen);
   }
 
   onSimEvent(arg: number): void {
     const kind = arg % EV_KINDS;
-    if ((arg - kind) / EV_KINDS !== this.#gen) return; // cut off by CLOSE or a reset
-    if (kind === EV_TX_START) this.#transmit();
-    else if (kind === EV_TX_DONE) this.#sendDone();
+    if ((arg - kind) / EV_KINDS !== this.#gen || !this.#txBusy) return; // cut off by CLOSE or a reset, or caught up
+    if (kind === EV_TX_START) {
+      if (!this.#txOnWire) this.#transmit();
+    } else if (kind === EV_TX_DONE) this.#sendDone();
   }
 
   #transmit(): void {
+    this.#txOnWire = true;
     const len = (this.#sendEnd - this.#txRd) & 0xffff;
     let wireLen = len < ETH_ZLEN ? ETH_ZLEN : len;
     if (len > W5500_MACRAW_MTU || len > this.#txSize) {
@@ -695,8 +724,8 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
         this.stats.txWhileDown++;
       }
     }
-    const ms = ((wireLen + WIRE_OVERHEAD_BYTES) * 8 * 1000) / LINE_RATE_BPS;
-    this.#loop.after(ms, this, EV_TX_DONE + EV_KINDS * this.#gen);
+    const at = this.#loop.now > this.#txDoneAt ? this.#loop.now : this.#txDoneAt;
+    this.#loop.at(at, this, EV_TX_DONE + EV_KINDS * this.#gen);
   }
 
   #sendDone(): void {

@@ -217,6 +217,25 @@ describe("W5500Chip: socket 0 in MACRAW", () => {
     expect(t.read(W5500_BSB_S0_REG, W5500_Sn_CR, 1)).toEqual([0]); // the second (empty) SEND was taken
   });
 
+  it("finishes a SEND whose wire time is up by an SPI frame's bus time, before the event loop runs", () => {
+    const t = rig();
+    t.openMacraw();
+    const f = t.frameTo([0x02, 0, 0, 0, 0, 9], 1514);
+    f.set(MAC, 6);
+    t.write(W5500_BSB_S0_TX, 0, Array.from(f));
+    t.write(W5500_BSB_S0_REG, W5500_Sn_TX_WR, [1514 >> 8, 1514 & 0xff]);
+    t.write(W5500_BSB_S0_REG, W5500_Sn_CR, [W5500_Sn_CR_SEND]);
+    const sentAt = t.bus.now;
+    expect(t.r16(W5500_Sn_TX_RD)).toBe(0); // on the wire: 1534 byte times at 100 Mbit/s
+    // The host stays busy on the bus (the loop does not run) past the frame's wire time.
+    while (t.bus.now < sentAt + 0.13) t.read(W5500_BSB_COMMON, W5500_VERSIONR, 8);
+    expect(t.r16(W5500_Sn_TX_RD)).toBe(1514);
+    expect(t.peer.frames.length).toBe(0); // the LAN delivers from its loop
+    t.loop.runUntil(t.bus.now + 1);
+    expect(t.peer.frames.length).toBe(1);
+    expect(t.chip.stats.txFrames).toBe(1);
+  });
+
   it("can tear a 16-bit size read, as a read spanning a change would be", () => {
     const t = rig();
     t.openMacraw();
@@ -267,7 +286,8 @@ describe("W5500Chip: reset and link", () => {
 });
 
 describe("w5500SpiFloor", () => {
-  it("is three frames each way: data with headers, the pointer, the command", () => {
-    expect(w5500SpiFloor(1514)).toEqual({ rx: { frames: 3, bytes: 1514 + 14 }, tx: { frames: 3, bytes: 1514 + 12 } });
+  it("is four frames each way: learning of the frame (Sn_IR, Sn_TX_RD), the data, the pointer, the command (with the acknowledgement)", () => {
+    expect(w5500SpiFloor(1514)).toEqual({ rx: { frames: 4, bytes: 1514 + 19 }, tx: { frames: 4, bytes: 1514 + 17 } });
+    expect(w5500SpiFloor(60).rx.bytes).toBe(60 + 19);
   });
 });

@@ -96,7 +96,7 @@ describe("W5500Driver", () => {
     expect(t.poolFull()).toBe(true);
   });
 
-  it("answers BUSY and stops the queue while a SEND is on the wire; SENDOK wakes it; every datagram goes out", () => {
+  it("answers BUSY and stops the queue between a SEND and the poll after it; the poll wakes it; every datagram goes out", () => {
     const t = rig();
     const Udp = udpSocketClass(t.host.net);
     const s = new Udp({ port: 4000 });
@@ -115,6 +115,30 @@ describe("W5500Driver", () => {
     expect(t.raw.frames).toBe(20);
     expect(t.dev.queueStopped).toBe(false);
     expect(t.driver.stats.txBusy).toBe(1);
+    s.close();
+    expect(t.poolFull()).toBe(true);
+  });
+
+  it("writes a frame while the SEND before is on the wire, holds it until SENDOK (unmasked only then), and sends it", () => {
+    const t = rig();
+    const Udp = udpSocketClass(t.host.net);
+    const s = new Udp({ port: 4000 });
+    t.host.net.neigh.addPermanent(0x0a000063, t.dev, new Uint8Array([0x02, 0, 0, 0, 0, 0x99]));
+    const big = new Uint8Array(1472);
+    const small = new Uint8Array(18);
+    for (let round = 0; round < 5; round++) {
+      // A small frame's bytes go in faster than the big frame before it leaves the wire.
+      s.write(big, "10.0.0.99", 9);
+      for (let i = 0; i < 3; i++) s.write(small, "10.0.0.99", 9);
+      t.world.runFor(5);
+    }
+    expect(t.raw.frames).toBe(20);
+    expect(t.driver.stats.txWaits).toBeGreaterThanOrEqual(5);
+    expect(t.driver.stats.txBusy).toBe(0);
+    expect(t.driver.stats.txAborted).toBe(0);
+    expect(t.dev.queueStopped).toBe(false);
+    // SENDOK masked again, INTn released.
+    expect(t.chip.interruptLevel).toBe(1);
     s.close();
     expect(t.poolFull()).toBe(true);
   });
