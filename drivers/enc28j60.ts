@@ -11,7 +11,9 @@
 //          all), EIR when the pin says so (link, TX completion, RX overflow), up to `budget` frames, each read header + body in one
 //          chip-select frame (RBM, CS held) straight up to the next frame, PKTDEC per frame,
 //          ERXRDPT moved once per poll to an odd address (errata #14). INT is a level: a poll
-//          that completes re-polls itself while the pin is still low, since no new edge comes.
+//          that completes re-polls itself while the pin is still low, since no new edge comes,
+//          unless IDLE_POLLS_MAX polls in a row did nothing (a stuck source): then the timer's
+//          health check polls while the pin stays low.
 //   TX:    one frame in flight: EWRPT, WBM of control byte + frame in one write, ETXND,
 //          TXRTS; TXIF frees the skb and wakes the queue; TXERIF pulses TXRST (errata #12) and
 //          reads the TSV to retry a late collision (errata #13, #15).
@@ -76,6 +78,8 @@ const RX_RING_SIZE = RXND + 1;
 /** errata #2: wait at least 1 ms after a reset before touching MAC, MII or PHY registers */
 const RESET_WAIT_MS = 1;
 const HEALTH_MS = 100;
+/** polls in a row with INT low and nothing done before poll stops re-scheduling itself */
+const IDLE_POLLS_MAX = 3;
 /** a frame at 10 Mbit/s takes 1.2 ms; half duplex may defer (DS 9.1), so allow plenty */
 const TX_TIMEOUT_MS = 50;
 /** polls of MISTAT.BUSY (10.24 us, DS 3.3.1; about 1.2 us each at 20 MHz) before giving up */
@@ -121,6 +125,10 @@ export class Enc28j60Stats {
   txOverwriteBytes = 0;
   /** MII operations still busy after MII_POLLS_MAX polls */
   miiTimeouts = 0;
+  /** times poll stopped re-polling: INT stayed low through IDLE_POLLS_MAX polls that did nothing */
+  intStuck = 0;
+  /** polls the health check started: INT low with no poll pending (a stuck source, a lost edge) */
+  intLowPolls = 0;
   polls = 0;
 }
 
@@ -176,6 +184,10 @@ export class Enc28j60Driver implements NetDeviceOps {
   #txSkb: SkBuff | null = null;
   #txStartedAt = 0;
   #txRetriesLeft = 0;
+  /** this poll freed the frame in flight (progress, as a frame read is) */
+  #txFreed = false;
+  /** polls in a row that found INT still low and did nothing */
+  #idlePolls = 0;
 
   constructor(wiring: SpiChipWiring, options: Enc28j60Options = {}) {
     this.wiring = wiring;
@@ -299,6 +311,7 @@ export class Enc28j60Driver implements NetDeviceOps {
     this.#nextPkt = 0;
     this.#rxMoved = false;
     this.#pending = 0;
+    this.#idlePolls = 0;
     this.#wcr(ERXFCON, this.#rxFilter(dev));
     // MAC set-up (DS 6.5): receive on, CRC and padding to 60 bytes by the MAC, duplex.
     const full = this.#fullDuplex;
@@ -354,6 +367,11 @@ export class Enc28j60Driver implements NetDeviceOps {
       this.#txLogicReset();
       this.#txGiveUp(this.#dev as NetDevice);
     }
+    const napi = (this.#dev as NetDevice).napi;
+    if (!napi.scheduled && (this.#int as DigitalIo).read() === 0) {
+      this.stats.intLowPolls++;
+      napiSchedule(napi);
+    }
     net.modTimer(this.#timer as Timer, net.now() + HEALTH_MS);
   }
 
@@ -387,6 +405,7 @@ export class Enc28j60Driver implements NetDeviceOps {
     const pin = this.#int as DigitalIo;
     let eirRead = false;
     this.#pending = 0;
+    this.#txFreed = false;
     if (this.#txSkb !== null) {
       this.#events(dev);
       eirRead = true;
@@ -401,8 +420,14 @@ export class Enc28j60Driver implements NetDeviceOps {
     if (work < budget) {
       napiComplete(napi);
       // INT is a level: while anything enabled is still pending it stays low and no new
-      // falling edge will come, so poll again.
-      if (this.#state === STATE_UP && (this.#int as DigitalIo).read() === 0) napiSchedule(napi);
+      // falling edge will come, so poll again; but not for ever when polls clear nothing
+      // (a stuck source): after IDLE_POLLS_MAX the health check looks, every HEALTH_MS.
+      if (this.#state === STATE_UP && pin.read() === 0) {
+        if (work > 0 || this.#txFreed) this.#idlePolls = 0;
+        else this.#idlePolls++;
+        if (this.#idlePolls < IDLE_POLLS_MAX) napiSchedule(napi);
+        else this.stats.intStuck++;
+      } else this.#idlePolls = 0;
     }
     return work;
   }
@@ -512,12 +537,20 @@ export class Enc28j60Driver implements NetDeviceOps {
   #rxResync(dev: NetDevice): void {
     this.stats.rxResyncs++;
     dev.stats.rxErrors++;
-    dev.stats.rxDropped += 1 + this.#pending;
+    dev.stats.rxDropped++;
     countDrop(dev.net, SKB_DROP.RX_HW_ERROR);
     this.#pending = 0;
     this.#bfc(ECON1, ECON1_RXEN);
     this.#bfs(ECON1, ECON1_RXRST);
     this.#bfc(ECON1, ECON1_RXRST);
+    // DS 11.4 does not say RXRST clears EPKTCNT: count it down (at most 255, DS 7.2.4) so
+    // that no frame of the old ring is read from the new one, and PKTIF lets INT go.
+    let left = 0;
+    while (left < 255 && this.#rcr(EPKTCNT) !== 0) {
+      this.#bfs(ECON2, ECON2_PKTDEC);
+      left++;
+    }
+    dev.stats.rxDropped += left > 1 ? left - 1 : 0;
     this.#wcr16(ERXSTL, 0);
     this.#wcr16(ERXNDL, RXND);
     this.#wcr16(ERXRDPTL, RXND);
@@ -593,6 +626,7 @@ export class Enc28j60Driver implements NetDeviceOps {
     const skb = this.#txSkb;
     if (skb === null) return;
     this.#txSkb = null;
+    this.#txFreed = true;
     devKfreeSkbIrq(skb);
     netifWakeQueue(dev);
   }
@@ -609,6 +643,7 @@ export class Enc28j60Driver implements NetDeviceOps {
     this.stats.txAborts++;
     const skb = this.#txSkb;
     this.#txSkb = null;
+    this.#txFreed = true;
     if (skb !== null) devTxError(skb);
     netifWakeQueue(dev);
   }
