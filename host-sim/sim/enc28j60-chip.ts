@@ -1078,18 +1078,20 @@ function macBroadcast(buf: Uint8Array, off: number): boolean {
  *   6. WCR ERXRDPTL, WCR ERXRDPTH (odd, frees the space:    2 frames, 4 bytes
  *      the completion)
  *   = 7 frames, s + 19 bytes.
- * Transmit (DS 7.1, 12.1.3), one transmit buffer at a fixed ETXST; ETXND rewritten only
- * when the length changes (bookkeeping: a stream of full-size frames never writes it):
- *   1. WCR EWRPTL, WCR EWRPTH (back to ETXST)              2 frames, 4 bytes
+ * Transmit (DS 7.1, 12.1.3), at the ETXST the chip holds; ETXND rewritten only when the
+ * length changes (bookkeeping: a stream of full-size frames never writes it):
+ *   1. WCR EWRPTH (back to ETXST: a write that ends on a   1 frame, 2 bytes
+ *      256-byte boundary from ETXST leaves EWRPTL right;
+ *      the padding, 21 bytes for a full frame, not counted)
  *   2. WBM: opcode, control byte, frameLen bytes           1 frame, 2 + frameLen bytes
  *   3. BFS ECON1.TXRTS                                     1 frame, 2 bytes
  *   4. RCR EIR (TXIF: sent, the buffer free again)         1 frame, 2 bytes
  *   5. BFC EIR.TXIF (the acknowledgement: INT stays low    1 frame, 2 bytes
  *      while it is set)
- *   = 6 frames, frameLen + 12 bytes.
+ *   = 5 frames, frameLen + 10 bytes.
  */
 export function enc28j60SpiFloor(frameLen: number): { rx: { frames: number; bytes: number }; tx: { frames: number; bytes: number } } {
   const stored = frameLen + 4;
   const s = stored + (stored & 1);
-  return { rx: { frames: 7, bytes: s + 19 }, tx: { frames: 6, bytes: frameLen + 12 } };
+  return { rx: { frames: 7, bytes: s + 19 }, tx: { frames: 5, bytes: frameLen + 10 } };
 }

@@ -285,20 +285,41 @@ describe("ENC28J60 driver: a stuck interrupt source", () => {
 });
 
 describe("ENC28J60 driver: transmit", () => {
-  it("keeps one frame in flight: a second is NETDEV_TX_BUSY with the queue stopped, woken by TXIF", () => {
+  it("writes a second frame into the other area while the first is on the wire; a third is NETDEV_TX_BUSY until TXIF", () => {
     const r = rig();
     r.world.runFor(5);
-    const base = r.heard.length; // the host's own announcements
+    const base = r.heardTx();
+    const packets = r.dev.stats.txPackets; // the host's own announcements
     const a = txSkb(r.dev, 1000);
-    const b = txSkb(r.dev, 1000);
+    const b = txSkb(r.dev, 1400);
+    const c = txSkb(r.dev, 1000);
     expect(r.p.driver.startXmit(a, r.dev)).toBe(NETDEV_TX_OK);
-    expect(r.dev.queueStopped).toBe(true);
-    expect(r.p.driver.startXmit(b, r.dev)).toBe(NETDEV_TX_BUSY);
-    r.dev.net.pool.free(b);
-    r.world.runFor(5);
-    expect(r.heard.length).toBe(base + 1);
     expect(r.dev.queueStopped).toBe(false);
-    expect(r.dev.stats.txPackets).toBe(base + 1);
+    expect(r.p.chip.transmitting).toBe(true);
+    expect(r.p.driver.startXmit(b, r.dev)).toBe(NETDEV_TX_OK);
+    expect(r.dev.queueStopped).toBe(true);
+    expect(r.p.driver.startXmit(c, r.dev)).toBe(NETDEV_TX_BUSY);
+    r.dev.net.pool.free(c);
+    r.world.runFor(5);
+    expect(r.heardTx()).toBe(base + 2);
+    expect(r.heard.slice(-2).map((f) => f.length)).toEqual([1000, 1400]);
+    expect(r.dev.queueStopped).toBe(false);
+    expect(r.dev.stats.txPackets).toBe(packets + 2);
+    expect(r.poolFull()).toBe(true);
+  });
+
+  it("a late collision on the frame on the wire retries it, then the waiting frame goes, in order", () => {
+    const r = rig();
+    r.world.runFor(5);
+    const base = r.heardTx();
+    r.p.chip.injectTxFault(1);
+    r.p.driver.startXmit(txSkb(r.dev, 300), r.dev);
+    r.p.driver.startXmit(txSkb(r.dev, 700), r.dev);
+    r.world.runFor(10);
+    expect(r.p.driver.stats.txRetries).toBe(1);
+    expect(r.heardTx()).toBe(base + 2);
+    expect(r.heard.slice(-2).map((f) => f.length)).toEqual([300, 700]);
+    expect(r.dev.queueStopped).toBe(false);
     expect(r.poolFull()).toBe(true);
   });
 
@@ -335,6 +356,7 @@ describe("ENC28J60 driver: transmit faults", () => {
     const base = r.heardTx();
     r.p.chip.swallowTxDone(1);
     expect(r.p.driver.startXmit(txSkb(r.dev, 300), r.dev)).toBe(NETDEV_TX_OK);
+    expect(r.p.driver.startXmit(txSkb(r.dev, 400), r.dev)).toBe(NETDEV_TX_OK); // waits in the other area
     r.world.runFor(30);
     expect(r.dev.queueStopped).toBe(true);
     r.world.runFor(200);
@@ -343,7 +365,7 @@ describe("ENC28J60 driver: transmit faults", () => {
     expect(r.dev.queueStopped).toBe(false);
     expect(r.p.driver.startXmit(txSkb(r.dev, 300), r.dev)).toBe(NETDEV_TX_OK);
     r.world.runFor(5);
-    expect(r.heardTx()).toBe(base + 2); // the swallowed one went out too
+    expect(r.heardTx()).toBe(base + 3); // the swallowed one went out too, then the waiting one
     expect(r.dev.queueStopped).toBe(false);
     expect(r.poolFull()).toBe(true);
   });
@@ -373,11 +395,12 @@ describe("ENC28J60 driver: transmit faults", () => {
   });
 
   for (const how of ["the RESET pin", "a power cycle"] as const) {
-    it(`a chip reset by ${how} with a frame in flight: the frame is dropped and counted, the chip set up again, traffic resumes`, () => {
+    it(`a chip reset by ${how} with a frame on the wire and one waiting: both dropped and counted, the chip set up again, traffic resumes`, () => {
       const r = rig();
       r.world.runFor(5);
       const base = r.heardTx();
       r.p.driver.startXmit(txSkb(r.dev, 1400), r.dev);
+      r.p.driver.startXmit(txSkb(r.dev, 600), r.dev);
       if (how === "the RESET pin") {
         // Something else (a supervisor) pulls RESET low for a moment.
         r.p.chip.onPinWrite(ENC28J60_PINS.reset, 0);
@@ -385,7 +408,7 @@ describe("ENC28J60 driver: transmit faults", () => {
       } else r.p.chip.powerCycle();
       r.world.runFor(250);
       expect(r.p.driver.stats.chipResetsFound).toBe(1);
-      expect(r.dev.stats.txErrors).toBe(1);
+      expect(r.dev.stats.txErrors).toBe(2);
       expect(r.dev.queueStopped).toBe(false);
       expect(r.dev.hasCarrier).toBe(true);
       expect(r.heardTx()).toBe(base);
