@@ -11,16 +11,23 @@
 //          all), EIR when the pin says so (link, TX completion, RX overflow), up to `budget` frames, each read header + body in one
 //          chip-select frame (RBM, CS held) straight up to the next frame, PKTDEC per frame,
 //          ERXRDPT moved once per poll to an odd address (errata #14). INT is a level: a poll
-//          that completes re-polls itself while the pin is still low, since no new edge comes.
-//   TX:    one frame in flight: EWRPT, WBM of control byte + frame in one write, ETXND,
-//          TXRTS; TXIF frees the skb and wakes the queue; TXERIF pulses TXRST (errata #12) and
+//          that completes re-polls itself while the pin is still low, since no new edge comes,
+//          unless IDLE_POLLS_MAX polls in a row did nothing (a stuck source): then the timer's
+//          health check polls while the pin stays low.
+//   TX:    two transmit areas: the frame on the wire (TXRTS) and the next, written while
+//          the first is sent (EWRPT, WBM of control byte + frame in one write); TXIF frees
+//          the first, points ETXST/ETXND at the next and sets TXRTS for it (TXRTS is one
+//          transmission, DS 7.1), and wakes the queue; TXERIF pulses TXRST (errata #12) and
 //          reads the TSV to retry a late collision (errata #13, #15).
 //   timer: the reset wait; then every HEALTH_MS a check that the chip was not reset under
 //          us (EIE lost) and a TX watchdog.
 //
-// Why one transmit buffer, not two: the 8 KB is shared with the receive ring, and at
-// 10 Mbit/s a second buffer would take a quarter of the ring (four full frames) to save the
-// ~0.6 ms an SPI write of 1.5 KB at 20 MHz takes between frames.
+// Why two transmit areas: with one, the ~0.6 ms SPI write of a full frame at 20 MHz and its
+// 1.2 ms on the wire run one after the other (simulated TCP send 5.9 Mbit/s, bench/spi.ts);
+// with the next frame written while one is on the wire they overlap (8.7 Mbit/s). The price:
+// the receive ring shrinks from 6.6 KB to 5 KB (4.3 to 3.3 full frames), enough while the
+// host drains it at 20 MHz faster than 10 Mbit/s fills it; and 1.5 more chip-select frames
+// per frame of a back-to-back stream (ETXST and ETXND move between the areas).
 
 import { devKfreeSkbIrq, devTxError, napiComplete, napiSchedule, netifReceiveSkb, netifStopQueue, netifWakeQueue } from "../src/core/dev";
 import { copyBytes } from "../src/core/bytes";
@@ -67,15 +74,21 @@ const MAX_FRAMELEN = 1518;
 /** byte granularity of the SPI views (reads exact through a tail view; writes round up) */
 const VIEW_STEP = 32;
 /**
- * Buffer layout: the receive ring from 0000h (errata #5), the transmit buffer at the top:
- * control byte, frame, and room for the TSV (7) or a write rounded up to VIEW_STEP.
+ * Buffer layout: the receive ring from 0000h (errata #5), two transmit areas at the top,
+ * each a control byte, a frame and its TSV (7), or a write rounded up to VIEW_STEP (DS 7.1).
+ * 600h each: the areas' ETXST, ETXND (same length) and EWRPT differ in their high byte
+ * only, so switching areas costs one WCR per pointer.
  */
-const TXST = 0x2000 - (1 + TX_FRAME_MAX + VIEW_STEP + 5);
-const RXND = TXST - 1;
+const TX_AREA = 0x600;
+const TXST_A = 0x2000 - 2 * TX_AREA;
+const TXST_B = TXST_A + TX_AREA;
+const RXND = TXST_A - 1;
 const RX_RING_SIZE = RXND + 1;
 /** errata #2: wait at least 1 ms after a reset before touching MAC, MII or PHY registers */
 const RESET_WAIT_MS = 1;
 const HEALTH_MS = 100;
+/** polls in a row with INT low and nothing done before poll stops re-scheduling itself */
+const IDLE_POLLS_MAX = 3;
 /** a frame at 10 Mbit/s takes 1.2 ms; half duplex may defer (DS 9.1), so allow plenty */
 const TX_TIMEOUT_MS = 50;
 /** polls of MISTAT.BUSY (10.24 us, DS 3.3.1; about 1.2 us each at 20 MHz) before giving up */
@@ -121,6 +134,10 @@ export class Enc28j60Stats {
   txOverwriteBytes = 0;
   /** MII operations still busy after MII_POLLS_MAX polls */
   miiTimeouts = 0;
+  /** times poll stopped re-polling: INT stayed low through IDLE_POLLS_MAX polls that did nothing */
+  intStuck = 0;
+  /** polls the health check started: INT low with no poll pending (a stuck source, a lost edge) */
+  intLowPolls = 0;
   polls = 0;
 }
 
@@ -158,6 +175,8 @@ export class Enc28j60Driver implements NetDeviceOps {
   #txStage = new Uint8Array(0);
   /** views of #txStage, VIEW_STEP * k bytes long */
   #txViews: Uint8Array[] = [];
+  /** a view of #txStage: the opcode and a whole transmit area */
+  #txAreaView = new Uint8Array(0);
 
   // chip state the driver keeps
   /** ECON1.BSEL as last set */
@@ -170,12 +189,22 @@ export class Enc28j60Driver implements NetDeviceOps {
   #pending = 0;
   /** frames this poll took (its work against the budget) */
   #work = 0;
-  /** EWRPT and ETXND as the chip has them (-1: unknown) */
+  /** EWRPT, ETXST and ETXND as the chip has them (-1: unknown) */
   #ewrpt = -1;
+  #etxst = -1;
   #etxnd = -1;
+  /** the frame on the wire (TXRTS set for it), in the area at #etxst */
   #txSkb: SkBuff | null = null;
+  /** the frame written into the other area while #txSkb is on the wire, and where it ends */
+  #txNext: SkBuff | null = null;
+  #txNextSt = 0;
+  #txNextNd = 0;
   #txStartedAt = 0;
   #txRetriesLeft = 0;
+  /** this poll freed the frame in flight (progress, as a frame read is) */
+  #txFreed = false;
+  /** polls in a row that found INT still low and did nothing */
+  #idlePolls = 0;
 
   constructor(wiring: SpiChipWiring, options: Enc28j60Options = {}) {
     this.wiring = wiring;
@@ -224,9 +253,10 @@ export class Enc28j60Driver implements NetDeviceOps {
     this.#rxTail = [tail];
     for (let t = 1; t < VIEW_STEP; t++) this.#rxTail.push(new Uint8Array(tail.buffer, 0, t));
     const txViews = Math.ceil((2 + TX_FRAME_MAX) / VIEW_STEP);
-    this.#txStage = new Uint8Array(txViews * VIEW_STEP);
+    this.#txStage = new Uint8Array(1 + TX_AREA);
     this.#txViews = [this.#txStage];
     for (let k = 1; k <= txViews; k++) this.#txViews.push(new Uint8Array(this.#txStage.buffer, 0, k * VIEW_STEP));
+    this.#txAreaView = this.#txStage;
     netifCarrierOff(dev);
     this.#startReset();
   }
@@ -239,10 +269,9 @@ export class Enc28j60Driver implements NetDeviceOps {
       this.#bfc(ECON1, ECON1_RXEN);
     }
     this.#state = STATE_DOWN;
-    if (this.#txSkb !== null) {
-      kfreeSkbReason(net, this.#txSkb, SKB_DROP.SHUTDOWN);
-      this.#txSkb = null;
-    }
+    if (this.#txSkb !== null) kfreeSkbReason(net, this.#txSkb, SKB_DROP.SHUTDOWN);
+    if (this.#txNext !== null) kfreeSkbReason(net, this.#txNext, SKB_DROP.SHUTDOWN);
+    this.#txSkb = this.#txNext = null;
     if (this.#spi !== null) this.#spi.close();
     if (this.#int !== null) this.#int.close();
     if (this.#reset !== null) this.#reset.close();
@@ -258,10 +287,9 @@ export class Enc28j60Driver implements NetDeviceOps {
     this.stats.resets++;
     this.#state = STATE_RESET_WAIT;
     netifCarrierOff(dev);
-    if (this.#txSkb !== null) {
-      devTxError(this.#txSkb);
-      this.#txSkb = null;
-    }
+    if (this.#txSkb !== null) devTxError(this.#txSkb);
+    if (this.#txNext !== null) devTxError(this.#txNext);
+    this.#txSkb = this.#txNext = null;
     netifStopQueue(dev);
     const pin = this.#reset;
     if (pin !== null) {
@@ -294,11 +322,13 @@ export class Enc28j60Driver implements NetDeviceOps {
     this.#wcr16(ERXNDL, RXND);
     this.#wcr16(ERXRDPTL, RXND);
     this.#wcr16(ERDPTL, 0);
-    this.#wcr16(ETXSTL, TXST);
+    this.#wcr16(ETXSTL, TXST_A);
+    this.#etxst = TXST_A;
     this.#ewrpt = this.#etxnd = -1;
     this.#nextPkt = 0;
     this.#rxMoved = false;
     this.#pending = 0;
+    this.#idlePolls = 0;
     this.#wcr(ERXFCON, this.#rxFilter(dev));
     // MAC set-up (DS 6.5): receive on, CRC and padding to 60 bytes by the MAC, duplex.
     const full = this.#fullDuplex;
@@ -354,6 +384,11 @@ export class Enc28j60Driver implements NetDeviceOps {
       this.#txLogicReset();
       this.#txGiveUp(this.#dev as NetDevice);
     }
+    const napi = (this.#dev as NetDevice).napi;
+    if (!napi.scheduled && (this.#int as DigitalIo).read() === 0) {
+      this.stats.intLowPolls++;
+      napiSchedule(napi);
+    }
     net.modTimer(this.#timer as Timer, net.now() + HEALTH_MS);
   }
 
@@ -387,6 +422,7 @@ export class Enc28j60Driver implements NetDeviceOps {
     const pin = this.#int as DigitalIo;
     let eirRead = false;
     this.#pending = 0;
+    this.#txFreed = false;
     if (this.#txSkb !== null) {
       this.#events(dev);
       eirRead = true;
@@ -401,8 +437,14 @@ export class Enc28j60Driver implements NetDeviceOps {
     if (work < budget) {
       napiComplete(napi);
       // INT is a level: while anything enabled is still pending it stays low and no new
-      // falling edge will come, so poll again.
-      if (this.#state === STATE_UP && (this.#int as DigitalIo).read() === 0) napiSchedule(napi);
+      // falling edge will come, so poll again; but not for ever when polls clear nothing
+      // (a stuck source): after IDLE_POLLS_MAX the health check looks, every HEALTH_MS.
+      if (this.#state === STATE_UP && pin.read() === 0) {
+        if (work > 0 || this.#txFreed) this.#idlePolls = 0;
+        else this.#idlePolls++;
+        if (this.#idlePolls < IDLE_POLLS_MAX) napiSchedule(napi);
+        else this.stats.intStuck++;
+      } else this.#idlePolls = 0;
     }
     return work;
   }
@@ -512,12 +554,20 @@ export class Enc28j60Driver implements NetDeviceOps {
   #rxResync(dev: NetDevice): void {
     this.stats.rxResyncs++;
     dev.stats.rxErrors++;
-    dev.stats.rxDropped += 1 + this.#pending;
+    dev.stats.rxDropped++;
     countDrop(dev.net, SKB_DROP.RX_HW_ERROR);
     this.#pending = 0;
     this.#bfc(ECON1, ECON1_RXEN);
     this.#bfs(ECON1, ECON1_RXRST);
     this.#bfc(ECON1, ECON1_RXRST);
+    // DS 11.4 does not say RXRST clears EPKTCNT: count it down (at most 255, DS 7.2.4) so
+    // that no frame of the old ring is read from the new one, and PKTIF lets INT go.
+    let left = 0;
+    while (left < 255 && this.#rcr(EPKTCNT) !== 0) {
+      this.#bfs(ECON2, ECON2_PKTDEC);
+      left++;
+    }
+    dev.stats.rxDropped += left > 1 ? left - 1 : 0;
     this.#wcr16(ERXSTL, 0);
     this.#wcr16(ERXNDL, RXND);
     this.#wcr16(ERXRDPTL, RXND);
@@ -538,7 +588,7 @@ export class Enc28j60Driver implements NetDeviceOps {
   // ---------------------------------------------------------------- transmit
 
   startXmit(skb: SkBuff, dev: NetDevice): number {
-    if (this.#state !== STATE_UP || this.#txSkb !== null) {
+    if (this.#state !== STATE_UP || this.#txNext !== null) {
       netifStopQueue(dev);
       return NETDEV_TX_BUSY;
     }
@@ -547,31 +597,65 @@ export class Enc28j60Driver implements NetDeviceOps {
       devTxError(skb);
       return NETDEV_TX_OK;
     }
-    // EWRPT to the control byte (DS 7.1), bank 0.
-    if (this.#ewrpt !== TXST) this.#wcr16Changed(EWRPTL, TXST, this.#ewrpt);
+    if (this.#txSkb === null) {
+      // Nothing on the wire: the area ETXST is on already, sent at once.
+      const st = this.#etxst;
+      this.#txWrite(skb, st, dev);
+      this.#txSkb = skb;
+      this.#txStart(st, st + len, dev);
+      return NETDEV_TX_OK;
+    }
+    // A frame on the wire: this one into the other area (the buffer is dual port, DS 3.2;
+    // ETXST, ETXND and TXRTS wait for TXIF), and the queue waits for a free area.
+    const st = this.#etxst === TXST_A ? TXST_B : TXST_A;
+    this.#txWrite(skb, st, dev);
+    this.#txNext = skb;
+    this.#txNextSt = st;
+    this.#txNextNd = st + len;
+    netifStopQueue(dev);
+    return NETDEV_TX_OK;
+  }
+
+  /** EWRPT to the area, then one write of opcode, control byte and frame (DS 7.1). */
+  #txWrite(skb: SkBuff, st: number, dev: NetDevice): void {
+    if (this.#ewrpt !== st) this.#wcr16Changed(EWRPTL, st, this.#ewrpt);
+    const len = skb.len;
     const stage = this.#txStage;
     stage[0] = OP_WBM;
     stage[1] = 0; // per-packet control byte: MACON3's padding and CRC (DS figure 7-1)
     copyBytes(stage, 2, dev.net.pool.buf, skb.data, len);
-    // One write of opcode, control byte and frame, rounded up: the extra bytes land in free
-    // transmit space past ETXND (the TSV goes over them).
+    // One write, rounded up: the extra bytes land in the area past ETXND (the TSV goes over
+    // them). A write that would fill most of the area fills all of it, so that EWRPT ends on
+    // the next area (or wraps 1FFFh -> 0000h, DS 3.2.3) and needs at most its high byte.
     const k = Math.ceil((2 + len) / VIEW_STEP);
-    const view = this.#txViews[k];
+    const view = k * VIEW_STEP >= TX_AREA ? this.#txAreaView : this.#txViews[k];
     this.stats.txOverwriteBytes += view.length - 2 - len;
     const spi = this.#spi as SpiIo;
     spi.write(view);
     spi.flush(true);
-    this.#ewrpt = (TXST + view.length - 1) & 0x1fff;
-    const etxnd = TXST + len;
-    if (this.#etxnd !== etxnd) this.#wcr16Changed(ETXNDL, etxnd, this.#etxnd);
-    this.#etxnd = etxnd;
+    this.#ewrpt = (st + view.length - 1) & 0x1fff;
+  }
+
+  /** ETXST and ETXND to the area (the bytes that changed), then TXRTS. */
+  #txStart(st: number, nd: number, dev: NetDevice): void {
+    if (this.#etxst !== st) this.#wcr16Changed(ETXSTL, st, this.#etxst);
+    this.#etxst = st;
+    if (this.#etxnd !== nd) this.#wcr16Changed(ETXNDL, nd, this.#etxnd);
+    this.#etxnd = nd;
     this.#bfs(ECON1, ECON1_TXRTS);
-    this.#txSkb = skb;
     this.#txStartedAt = dev.net.now();
     this.#txRetriesLeft = this.#txRetriesMax;
-    // One frame in flight: the qdisc holds the next until TXIF.
-    netifStopQueue(dev);
-    return NETDEV_TX_OK;
+  }
+
+  /** The frame on the wire is done with: the one waiting in the other area goes next. */
+  #txNextUp(dev: NetDevice): void {
+    const skb = this.#txNext;
+    if (skb !== null) {
+      this.#txNext = null;
+      this.#txSkb = skb;
+      this.#txStart(this.#txNextSt, this.#txNextNd, dev);
+    }
+    netifWakeQueue(dev);
   }
 
   #txDone(dev: NetDevice, eir: number): void {
@@ -593,8 +677,9 @@ export class Enc28j60Driver implements NetDeviceOps {
     const skb = this.#txSkb;
     if (skb === null) return;
     this.#txSkb = null;
+    this.#txFreed = true;
     devKfreeSkbIrq(skb);
-    netifWakeQueue(dev);
+    this.#txNextUp(dev);
   }
 
   /** Errata #12: set and clear TXRST, then clear TXERIF (clearing TXRST may set it again). */
@@ -609,8 +694,9 @@ export class Enc28j60Driver implements NetDeviceOps {
     this.stats.txAborts++;
     const skb = this.#txSkb;
     this.#txSkb = null;
+    this.#txFreed = true;
     if (skb !== null) devTxError(skb);
-    netifWakeQueue(dev);
+    this.#txNextUp(dev);
   }
 
   /** The TSV after ETXND (DS 7.1): its late collision bit. ERDPT goes back to the ring after. */

@@ -234,6 +234,10 @@ export class Enc28j60Chip implements SimSpiTarget, LanEndpoint, SimPinListener, 
   /** a frame for the wire (padded, without FCS) */
   readonly #txFrame = new Uint8Array(1600);
   #pktifReads = 0;
+  /** holdInterrupt's flags */
+  #stuckEir = 0;
+  /** swallowTxDone's count */
+  #txIfSwallow = 0;
 
   // SPI frame state
   #state = S_OPCODE;
@@ -328,6 +332,20 @@ export class Enc28j60Chip implements SimSpiTarget, LanEndpoint, SimPinListener, 
   /** Errata #14's corruption for the next `count` frames, whatever ERXRDPT holds (a test's corrupted header). */
   corruptNextRx(count = 1): void {
     this.#corruptNext = count;
+  }
+
+  /**
+   * A fault: the EIR flags in mask read set and hold INT low whatever the host clears
+   * (a stuck interrupt source); 0 lets them go.
+   */
+  holdInterrupt(mask: number): void {
+    this.#stuckEir = mask & (EIR_PKTIF | EIR_DMAIF | EIR_LINKIF | EIR_TXIF | EIR_TXERIF | EIR_RXERIF);
+    this.#updateInt();
+  }
+
+  /** A fault: the next `count` transmissions go out but never set TXIF. */
+  swallowTxDone(count = 1): void {
+    this.#txIfSwallow = count;
   }
 
   /** The next `count` frames arrive with a bad CRC. */
@@ -599,7 +617,7 @@ export class Enc28j60Chip implements SimSpiTarget, LanEndpoint, SimPinListener, 
           else v |= EIR_PKTIF;
         }
         if (this.#linkIf()) v |= EIR_LINKIF;
-        return v;
+        return v | this.#stuckEir;
       }
       case ESTAT: {
         let v = r[ESTAT] & ~(ESTAT_INT | ESTAT_CLKRDY | ESTAT_LATECOL);
@@ -708,8 +726,9 @@ export class Enc28j60Chip implements SimSpiTarget, LanEndpoint, SimPinListener, 
       }
     }
     if ((rose & ECON1_RXRST) !== 0) {
-      // Receive logic reset (DS 11.4): the count and the write pointer start over.
-      r[EPKTCNT] = 0;
+      // Receive logic reset (DS 11.4): the write pointer starts over at ERXST.
+      // Choice: DS 11.4 does not say that RXRST clears EPKTCNT (nor does EPKTCNT's register
+      // description), so the count is kept: a driver must PKTDEC it to 0 itself.
       this.#rxWrite = r[ERXSTL] | (r[ERXSTH] << 8);
       r[ECON1] &= ~ECON1_RXEN;
       this.#updateInt();
@@ -731,6 +750,7 @@ export class Enc28j60Chip implements SimSpiTarget, LanEndpoint, SimPinListener, 
     let flags = r[EIR] & (EIR_DMAIF | EIR_TXIF | EIR_TXERIF | EIR_RXERIF);
     if (r[EPKTCNT] !== 0) flags |= EIR_PKTIF;
     if (this.#linkIf()) flags |= EIR_LINKIF;
+    flags |= this.#stuckEir;
     const asserted = !this.#held && (r[EIE] & EIE_INTIE) !== 0 && (flags & r[EIE]) !== 0;
     const level = asserted ? 0 : 1;
     if (level === this.#intLevel) return;
@@ -900,7 +920,8 @@ export class Enc28j60Chip implements SimSpiTarget, LanEndpoint, SimPinListener, 
       this.#updateInt();
       return;
     }
-    r[EIR] |= EIR_TXIF;
+    if (this.#txIfSwallow > 0) this.#txIfSwallow--;
+    else r[EIR] |= EIR_TXIF;
     if ((tsv2 & TSV2_CRC_ERROR) === 0) {
       this.stats.txFrames++;
       this.stats.txBytes += wireLen;
@@ -1039,34 +1060,39 @@ function macBroadcast(buf: Uint8Array, off: number): boolean {
 /**
  * The floor: the least chip-select frames and bytes one frame on its own needs to be
  * received or sent, learning that it arrived or was sent and acknowledging the interrupt
- * included; a read the driver can replace by its own bookkeeping is left out.
- *
- * For the ENC28J60, one Ethernet frame of frameLen bytes (destination address to payload,
- * no FCS). Every command but RBM/WBM is one chip-select frame of its own (DS 4.2: CS must
- * rise after each).
+ * included; a register access the driver's bookkeeping makes unnecessary (a read of what it
+ * knows, a write of what the chip already holds) is left out.
+ * Every command but RBM/WBM is one chip-select frame of its own (DS 4.2: CS must rise after
+ * each), a two-byte one (opcode, data) for ETH registers.
  *
  * Receive (DS 7.2.3, 7.2.4; errata #6, #14): the MAC stores frameLen + 4 bytes (the FCS) at
  * an even address, so s = frameLen + 4 rounded up to even bytes follow the 6-byte header.
- *   1. BFS ECON1.BSEL0 (to bank 1)                       1 frame, 2 bytes
- *   2. RCR EPKTCNT (a frame is there; PKTIF is unreliable) 1 frame, 2 bytes
+ * EPKTCNT is in bank 1, ERXRDPT in bank 0: a frame needs both, so two bank switches.
+ *   1. BFS ECON1.BSEL0 (to bank 1)                         1 frame, 2 bytes
+ *   2. RCR EPKTCNT (a frame is there; PKTIF is unreliable,  1 frame, 2 bytes
+ *      errata #6; ERXWRPT would be two reads that may tear)
  *   3. RBM: opcode, next pointer + RSV (6), the s bytes     1 frame, 7 + s bytes
  *      (reading the FCS and pad leaves ERDPT on the next frame: cheaper than rewriting it)
- *   4. BFS ECON2.PKTDEC (the acknowledgement: PKTIF clears at EPKTCNT 0) 1 frame, 2 bytes
- *   5. BFC ECON1.BSEL0 (to bank 0)                        1 frame, 2 bytes
- *   6. WCR ERXRDPTL, WCR ERXRDPTH (odd, frees the space)   2 frames, 4 bytes
+ *   4. BFS ECON2.PKTDEC (the acknowledgement: INT follows  1 frame, 2 bytes
+ *      EPKTCNT)
+ *   5. BFC ECON1.BSEL0 (to bank 0)                         1 frame, 2 bytes
+ *   6. WCR ERXRDPTL, WCR ERXRDPTH (odd, frees the space:    2 frames, 4 bytes
+ *      the completion)
  *   = 7 frames, s + 19 bytes.
- * Transmit (DS 7.1), the single transmit buffer at a fixed ETXST:
- *   1. WCR EWRPTL, WCR EWRPTH (back to ETXST)              2 frames, 4 bytes
+ * Transmit (DS 7.1, 12.1.3), at the ETXST the chip holds; ETXND rewritten only when the
+ * length changes (bookkeeping: a stream of full-size frames never writes it):
+ *   1. WCR EWRPTH (back to ETXST: a write that ends on a   1 frame, 2 bytes
+ *      256-byte boundary from ETXST leaves EWRPTL right;
+ *      the padding, 21 bytes for a full frame, not counted)
  *   2. WBM: opcode, control byte, frameLen bytes           1 frame, 2 + frameLen bytes
- *   3. WCR ETXNDL, WCR ETXNDH                              2 frames, 4 bytes
- *   4. BFS ECON1.TXRTS                                     1 frame, 2 bytes
- *   5. RCR EIR (TXIF: done, the buffer free again)         1 frame, 2 bytes
- *      (with TXIE off nothing to acknowledge; RCR ECON1, TXRTS clear when done, DS 7.1,
- *      costs the same)
- *   = 7 frames, frameLen + 14 bytes.
+ *   3. BFS ECON1.TXRTS                                     1 frame, 2 bytes
+ *   4. RCR EIR (TXIF: sent, the buffer free again)         1 frame, 2 bytes
+ *   5. BFC EIR.TXIF (the acknowledgement: INT stays low    1 frame, 2 bytes
+ *      while it is set)
+ *   = 5 frames, frameLen + 10 bytes.
  */
 export function enc28j60SpiFloor(frameLen: number): { rx: { frames: number; bytes: number }; tx: { frames: number; bytes: number } } {
   const stored = frameLen + 4;
   const s = stored + (stored & 1);
-  return { rx: { frames: 7, bytes: s + 19 }, tx: { frames: 7, bytes: frameLen + 14 } };
+  return { rx: { frames: 7, bytes: s + 19 }, tx: { frames: 5, bytes: frameLen + 10 } };
 }

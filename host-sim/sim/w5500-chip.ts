@@ -127,7 +127,8 @@ export interface W5500SpiFloor {
 /**
  * The floor: the least chip-select frames and bytes one frame on its own needs to be
  * received or sent, learning that it arrived or was sent and acknowledging the interrupt
- * included; a read the driver can replace by its own bookkeeping is left out.
+ * included; a register access the driver's bookkeeping makes unnecessary (a read of what it
+ * knows, a write of what the chip already holds) is left out.
  *
  * For the W5500, from the datasheet's procedures (DS 4.2 Sn_RX_RSR, Sn_RX_RD, Sn_TX_WR,
  * Sn_TX_RD, Sn_CR, Sn_IR, Sn_IMR). A VDM frame writes consecutive addresses (DS 2.2.2), so

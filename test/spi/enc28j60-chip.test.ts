@@ -491,22 +491,40 @@ describe("ENC28J60 model: rev B7 errata", () => {
     expect(r.heard.length).toBe(2);
   });
 
-  it("RXRST starts the count and the write pointer over", () => {
+  it("RXRST starts the write pointer over and keeps EPKTCNT (a choice: DS 11.4 is silent): PKTDEC takes it to 0", () => {
     const r = rig();
     r.runFor(1);
     r.init();
     r.send(MAC, 60);
     r.bfs(ECON1, ECON1_RXRST);
     r.bfc(ECON1, ECON1_RXRST);
-    expect(r.chip.packetCount).toBe(0);
+    expect(r.chip.packetCount).toBe(1);
     expect(r.rcr(ECON1) & ECON1_RXEN).toBe(0);
     expect(r.chip.rxWritePointer).toBe(0);
+    r.bfs(ECON2, ECON2_PKTDEC);
+    expect(r.chip.packetCount).toBe(0);
+  });
+
+  it("holdInterrupt (a fault) keeps a flag set and INT low whatever the host clears", () => {
+    const r = rig();
+    r.runFor(1);
+    r.init();
+    r.wcr(EIE, EIE_INTIE | EIE_LINKIE);
+    r.chip.holdInterrupt(EIR_LINKIF);
+    expect(r.gpio.level(INT)).toBe(0);
+    expect(r.rcr(EIR) & EIR_LINKIF).toBe(EIR_LINKIF);
+    r.bfc(EIR, 0xff);
+    expect(r.rcr(EIR) & EIR_LINKIF).toBe(EIR_LINKIF);
+    expect(r.gpio.level(INT)).toBe(0);
+    r.chip.holdInterrupt(0);
+    expect(r.rcr(EIR) & EIR_LINKIF).toBe(0);
+    expect(r.gpio.level(INT)).toBe(1);
   });
 });
 
 describe("enc28j60SpiFloor", () => {
   it("counts the least chip-select frames and bytes per frame", () => {
-    expect(enc28j60SpiFloor(1514)).toEqual({ rx: { frames: 7, bytes: 1518 + 19 }, tx: { frames: 7, bytes: 1514 + 14 } });
+    expect(enc28j60SpiFloor(1514)).toEqual({ rx: { frames: 7, bytes: 1518 + 19 }, tx: { frames: 5, bytes: 1514 + 10 } });
     expect(enc28j60SpiFloor(61).rx.bytes).toBe(66 + 19);
     void [OP_RCR, OP_WCR, EIE_RXERIE, EIE_TXERIE, ERXFCON_BCEN, ERXRDPTL, PHSTAT2, EIR_PKTIF, MAMXFLL, MIWRH, MIWRL, PHIE, PHIR];
   });

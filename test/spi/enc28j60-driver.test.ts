@@ -2,11 +2,14 @@
 // resets, overflow, the rev B7 errata paths, corrupted headers, interrupt storms; the
 // pool full after each.
 import { describe, expect, it } from "vitest";
+import { typedArrayBytesMadeBy } from "../../bench/ram";
 import { Pinger } from "../../src/apps/ping";
 import { addTap } from "../../src/core/link";
-import { NETDEV_TX_BUSY, NETDEV_TX_OK, type NetDevice } from "../../src/core/netdevice";
-import { ERXSTL } from "../../host-sim/sim/enc28j60-chip";
-import { attachEnc28j60, tenBaseTToward, type AttachEnc28j60Options, type Enc28j60Parts } from "../../host-sim/sim/scenarios/enc28j60";
+import { IFF_PROMISC, NETDEV_TX_BUSY, NETDEV_TX_OK, type NetDevice } from "../../src/core/netdevice";
+import { ipMcJoin, ipMcLeave } from "../../src/ipv4/devinet";
+import { udpSocketClass } from "../../src/socket/udp";
+import { EIR_LINKIF, ERXSTL } from "../../host-sim/sim/enc28j60-chip";
+import { ENC28J60_PINS, attachEnc28j60, tenBaseTToward, type AttachEnc28j60Options, type Enc28j60Parts } from "../../host-sim/sim/scenarios/enc28j60";
 import { SimWorld } from "../../host-sim/sim/world";
 
 const PEER = [0x02, 0x00, 0x5e, 0x99, 0x99, 0x99];
@@ -44,7 +47,9 @@ function rig(options: AttachEnc28j60Options = {}) {
     world.shutdown();
     return host.net.pool.inUse === 0 && host.net.pool.recordsInUse === 0;
   };
-  return { world, lan, host, dev, p, heard, peer, seen, send, poolFull, bad: () => badPayload };
+  /** frames of txSkb's (filled with 0xab) heard on the LAN */
+  const heardTx = (): number => heard.filter((f) => f[12] === 0xab && f[13] === 0xab).length;
+  return { world, lan, host, dev, p, heard, heardTx, peer, seen, send, poolFull, bad: () => badPayload };
 }
 
 /** A frame from the stack's side, straight to the driver. */
@@ -135,6 +140,27 @@ describe("ENC28J60 driver: receive", () => {
     expect(r.poolFull()).toBe(true);
   });
 
+  it("after a resync counts EPKTCNT down to 0 (RXRST need not clear it): no frame of the old ring read again", () => {
+    const r = rig();
+    r.world.runFor(5);
+    r.send(200, 1);
+    r.world.runFor(2);
+    r.p.chip.corruptNextRx(1);
+    r.send(300, 2); // corrupt, with two frames behind it in the same poll
+    r.send(300, 3);
+    r.send(300, 4);
+    r.world.runFor(5);
+    expect(r.p.driver.stats.rxResyncs).toBe(1);
+    expect(r.p.chip.packetCount).toBe(0);
+    expect(r.dev.stats.rxDropped).toBe(3);
+    r.send(400, 5);
+    r.world.runFor(5);
+    expect(r.seen).toEqual([1, 5]);
+    expect(r.p.driver.stats.rxResyncs).toBe(1);
+    expect(r.bad()).toBe(0);
+    expect(r.poolFull()).toBe(true);
+  });
+
   it("counts an RX overflow (RXERIF) from a burst the ring cannot hold, and keeps receiving", () => {
     const r = rig();
     r.world.runFor(5);
@@ -185,21 +211,115 @@ describe("ENC28J60 driver: receive", () => {
   });
 });
 
-describe("ENC28J60 driver: transmit", () => {
-  it("keeps one frame in flight: a second is NETDEV_TX_BUSY with the queue stopped, woken by TXIF", () => {
+describe("ENC28J60 driver: receive filters (setRxMode)", () => {
+  const OTHER = [0x02, 0x00, 0x5e, 0x11, 0x22, 0x33];
+  const GROUP_MAC = [0x01, 0x00, 0x5e, 0x01, 0x02, 0x03]; // 239.1.2.3 (RFC 1112 6.4)
+
+  it("filters unicast to another MAC unless promiscuous, and back", () => {
     const r = rig();
     r.world.runFor(5);
-    const base = r.heard.length; // the host's own announcements
-    const a = txSkb(r.dev, 1000);
-    const b = txSkb(r.dev, 1000);
-    expect(r.p.driver.startXmit(a, r.dev)).toBe(NETDEV_TX_OK);
-    expect(r.dev.queueStopped).toBe(true);
-    expect(r.p.driver.startXmit(b, r.dev)).toBe(NETDEV_TX_BUSY);
-    r.dev.net.pool.free(b);
+    r.send(100, 1, OTHER);
+    r.world.runFor(2);
+    expect(r.seen).toEqual([]);
+    const filtered = r.p.chip.stats.rxFiltered;
+    expect(filtered).toBeGreaterThan(0);
+    r.dev.flags |= IFF_PROMISC;
+    r.dev.ops.setRxMode(r.dev);
+    r.send(100, 2, OTHER);
+    r.world.runFor(2);
+    expect(r.seen).toEqual([2]);
+    r.dev.flags &= ~IFF_PROMISC;
+    r.dev.ops.setRxMode(r.dev);
+    r.send(100, 3, OTHER);
+    r.send(100, 4);
+    r.world.runFor(2);
+    expect(r.seen).toEqual([2, 4]);
+    expect(r.p.chip.stats.rxFiltered).toBe(filtered + 1);
+    expect(r.poolFull()).toBe(true);
+  });
+
+  it("lets multicast in while the device is in a group (ipMcJoin), filters it again after ipMcLeave", () => {
+    const r = rig();
     r.world.runFor(5);
-    expect(r.heard.length).toBe(base + 1);
+    r.send(100, 1, GROUP_MAC);
+    r.world.runFor(2);
+    expect(r.seen).toEqual([]);
+    ipMcJoin(r.dev, "239.1.2.3");
+    r.world.runFor(1);
+    r.send(100, 2, GROUP_MAC);
+    r.world.runFor(2);
+    expect(r.seen).toEqual([2]);
+    ipMcLeave(r.dev, "239.1.2.3");
+    r.world.runFor(1);
+    r.send(100, 3, GROUP_MAC);
+    r.send(100, 4);
+    r.world.runFor(2);
+    expect(r.seen).toEqual([2, 4]);
+    expect(r.poolFull()).toBe(true);
+  });
+});
+
+describe("ENC28J60 driver: a stuck interrupt source", () => {
+  it("stops re-polling after a few polls that clear nothing, and the health check polls while INT stays low", () => {
+    const r = rig();
+    r.world.runFor(5);
+    const d = r.p.driver;
+    r.p.chip.holdInterrupt(EIR_LINKIF); // as when PHIR cannot be read (an MII timeout)
+    const polls = d.stats.polls;
+    r.world.runFor(1000);
+    expect(d.stats.polls - polls).toBeLessThan(60); // not a spin: about 1 + 1 per 100 ms
+    expect(d.stats.intStuck).toBeGreaterThan(5);
+    expect(d.stats.intLowPolls).toBeGreaterThanOrEqual(9);
+    // Frames still come in (no edge while INT is held low: the health check's poll reads them).
+    r.send(100, 1);
+    r.world.runFor(150);
+    expect(r.seen).toEqual([1]);
+    r.p.chip.holdInterrupt(0);
+    r.world.runFor(150);
+    r.send(100, 2);
+    r.world.runFor(2);
+    expect(r.seen).toEqual([1, 2]);
+    expect(r.dev.hasCarrier).toBe(true);
+    expect(r.poolFull()).toBe(true);
+  });
+});
+
+describe("ENC28J60 driver: transmit", () => {
+  it("writes a second frame into the other area while the first is on the wire; a third is NETDEV_TX_BUSY until TXIF", () => {
+    const r = rig();
+    r.world.runFor(5);
+    const base = r.heardTx();
+    const packets = r.dev.stats.txPackets; // the host's own announcements
+    const a = txSkb(r.dev, 1000);
+    const b = txSkb(r.dev, 1400);
+    const c = txSkb(r.dev, 1000);
+    expect(r.p.driver.startXmit(a, r.dev)).toBe(NETDEV_TX_OK);
     expect(r.dev.queueStopped).toBe(false);
-    expect(r.dev.stats.txPackets).toBe(base + 1);
+    expect(r.p.chip.transmitting).toBe(true);
+    expect(r.p.driver.startXmit(b, r.dev)).toBe(NETDEV_TX_OK);
+    expect(r.dev.queueStopped).toBe(true);
+    expect(r.p.driver.startXmit(c, r.dev)).toBe(NETDEV_TX_BUSY);
+    r.dev.net.pool.free(c);
+    r.world.runFor(5);
+    expect(r.heardTx()).toBe(base + 2);
+    expect(r.heard.slice(-2).map((f) => f.length)).toEqual([1000, 1400]);
+    expect(r.dev.queueStopped).toBe(false);
+    expect(r.dev.stats.txPackets).toBe(packets + 2);
+    expect(r.poolFull()).toBe(true);
+  });
+
+  it("a late collision on the frame on the wire retries it, then the waiting frame goes, in order", () => {
+    const r = rig();
+    r.world.runFor(5);
+    const base = r.heardTx();
+    r.p.chip.injectTxFault(1);
+    r.p.driver.startXmit(txSkb(r.dev, 300), r.dev);
+    r.p.driver.startXmit(txSkb(r.dev, 700), r.dev);
+    r.world.runFor(10);
+    expect(r.p.driver.stats.txRetries).toBe(1);
+    expect(r.heardTx()).toBe(base + 2);
+    expect(r.heard.slice(-2).map((f) => f.length)).toEqual([300, 700]);
+    expect(r.dev.queueStopped).toBe(false);
     expect(r.poolFull()).toBe(true);
   });
 
@@ -226,6 +346,124 @@ describe("ENC28J60 driver: transmit", () => {
     expect(r.heard.length).toBe(base + 2);
     expect(r.p.chip.stats.txStalledStarts).toBe(0);
     expect(r.poolFull()).toBe(true);
+  });
+});
+
+describe("ENC28J60 driver: transmit faults", () => {
+  it("TX watchdog: a frame whose TXIF never comes is given up (txTimeouts), the queue wakes, traffic goes on", () => {
+    const r = rig();
+    r.world.runFor(5);
+    const base = r.heardTx();
+    r.p.chip.swallowTxDone(1);
+    expect(r.p.driver.startXmit(txSkb(r.dev, 300), r.dev)).toBe(NETDEV_TX_OK);
+    expect(r.p.driver.startXmit(txSkb(r.dev, 400), r.dev)).toBe(NETDEV_TX_OK); // waits in the other area
+    r.world.runFor(30);
+    expect(r.dev.queueStopped).toBe(true);
+    r.world.runFor(200);
+    expect(r.p.driver.stats.txTimeouts).toBe(1);
+    expect(r.dev.stats.txErrors).toBe(1);
+    expect(r.dev.queueStopped).toBe(false);
+    expect(r.p.driver.startXmit(txSkb(r.dev, 300), r.dev)).toBe(NETDEV_TX_OK);
+    r.world.runFor(5);
+    expect(r.heardTx()).toBe(base + 3); // the swallowed one went out too, then the waiting one
+    expect(r.dev.queueStopped).toBe(false);
+    expect(r.poolFull()).toBe(true);
+  });
+
+  it("link down with a frame in flight: the frame is counted, the queue is not stuck, traffic resumes at link up", () => {
+    const r = rig();
+    r.world.runFor(5);
+    const base = r.heardTx();
+    const sent = r.dev.stats.txPackets + r.dev.stats.txErrors;
+    r.p.driver.startXmit(txSkb(r.dev, 1400), r.dev);
+    r.p.chip.setLink(false);
+    r.world.runFor(5);
+    expect(r.dev.hasCarrier).toBe(false);
+    expect(r.dev.stats.txPackets + r.dev.stats.txErrors).toBe(sent + 1);
+    expect(r.dev.queueStopped).toBe(false);
+    expect(r.heardTx()).toBe(base); // nothing reached the wire
+    r.p.chip.setLink(true);
+    r.world.runFor(5);
+    expect(r.dev.hasCarrier).toBe(true);
+    expect(r.p.driver.startXmit(txSkb(r.dev, 200), r.dev)).toBe(NETDEV_TX_OK);
+    r.world.runFor(5);
+    expect(r.heardTx()).toBe(base + 1);
+    r.send(100, 9);
+    r.world.runFor(2);
+    expect(r.seen).toEqual([9]);
+    expect(r.poolFull()).toBe(true);
+  });
+
+  for (const how of ["the RESET pin", "a power cycle"] as const) {
+    it(`a chip reset by ${how} with a frame on the wire and one waiting: both dropped and counted, the chip set up again, traffic resumes`, () => {
+      const r = rig();
+      r.world.runFor(5);
+      const base = r.heardTx();
+      r.p.driver.startXmit(txSkb(r.dev, 1400), r.dev);
+      r.p.driver.startXmit(txSkb(r.dev, 600), r.dev);
+      if (how === "the RESET pin") {
+        // Something else (a supervisor) pulls RESET low for a moment.
+        r.p.chip.onPinWrite(ENC28J60_PINS.reset, 0);
+        r.p.chip.onPinWrite(ENC28J60_PINS.reset, 1);
+      } else r.p.chip.powerCycle();
+      r.world.runFor(250);
+      expect(r.p.driver.stats.chipResetsFound).toBe(1);
+      expect(r.dev.stats.txErrors).toBe(2);
+      expect(r.dev.queueStopped).toBe(false);
+      expect(r.dev.hasCarrier).toBe(true);
+      expect(r.heardTx()).toBe(base);
+      expect(r.p.driver.startXmit(txSkb(r.dev, 200), r.dev)).toBe(NETDEV_TX_OK);
+      r.world.runFor(5);
+      expect(r.heardTx()).toBe(base + 1);
+      r.send(100, 3);
+      r.world.runFor(2);
+      expect(r.seen).toEqual([3]);
+      expect(r.poolFull()).toBe(true);
+    });
+  }
+});
+
+describe("ENC28J60 driver: steady state", () => {
+  it("allocates nothing per frame: pings and a UDP stream after warm-up", () => {
+    const world = new SimWorld(5);
+    let parts: Enc28j60Parts | null = null;
+    const t = world.twoHosts({ staticNeighbours: true, a: { attach: attachEnc28j60({ onAttach: (p) => { parts = p; } }) } });
+    tenBaseTToward(t.lan, 0, [1]);
+    const p = parts as unknown as Enc28j60Parts;
+    const ping = new Pinger(t.b.net, 0x4321);
+    const Udp = udpSocketClass(t.b.net);
+    const UdpA = udpSocketClass(t.a.net);
+    let got = 0;
+    const into = new Uint8Array(1500);
+    const sink = new UdpA({ port: 9, onReadable() { while (this.read(into) !== undefined) got++; } });
+    const src = new Udp({ port: 5555 });
+    const payload = new Uint8Array(1000);
+    const round = (): void => {
+      ping.send("10.0.0.1", 1000);
+      world.runFor(5);
+      src.write(payload, "10.0.0.1", 9);
+      world.runFor(5);
+    };
+    for (let i = 0; i < 10; i++) round();
+    const rx0 = t.devA.stats.rxPackets;
+    const pings0 = ping.received;
+    const got0 = got;
+    const tx0 = t.devA.stats.txPackets;
+    const { bytes } = typedArrayBytesMadeBy(() => {
+      for (let i = 0; i < 40; i++) round();
+    });
+    expect(bytes).toBe(0);
+    expect(t.devA.stats.rxPackets - rx0).toBe(80);
+    expect(t.devA.stats.txPackets - tx0).toBe(40);
+    expect(ping.received - pings0).toBe(40);
+    expect(got - got0).toBe(40);
+    expect(p.driver.stats.rxOverflows).toBe(0);
+    ping.close();
+    sink.close();
+    src.close();
+    world.shutdown();
+    expect(t.a.net.pool.inUse).toBe(0);
+    expect(t.b.net.pool.inUse).toBe(0);
   });
 });
 
