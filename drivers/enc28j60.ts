@@ -205,6 +205,12 @@ export class Enc28j60Driver implements NetDeviceOps {
   #txFreed = false;
   /** polls in a row that found INT still low and did nothing */
   #idlePolls = 0;
+  /**
+   * A link state for poll to report (1 up, 0 down, -1 nothing): the set-up (from the timer)
+   * and the link interrupt only note it, so the announcements carrier on sends (gratuitous
+   * ARP, IGMP) start from poll's shallow frame, not under the timer's and the set-up's.
+   */
+  #carrier = -1;
 
   constructor(wiring: SpiChipWiring, options: Enc28j60Options = {}) {
     this.wiring = wiring;
@@ -286,6 +292,7 @@ export class Enc28j60Driver implements NetDeviceOps {
     const dev = this.#dev as NetDevice;
     this.stats.resets++;
     this.#state = STATE_RESET_WAIT;
+    this.#carrier = -1;
     netifCarrierOff(dev);
     if (this.#txSkb !== null) devTxError(this.#txSkb);
     if (this.#txNext !== null) devTxError(this.#txNext);
@@ -310,14 +317,29 @@ export class Enc28j60Driver implements NetDeviceOps {
     net.modTimer(this.#timer as Timer, net.now() + RESET_WAIT_MS);
   }
 
+  /**
+   * The chip after its reset wait: buffers, MAC, PHY, interrupts, then up. In parts, each a
+   * small frame: this runs from the timer, and XS counts every slot of a frame under the
+   * register helpers' chain.
+   */
   #setUp(): void {
-    const dev = this.#dev as NetDevice;
     if (this.#rcr(EREVID) === 0) {
       // Nothing answers (or the clock is not running): try again from a reset.
       this.#startReset();
       return;
     }
-    // The receive ring at 0000h (errata #5), ERXRDPT odd (errata #14), ERDPT on the first frame.
+    this.#setUpBuffers();
+    this.#setUpMac();
+    this.#setUpPhy();
+    this.#bfc(EIR, 0xff);
+    this.#wcr(EIE, EIE_ALL);
+    this.#bfs(ECON1, ECON1_RXEN);
+    this.#state = STATE_UP;
+    this.#goUp();
+  }
+
+  /** The receive ring at 0000h (errata #5), ERXRDPT odd (errata #14), ERDPT on the first frame; the first TX area. */
+  #setUpBuffers(): void {
     this.#wcr16(ERXSTL, 0);
     this.#wcr16(ERXNDL, RXND);
     this.#wcr16(ERXRDPTL, RXND);
@@ -329,8 +351,12 @@ export class Enc28j60Driver implements NetDeviceOps {
     this.#rxMoved = false;
     this.#pending = 0;
     this.#idlePolls = 0;
+  }
+
+  /** MAC set-up (DS 6.5): the filter, receive on, CRC and padding to 60 bytes by the MAC, duplex, our address. */
+  #setUpMac(): void {
+    const dev = this.#dev as NetDevice;
     this.#wcr(ERXFCON, this.#rxFilter(dev));
-    // MAC set-up (DS 6.5): receive on, CRC and padding to 60 bytes by the MAC, duplex.
     const full = this.#fullDuplex;
     this.#wcr(MACON1, MACON1_MARXEN | (full ? MACON1_TXPAUS | MACON1_RXPAUS : 0));
     this.#wcr(MACON3, MACON3_PADCFG0 | MACON3_TXCRCEN | (full ? MACON3_FULDPX : 0));
@@ -346,22 +372,25 @@ export class Enc28j60Driver implements NetDeviceOps {
     this.#wcr(MAADR4, a[3]);
     this.#wcr(MAADR5, a[4]);
     this.#wcr(MAADR6, a[5]);
-    // PHY (DS 6.6): the duplex to match MACON3; half-duplex loopback off (PHCON2.HDLDIS);
-    // link change interrupts (DS 12.1.5).
-    this.#phyWrite(PHCON1, full ? PHCON1_PDPXMD : 0);
+  }
+
+  /** PHY (DS 6.6): the duplex to match MACON3; half-duplex loopback off (PHCON2.HDLDIS); link change interrupts (DS 12.1.5). */
+  #setUpPhy(): void {
+    this.#phyWrite(PHCON1, this.#fullDuplex ? PHCON1_PDPXMD : 0);
     this.#phyWrite(PHCON2, PHCON2_HDLDIS);
     this.#phyWrite(PHIE, PHIE_PGEIE | PHIE_PLNKIE);
     this.#phyRead(PHIR);
-    this.#bfc(EIR, 0xff);
-    this.#wcr(EIE, EIE_ALL);
-    this.#bfs(ECON1, ECON1_RXEN);
-    this.#state = STATE_UP;
+  }
+
+  /** Up: the link for poll to report, the health timer, the queue, a poll if anything waits. */
+  #goUp(): void {
+    const dev = this.#dev as NetDevice;
     const link = this.#phyRead(PHSTAT2);
-    if (link >= 0 && (link & PHSTAT2_LSTAT) !== 0) netifCarrierOn(dev);
+    if (link >= 0 && (link & PHSTAT2_LSTAT) !== 0) this.#carrier = 1;
     const net = this.#net as Net;
     net.modTimer(this.#timer as Timer, net.now() + HEALTH_MS);
     if (this.#txSkb === null) netifWakeQueue(dev);
-    if ((this.#int as DigitalIo).read() === 0) napiSchedule(dev.napi);
+    if (this.#carrier >= 0 || (this.#int as DigitalIo).read() === 0) napiSchedule(dev.napi);
   }
 
   #onTimer(): void {
@@ -433,6 +462,12 @@ export class Enc28j60Driver implements NetDeviceOps {
     for (let skb = this.#rxNext(dev, budget); skb !== null; skb = this.#rxNext(dev, budget)) netifReceiveSkb(skb);
     this.#rxFreeSpace();
     if (!eirRead && this.#state === STATE_UP && pin.read() === 0) this.#events(dev);
+    const carrier = this.#carrier;
+    if (carrier >= 0) {
+      this.#carrier = -1;
+      if (carrier === 1) netifCarrierOn(dev);
+      else netifCarrierOff(dev);
+    }
     const work = this.#work;
     if (work < budget) {
       napiComplete(napi);
@@ -581,8 +616,7 @@ export class Enc28j60Driver implements NetDeviceOps {
     this.stats.linkChanges++;
     this.#phyRead(PHIR); // clears PGIF, PLNKIF and so LINKIF (DS 12.1.5)
     const st = this.#phyRead(PHSTAT2);
-    if (st >= 0 && (st & PHSTAT2_LSTAT) !== 0) netifCarrierOn(dev);
-    else netifCarrierOff(dev);
+    this.#carrier = st >= 0 && (st & PHSTAT2_LSTAT) !== 0 ? 1 : 0;
   }
 
   // ---------------------------------------------------------------- transmit
