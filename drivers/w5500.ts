@@ -17,7 +17,10 @@
 //         done and sends it
 //   timer: the reset sequence (RSTn low 0.5 ms, 1 ms to ready) and then, every linkPollMs,
 //          PHYCFGR (the W5500 has no link interrupt), VERSIONR and SIMR (a chip that reset
-//          or stopped answering is re-initialised), a missed INTn edge, an idle RECV.
+//          or stopped answering is re-initialised), a missed INTn edge, an idle RECV. The
+//          timer only notes the link it read and schedules a poll: the poll turns the carrier
+//          on or off, from a shallow frame (carrier on runs the notifiers, ARP's included,
+//          and a board's XS stack is small; the timer's frames sit under the softirq's).
 
 import { devKfreeSkbIrq, devTxError, napiComplete, napiSchedule, netifReceiveSkb, netifStopQueue, netifWakeQueue } from "../src/core/dev";
 import { SKB_DROP } from "../src/core/drop";
@@ -222,6 +225,8 @@ export class W5500Driver implements NetDeviceOps {
   #stagedAt = 0;
   #stagedLen = 0;
   #mode = Sn_MR_MACRAW | Sn_MR_MFEN | Sn_MR_MIP6B;
+  /** PHYCFGR.LNK as last read: the poll makes the carrier follow it */
+  #phyLink = false;
   /** frames this poll took (its work against the budget) */
   #work = 0;
 
@@ -308,6 +313,7 @@ export class W5500Driver implements NetDeviceOps {
     this.#txBusy = this.#txKick = false;
     this.#txHeldEnd = -1;
     // The frames in the chip were handed back at write time: no skb is held here.
+    this.#phyLink = false;
     netifCarrierOff(dev);
   }
 
@@ -318,6 +324,8 @@ export class W5500Driver implements NetDeviceOps {
     const dev = this.#dev as NetDevice;
     const net = this.#net as Net;
     this.stats.resets++;
+    // Off at once (no notifiers: the qdisc emptied), so nothing waits for a chip in reset.
+    this.#phyLink = false;
     netifCarrierOff(dev);
     this.#txDropInFlight();
     this.#sendokArmed = this.#txKick = false;
@@ -376,9 +384,9 @@ export class W5500Driver implements NetDeviceOps {
     this.#sendokArmed = false;
     if (!this.#openSocket()) return false;
     this.#state = STATE_RUNNING;
-    if (this.#readReg(CTRL_COMMON_R, PHYCFGR) & PHYCFGR_LNK) netifCarrierOn(dev);
+    this.#phyLink = (this.#readReg(CTRL_COMMON_R, PHYCFGR) & PHYCFGR_LNK) !== 0;
     if (dev.queueStopped) netifWakeQueue(dev);
-    // Whatever was pending before INTn was watched: one poll looks.
+    // Whatever was pending before INTn was watched, and the carrier: one poll looks.
     napiSchedule(dev.napi);
     return true;
   }
@@ -411,17 +419,16 @@ export class W5500Driver implements NetDeviceOps {
       this.#startReset();
       return;
     }
-    if ((phy & PHYCFGR_LNK) !== 0) {
-      if (!dev.hasCarrier) {
-        this.stats.linkUps++;
-        netifCarrierOn(dev);
-      }
-    } else if (dev.hasCarrier) {
-      this.stats.linkDowns++;
-      netifCarrierOff(dev);
+    const link = (phy & PHYCFGR_LNK) !== 0;
+    if (link !== this.#phyLink) {
+      this.#phyLink = link;
+      if (link) this.stats.linkUps++;
+      else this.stats.linkDowns++;
     }
     const napi = dev.napi;
-    if (!napi.scheduled) {
+    if (link !== dev.hasCarrier) {
+      napiSchedule(napi); // the poll turns the carrier on or off
+    } else if (!napi.scheduled) {
       if ((this.#intPin as DigitalIo).read() === 0) {
         this.stats.missedEdges++;
         napiSchedule(napi);
@@ -453,6 +460,11 @@ export class W5500Driver implements NetDeviceOps {
       return 0;
     }
     this.stats.polls++;
+    if (this.#phyLink !== dev.hasCarrier) {
+      // Here, not in the timer: carrier on runs the notifiers (ARP), a deep chain.
+      if (this.#phyLink) netifCarrierOn(dev);
+      else netifCarrierOff(dev);
+    }
     const intLow = (this.#intPin as DigitalIo).read() === 0;
     if (this.#txKick && !intLow && this.#avail < 2 && this.#txHeldEnd < 0) {
       // Only the kick after a SEND: INTn high says nothing arrived since Sn_IR was last

@@ -9,6 +9,7 @@ import type { LanEndpoint } from "../../host-sim/sim/lan";
 import { attachW5500, W5500_PINS, type AttachW5500Options, type W5500Parts } from "../../host-sim/sim/scenarios/w5500";
 import { SimWorld } from "../../host-sim/sim/world";
 import type { NetConfig } from "../../src/config";
+import { registerNetdevNotifier } from "../../src/core/link";
 
 class Raw implements LanEndpoint {
   /** IPv4 frames seen */
@@ -23,7 +24,7 @@ class Raw implements LanEndpoint {
 
 function rig(options: AttachW5500Options = {}, config: Partial<NetConfig> = {}) {
   let parts: W5500Parts | null = null;
-  const attach = attachW5500({ ...options, onAttach: (p) => { parts = p; } });
+  const attach = attachW5500({ ...options, onAttach: (p) => { parts = p; options.onAttach?.(p); } });
   const { world, lan, host, dev } = new SimWorld(3).oneHost({ host: { attach, config } });
   const p = parts as unknown as W5500Parts;
   const raw = new Raw();
@@ -157,6 +158,24 @@ describe("W5500Driver", () => {
     t.world.runFor(2);
     expect(t.dev.stats.rxPackets).toBe(1);
     expect(t.driver.stats.linkUps).toBe(1);
+    expect(t.poolFull()).toBe(true);
+  });
+
+  it("turns the carrier on from the poll, not from the link timer (the notifiers run deep: XS stack)", () => {
+    /** for each NETDEV event: was a NAPI poll running (napi.scheduled until napiComplete)? */
+    const inPoll: boolean[] = [];
+    const t = rig({ linkPollMs: 50, onAttach: (p) => registerNetdevNotifier(p.host.net, (_net, _ev, dev) => { inPoll.push(dev.napi.scheduled); }) });
+    expect(t.dev.hasCarrier).toBe(true);
+    t.chip.setLink(false);
+    t.world.runFor(60);
+    expect(t.dev.hasCarrier).toBe(false);
+    t.chip.setLink(true);
+    t.world.runFor(60);
+    expect(t.dev.hasCarrier).toBe(true);
+    expect(t.driver.stats.linkUps).toBe(1);
+    expect(t.driver.stats.linkDowns).toBe(1);
+    expect(inPoll.length).toBeGreaterThanOrEqual(2);
+    expect(inPoll.every((x) => x)).toBe(true);
     expect(t.poolFull()).toBe(true);
   });
 
