@@ -3,8 +3,8 @@
 // names and sections ("DS x.y") are the W5500 datasheet v1.0.9's.
 //
 //   INTn falling edge -> napiSchedule                       (nothing else)
-//   poll: Sn_IR cleared if INTn is low, the pointer window read (until consistent or two
-//         reads agree), a SEND seen done as Sn_TX_RD == Sn_TX_WR (a held frame sent), then
+//   poll: Sn_IR cleared if INTn is low, the pointer window read (until it matches ours, or
+//         two reads agree: then the chip's pointers are the truth, a resync), a SEND seen done as Sn_TX_RD == Sn_TX_WR (a held frame sent), then
 //         frames: all Sn_RX_RSR counts in one read when it fits the staging buffer, else
 //         each frame in one chip-select frame [3-byte header | frame | next length header];
 //         copied into skbs; Sn_RX_RD and RECV batched (rxCommitBytes). A poll scheduled
@@ -128,6 +128,8 @@ export class W5500DriverStats {
   irqClears = 0;
   /** extra reads of the pointer window: a torn 16-bit read or a changing register */
   windowRereads = 0;
+  /** two agreeing window reads that were not our copy: the chip's pointers taken */
+  windowResyncs = 0;
   /** resets started (open, recoveries, ready checks that failed) */
   resets = 0;
   /** the chip was found reset, mute or answering VERSIONR wrong: re-initialised */
@@ -391,35 +393,48 @@ export class W5500Driver implements NetDeviceOps {
     return true;
   }
 
-  /** Sn_MR and OPEN in one write (Sn_MR at 0x0000, Sn_CR at 0x0001), then Sn_SR checked. */
+  /**
+   * Sn_MR and OPEN in one write (Sn_MR at 0x0000, Sn_CR at 0x0001), Sn_SR checked, then the
+   * pointers read back: OPEN initialises them (DS 4.2 Sn_TX_RD, Sn_TX_WR, Sn_RX_RD), to 0 by
+   * the datasheet, but chips are reported to keep Sn_TX_WR/Sn_TX_RD across CLOSE/OPEN.
+   */
   #openSocket(): boolean {
     this.#command(Sn_CR_CLOSE);
     this.#writeReg2(CTRL_S0_REG_W, Sn_MR, this.#mode, Sn_CR_OPEN);
-    // OPEN starts every pointer at 0 (DS 4.2 Sn_TX_RD, Sn_TX_WR, Sn_RX_RD).
-    this.#txWr = this.#txRd = this.#rxRd = this.#rxRdTaken = 0;
+    this.#txDropInFlight();
     this.#avail = 0;
     this.#haveLen = false;
     this.#stagedLen = 0;
-    this.#txDropInFlight();
-    return this.#readReg(CTRL_S0_REG_R, Sn_SR) === SOCK_MACRAW;
+    if (this.#readReg(CTRL_S0_REG_R, Sn_SR) !== SOCK_MACRAW) return false;
+    // Nothing moves Sn_TX_RD, Sn_TX_WR or Sn_RX_RD before the host does: one read will do.
+    const w = header(this.#window, Sn_TX_FSR, CTRL_S0_REG_R).fill(0, 3);
+    this.#transfer(w);
+    this.#txRd = (w[5] << 8) | w[6];
+    this.#txWr = (w[7] << 8) | w[8];
+    this.#rxRd = this.#rxRdTaken = (w[11] << 8) | w[12];
+    this.#txBusy = this.#txRd !== this.#txWr;
+    return true;
+  }
+
+  /** SIMR .. VERSIONR in one read: false for a chip that reset (SIMR 0) or does not answer. */
+  #chipAnswers(): boolean {
+    const h = header(this.#health, SIMR, CTRL_COMMON_R);
+    h.fill(0, 3);
+    this.#transfer(h);
+    return h[3 + VERSIONR - SIMR] === VERSION && h[3] === 0x01;
   }
 
   /** Every linkPollMs: link, a reset or mute chip, a lost INTn edge, an idle RECV. */
   #healthCheck(): void {
     const dev = this.#dev as NetDevice;
     const net = this.#net as Net;
-    const h = header(this.#health, SIMR, CTRL_COMMON_R);
-    h.fill(0, 3);
-    this.#transfer(h);
-    const simr = h[3];
-    const phy = h[3 + PHYCFGR - SIMR];
-    if (h[3 + VERSIONR - SIMR] !== VERSION || simr !== 0x01) {
+    if (!this.#chipAnswers()) {
       // Registers back at their reset values (SIMR 0) or no answer at all: start over.
       this.stats.chipLost++;
       this.#startReset();
       return;
     }
-    const link = (phy & PHYCFGR_LNK) !== 0;
+    const link = (this.#health[3 + PHYCFGR - SIMR] & PHYCFGR_LNK) !== 0;
     if (link !== this.#phyLink) {
       this.#phyLink = link;
       if (link) this.stats.linkUps++;
@@ -500,8 +515,8 @@ export class W5500Driver implements NetDeviceOps {
    * Sn_TX_FSR .. Sn_RX_WR in one read. The 16-bit sizes may tear while the chip changes
    * them, so a read is taken when it agrees with itself (FSR and RSR match the pointers
    * and ours) or with the read before it (DS 4.2 Sn_RX_RSR: "read ... twice or more until
-   * getting the same value"); two agreeing reads that are not ours mean the chip lost its
-   * state (a reset, no answer): false.
+   * getting the same value"). Two agreeing reads that are not ours are the chip's truth
+   * (#adoptWindow); false only for a chip that does not answer or has reset.
    */
   #readWindow(): boolean {
     const w = this.#window;
@@ -520,16 +535,50 @@ export class W5500Driver implements NetDeviceOps {
       const rxRd = (w[11] << 8) | w[12];
       const rxWr = (w[13] << 8) | w[14];
       const used = (this.#txWr - txRd) & 0xffff;
+      const taken = (this.#rxRd - this.#rxRdTaken) & 0xffff;
       if (txWr === this.#txWr && rxRd === this.#rxRdTaken && used <= BUFFER_BYTES && fsr === BUFFER_BYTES - used &&
-          rsr === ((rxWr - rxRd) & 0xffff) && rsr <= BUFFER_BYTES) {
+          rsr === ((rxWr - rxRd) & 0xffff) && rsr <= BUFFER_BYTES && rsr >= taken) {
         this.#txRd = txRd;
-        this.#avail = rsr - ((this.#rxRd - this.#rxRdTaken) & 0xffff);
+        this.#avail = rsr - taken;
         if (BUFFER_BYTES - rsr < RX_READ_MAX) this.stats.rxBufferFull++;
         return true;
       }
-      if (i > 0 && sameBytes(w, prev)) return false;
+      if (i > 0 && sameBytes(w, prev)) return this.#adoptWindow();
     }
     return false;
+  }
+
+  /**
+   * The window, read twice alike, is not our copy: silicon that keeps pointers across OPEN,
+   * or sizes that do not follow the pointers exactly. The chip's pointers are taken as the
+   * truth (a held frame, written at our Sn_TX_WR, is lost; RX bytes not yet taken are
+   * started over from the chip's Sn_RX_RD). Only a window no chip gives (sizes past 16 KB,
+   * or all zeros: MISO low, no answer) or a failed health read makes it a lost chip.
+   */
+  #adoptWindow(): boolean {
+    const w = this.#window;
+    const fsr = (w[3] << 8) | w[4];
+    const txRd = (w[5] << 8) | w[6];
+    const txWr = (w[7] << 8) | w[8];
+    const rsr = (w[9] << 8) | w[10];
+    const rxRd = (w[11] << 8) | w[12];
+    if (fsr > BUFFER_BYTES || rsr > BUFFER_BYTES || (fsr === 0 && txRd === txWr) || !this.#chipAnswers()) return false;
+    this.stats.windowResyncs++;
+    if (txWr !== this.#txWr) {
+      this.#txDropInFlight();
+      this.#txWr = txWr;
+      this.#txBusy = txRd !== txWr;
+    }
+    this.#txRd = txRd;
+    if (rxRd !== this.#rxRdTaken || rsr < ((this.#rxRd - this.#rxRdTaken) & 0xffff)) {
+      this.#rxRd = this.#rxRdTaken = rxRd;
+      this.#haveLen = false;
+      this.#stagedLen = 0;
+    }
+    const taken = (this.#rxRd - this.#rxRdTaken) & 0xffff;
+    this.#avail = rsr > taken ? rsr - taken : 0;
+    if (BUFFER_BYTES - rsr < RX_READ_MAX) this.stats.rxBufferFull++;
+    return true;
   }
 
   /**

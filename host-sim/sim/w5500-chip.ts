@@ -204,6 +204,17 @@ export class W5500Faults {
   mute = false;
 }
 
+/** How this chip behaves where silicon is reported to differ from the datasheet. */
+export interface W5500ChipOptions {
+  /**
+   * Choice: the datasheet says OPEN initialises the pointers (DS 4.2 Sn_TX_RD, Sn_TX_WR,
+   * Sn_RX_RD), read as 0; users report chips that keep Sn_TX_WR/Sn_TX_RD across CLOSE/OPEN.
+   * With this on, OPEN empties both buffers where the pointers stand (Sn_TX_RD = Sn_TX_WR,
+   * Sn_RX_RD = Sn_RX_WR, kept) instead of moving them to 0, so a driver must read them back.
+   */
+  keepPointersAtOpen?: boolean;
+}
+
 export interface W5500Pins {
   select: number;
   interrupt: number;
@@ -226,6 +237,7 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
   /** socket n's registers at n * SOCKET_REGS (socket 0's computed ones are kept apart) */
   readonly #sockets = new Uint8Array(SOCKETS * SOCKET_REGS);
   readonly #txFrame = new Uint8Array(W5500_RX_FRAME_MAX);
+  readonly #keepPointersAtOpen: boolean;
 
   // SPI frame decoding
   #phase = 0;
@@ -265,7 +277,8 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
   /** events of an earlier reset or CLOSE are stale: their generation is older */
   #gen = 0;
 
-  constructor(loop: EventLoop, lan: SimLan, bus: SimSpiBus, gpio: SimGpio, pins: W5500Pins) {
+  constructor(loop: EventLoop, lan: SimLan, bus: SimSpiBus, gpio: SimGpio, pins: W5500Pins, options: W5500ChipOptions = {}) {
+    this.#keepPointersAtOpen = options.keepPointersAtOpen ?? false;
     this.#loop = loop;
     this.#lan = lan;
     this.#bus = bus;
@@ -655,8 +668,16 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
     this.#openMode = s[W5500_Sn_MR];
     this.#rxSize = bufferBytes(s[W5500_Sn_RXBUF_SIZE]);
     this.#txSize = bufferBytes(s[W5500_Sn_TXBUF_SIZE]);
-    this.#rxWr = this.#rxRdTaken = this.#txRd = this.#sendEnd = 0;
-    s[W5500_Sn_TX_WR] = s[W5500_Sn_TX_WR + 1] = s[W5500_Sn_RX_RD] = s[W5500_Sn_RX_RD + 1] = 0;
+    if (this.#keepPointersAtOpen) {
+      // Both buffers emptied where the pointers stand (W5500ChipOptions.keepPointersAtOpen).
+      this.#txRd = this.#sendEnd = this.#txWr();
+      this.#rxRdTaken = this.#rxWr;
+      s[W5500_Sn_RX_RD] = this.#rxWr >> 8;
+      s[W5500_Sn_RX_RD + 1] = this.#rxWr & 0xff;
+    } else {
+      this.#rxWr = this.#rxRdTaken = this.#txRd = this.#sendEnd = 0;
+      s[W5500_Sn_TX_WR] = s[W5500_Sn_TX_WR + 1] = s[W5500_Sn_RX_RD] = s[W5500_Sn_RX_RD + 1] = 0;
+    }
     this.#rsrBefore = 0;
     this.#fsrBefore = this.#txSize;
     this.#status = W5500_SOCK_MACRAW;

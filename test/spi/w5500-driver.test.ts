@@ -244,6 +244,56 @@ describe("W5500Driver", () => {
     expect(t.poolFull()).toBe(true);
   });
 
+  it("takes the chip's pointers when two window reads agree but are not its copy: no reset (socket 0 reopened behind it)", () => {
+    const t = rig();
+    for (let i = 0; i < 5; i++) {
+      t.inject(700);
+      t.world.runFor(1);
+    }
+    // Another master reopens socket 0: the pointers go back to 0 while the driver's are not.
+    const spi = new t.bus.io({ clock: W5500_PINS.clock, in: W5500_PINS.in, out: W5500_PINS.out, select: W5500_PINS.select, hz: 20_000_000 });
+    const w = (addr: number, v: number) => { spi.write(new Uint8Array([0, addr, 0x0c, v])); spi.flush(true); };
+    w(0x01, 0x10); // Sn_CR = CLOSE
+    w(0x01, 0x01); // Sn_CR = OPEN (Sn_MR still MACRAW)
+    spi.close();
+    for (let i = 0; i < 5; i++) {
+      t.inject(700);
+      t.world.runFor(1);
+    }
+    expect(t.driver.stats.windowResyncs).toBeGreaterThanOrEqual(1);
+    expect(t.driver.stats.chipLost).toBe(0);
+    expect(t.driver.stats.resets).toBe(1);
+    expect(t.dev.stats.rxPackets).toBe(10);
+    expect(t.poolFull()).toBe(true);
+  });
+
+  it("reads the pointers back after OPEN: a chip that keeps them across CLOSE/OPEN is not reset at each reopen", () => {
+    const t = rig({ chip: { keepPointersAtOpen: true } });
+    const Udp = udpSocketClass(t.host.net);
+    const s = new Udp({ port: 4000 });
+    t.host.net.neigh.addPermanent(0x0a000063, t.dev, new Uint8Array([0x02, 0, 0, 0, 0, 0x99]));
+    const payload = new Uint8Array(300);
+    for (let round = 0; round < 4; round++) {
+      for (let i = 0; i < 3; i++) {
+        t.inject(500);
+        s.write(payload, "10.0.0.99", 9);
+        t.world.runFor(1);
+      }
+      // A new receive filter reopens socket 0; the pointers stay where they were.
+      t.dev.flags ^= 0x100; // IFF_PROMISC
+      t.driver.setRxMode(t.dev);
+      t.world.runFor(1);
+    }
+    expect(t.driver.stats.rxModeReopens).toBe(4);
+    expect(t.driver.stats.resets).toBe(1);
+    expect(t.driver.stats.chipLost).toBe(0);
+    expect(t.driver.stats.windowResyncs).toBe(0);
+    expect(t.dev.stats.rxPackets).toBe(12);
+    expect(t.raw.frames).toBe(12);
+    s.close();
+    expect(t.poolFull()).toBe(true);
+  });
+
   it("bounds the work of each poll in an interrupt storm; timers still run", () => {
     const t = rig({}, { napiWeight: 8, netdevBudget: 32 });
     const net = t.host.net;
