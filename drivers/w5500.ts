@@ -93,6 +93,8 @@ const RESET_LOW_MS = 0.5;
 const RESET_READY_MS = 1;
 /** ready checks before the reset is started over */
 const READY_TRIES = 5;
+/** a SEND not done after this long was not taken (or its end was lost): the socket reopens */
+const TX_TIMEOUT_MS = 50;
 /** reads of the pointer window before giving up on the chip (DS 4.2: read until two agree) */
 const WINDOW_READS = 4;
 /** the window: Sn_TX_FSR, Sn_TX_RD, Sn_TX_WR, Sn_RX_RSR, Sn_RX_RD, Sn_RX_WR */
@@ -154,6 +156,8 @@ export class W5500DriverStats {
   txWaits = 0;
   /** frames in the chip lost to a reopen or reset (already counted sent) */
   txAborted = 0;
+  /** SENDs not done after TX_TIMEOUT_MS (Sn_TX_RD short of Sn_TX_WR): socket 0 reopened */
+  txTimeouts = 0;
   /** frames too long for MACRAW's SEND */
   txTooLong = 0;
   /** the socket reopened for a new receive filter */
@@ -205,6 +209,8 @@ export class W5500Driver implements NetDeviceOps {
   #txRd = 0;
   /** a SEND is (or may still be) on the wire */
   #txBusy = false;
+  /** when the SEND on the wire was given (the TX watchdog's start) */
+  #txSentAt = 0;
   /** a frame's bytes in the TX buffer from #txWr to here, waiting for the SEND before */
   #txHeldEnd = -1;
   /** SENDOK unmasked in Sn_IMR (only while a frame is held) */
@@ -413,6 +419,7 @@ export class W5500Driver implements NetDeviceOps {
     this.#txWr = (w[7] << 8) | w[8];
     this.#rxRd = this.#rxRdTaken = (w[11] << 8) | w[12];
     this.#txBusy = this.#txRd !== this.#txWr;
+    this.#txSentAt = (this.#net as Net).now();
     return true;
   }
 
@@ -434,6 +441,7 @@ export class W5500Driver implements NetDeviceOps {
       this.#startReset();
       return;
     }
+    if (this.#txBusy && net.now() - this.#txSentAt > TX_TIMEOUT_MS) this.#txWatchdog(dev);
     const link = (this.#health[3 + PHYCFGR - SIMR] & PHYCFGR_LNK) !== 0;
     if (link !== this.#phyLink) {
       this.#phyLink = link;
@@ -568,6 +576,7 @@ export class W5500Driver implements NetDeviceOps {
       this.#txDropInFlight();
       this.#txWr = txWr;
       this.#txBusy = txRd !== txWr;
+      this.#txSentAt = (this.#net as Net).now();
     }
     this.#txRd = txRd;
     if (rxRd !== this.#rxRdTaken || rsr < ((this.#rxRd - this.#rxRdTaken) & 0xffff)) {
@@ -784,6 +793,7 @@ export class W5500Driver implements NetDeviceOps {
     this.#command(Sn_CR_SEND);
     this.#txWr = end;
     this.#txBusy = true;
+    this.#txSentAt = (this.#net as Net).now();
   }
 
   /** The SEND on the wire is done (a poll saw Sn_TX_RD reach Sn_TX_WR): a held frame goes. */
@@ -796,6 +806,24 @@ export class W5500Driver implements NetDeviceOps {
       this.#txHeldEnd = -1;
       this.#send(held);
     }
+  }
+
+  /**
+   * A SEND given more than TX_TIMEOUT_MS ago and not seen done. Done after all (a SENDOK
+   * edge lost): the held frame goes, as a poll would send it. Not done: the chip did not
+   * take the SEND (or is stuck on it), so the socket reopens and the queue runs again.
+   */
+  #txWatchdog(dev: NetDevice): void {
+    if (this.#sendDone()) {
+      if (this.#txHeldEnd >= 0 || this.#sendokArmed) {
+        this.#txDone();
+        napiSchedule(dev.napi);
+      }
+      return;
+    }
+    this.stats.txTimeouts++;
+    dev.stats.txErrors++;
+    this.#reopen(dev);
   }
 
   #armSendok(on: boolean): void {

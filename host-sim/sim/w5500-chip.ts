@@ -172,6 +172,8 @@ export class W5500ChipStats {
   txOversize = 0;
   /** SEND with the link down: nothing on the wire, SENDOK still follows */
   txWhileDown = 0;
+  /** SENDs lost to faults.swallowSends */
+  sendsSwallowed = 0;
   /** a SEND cut off by CLOSE or a reset (no SENDOK) */
   txAborted = 0;
   /** hard resets (RSTn low long enough), soft resets (MR.RST), glitches (spontaneous) */
@@ -202,6 +204,8 @@ export class W5500Faults {
   corruptNextLengthHeader = -1;
   /** the chip stops answering: MISO reads 0x00, writes are lost */
   mute = false;
+  /** the next n SEND commands are lost (Sn_CR clears, nothing goes out, no SENDOK) */
+  swallowSends = 0;
 }
 
 /** How this chip behaves where silicon is reported to differ from the datasheet. */
@@ -630,6 +634,11 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
       this.#status = W5500_SOCK_CLOSED;
     } else if (cmd === W5500_Sn_CR_SEND) {
       if (this.#status !== W5500_SOCK_MACRAW) return;
+      if (this.faults.swallowSends > 0) {
+        this.faults.swallowSends--;
+        this.stats.sendsSwallowed++;
+        return;
+      }
       if (this.#txBusy) this.#pendingCommand = W5500_Sn_CR_SEND;
       else this.#startSend();
     } else if (cmd === W5500_Sn_CR_RECV) {

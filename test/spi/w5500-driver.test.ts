@@ -144,6 +144,31 @@ describe("W5500Driver", () => {
     expect(t.poolFull()).toBe(true);
   });
 
+  it("reopens socket 0 when a SEND never completes (the chip did not take it): the queue runs again", () => {
+    const t = rig({ linkPollMs: 20 });
+    const Udp = udpSocketClass(t.host.net);
+    const s = new Udp({ port: 4000 });
+    t.host.net.neigh.addPermanent(0x0a000063, t.dev, new Uint8Array([0x02, 0, 0, 0, 0, 0x99]));
+    const payload = new Uint8Array(1000);
+    t.chip.faults.swallowSends = 1;
+    for (let i = 0; i < 3; i++) s.write(payload, "10.0.0.99", 9);
+    t.world.runFor(5);
+    expect(t.chip.stats.sendsSwallowed).toBe(1);
+    expect(t.dev.queueStopped).toBe(true); // the second frame held behind a SEND that never ends
+    t.world.runFor(100);
+    expect(t.driver.stats.txTimeouts).toBe(1);
+    expect(t.dev.stats.txErrors).toBe(1);
+    expect(t.driver.stats.txAborted).toBe(2); // the swallowed frame and the one held behind it
+    expect(t.dev.queueStopped).toBe(false);
+    expect(t.raw.frames).toBe(1); // the third, sent after the reopen
+    for (let i = 0; i < 5; i++) s.write(payload, "10.0.0.99", 9);
+    t.world.runFor(20);
+    expect(t.raw.frames).toBe(6);
+    expect(t.driver.stats.chipLost).toBe(0);
+    s.close();
+    expect(t.poolFull()).toBe(true);
+  });
+
   it("follows the link down and up through PHYCFGR on its timer", () => {
     const t = rig({ linkPollMs: 50 });
     t.chip.setLink(false);
