@@ -49,6 +49,13 @@ function ctrlSocketRegW(n: number): number {
 const MR = 0x0000;
 const MR_RST = 0x80;
 const SHAR = 0x0009;
+const INTLEVEL = 0x0013;
+/**
+ * I_AWT = (INTLEVEL + 1) * 4 PLL clocks (150 MHz) = 4 us: after Sn_IR is cleared, a new
+ * interrupt asserts INTn only that long later (DS 4.1 INTLEVEL). With 0, INTn may rise and
+ * fall again at once, a pulse too short for the ESP32's GPIO to see as a falling edge.
+ */
+const INTLEVEL_4US = 149;
 const SIMR = 0x0018;
 const PHYCFGR = 0x002e;
 const PHYCFGR_LNK = 0x01;
@@ -95,6 +102,8 @@ const RESET_READY_MS = 1;
 const READY_TRIES = 5;
 /** a SEND not done after this long was not taken (or its end was lost): the socket reopens */
 const TX_TIMEOUT_MS = 50;
+/** reads of Sn_CR waiting for a command to be accepted (a few microseconds each) */
+const COMMAND_WAIT_READS = 32;
 /** reads of the pointer window before giving up on the chip (DS 4.2: read until two agree) */
 const WINDOW_READS = 4;
 /** the window: Sn_TX_FSR, Sn_TX_RD, Sn_TX_WR, Sn_RX_RSR, Sn_RX_RD, Sn_RX_WR */
@@ -160,6 +169,8 @@ export class W5500DriverStats {
   txTimeouts = 0;
   /** frames too long for MACRAW's SEND */
   txTooLong = 0;
+  /** CLOSE or OPEN not accepted (Sn_CR not back to 0) within COMMAND_WAIT_READS reads */
+  commandTimeouts = 0;
   /** the socket reopened for a new receive filter */
   rxModeReopens = 0;
 }
@@ -310,6 +321,7 @@ export class W5500Driver implements NetDeviceOps {
     const spi = this.#spi;
     if (spi !== null && this.#state === STATE_RUNNING) {
       this.#command(Sn_CR_CLOSE);
+      this.#commandAccepted();
       this.#writeReg1(CTRL_COMMON_W, SIMR, 0); // INTn released
     }
     if (this.#timer !== null) (this.#net as Net).delTimer(this.#timer);
@@ -381,6 +393,8 @@ export class W5500Driver implements NetDeviceOps {
     const cfg = this.#commonCfg;
     cfg.fill(0, 3);
     cfg.set(dev.addr, 3);
+    cfg[3 + INTLEVEL - SHAR] = INTLEVEL_4US >> 8;
+    cfg[4 + INTLEVEL - SHAR] = INTLEVEL_4US & 0xff;
     cfg[3 + 0x15 - SHAR] = 0xff; // IR: clear everything
     cfg[3 + SIMR - SHAR] = 0x01; // socket 0's interrupt only
     this.#write(cfg);
@@ -406,7 +420,9 @@ export class W5500Driver implements NetDeviceOps {
    */
   #openSocket(): boolean {
     this.#command(Sn_CR_CLOSE);
+    this.#commandAccepted();
     this.#writeReg2(CTRL_S0_REG_W, Sn_MR, this.#mode, Sn_CR_OPEN);
+    this.#commandAccepted();
     this.#txDropInFlight();
     this.#avail = 0;
     this.#haveLen = false;
@@ -877,6 +893,17 @@ export class W5500Driver implements NetDeviceOps {
   #command(cmd: number): void {
     this.#cmd[3] = cmd;
     this.#write(this.#cmd);
+  }
+
+  /**
+   * Sn_CR read until it clears: the chip has accepted the command (DS 4.2 Sn_CR). Only on
+   * the rare paths (CLOSE, OPEN); SEND and RECV are not waited for (Sn_TX_RD and the
+   * pointer window show their effect). Bounded: a chip that does not clear it is counted.
+   */
+  #commandAccepted(): boolean {
+    for (let i = 0; i < COMMAND_WAIT_READS; i++) if (this.#readReg(CTRL_S0_REG_R, Sn_CR) === 0) return true;
+    this.stats.commandTimeouts++;
+    return false;
   }
 
   #writeReg1(control: number, addr: number, v: number): void {

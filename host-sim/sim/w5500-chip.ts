@@ -116,7 +116,13 @@ const LINE_RATE_BPS = 100_000_000;
 
 const EV_TX_START = 1;
 const EV_TX_DONE = 2;
+/** a command's acceptance time is up (W5500ChipOptions.commandAcceptMs) */
+const EV_COMMAND = 3;
+/** INTLEVEL's wait before INTn is asserted is up */
+const EV_INT_ASSERT = 0;
 const EV_KINDS = 4;
+/** the PLL clock: 150 MHz (DS 4.1 INTLEVEL) */
+const PLL_CLK_MS = 1 / 150_000;
 
 /** What a driver's frame costs at least over SPI (the floor bench/spi.ts measures against). */
 export interface W5500SpiFloor {
@@ -217,6 +223,13 @@ export interface W5500ChipOptions {
    * Sn_RX_RD = Sn_RX_WR, kept) instead of moving them to 0, so a driver must read them back.
    */
   keepPointersAtOpen?: boolean;
+  /**
+   * Choice: how long the chip takes to accept a command written to Sn_CR, ms (default 0:
+   * before the next SPI frame). The datasheet says only that Sn_CR clears once the command
+   * is accepted (DS 4.2 Sn_CR) and gives no time; until then the command has no effect and
+   * Sn_CR reads it.
+   */
+  commandAcceptMs?: number;
 }
 
 export interface W5500Pins {
@@ -242,6 +255,7 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
   readonly #sockets = new Uint8Array(SOCKETS * SOCKET_REGS);
   readonly #txFrame = new Uint8Array(W5500_RX_FRAME_MAX);
   readonly #keepPointersAtOpen: boolean;
+  readonly #commandAcceptMs: number;
 
   // SPI frame decoding
   #phase = 0;
@@ -254,6 +268,11 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
   #ir = 0;
   /** a command written but not yet taken (SEND while one is on the wire); Sn_CR reads it */
   #pendingCommand = 0;
+  /** a command written and not yet accepted (commandAcceptMs), and when it will be */
+  #acceptingCommand = 0;
+  #acceptAt = 0;
+  /** INTn's assertion waits for INTLEVEL's time (an event is set) */
+  #intAssertPending = false;
   /** what OPEN latched: mode bits and buffer sizes */
   #openMode = 0;
   #rxSize = 0;
@@ -283,6 +302,7 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
 
   constructor(loop: EventLoop, lan: SimLan, bus: SimSpiBus, gpio: SimGpio, pins: W5500Pins, options: W5500ChipOptions = {}) {
     this.#keepPointersAtOpen = options.keepPointersAtOpen ?? false;
+    this.#commandAcceptMs = options.commandAcceptMs ?? 0;
     this.#loop = loop;
     this.#lan = lan;
     this.#bus = bus;
@@ -381,6 +401,7 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
     this.#status = W5500_SOCK_CLOSED;
     this.#ir = 0;
     this.#pendingCommand = 0;
+    this.#acceptingCommand = 0;
     this.#openMode = 0;
     this.#rxSize = this.#txSize = 0;
     this.#rxWr = this.#rxRdTaken = this.#txRd = this.#sendEnd = 0;
@@ -400,6 +421,7 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
       if (!this.#txOnWire) this.#transmit();
       this.#sendDone();
     }
+    if (this.#acceptingCommand !== 0 && this.#bus.now >= this.#acceptAt) this.#acceptCommand();
   }
 
   spiDeselect(): void {
@@ -570,7 +592,7 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
 
   #readSocket0(addr: number): number {
     switch (addr) {
-      case W5500_Sn_CR: return this.#pendingCommand;
+      case W5500_Sn_CR: return this.#acceptingCommand !== 0 ? this.#acceptingCommand : this.#pendingCommand;
       case W5500_Sn_IR: return this.#ir;
       case W5500_Sn_SR: return this.#status;
       case W5500_Sn_TX_FSR: return this.#tearHigh(this.#fsr(), this.#fsrBefore);
@@ -626,6 +648,24 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
   // ---------------------------------------------------------------- commands (DS 4.2 Sn_CR)
 
   #command(cmd: number): void {
+    if (this.#commandAcceptMs > 0) {
+      // Not yet accepted (W5500ChipOptions.commandAcceptMs); one written before is taken first.
+      if (this.#acceptingCommand !== 0) this.#acceptCommand();
+      this.#acceptingCommand = cmd;
+      this.#acceptAt = this.#bus.now + this.#commandAcceptMs;
+      this.#loop.at(this.#acceptAt, this, EV_COMMAND);
+      return;
+    }
+    this.#runCommand(cmd);
+  }
+
+  #acceptCommand(): void {
+    const cmd = this.#acceptingCommand;
+    this.#acceptingCommand = 0;
+    this.#runCommand(cmd);
+  }
+
+  #runCommand(cmd: number): void {
     // Sn_CR reads 0 once the chip has taken the command; only a SEND waiting for the one
     // on the wire is held (Choice: the datasheet says only that Sn_CR clears on acceptance).
     if (cmd === W5500_Sn_CR_OPEN) this.#open();
@@ -718,6 +758,15 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
 
   onSimEvent(arg: number): void {
     const kind = arg % EV_KINDS;
+    if (kind === EV_COMMAND) {
+      if (this.#acceptingCommand !== 0 && this.#bus.now >= this.#acceptAt) this.#acceptCommand();
+      return;
+    }
+    if (kind === EV_INT_ASSERT) {
+      this.#intAssertPending = false;
+      this.#updateInt(true);
+      return;
+    }
     if ((arg - kind) / EV_KINDS !== this.#gen || !this.#txBusy) return; // cut off by CLOSE or a reset, or caught up
     if (kind === EV_TX_START) {
       if (!this.#txOnWire) this.#transmit();
@@ -853,10 +902,24 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
   }
 
   /** INTn is low while an unmasked interrupt is pending (DS 4.1 IMR, SIR, SIMR). */
-  #updateInt(): void {
+  #updateInt(waited = false): void {
     const c = this.#common;
     const pending = (c[W5500_IR] & c[W5500_IMR]) !== 0 || (this.#ir !== 0 && (c[W5500_SIMR] & 1) !== 0);
-    this.#setInt(pending && !this.#rstLow ? 0 : 1);
+    if (!pending || this.#rstLow) {
+      this.#setInt(1);
+      return;
+    }
+    if (this.#intLevel === 0 || this.#intAssertPending) return;
+    // INTn goes low I_AWT = (INTLEVEL + 1) * 4 PLL clocks after the interrupt when INTLEVEL > 0
+    // (DS 4.1 INTLEVEL), so a clear and a new interrupt leave INTn high that long at least.
+    // Choice: every assertion waits, the first too (the datasheet draws it after a clear).
+    const intlevel = (c[W5500_INTLEVEL] << 8) | c[W5500_INTLEVEL + 1];
+    if (intlevel === 0 || waited) {
+      this.#setInt(0);
+      return;
+    }
+    this.#intAssertPending = true;
+    this.#loop.at(this.#bus.now + (intlevel + 1) * 4 * PLL_CLK_MS, this, EV_INT_ASSERT);
   }
 
   #setInt(level: number): void {

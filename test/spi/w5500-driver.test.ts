@@ -169,6 +169,32 @@ describe("W5500Driver", () => {
     expect(t.poolFull()).toBe(true);
   });
 
+  it("waits for Sn_CR to clear after CLOSE and OPEN (a chip slow to accept commands), and sets INTLEVEL", () => {
+    const t = rig({ chip: { commandAcceptMs: 0.02 } });
+    expect(t.chip.socketStatus).toBe(0x42);
+    expect(t.dev.hasCarrier).toBe(true);
+    expect(t.driver.stats.resets).toBe(1);
+    expect(t.driver.stats.readyRetries).toBe(0);
+    expect(t.driver.stats.commandTimeouts).toBe(0);
+    t.inject(400);
+    t.world.runFor(2);
+    expect(t.dev.stats.rxPackets).toBe(1);
+    t.dev.flags ^= 0x100; // IFF_PROMISC: a reopen
+    t.driver.setRxMode(t.dev);
+    t.inject(400);
+    t.world.runFor(2);
+    expect(t.dev.stats.rxPackets).toBe(2);
+    expect(t.driver.stats.chipLost).toBe(0);
+    // INTLEVEL (0x0013): 149, I_AWT = 150 * 4 / 150 MHz = 4 us.
+    const spi = new t.bus.io({ clock: W5500_PINS.clock, in: W5500_PINS.in, out: W5500_PINS.out, select: W5500_PINS.select, hz: 20_000_000 });
+    const b = new Uint8Array([0x00, 0x13, 0x00, 0, 0]);
+    spi.transfer(b);
+    spi.flush(true);
+    spi.close();
+    expect((b[3] << 8) | b[4]).toBe(149);
+    expect(t.poolFull()).toBe(true);
+  });
+
   it("follows the link down and up through PHYCFGR on its timer", () => {
     const t = rig({ linkPollMs: 50 });
     t.chip.setLink(false);
