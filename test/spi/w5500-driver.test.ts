@@ -9,7 +9,9 @@ import type { LanEndpoint } from "../../host-sim/sim/lan";
 import { attachW5500, W5500_PINS, type AttachW5500Options, type W5500Parts } from "../../host-sim/sim/scenarios/w5500";
 import { SimWorld } from "../../host-sim/sim/world";
 import type { NetConfig } from "../../src/config";
-import { registerNetdevNotifier } from "../../src/core/link";
+import { devClose, devOpen, registerNetdevNotifier } from "../../src/core/link";
+import { ipMcJoin, ipMcLeave } from "../../src/ipv4/devinet";
+import { IFF_PROMISC } from "../../src/core/netdevice";
 
 class Raw implements LanEndpoint {
   /** IPv4 frames seen */
@@ -363,12 +365,134 @@ describe("W5500Driver", () => {
     expect(t.poolFull()).toBe(true);
   });
 
-  it("gives INTn back and holds no skb after stop", () => {
+  it("stops with a SEND on the wire (INTn given back, the pool full), opens again and traffic resumes", () => {
     const t = rig();
-    t.inject(200);
-    t.world.runFor(1);
-    expect(t.poolFull()).toBe(true);
+    const Udp = udpSocketClass(t.host.net);
+    const s = new Udp({ port: 4000 });
+    t.host.net.neigh.addPermanent(0x0a000063, t.dev, new Uint8Array([0x02, 0, 0, 0, 0, 0x99]));
+    const payload = new Uint8Array(1400);
+    for (let i = 0; i < 6; i++) s.write(payload, "10.0.0.99", 9);
+    t.world.runFor(0.05); // a SEND on the wire, a frame held behind it, the rest queued
+    expect(t.raw.frames).toBeLessThan(6);
+    devClose(t.dev);
+    expect(t.chip.stats.txAborted).toBe(1); // CLOSE cut the SEND off
     expect(t.gpio.level(W5500_PINS.interrupt)).toBe(1);
-    expect(t.bus.stats(W5500_PINS.select).frames).toBeGreaterThan(0);
+    t.world.runFor(5);
+    expect(t.host.net.pool.inUse).toBe(0); // the last sent skb freed by NET_TX: nothing held
+    devOpen(t.dev);
+    t.world.runFor(10);
+    expect(t.dev.hasCarrier).toBe(true);
+    const before = t.raw.frames;
+    t.host.net.neigh.addPermanent(0x0a000063, t.dev, new Uint8Array([0x02, 0, 0, 0, 0, 0x99])); // flushed at close
+    for (let i = 0; i < 6; i++) s.write(payload, "10.0.0.99", 9);
+    t.world.runFor(10);
+    expect(t.raw.frames).toBe(before + 6);
+    t.inject(300);
+    t.world.runFor(2);
+    expect(t.dev.stats.rxPackets).toBe(1);
+    expect(t.dev.queueStopped).toBe(false);
+    s.close();
+    expect(t.poolFull()).toBe(true);
   });
+
+  it("setRxMode: MFEN by default, off for a joined multicast group (ipMcJoin) and for promiscuous; restored after", () => {
+    const t = rig();
+    const other = new Uint8Array([0x02, 0, 0, 0, 0, 0x42]);
+    const group = new Uint8Array([0x01, 0x00, 0x5e, 0x01, 0x02, 0x03]); // 239.1.2.3
+    let rx = 0;
+    const expectIn = (dst: Uint8Array, passes: boolean) => {
+      t.inject(200, dst);
+      t.world.runFor(2);
+      if (passes) rx++;
+      expect(t.dev.stats.rxPackets).toBe(rx);
+    };
+    expectIn(other, false); // MFEN: another MAC's unicast held back by the chip
+    expectIn(group, false); // and multicast too (DS 4.2 Sn_MR MFEN)
+    ipMcJoin(t.dev, "239.1.2.3");
+    expect(t.driver.stats.rxModeReopens).toBe(1);
+    expectIn(group, true);
+    ipMcLeave(t.dev, "239.1.2.3");
+    expect(t.driver.stats.rxModeReopens).toBe(2);
+    expectIn(group, false);
+    expectIn(other, false);
+    t.dev.flags |= IFF_PROMISC;
+    t.driver.setRxMode(t.dev);
+    expect(t.driver.stats.rxModeReopens).toBe(3);
+    expectIn(other, true);
+    expectIn(group, true);
+    t.driver.setRxMode(t.dev); // no change: no reopen
+    expect(t.driver.stats.rxModeReopens).toBe(3);
+    t.dev.flags &= ~IFF_PROMISC;
+    t.driver.setRxMode(t.dev);
+    expect(t.driver.stats.rxModeReopens).toBe(4);
+    expectIn(other, false);
+    expectIn(t.dev.addr, true);
+    expect(t.chip.stats.rxFiltered).toBe(5);
+    expect(t.driver.stats.chipLost).toBe(0);
+    expect(t.poolFull()).toBe(true);
+  });
+
+  it("link down with a TX in flight: the queue is not left stopped, and traffic resumes at link up", () => {
+    const t = rig({ linkPollMs: 20 });
+    const Udp = udpSocketClass(t.host.net);
+    const s = new Udp({ port: 4000 });
+    t.host.net.neigh.addPermanent(0x0a000063, t.dev, new Uint8Array([0x02, 0, 0, 0, 0, 0x99]));
+    const payload = new Uint8Array(1400);
+    for (let i = 0; i < 10; i++) s.write(payload, "10.0.0.99", 9);
+    t.world.runFor(0.05);
+    t.chip.setLink(false);
+    t.world.runFor(50);
+    expect(t.dev.hasCarrier).toBe(false);
+    // The chip keeps sending onto the dead wire until the timer sees the link down; what is
+    // left then is dropped at carrier off: every datagram is counted somewhere.
+    expect(t.chip.stats.txWhileDown).toBeGreaterThanOrEqual(1);
+    const sentWhileUp = t.raw.frames;
+    expect(sentWhileUp + t.chip.stats.txWhileDown + t.dev.stats.txDropped).toBe(10);
+    expect(t.dev.queueStopped).toBe(false);
+    expect(sentWhileUp).toBeLessThan(10);
+    t.chip.setLink(true);
+    t.world.runFor(50);
+    expect(t.dev.hasCarrier).toBe(true);
+    for (let i = 0; i < 5; i++) s.write(payload, "10.0.0.99", 9);
+    t.world.runFor(10);
+    expect(t.raw.frames).toBe(sentWhileUp + 5);
+    expect(t.driver.stats.txTimeouts).toBe(0);
+    s.close();
+    expect(t.poolFull()).toBe(true);
+  });
+
+  for (const how of ["pin", "self"] as const) {
+    it(`a reset (${how === "pin" ? "the driver's RSTn after a mute chip" : "the chip resetting itself"}) with a TX in flight: counted, traffic resumes, the pool full`, () => {
+      const t = rig({ linkPollMs: 20 });
+      const Udp = udpSocketClass(t.host.net);
+      const s = new Udp({ port: 4000 });
+      t.host.net.neigh.addPermanent(0x0a000063, t.dev, new Uint8Array([0x02, 0, 0, 0, 0, 0x99]));
+      const payload = new Uint8Array(1400);
+      for (let i = 0; i < 10; i++) s.write(payload, "10.0.0.99", 9);
+      t.world.runFor(0.05);
+      if (how === "pin") {
+        t.chip.faults.mute = true;
+        t.world.runFor(30); // the health check finds it dead: RSTn, ready checks that fail
+        t.chip.faults.mute = false;
+      } else {
+        t.chip.glitchReset();
+      }
+      t.world.runFor(50);
+      expect(t.driver.stats.chipLost).toBeGreaterThanOrEqual(1);
+      expect(t.driver.stats.resets).toBeGreaterThanOrEqual(2);
+      expect(t.driver.stats.txAborted).toBeGreaterThanOrEqual(1);
+      // RSTn pulses (the first at open), and the glitch
+      expect(t.chip.stats.hardResets).toBeGreaterThanOrEqual(how === "pin" ? 2 : 3);
+      expect(t.dev.hasCarrier).toBe(true);
+      expect(t.dev.queueStopped).toBe(false);
+      const before = t.raw.frames;
+      for (let i = 0; i < 5; i++) s.write(payload, "10.0.0.99", 9);
+      t.inject(300);
+      t.world.runFor(10);
+      expect(t.raw.frames).toBe(before + 5);
+      expect(t.dev.stats.rxPackets).toBeGreaterThanOrEqual(1);
+      s.close();
+      expect(t.poolFull()).toBe(true);
+    });
+  }
 });
