@@ -457,7 +457,10 @@ export class W5500Driver implements NetDeviceOps {
       this.#startReset();
       return;
     }
-    if (this.#txBusy && net.now() - this.#txSentAt > TX_TIMEOUT_MS) this.#txWatchdog(dev);
+    if (this.#txBusy && net.now() - this.#txSentAt > TX_TIMEOUT_MS) {
+      this.#txWatchdog(dev);
+      if (this.#state !== STATE_RUNNING) return; // the reopen failed: a reset owns the timer now
+    }
     const link = (this.#health[3 + PHYCFGR - SIMR] & PHYCFGR_LNK) !== 0;
     if (link !== this.#phyLink) {
       this.#phyLink = link;

@@ -197,6 +197,29 @@ describe("W5500Driver", () => {
     expect(t.poolFull()).toBe(true);
   });
 
+  it("a TX watchdog whose reopen fails resets the chip on the reset's own timing", () => {
+    const t = rig({ linkPollMs: 250 });
+    const Udp = udpSocketClass(t.host.net);
+    const s = new Udp({ port: 4000 });
+    t.host.net.neigh.addPermanent(0x0a000063, t.dev, new Uint8Array([0x02, 0, 0, 0, 0, 0x99]));
+    t.chip.faults.swallowSends = 1;
+    s.write(new Uint8Array(100), "10.0.0.99", 9);
+    t.world.runFor(1);
+    // Sockets 1..7 given memory behind the driver's back: OPEN is refused, the reopen fails.
+    const spi = new t.bus.io({ clock: W5500_PINS.clock, in: W5500_PINS.in, out: W5500_PINS.out, select: W5500_PINS.select, hz: 20_000_000 });
+    spi.write(new Uint8Array([0x00, 0x1e, 0x2c, 16, 16])); // socket 1's Sn_RXBUF_SIZE, Sn_TXBUF_SIZE
+    spi.flush(true);
+    spi.close();
+    t.world.runFor(260); // the health check: the SEND timed out, the reopen refused
+    expect(t.driver.stats.txTimeouts).toBe(1);
+    expect(t.driver.stats.resets).toBe(2);
+    t.world.runFor(5); // RSTn 0.5 ms, ready 1 ms: up again well before another linkPollMs
+    expect(t.dev.hasCarrier).toBe(true);
+    expect(t.chip.socketStatus).toBe(0x42);
+    s.close();
+    expect(t.poolFull()).toBe(true);
+  });
+
   it("follows the link down and up through PHYCFGR on its timer", () => {
     const t = rig({ linkPollMs: 50 });
     t.chip.setLink(false);
