@@ -3,8 +3,8 @@
 // names and sections ("DS x.y") are the W5500 datasheet v1.0.9's.
 //
 //   INTn falling edge -> napiSchedule                       (nothing else)
-//   poll: Sn_IR cleared if INTn is low, the pointer window read (until consistent or two
-//         reads agree), a SEND seen done as Sn_TX_RD == Sn_TX_WR (a held frame sent), then
+//   poll: Sn_IR cleared if INTn is low, the pointer window read (until it matches ours, or
+//         two reads agree: then the chip's pointers are the truth, a resync), a SEND seen done as Sn_TX_RD == Sn_TX_WR (a held frame sent), then
 //         frames: all Sn_RX_RSR counts in one read when it fits the staging buffer, else
 //         each frame in one chip-select frame [3-byte header | frame | next length header];
 //         copied into skbs; Sn_RX_RD and RECV batched (rxCommitBytes). A poll scheduled
@@ -17,7 +17,10 @@
 //         done and sends it
 //   timer: the reset sequence (RSTn low 0.5 ms, 1 ms to ready) and then, every linkPollMs,
 //          PHYCFGR (the W5500 has no link interrupt), VERSIONR and SIMR (a chip that reset
-//          or stopped answering is re-initialised), a missed INTn edge, an idle RECV.
+//          or stopped answering is re-initialised), a missed INTn edge, an idle RECV. The
+//          timer only notes the link it read and schedules a poll: the poll turns the carrier
+//          on or off, from a shallow frame (carrier on runs the notifiers, ARP's included,
+//          and a board's XS stack is small; the timer's frames sit under the softirq's).
 
 import { devKfreeSkbIrq, devTxError, napiComplete, napiSchedule, netifReceiveSkb, netifStopQueue, netifWakeQueue } from "../src/core/dev";
 import { SKB_DROP } from "../src/core/drop";
@@ -46,6 +49,13 @@ function ctrlSocketRegW(n: number): number {
 const MR = 0x0000;
 const MR_RST = 0x80;
 const SHAR = 0x0009;
+const INTLEVEL = 0x0013;
+/**
+ * I_AWT = (INTLEVEL + 1) * 4 PLL clocks (150 MHz) = 4 us: after Sn_IR is cleared, a new
+ * interrupt asserts INTn only that long later (DS 4.1 INTLEVEL). With 0, INTn may rise and
+ * fall again at once, a pulse too short for the ESP32's GPIO to see as a falling edge.
+ */
+const INTLEVEL_4US = 149;
 const SIMR = 0x0018;
 const PHYCFGR = 0x002e;
 const PHYCFGR_LNK = 0x01;
@@ -90,6 +100,10 @@ const RESET_LOW_MS = 0.5;
 const RESET_READY_MS = 1;
 /** ready checks before the reset is started over */
 const READY_TRIES = 5;
+/** a SEND not done after this long was not taken (or its end was lost): the socket reopens */
+const TX_TIMEOUT_MS = 50;
+/** reads of Sn_CR waiting for a command to be accepted (a few microseconds each) */
+const COMMAND_WAIT_READS = 32;
 /** reads of the pointer window before giving up on the chip (DS 4.2: read until two agree) */
 const WINDOW_READS = 4;
 /** the window: Sn_TX_FSR, Sn_TX_RD, Sn_TX_WR, Sn_RX_RSR, Sn_RX_RD, Sn_RX_WR */
@@ -125,6 +139,8 @@ export class W5500DriverStats {
   irqClears = 0;
   /** extra reads of the pointer window: a torn 16-bit read or a changing register */
   windowRereads = 0;
+  /** two agreeing window reads that were not our copy: the chip's pointers taken */
+  windowResyncs = 0;
   /** resets started (open, recoveries, ready checks that failed) */
   resets = 0;
   /** the chip was found reset, mute or answering VERSIONR wrong: re-initialised */
@@ -149,8 +165,12 @@ export class W5500DriverStats {
   txWaits = 0;
   /** frames in the chip lost to a reopen or reset (already counted sent) */
   txAborted = 0;
+  /** SENDs not done after TX_TIMEOUT_MS (Sn_TX_RD short of Sn_TX_WR): socket 0 reopened */
+  txTimeouts = 0;
   /** frames too long for MACRAW's SEND */
   txTooLong = 0;
+  /** CLOSE or OPEN not accepted (Sn_CR not back to 0) within COMMAND_WAIT_READS reads */
+  commandTimeouts = 0;
   /** the socket reopened for a new receive filter */
   rxModeReopens = 0;
 }
@@ -200,6 +220,8 @@ export class W5500Driver implements NetDeviceOps {
   #txRd = 0;
   /** a SEND is (or may still be) on the wire */
   #txBusy = false;
+  /** when the SEND on the wire was given (the TX watchdog's start) */
+  #txSentAt = 0;
   /** a frame's bytes in the TX buffer from #txWr to here, waiting for the SEND before */
   #txHeldEnd = -1;
   /** SENDOK unmasked in Sn_IMR (only while a frame is held) */
@@ -222,6 +244,8 @@ export class W5500Driver implements NetDeviceOps {
   #stagedAt = 0;
   #stagedLen = 0;
   #mode = Sn_MR_MACRAW | Sn_MR_MFEN | Sn_MR_MIP6B;
+  /** PHYCFGR.LNK as last read: the poll makes the carrier follow it */
+  #phyLink = false;
   /** frames this poll took (its work against the budget) */
   #work = 0;
 
@@ -297,6 +321,7 @@ export class W5500Driver implements NetDeviceOps {
     const spi = this.#spi;
     if (spi !== null && this.#state === STATE_RUNNING) {
       this.#command(Sn_CR_CLOSE);
+      this.#commandAccepted();
       this.#writeReg1(CTRL_COMMON_W, SIMR, 0); // INTn released
     }
     if (this.#timer !== null) (this.#net as Net).delTimer(this.#timer);
@@ -308,6 +333,7 @@ export class W5500Driver implements NetDeviceOps {
     this.#txBusy = this.#txKick = false;
     this.#txHeldEnd = -1;
     // The frames in the chip were handed back at write time: no skb is held here.
+    this.#phyLink = false;
     netifCarrierOff(dev);
   }
 
@@ -318,6 +344,8 @@ export class W5500Driver implements NetDeviceOps {
     const dev = this.#dev as NetDevice;
     const net = this.#net as Net;
     this.stats.resets++;
+    // Off at once (no notifiers: the qdisc emptied), so nothing waits for a chip in reset.
+    this.#phyLink = false;
     netifCarrierOff(dev);
     this.#txDropInFlight();
     this.#sendokArmed = this.#txKick = false;
@@ -365,6 +393,8 @@ export class W5500Driver implements NetDeviceOps {
     const cfg = this.#commonCfg;
     cfg.fill(0, 3);
     cfg.set(dev.addr, 3);
+    cfg[3 + INTLEVEL - SHAR] = INTLEVEL_4US >> 8;
+    cfg[4 + INTLEVEL - SHAR] = INTLEVEL_4US & 0xff;
     cfg[3 + 0x15 - SHAR] = 0xff; // IR: clear everything
     cfg[3 + SIMR - SHAR] = 0x01; // socket 0's interrupt only
     this.#write(cfg);
@@ -376,52 +406,71 @@ export class W5500Driver implements NetDeviceOps {
     this.#sendokArmed = false;
     if (!this.#openSocket()) return false;
     this.#state = STATE_RUNNING;
-    if (this.#readReg(CTRL_COMMON_R, PHYCFGR) & PHYCFGR_LNK) netifCarrierOn(dev);
+    this.#phyLink = (this.#readReg(CTRL_COMMON_R, PHYCFGR) & PHYCFGR_LNK) !== 0;
     if (dev.queueStopped) netifWakeQueue(dev);
-    // Whatever was pending before INTn was watched: one poll looks.
+    // Whatever was pending before INTn was watched, and the carrier: one poll looks.
     napiSchedule(dev.napi);
     return true;
   }
 
-  /** Sn_MR and OPEN in one write (Sn_MR at 0x0000, Sn_CR at 0x0001), then Sn_SR checked. */
+  /**
+   * Sn_MR and OPEN in one write (Sn_MR at 0x0000, Sn_CR at 0x0001), Sn_SR checked, then the
+   * pointers read back: OPEN initialises them (DS 4.2 Sn_TX_RD, Sn_TX_WR, Sn_RX_RD), to 0 by
+   * the datasheet, but chips are reported to keep Sn_TX_WR/Sn_TX_RD across CLOSE/OPEN.
+   */
   #openSocket(): boolean {
     this.#command(Sn_CR_CLOSE);
+    this.#commandAccepted();
     this.#writeReg2(CTRL_S0_REG_W, Sn_MR, this.#mode, Sn_CR_OPEN);
-    // OPEN starts every pointer at 0 (DS 4.2 Sn_TX_RD, Sn_TX_WR, Sn_RX_RD).
-    this.#txWr = this.#txRd = this.#rxRd = this.#rxRdTaken = 0;
+    this.#commandAccepted();
+    this.#txDropInFlight();
     this.#avail = 0;
     this.#haveLen = false;
     this.#stagedLen = 0;
-    this.#txDropInFlight();
-    return this.#readReg(CTRL_S0_REG_R, Sn_SR) === SOCK_MACRAW;
+    if (this.#readReg(CTRL_S0_REG_R, Sn_SR) !== SOCK_MACRAW) return false;
+    // Nothing moves Sn_TX_RD, Sn_TX_WR or Sn_RX_RD before the host does: one read will do.
+    const w = header(this.#window, Sn_TX_FSR, CTRL_S0_REG_R).fill(0, 3);
+    this.#transfer(w);
+    this.#txRd = (w[5] << 8) | w[6];
+    this.#txWr = (w[7] << 8) | w[8];
+    this.#rxRd = this.#rxRdTaken = (w[11] << 8) | w[12];
+    this.#txBusy = this.#txRd !== this.#txWr;
+    this.#txSentAt = (this.#net as Net).now();
+    return true;
+  }
+
+  /** SIMR .. VERSIONR in one read: false for a chip that reset (SIMR 0) or does not answer. */
+  #chipAnswers(): boolean {
+    const h = header(this.#health, SIMR, CTRL_COMMON_R);
+    h.fill(0, 3);
+    this.#transfer(h);
+    return h[3 + VERSIONR - SIMR] === VERSION && h[3] === 0x01;
   }
 
   /** Every linkPollMs: link, a reset or mute chip, a lost INTn edge, an idle RECV. */
   #healthCheck(): void {
     const dev = this.#dev as NetDevice;
     const net = this.#net as Net;
-    const h = header(this.#health, SIMR, CTRL_COMMON_R);
-    h.fill(0, 3);
-    this.#transfer(h);
-    const simr = h[3];
-    const phy = h[3 + PHYCFGR - SIMR];
-    if (h[3 + VERSIONR - SIMR] !== VERSION || simr !== 0x01) {
+    if (!this.#chipAnswers()) {
       // Registers back at their reset values (SIMR 0) or no answer at all: start over.
       this.stats.chipLost++;
       this.#startReset();
       return;
     }
-    if ((phy & PHYCFGR_LNK) !== 0) {
-      if (!dev.hasCarrier) {
-        this.stats.linkUps++;
-        netifCarrierOn(dev);
-      }
-    } else if (dev.hasCarrier) {
-      this.stats.linkDowns++;
-      netifCarrierOff(dev);
+    if (this.#txBusy && net.now() - this.#txSentAt > TX_TIMEOUT_MS) {
+      this.#txWatchdog(dev);
+      if (this.#state !== STATE_RUNNING) return; // the reopen failed: a reset owns the timer now
+    }
+    const link = (this.#health[3 + PHYCFGR - SIMR] & PHYCFGR_LNK) !== 0;
+    if (link !== this.#phyLink) {
+      this.#phyLink = link;
+      if (link) this.stats.linkUps++;
+      else this.stats.linkDowns++;
     }
     const napi = dev.napi;
-    if (!napi.scheduled) {
+    if (link !== dev.hasCarrier) {
+      napiSchedule(napi); // the poll turns the carrier on or off
+    } else if (!napi.scheduled) {
       if ((this.#intPin as DigitalIo).read() === 0) {
         this.stats.missedEdges++;
         napiSchedule(napi);
@@ -453,6 +502,11 @@ export class W5500Driver implements NetDeviceOps {
       return 0;
     }
     this.stats.polls++;
+    if (this.#phyLink !== dev.hasCarrier) {
+      // Here, not in the timer: carrier on runs the notifiers (ARP), a deep chain.
+      if (this.#phyLink) netifCarrierOn(dev);
+      else netifCarrierOff(dev);
+    }
     const intLow = (this.#intPin as DigitalIo).read() === 0;
     if (this.#txKick && !intLow && this.#avail < 2 && this.#txHeldEnd < 0) {
       // Only the kick after a SEND: INTn high says nothing arrived since Sn_IR was last
@@ -488,8 +542,8 @@ export class W5500Driver implements NetDeviceOps {
    * Sn_TX_FSR .. Sn_RX_WR in one read. The 16-bit sizes may tear while the chip changes
    * them, so a read is taken when it agrees with itself (FSR and RSR match the pointers
    * and ours) or with the read before it (DS 4.2 Sn_RX_RSR: "read ... twice or more until
-   * getting the same value"); two agreeing reads that are not ours mean the chip lost its
-   * state (a reset, no answer): false.
+   * getting the same value"). Two agreeing reads that are not ours are the chip's truth
+   * (#adoptWindow); false only for a chip that does not answer or has reset.
    */
   #readWindow(): boolean {
     const w = this.#window;
@@ -508,16 +562,51 @@ export class W5500Driver implements NetDeviceOps {
       const rxRd = (w[11] << 8) | w[12];
       const rxWr = (w[13] << 8) | w[14];
       const used = (this.#txWr - txRd) & 0xffff;
+      const taken = (this.#rxRd - this.#rxRdTaken) & 0xffff;
       if (txWr === this.#txWr && rxRd === this.#rxRdTaken && used <= BUFFER_BYTES && fsr === BUFFER_BYTES - used &&
-          rsr === ((rxWr - rxRd) & 0xffff) && rsr <= BUFFER_BYTES) {
+          rsr === ((rxWr - rxRd) & 0xffff) && rsr <= BUFFER_BYTES && rsr >= taken) {
         this.#txRd = txRd;
-        this.#avail = rsr - ((this.#rxRd - this.#rxRdTaken) & 0xffff);
+        this.#avail = rsr - taken;
         if (BUFFER_BYTES - rsr < RX_READ_MAX) this.stats.rxBufferFull++;
         return true;
       }
-      if (i > 0 && sameBytes(w, prev)) return false;
+      if (i > 0 && sameBytes(w, prev)) return this.#adoptWindow();
     }
     return false;
+  }
+
+  /**
+   * The window, read twice alike, is not our copy: silicon that keeps pointers across OPEN,
+   * or sizes that do not follow the pointers exactly. The chip's pointers are taken as the
+   * truth (a held frame, written at our Sn_TX_WR, is lost; RX bytes not yet taken are
+   * started over from the chip's Sn_RX_RD). Only a window no chip gives (sizes past 16 KB,
+   * or all zeros: MISO low, no answer) or a failed health read makes it a lost chip.
+   */
+  #adoptWindow(): boolean {
+    const w = this.#window;
+    const fsr = (w[3] << 8) | w[4];
+    const txRd = (w[5] << 8) | w[6];
+    const txWr = (w[7] << 8) | w[8];
+    const rsr = (w[9] << 8) | w[10];
+    const rxRd = (w[11] << 8) | w[12];
+    if (fsr > BUFFER_BYTES || rsr > BUFFER_BYTES || (fsr === 0 && txRd === txWr) || !this.#chipAnswers()) return false;
+    this.stats.windowResyncs++;
+    if (txWr !== this.#txWr) {
+      this.#txDropInFlight();
+      this.#txWr = txWr;
+      this.#txBusy = txRd !== txWr;
+      this.#txSentAt = (this.#net as Net).now();
+    }
+    this.#txRd = txRd;
+    if (rxRd !== this.#rxRdTaken || rsr < ((this.#rxRd - this.#rxRdTaken) & 0xffff)) {
+      this.#rxRd = this.#rxRdTaken = rxRd;
+      this.#haveLen = false;
+      this.#stagedLen = 0;
+    }
+    const taken = (this.#rxRd - this.#rxRdTaken) & 0xffff;
+    this.#avail = rsr > taken ? rsr - taken : 0;
+    if (BUFFER_BYTES - rsr < RX_READ_MAX) this.stats.rxBufferFull++;
+    return true;
   }
 
   /**
@@ -723,6 +812,7 @@ export class W5500Driver implements NetDeviceOps {
     this.#command(Sn_CR_SEND);
     this.#txWr = end;
     this.#txBusy = true;
+    this.#txSentAt = (this.#net as Net).now();
   }
 
   /** The SEND on the wire is done (a poll saw Sn_TX_RD reach Sn_TX_WR): a held frame goes. */
@@ -735,6 +825,24 @@ export class W5500Driver implements NetDeviceOps {
       this.#txHeldEnd = -1;
       this.#send(held);
     }
+  }
+
+  /**
+   * A SEND given more than TX_TIMEOUT_MS ago and not seen done. Done after all (a SENDOK
+   * edge lost): the held frame goes, as a poll would send it. Not done: the chip did not
+   * take the SEND (or is stuck on it), so the socket reopens and the queue runs again.
+   */
+  #txWatchdog(dev: NetDevice): void {
+    if (this.#sendDone()) {
+      if (this.#txHeldEnd >= 0 || this.#sendokArmed) {
+        this.#txDone();
+        napiSchedule(dev.napi);
+      }
+      return;
+    }
+    this.stats.txTimeouts++;
+    dev.stats.txErrors++;
+    this.#reopen(dev);
   }
 
   #armSendok(on: boolean): void {
@@ -788,6 +896,17 @@ export class W5500Driver implements NetDeviceOps {
   #command(cmd: number): void {
     this.#cmd[3] = cmd;
     this.#write(this.#cmd);
+  }
+
+  /**
+   * Sn_CR read until it clears: the chip has accepted the command (DS 4.2 Sn_CR). Only on
+   * the rare paths (CLOSE, OPEN); SEND and RECV are not waited for (Sn_TX_RD and the
+   * pointer window show their effect). Bounded: a chip that does not clear it is counted.
+   */
+  #commandAccepted(): boolean {
+    for (let i = 0; i < COMMAND_WAIT_READS; i++) if (this.#readReg(CTRL_S0_REG_R, Sn_CR) === 0) return true;
+    this.stats.commandTimeouts++;
+    return false;
   }
 
   #writeReg1(control: number, addr: number, v: number): void {

@@ -116,7 +116,13 @@ const LINE_RATE_BPS = 100_000_000;
 
 const EV_TX_START = 1;
 const EV_TX_DONE = 2;
+/** a command's acceptance time is up (W5500ChipOptions.commandAcceptMs) */
+const EV_COMMAND = 3;
+/** INTLEVEL's wait before INTn is asserted is up */
+const EV_INT_ASSERT = 0;
 const EV_KINDS = 4;
+/** the PLL clock: 150 MHz (DS 4.1 INTLEVEL) */
+const PLL_CLK_MS = 1 / 150_000;
 
 /** What a driver's frame costs at least over SPI (the floor bench/spi.ts measures against). */
 export interface W5500SpiFloor {
@@ -173,6 +179,8 @@ export class W5500ChipStats {
   txOversize = 0;
   /** SEND with the link down: nothing on the wire, SENDOK still follows */
   txWhileDown = 0;
+  /** SENDs lost to faults.swallowSends */
+  sendsSwallowed = 0;
   /** a SEND cut off by CLOSE or a reset (no SENDOK) */
   txAborted = 0;
   /** hard resets (RSTn low long enough), soft resets (MR.RST), glitches (spontaneous) */
@@ -203,6 +211,26 @@ export class W5500Faults {
   corruptNextLengthHeader = -1;
   /** the chip stops answering: MISO reads 0x00, writes are lost */
   mute = false;
+  /** the next n SEND commands are lost (Sn_CR clears, nothing goes out, no SENDOK) */
+  swallowSends = 0;
+}
+
+/** How this chip behaves where silicon is reported to differ from the datasheet. */
+export interface W5500ChipOptions {
+  /**
+   * Choice: the datasheet says OPEN initialises the pointers (DS 4.2 Sn_TX_RD, Sn_TX_WR,
+   * Sn_RX_RD), read as 0; users report chips that keep Sn_TX_WR/Sn_TX_RD across CLOSE/OPEN.
+   * With this on, OPEN empties both buffers where the pointers stand (Sn_TX_RD = Sn_TX_WR,
+   * Sn_RX_RD = Sn_RX_WR, kept) instead of moving them to 0, so a driver must read them back.
+   */
+  keepPointersAtOpen?: boolean;
+  /**
+   * Choice: how long the chip takes to accept a command written to Sn_CR, ms (default 0:
+   * before the next SPI frame). The datasheet says only that Sn_CR clears once the command
+   * is accepted (DS 4.2 Sn_CR) and gives no time; until then the command has no effect and
+   * Sn_CR reads it.
+   */
+  commandAcceptMs?: number;
 }
 
 export interface W5500Pins {
@@ -227,6 +255,8 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
   /** socket n's registers at n * SOCKET_REGS (socket 0's computed ones are kept apart) */
   readonly #sockets = new Uint8Array(SOCKETS * SOCKET_REGS);
   readonly #txFrame = new Uint8Array(W5500_RX_FRAME_MAX);
+  readonly #keepPointersAtOpen: boolean;
+  readonly #commandAcceptMs: number;
 
   // SPI frame decoding
   #phase = 0;
@@ -239,6 +269,11 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
   #ir = 0;
   /** a command written but not yet taken (SEND while one is on the wire); Sn_CR reads it */
   #pendingCommand = 0;
+  /** a command written and not yet accepted (commandAcceptMs), and when it will be */
+  #acceptingCommand = 0;
+  #acceptAt = 0;
+  /** INTn's assertion waits for INTLEVEL's time (an event is set) */
+  #intAssertPending = false;
   /** what OPEN latched: mode bits and buffer sizes */
   #openMode = 0;
   #rxSize = 0;
@@ -266,7 +301,9 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
   /** events of an earlier reset or CLOSE are stale: their generation is older */
   #gen = 0;
 
-  constructor(loop: EventLoop, lan: SimLan, bus: SimSpiBus, gpio: SimGpio, pins: W5500Pins) {
+  constructor(loop: EventLoop, lan: SimLan, bus: SimSpiBus, gpio: SimGpio, pins: W5500Pins, options: W5500ChipOptions = {}) {
+    this.#keepPointersAtOpen = options.keepPointersAtOpen ?? false;
+    this.#commandAcceptMs = options.commandAcceptMs ?? 0;
     this.#loop = loop;
     this.#lan = lan;
     this.#bus = bus;
@@ -365,6 +402,7 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
     this.#status = W5500_SOCK_CLOSED;
     this.#ir = 0;
     this.#pendingCommand = 0;
+    this.#acceptingCommand = 0;
     this.#openMode = 0;
     this.#rxSize = this.#txSize = 0;
     this.#rxWr = this.#rxRdTaken = this.#txRd = this.#sendEnd = 0;
@@ -384,6 +422,7 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
       if (!this.#txOnWire) this.#transmit();
       this.#sendDone();
     }
+    if (this.#acceptingCommand !== 0 && this.#bus.now >= this.#acceptAt) this.#acceptCommand();
   }
 
   spiDeselect(): void {
@@ -554,7 +593,7 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
 
   #readSocket0(addr: number): number {
     switch (addr) {
-      case W5500_Sn_CR: return this.#pendingCommand;
+      case W5500_Sn_CR: return this.#acceptingCommand !== 0 ? this.#acceptingCommand : this.#pendingCommand;
       case W5500_Sn_IR: return this.#ir;
       case W5500_Sn_SR: return this.#status;
       case W5500_Sn_TX_FSR: return this.#tearHigh(this.#fsr(), this.#fsrBefore);
@@ -610,6 +649,24 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
   // ---------------------------------------------------------------- commands (DS 4.2 Sn_CR)
 
   #command(cmd: number): void {
+    if (this.#commandAcceptMs > 0) {
+      // Not yet accepted (W5500ChipOptions.commandAcceptMs); one written before is taken first.
+      if (this.#acceptingCommand !== 0) this.#acceptCommand();
+      this.#acceptingCommand = cmd;
+      this.#acceptAt = this.#bus.now + this.#commandAcceptMs;
+      this.#loop.at(this.#acceptAt, this, EV_COMMAND);
+      return;
+    }
+    this.#runCommand(cmd);
+  }
+
+  #acceptCommand(): void {
+    const cmd = this.#acceptingCommand;
+    this.#acceptingCommand = 0;
+    this.#runCommand(cmd);
+  }
+
+  #runCommand(cmd: number): void {
     // Sn_CR reads 0 once the chip has taken the command; only a SEND waiting for the one
     // on the wire is held (Choice: the datasheet says only that Sn_CR clears on acceptance).
     if (cmd === W5500_Sn_CR_OPEN) this.#open();
@@ -618,6 +675,11 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
       this.#status = W5500_SOCK_CLOSED;
     } else if (cmd === W5500_Sn_CR_SEND) {
       if (this.#status !== W5500_SOCK_MACRAW) return;
+      if (this.faults.swallowSends > 0) {
+        this.faults.swallowSends--;
+        this.stats.sendsSwallowed++;
+        return;
+      }
       if (this.#txBusy) this.#pendingCommand = W5500_Sn_CR_SEND;
       else this.#startSend();
     } else if (cmd === W5500_Sn_CR_RECV) {
@@ -656,8 +718,16 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
     this.#openMode = s[W5500_Sn_MR];
     this.#rxSize = bufferBytes(s[W5500_Sn_RXBUF_SIZE]);
     this.#txSize = bufferBytes(s[W5500_Sn_TXBUF_SIZE]);
-    this.#rxWr = this.#rxRdTaken = this.#txRd = this.#sendEnd = 0;
-    s[W5500_Sn_TX_WR] = s[W5500_Sn_TX_WR + 1] = s[W5500_Sn_RX_RD] = s[W5500_Sn_RX_RD + 1] = 0;
+    if (this.#keepPointersAtOpen) {
+      // Both buffers emptied where the pointers stand (W5500ChipOptions.keepPointersAtOpen).
+      this.#txRd = this.#sendEnd = this.#txWr();
+      this.#rxRdTaken = this.#rxWr;
+      s[W5500_Sn_RX_RD] = this.#rxWr >> 8;
+      s[W5500_Sn_RX_RD + 1] = this.#rxWr & 0xff;
+    } else {
+      this.#rxWr = this.#rxRdTaken = this.#txRd = this.#sendEnd = 0;
+      s[W5500_Sn_TX_WR] = s[W5500_Sn_TX_WR + 1] = s[W5500_Sn_RX_RD] = s[W5500_Sn_RX_RD + 1] = 0;
+    }
     this.#rsrBefore = 0;
     this.#fsrBefore = this.#txSize;
     this.#status = W5500_SOCK_MACRAW;
@@ -689,6 +759,15 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
 
   onSimEvent(arg: number): void {
     const kind = arg % EV_KINDS;
+    if (kind === EV_COMMAND) {
+      if (this.#acceptingCommand !== 0 && this.#bus.now >= this.#acceptAt) this.#acceptCommand();
+      return;
+    }
+    if (kind === EV_INT_ASSERT) {
+      this.#intAssertPending = false;
+      this.#updateInt(true);
+      return;
+    }
     if ((arg - kind) / EV_KINDS !== this.#gen || !this.#txBusy) return; // cut off by CLOSE or a reset, or caught up
     if (kind === EV_TX_START) {
       if (!this.#txOnWire) this.#transmit();
@@ -824,10 +903,24 @@ export class W5500Chip implements SimSpiTarget, LanEndpoint, SimPinListener, Sim
   }
 
   /** INTn is low while an unmasked interrupt is pending (DS 4.1 IMR, SIR, SIMR). */
-  #updateInt(): void {
+  #updateInt(waited = false): void {
     const c = this.#common;
     const pending = (c[W5500_IR] & c[W5500_IMR]) !== 0 || (this.#ir !== 0 && (c[W5500_SIMR] & 1) !== 0);
-    this.#setInt(pending && !this.#rstLow ? 0 : 1);
+    if (!pending || this.#rstLow) {
+      this.#setInt(1);
+      return;
+    }
+    if (this.#intLevel === 0 || this.#intAssertPending) return;
+    // INTn goes low I_AWT = (INTLEVEL + 1) * 4 PLL clocks after the interrupt when INTLEVEL > 0
+    // (DS 4.1 INTLEVEL), so a clear and a new interrupt leave INTn high that long at least.
+    // Choice: every assertion waits, the first too (the datasheet draws it after a clear).
+    const intlevel = (c[W5500_INTLEVEL] << 8) | c[W5500_INTLEVEL + 1];
+    if (intlevel === 0 || waited) {
+      this.#setInt(0);
+      return;
+    }
+    this.#intAssertPending = true;
+    this.#loop.at(this.#bus.now + (intlevel + 1) * 4 * PLL_CLK_MS, this, EV_INT_ASSERT);
   }
 
   #setInt(level: number): void {

@@ -7,7 +7,7 @@ import { SimGpio, SimSpiBus } from "../../host-sim/sim/spi-bus";
 /** the ESP32 VSPI pins: SCLK, MISO, MOSI */
 const PINS_SPI = { clock: 18, in: 19, out: 23 };
 import {
-  W5500Chip, W5500_BSB_COMMON, W5500_BSB_S0_REG, W5500_BSB_S0_RX, W5500_BSB_S0_TX, W5500_IMR, W5500_MR, W5500_MR_RST, W5500_PHYCFGR,
+  W5500Chip, W5500_BSB_COMMON, W5500_BSB_S0_REG, W5500_BSB_S0_RX, W5500_BSB_S0_TX, W5500_IMR, W5500_INTLEVEL, W5500_MR, W5500_MR_RST, W5500_PHYCFGR,
   W5500_SHAR, W5500_SIMR, W5500_SIR, W5500_SOCK_CLOSED, W5500_SOCK_MACRAW, W5500_Sn_CR, W5500_Sn_CR_CLOSE, W5500_Sn_CR_OPEN, W5500_Sn_CR_RECV,
   W5500_Sn_CR_SEND, W5500_Sn_IMR, W5500_Sn_IR, W5500_Sn_IR_RECV, W5500_Sn_IR_SENDOK, W5500_Sn_MR, W5500_Sn_MR_MACRAW, W5500_Sn_MR_MFEN,
   W5500_Sn_RXBUF_SIZE, W5500_Sn_RX_RD, W5500_Sn_RX_RSR, W5500_Sn_RX_WR, W5500_Sn_SR, W5500_Sn_TX_FSR, W5500_Sn_TX_RD, W5500_Sn_TX_WR,
@@ -69,6 +69,44 @@ function rig() {
 }
 
 describe("W5500Chip: SPI frame and common registers", () => {
+  it("asserts INTn only I_AWT = (INTLEVEL + 1) * 4 PLL clocks after an interrupt when INTLEVEL > 0", () => {
+    const t = rig();
+    t.openMacraw();
+    t.write(W5500_BSB_COMMON, W5500_INTLEVEL, [0, 149]); // 4 us
+    t.write(W5500_BSB_COMMON, W5500_SIMR, [1]);
+    t.write(W5500_BSB_S0_REG, W5500_Sn_IMR, [W5500_Sn_IR_RECV]);
+    t.loop.runUntil(t.cpu.busyUntil + 0.001); // the CPU idle: bus time is loop time
+    t.lan.transmit(t.peerPort, t.frameTo(MAC, 100), 0, 100);
+    while (t.chip.stats.rxFrames === 0) t.loop.runUntil(t.loop.now + 0.0001);
+    const at = t.loop.now;
+    expect(t.chip.interruptLevel).toBe(1);
+    t.loop.runUntil(at + 0.0038);
+    expect(t.chip.interruptLevel).toBe(1);
+    t.loop.runUntil(at + 0.0045);
+    expect(t.chip.interruptLevel).toBe(0);
+    // A clear, then a new interrupt: INTn stays high I_AWT before it falls again.
+    t.write(W5500_BSB_S0_REG, W5500_Sn_IR, [0xff]);
+    expect(t.chip.interruptLevel).toBe(1);
+    t.deliver(t.frameTo(MAC, 100));
+    expect(t.chip.interruptLevel).toBe(0);
+  });
+
+  it("holds a command until its acceptance time: Sn_CR reads it, then 0 (commandAcceptMs)", () => {
+    const t = rig();
+    const slow = new W5500Chip(t.loop, t.lan, t.bus, t.gpio, { select: 6, interrupt: 7, reset: 8 }, { commandAcceptMs: 0.01 });
+    const spi = new t.bus.io({ ...PINS_SPI, select: 6, hz: 40_000_000 });
+    const wr = (addr: number, bytes: number[]) => { spi.write(new Uint8Array([0, addr, w5500Control(W5500_BSB_S0_REG, true), ...bytes])); spi.flush(true); };
+    const rd = (addr: number) => { const b = new Uint8Array([0, addr, w5500Control(W5500_BSB_S0_REG, false), 0]); spi.transfer(b); spi.flush(true); return b[3]; };
+    for (let n = 1; n < 8; n++) { spi.write(new Uint8Array([0, W5500_Sn_RXBUF_SIZE, w5500Control(n * 4 + 1, true), 0, 0])); spi.flush(true); }
+    wr(W5500_Sn_RXBUF_SIZE, [16, 16]);
+    wr(W5500_Sn_MR, [W5500_Sn_MR_MACRAW, W5500_Sn_CR_OPEN]);
+    expect(rd(W5500_Sn_CR)).toBe(W5500_Sn_CR_OPEN);
+    expect(slow.socketStatus).toBe(W5500_SOCK_CLOSED);
+    t.loop.runUntil(t.loop.now + 0.02);
+    expect(rd(W5500_Sn_CR)).toBe(0);
+    expect(slow.socketStatus).toBe(W5500_SOCK_MACRAW);
+  });
+
   it("reads VERSIONR 0x04 and the reset values; writes SHAR and reads it back with auto-increment", () => {
     const t = rig();
     expect(t.read(W5500_BSB_COMMON, W5500_VERSIONR, 1)).toEqual([0x04]);

@@ -8,7 +8,7 @@ import { ipAddrAdd } from "../../../src/ipv4/devinet";
 import { devOpen } from "../../../src/core/link";
 import type { NetDevice } from "../../../src/core/netdevice";
 import { SimGpio, SimSpiBus, type SimSpiBusOptions } from "../spi-bus";
-import { W5500Chip } from "../w5500-chip";
+import { W5500Chip, type W5500ChipOptions } from "../w5500-chip";
 import { SimWorld, type AttachHost, type SimHost } from "../world";
 import type { SimLan } from "../lan";
 import { report, type ScenarioReport } from "./report";
@@ -22,6 +22,8 @@ export interface AttachW5500Options extends W5500DriverOptions {
   hz?: number;
   /** the bus's per-call overhead */
   bus?: SimSpiBusOptions;
+  /** how the chip model behaves where silicon differs */
+  chip?: W5500ChipOptions;
   /** wire RSTn (default true); without it the driver resets by MR.RST */
   resetPin?: boolean;
   mtu?: number;
@@ -45,7 +47,7 @@ export function attachW5500(options: AttachW5500Options = {}): AttachHost {
   return (world: SimWorld, host: SimHost, lan: SimLan, cidr: string | null): NetDevice => {
     const bus = new SimSpiBus(world.loop, host.platform, options.bus);
     const gpio = new SimGpio(world.loop);
-    const chip = new W5500Chip(world.loop, lan, bus, gpio, W5500_PINS);
+    const chip = new W5500Chip(world.loop, lan, bus, gpio, W5500_PINS, options.chip);
     const driver = new W5500Driver({
       spi: { io: bus.io, clock: W5500_PINS.clock, in: W5500_PINS.in, out: W5500_PINS.out, select: W5500_PINS.select, hz: options.hz ?? 20_000_000 },
       interrupt: { io: gpio.io, pin: W5500_PINS.interrupt },
