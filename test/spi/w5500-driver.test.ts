@@ -32,10 +32,11 @@ function rig(options: AttachW5500Options = {}, config: Partial<NetConfig> = {}) 
   const raw = new Raw();
   const rawPort = lan.attach(raw);
   const frame = new Uint8Array(1518);
+  const rawMac = new Uint8Array([0x02, 0, 0, 0, 0, 0x99]);
   /** a frame of len bytes to the host (ethertype 0x88B5, no handler: counted and dropped) */
   const inject = (len: number, dst: Uint8Array = dev.addr): void => {
     frame.set(dst, 0);
-    frame.set([0x02, 0, 0, 0, 0, 0x99], 6);
+    frame.set(rawMac, 6);
     frame[12] = 0x88;
     frame[13] = 0xb5;
     for (let i = 14; i < len; i++) frame[i] = i & 0xff;
@@ -47,7 +48,14 @@ function rig(options: AttachW5500Options = {}, config: Partial<NetConfig> = {}) 
     world.shutdown();
     return pool.inUse === 0 && pool.recordsInUse === 0;
   };
-  return { world, lan, host, dev, chip: p.chip, driver: p.driver, bus: p.bus, gpio: p.gpio, raw, rawPort, inject, poolFull };
+  /** the raw endpoint as 10.0.0.99 in the host's neighbour table (a close flushes it) */
+  const neighbour = (): void => host.net.neigh.addPermanent(0x0a000063, dev, rawMac);
+  /** a UDP socket of the host's (port 4000) for datagrams to the raw endpoint, 10.0.0.99 */
+  const sender = () => {
+    neighbour();
+    return new (udpSocketClass(host.net))({ port: 4000 });
+  };
+  return { world, lan, host, dev, chip: p.chip, driver: p.driver, bus: p.bus, gpio: p.gpio, raw, rawPort, inject, poolFull, neighbour, sender };
 }
 
 describe("W5500Driver", () => {
@@ -101,9 +109,7 @@ describe("W5500Driver", () => {
 
   it("answers BUSY and stops the queue between a SEND and the poll after it; the poll wakes it; every datagram goes out", () => {
     const t = rig();
-    const Udp = udpSocketClass(t.host.net);
-    const s = new Udp({ port: 4000 });
-    t.host.net.neigh.addPermanent(0x0a000063, t.dev, new Uint8Array([0x02, 0, 0, 0, 0, 0x99]));
+    const s = t.sender();
     const payload = new Uint8Array(1400);
     for (let i = 0; i < 20; i++) s.write(payload, "10.0.0.99", 9);
     t.world.runFor(0.01);
@@ -124,9 +130,7 @@ describe("W5500Driver", () => {
 
   it("writes a frame while the SEND before is on the wire, holds it until SENDOK (unmasked only then), and sends it", () => {
     const t = rig();
-    const Udp = udpSocketClass(t.host.net);
-    const s = new Udp({ port: 4000 });
-    t.host.net.neigh.addPermanent(0x0a000063, t.dev, new Uint8Array([0x02, 0, 0, 0, 0, 0x99]));
+    const s = t.sender();
     const big = new Uint8Array(1472);
     const small = new Uint8Array(18);
     for (let round = 0; round < 5; round++) {
@@ -148,9 +152,7 @@ describe("W5500Driver", () => {
 
   it("reopens socket 0 when a SEND never completes (the chip did not take it): the queue runs again", () => {
     const t = rig({ linkPollMs: 20 });
-    const Udp = udpSocketClass(t.host.net);
-    const s = new Udp({ port: 4000 });
-    t.host.net.neigh.addPermanent(0x0a000063, t.dev, new Uint8Array([0x02, 0, 0, 0, 0, 0x99]));
+    const s = t.sender();
     const payload = new Uint8Array(1000);
     t.chip.faults.swallowSends = 1;
     for (let i = 0; i < 3; i++) s.write(payload, "10.0.0.99", 9);
@@ -199,9 +201,7 @@ describe("W5500Driver", () => {
 
   it("a TX watchdog whose reopen fails resets the chip on the reset's own timing", () => {
     const t = rig({ linkPollMs: 250 });
-    const Udp = udpSocketClass(t.host.net);
-    const s = new Udp({ port: 4000 });
-    t.host.net.neigh.addPermanent(0x0a000063, t.dev, new Uint8Array([0x02, 0, 0, 0, 0, 0x99]));
+    const s = t.sender();
     t.chip.faults.swallowSends = 1;
     s.write(new Uint8Array(100), "10.0.0.99", 9);
     t.world.runFor(1);
@@ -345,9 +345,7 @@ describe("W5500Driver", () => {
 
   it("reads the pointers back after OPEN: a chip that keeps them across CLOSE/OPEN is not reset at each reopen", () => {
     const t = rig({ chip: { keepPointersAtOpen: true } });
-    const Udp = udpSocketClass(t.host.net);
-    const s = new Udp({ port: 4000 });
-    t.host.net.neigh.addPermanent(0x0a000063, t.dev, new Uint8Array([0x02, 0, 0, 0, 0, 0x99]));
+    const s = t.sender();
     const payload = new Uint8Array(300);
     for (let round = 0; round < 4; round++) {
       for (let i = 0; i < 3; i++) {
@@ -390,9 +388,7 @@ describe("W5500Driver", () => {
 
   it("stops with a SEND on the wire (INTn given back, the pool full), opens again and traffic resumes", () => {
     const t = rig();
-    const Udp = udpSocketClass(t.host.net);
-    const s = new Udp({ port: 4000 });
-    t.host.net.neigh.addPermanent(0x0a000063, t.dev, new Uint8Array([0x02, 0, 0, 0, 0, 0x99]));
+    const s = t.sender();
     const payload = new Uint8Array(1400);
     for (let i = 0; i < 6; i++) s.write(payload, "10.0.0.99", 9);
     t.world.runFor(0.05); // a SEND on the wire, a frame held behind it, the rest queued
@@ -406,7 +402,7 @@ describe("W5500Driver", () => {
     t.world.runFor(10);
     expect(t.dev.hasCarrier).toBe(true);
     const before = t.raw.frames;
-    t.host.net.neigh.addPermanent(0x0a000063, t.dev, new Uint8Array([0x02, 0, 0, 0, 0, 0x99])); // flushed at close
+    t.neighbour(); // flushed at close
     for (let i = 0; i < 6; i++) s.write(payload, "10.0.0.99", 9);
     t.world.runFor(10);
     expect(t.raw.frames).toBe(before + 6);
@@ -457,9 +453,7 @@ describe("W5500Driver", () => {
 
   it("link down with a TX in flight: the queue is not left stopped, and traffic resumes at link up", () => {
     const t = rig({ linkPollMs: 20 });
-    const Udp = udpSocketClass(t.host.net);
-    const s = new Udp({ port: 4000 });
-    t.host.net.neigh.addPermanent(0x0a000063, t.dev, new Uint8Array([0x02, 0, 0, 0, 0, 0x99]));
+    const s = t.sender();
     const payload = new Uint8Array(1400);
     for (let i = 0; i < 10; i++) s.write(payload, "10.0.0.99", 9);
     t.world.runFor(0.05);
@@ -487,9 +481,7 @@ describe("W5500Driver", () => {
   for (const how of ["pin", "self"] as const) {
     it(`a reset (${how === "pin" ? "the driver's RSTn after a mute chip" : "the chip resetting itself"}) with a TX in flight: counted, traffic resumes, the pool full`, () => {
       const t = rig({ linkPollMs: 20 });
-      const Udp = udpSocketClass(t.host.net);
-      const s = new Udp({ port: 4000 });
-      t.host.net.neigh.addPermanent(0x0a000063, t.dev, new Uint8Array([0x02, 0, 0, 0, 0, 0x99]));
+      const s = t.sender();
       const payload = new Uint8Array(1400);
       for (let i = 0; i < 10; i++) s.write(payload, "10.0.0.99", 9);
       t.world.runFor(0.05);
